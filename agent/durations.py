@@ -1,0 +1,46 @@
+"""Durations as users write them in specs and flags: ``500ms``, ``30s``, ``5m``, ``28d``.
+
+A duration is one or more ``<integer><unit>`` parts (``1h30m``); units are ``ms``, ``s``,
+``m``, ``h``, ``d``, ``w``. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS: dict[str, timedelta] = {
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)")
+_WHOLE = re.compile(r"(?:\d+(?:ms|s|m|h|d|w))+")
+
+DURATION_HELP = "a duration such as 500ms, 30s, 5m, 1h30m, 28d (units ms, s, m, h, d, w)"
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``text`` into a timedelta; raise ValueError naming what is allowed."""
+    if not isinstance(text, str) or not _WHOLE.fullmatch(text.strip()):
+        raise ValueError(f"{text!r} is not {DURATION_HELP}")
+    total = timedelta()
+    for number, unit in _PART.findall(text.strip()):
+        total += int(number) * _UNITS[unit]
+    return total
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest spelling of ``value`` that ``parse_duration`` reads back exactly."""
+    ms = round(value.total_seconds() * 1000)
+    if ms == 0:
+        return "0s"
+    parts: list[str] = []
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        count, ms = divmod(ms, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

@@ -1,0 +1,205 @@
+"""The internal, version-free model that every part of the agent works on.
+
+Spec modules (``agent.spec.v1``) convert the wire format into these types: percents become
+ratios, duration strings become ``timedelta``. Everything here is immutable plain data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class Mode(StrEnum):
+    OPERATED = "operated"
+    ORCHESTRATED = "orchestrated"
+
+
+class Severity(StrEnum):
+    PAGE = "page"
+    TICKET = "ticket"
+
+
+# --- probes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCheck:
+    url: str
+    method: str = "GET"
+    # ${ENV} already expanded: may hold secrets, so it is kept out of repr() and never logged
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    body: bytes | None = None
+    timeout: timedelta = timedelta(seconds=5)
+    expect_status: frozenset[int] = frozenset(range(200, 300))
+    body_contains: str | None = None
+    body_regex: re.Pattern[str] | None = None
+    json_equals: Mapping[str, Any] = field(default_factory=dict)  # JSON path -> expected value
+    max_body_bytes: int = 1024 * 1024
+    verify_tls: bool = True
+    keep_alive: bool = False  # False: a fresh connection per probe
+    follow_redirects: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TcpCheck:
+    host: str
+    port: int
+    timeout: timedelta = timedelta(seconds=5)
+
+
+Check = HttpCheck | TcpCheck
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    name: str
+    interval: timedelta
+    check: Check
+
+    @property
+    def kind(self) -> Literal["http", "tcp"]:
+        return "http" if isinstance(self.check, HttpCheck) else "tcp"
+
+
+# --- SLOs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RollingWindow:
+    length: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarWindow:
+    unit: Literal["month"] = "month"
+
+
+Window = RollingWindow | CalendarWindow
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSli:
+    """Good event = the probe succeeded (and, if set, finished in under ``latency_under``)."""
+
+    probe: str
+    latency_under: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTier:
+    """Fire when ``budget_fraction`` of the budget would burn in ``long`` (and still in ``short``).
+
+    The burn-rate factor is ``budget_fraction * period / long`` for the SLO's period.
+    """
+
+    severity: Severity
+    budget_fraction: float  # 0.02 for "2% of the budget"
+    long: timedelta
+    short: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class AlertWindows:
+    name: str
+    tiers: tuple[AlertTier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Slo:
+    name: str
+    objective: float  # a ratio strictly between 0 and 1, e.g. 0.999
+    window: Window
+    sli: ProbeSli
+    min_events: int = 3  # fewer events than this in a window reports "no data"
+
+
+# --- nodes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    availability: float | None = None  # ratio
+    latency_under: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    name: str
+    contract: Contract = Contract()
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    every: timedelta
+    check: HttpCheck
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    node: str
+    drill: Drill | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    fixed_monthly: float = 0.0
+    per_request: float = 0.0
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    brand_control: int | None = None  # 1..5
+    differentiation: int | None = None  # 1..5
+    cost: Cost | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alerting:
+    windows: str = "default"  # name of an AlertWindows document, or the built-in default
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    mode: Mode
+    owner: str
+    capability: str
+    probes: tuple[Probe, ...]
+    slos: tuple[Slo, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    partner: Partner | None = None
+    alerting: Alerting = Alerting()
+    fallbacks: tuple[Fallback, ...] = ()
+    decision: Decision = Decision()
+
+    def probe(self, name: str) -> Probe:
+        for probe in self.probes:
+            if probe.name == name:
+                return probe
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecSet:
+    """Every validated document of one load, in a stable order (sorted by name)."""
+
+    nodes: tuple[Node, ...]
+    alert_windows: Mapping[str, AlertWindows]  # always holds "default"
+    sources: tuple[str, ...] = ()  # the files it was read from
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def windows_for(self, node: Node) -> AlertWindows:
+        return self.alert_windows[node.alerting.windows]

@@ -1,0 +1,64 @@
+"""What a probe produces. A failing target is data, never an exception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class Reason(StrEnum):
+    OK = "ok"
+    TIMEOUT = "timeout"
+    CONNECT = "connect"
+    DNS = "dns"
+    TLS = "tls"
+    STATUS = "status"
+    ASSERTION = "assertion"
+    BODY_TOO_LARGE = "body_too_large"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Phases:
+    """Seconds spent in each phase, where the transport reports it (None otherwise)."""
+
+    connect: float | None = None
+    tls: float | None = None
+    first_byte: float | None = None  # from the start of the probe to the response headers
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a prober saw for one check, before it is tied to a node and probe."""
+
+    outcome: Outcome
+    reason: Reason
+    duration: float  # seconds, monotonic
+    status: int | None = None
+    phases: Phases = Phases()
+    detail: str = ""  # one line for humans: "expected status in [200], got 503"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    node: str
+    probe: str
+    started_at: float  # unix seconds, wall clock at probe start
+    observation: Observation
+
+    @property
+    def ok(self) -> bool:
+        return self.observation.ok
+
+    @property
+    def duration(self) -> float:
+        return self.observation.duration

@@ -1,0 +1,49 @@
+"""From probe results to SLI events: the one place that decides what "good" means.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.model import Node
+from agent.probes.result import ProbeResult
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Events in some time range: ``total`` of them, ``bad`` of which missed the SLI."""
+
+    total: int = 0
+    bad: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.total + other.total, self.bad + other.bad)
+
+    @property
+    def good(self) -> int:
+        return self.total - self.bad
+
+
+@dataclass(frozen=True, slots=True)
+class SliEvent:
+    series: str  # "<node>/<slo>", the store's key for this SLO's buckets
+    good: bool
+
+
+def series_key(node: str, slo: str) -> str:
+    return f"{node}/{slo}"
+
+
+def sli_events(node: Node, result: ProbeResult) -> list[SliEvent]:
+    """One event per SLO of ``node`` that is measured by the probe that produced ``result``."""
+    events: list[SliEvent] = []
+    for slo in node.slos:
+        if slo.sli.probe != result.probe:
+            continue
+        good = result.ok
+        if good and slo.sli.latency_under is not None:
+            good = result.duration < slo.sli.latency_under.total_seconds()
+        events.append(SliEvent(series_key(node.name, slo.name), good))
+    return events

@@ -1,0 +1,85 @@
+"""The immutable status snapshot the evaluator produces and every output reads.
+
+``/metrics``, ``/api/v1/status``, ``slo-agent report`` and alerting all render one
+:class:`Snapshot`; none of them computes SLO numbers of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.model import Mode, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStatus:
+    window: str  # "5m", "30m", "1h", "2h", "6h", "1d", "3d", or the period ("28d", "month")
+    total: int
+    bad: int
+    sli: float | None  # good/total as a ratio; None = no data (fewer than min_events events)
+    burn_rate: float | None  # (bad/total) / (1 - objective); None = no data
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """The error budget over the SLO period."""
+
+    allowed_bad_events: float  # (1 - objective) * events so far in the period
+    consumed_events: int  # bad events so far in the period
+    consumed_ratio: float | None  # consumed / allowed (may exceed 1); None = no data
+    remaining_ratio: float | None  # 1 - consumed_ratio (negative when overspent); None = no data
+    budget_minutes: float  # (1 - objective) * period length in minutes: 43.2 for 99.9% / 30d
+    remaining_minutes: float | None  # remaining_ratio * budget_minutes
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStatus:
+    severity: Severity
+    long: str
+    short: str
+    factor: float  # burn-rate threshold of this tier
+    long_burn: float | None
+    short_burn: float | None
+    firing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SloStatus:
+    node: str
+    slo: str
+    mode: str  # "operated" | "orchestrated" | "journey"
+    objective: float  # ratio
+    period: str  # the SLO window label: "28d" or "month"
+    windows: tuple[WindowStatus, ...]  # standard windows, then the period last
+    budget: BudgetStatus
+    alerts: tuple[AlertStatus, ...]
+    exhaustion_seconds: float | None  # remaining budget / current burn; None = not burning
+
+    def window(self, label: str) -> WindowStatus:
+        for w in self.windows:
+            if w.window == label:
+                return w
+        raise KeyError(label)
+
+    @property
+    def firing(self) -> tuple[AlertStatus, ...]:
+        return tuple(a for a in self.alerts if a.firing)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    node: str
+    mode: Mode
+    owner: str
+    capability: str
+    partner: str  # "" for operated nodes
+    slos: tuple[SloStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    evaluated_at: float  # unix seconds
+    nodes: tuple[NodeStatus, ...]
+
+    def slos(self) -> tuple[SloStatus, ...]:
+        return tuple(s for n in self.nodes for s in n.slos)
