@@ -1,0 +1,70 @@
+"""The JSON shape of a status snapshot, shared by ``/api/v1/status`` and ``report --json``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.slo.status import SloStatus, Snapshot
+
+
+def alert_state(slo: SloStatus) -> str:
+    """``page`` if any page tier fires, else ``ticket`` if a ticket tier fires, else ``ok``."""
+    firing = {a.severity.value for a in slo.firing}
+    for severity in ("page", "ticket"):
+        if severity in firing:
+            return severity
+    return "ok"
+
+
+def slo_json(slo: SloStatus) -> dict[str, Any]:
+    b = slo.budget
+    return {
+        "slo": slo.slo,
+        "objective": slo.objective,
+        "period": slo.period,
+        "windows": {
+            w.window: {"total": w.total, "bad": w.bad, "sli": w.sli, "burn_rate": w.burn_rate}
+            for w in slo.windows
+        },
+        "budget": {
+            "allowed_bad_events": b.allowed_bad_events,
+            "consumed_events": b.consumed_events,
+            "consumed_ratio": b.consumed_ratio,
+            "remaining_ratio": b.remaining_ratio,
+            "budget_minutes": b.budget_minutes,
+            "remaining_minutes": b.remaining_minutes,
+        },
+        "alerts": [
+            {
+                "severity": a.severity.value,
+                "long": a.long,
+                "short": a.short,
+                "factor": a.factor,
+                "long_burn": a.long_burn,
+                "short_burn": a.short_burn,
+                "firing": a.firing,
+            }
+            for a in slo.alerts
+        ],
+        "alert_state": alert_state(slo),
+        "exhaustion_seconds": slo.exhaustion_seconds,
+    }
+
+
+def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "evaluated_at": snapshot.evaluated_at,
+        "evaluated_at_iso": datetime.fromtimestamp(snapshot.evaluated_at, UTC).isoformat(),
+        "nodes": [
+            {
+                "node": n.node,
+                "mode": n.mode.value,
+                "owner": n.owner,
+                "capability": n.capability,
+                "partner": n.partner,
+                "slos": [slo_json(s) for s in n.slos],
+            }
+            for n in snapshot.nodes
+        ],
+    }

@@ -1,0 +1,205 @@
+"""``slo-agent demo``: the simulated ecosystem plus a real agent, with live progress.
+
+Starts the demo servers on 127.0.0.1, renders the bundled demo specs for their ports, runs the
+agent against them and shows, every couple of seconds, which faults are in force and how each
+SLO's budget and burn rate respond. Alert state changes are printed as they happen. Ctrl-C (or
+``--duration``) stops everything; no process or port is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from agent.api.status_json import alert_state
+from agent.app import RunOptions, running_agent
+from agent.demo.ecosystem import Ecosystem
+from agent.demo.templates import render_demo_specs
+from agent.runtime.agent import Agent, AgentSettings
+from agent.slo.status import Snapshot
+
+REFRESH_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    store_path: Path | None = None  # None: a temporary file, removed at the end
+    host: str = "127.0.0.1"
+    port: int = 9464
+    duration: float | None = None  # seconds; None = until Ctrl-C
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _pct(ratio: float | None) -> str:
+    return "  -  " if ratio is None else f"{ratio * 100:6.2f}%"
+
+
+def _burn(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1f}x"
+
+
+def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed: float) -> Table:
+    table = Table(
+        title=f"slo-agent demo - {_clock(elapsed)} into the fault schedule", title_justify="left"
+    )
+    for column in (
+        "node",
+        "mode",
+        "slo",
+        "fault now",
+        "SLI 5m",
+        "budget left",
+        "burn 5m",
+        "burn 1h",
+        "alert",
+    ):
+        table.add_column(column)
+    if snapshot is None:
+        return table
+    for node in snapshot.nodes:
+        for slo in node.slos:
+            state = alert_state(slo)
+            style = {"page": "bold red", "ticket": "yellow"}.get(state, "green")
+            table.add_row(
+                node.node,
+                node.mode.value,
+                slo.slo,
+                faults.get(node.node, ""),
+                _pct(slo.window("5m").sli),
+                _pct(slo.budget.remaining_ratio),
+                _burn(slo.window("5m").burn_rate),
+                _burn(slo.window("1h").burn_rate),
+                Text(state, style=style),
+            )
+    return table
+
+
+def alert_changes(
+    before: Mapping[str, str], snapshot: Snapshot
+) -> tuple[dict[str, str], list[str]]:
+    """New alert state per ``node/slo`` and a line for each change since ``before``."""
+    now: dict[str, str] = {}
+    lines: list[str] = []
+    for slo in snapshot.slos():
+        key = f"{slo.node}/{slo.slo}"
+        state = alert_state(slo)
+        now[key] = state
+        if state != before.get(key, "ok"):
+            if state == "ok":
+                lines.append(f"resolved  {key}")
+            else:
+                burns = ", ".join(
+                    f"{a.long}/{a.short} at {_burn(a.long_burn)}/{_burn(a.short_burn)} "
+                    f"(threshold {a.factor:.1f}x)"
+                    for a in slo.firing
+                )
+                lines.append(f"{state.upper():<8}  {key}: burning {burns}")
+    return now, lines
+
+
+async def run_demo(options: DemoOptions) -> None:
+    console = Console()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    with tempfile.TemporaryDirectory(prefix="slo-agent-demo-") as tmp:
+        work = Path(tmp)
+        store = options.store_path or work / "demo.db"
+        console.print("[bold]slo-agent demo[/bold]: starting the simulated ecosystem...")
+        async with Ecosystem() as ecosystem:
+            spec_dir = work / "specs"
+            render_demo_specs(ecosystem.urls, ecosystem.ports, spec_dir)
+            run_options = RunOptions(
+                spec_args=(str(spec_dir),),
+                store_path=store,
+                host=options.host,
+                port=options.port,
+                settings=AgentSettings(flush_interval=1.0, evaluation_interval=REFRESH_SECONDS),
+            )
+            async with running_agent(run_options, os.environ) as running:
+                _print_where_to_look(console, running.url, ecosystem, spec_dir, store, options)
+                await _show_progress(console, running.agent, ecosystem, stop, options.duration)
+            console.print("stopping: ecosystem and agent shut down, store flushed.")
+        if options.store_path is None:
+            console.print("The demo's temporary store was removed; pass --store FILE to keep it.")
+        else:
+            console.print(
+                f"Budgets kept in {store}; see them with "
+                f"[bold]slo-agent report --store {store} <specs>[/bold] "
+                "(the demo specs are rendered per run)."
+            )
+
+
+def _print_where_to_look(
+    console: Console,
+    url: str,
+    ecosystem: Ecosystem,
+    spec_dir: Path,
+    store: Path,
+    options: DemoOptions,
+) -> None:
+    nodes = ", ".join(f"{n} {u}" for n, u in sorted(ecosystem.urls.items()))
+    until = f"for {_clock(options.duration)}" if options.duration else "until Ctrl-C"
+    console.print(
+        f"Demo nodes on loopback: {nodes}\n"
+        f"Specs (rendered for this run): {spec_dir}\n"
+        f"Store: {store}\n"
+        f"Look at: [bold]{url}/api/v1/status[/bold]   [bold]{url}/metrics[/bold]\n"
+        f"Fault schedule (10-minute cycle): acme-pay outage at 1:00 pages within a minute; "
+        f"storefront 5xx burst at 2:00; fastship latency spike at 4:00; inventory errors at "
+        f"6:30; backup-pay contract break at 8:00. Running {until}.\n"
+    )
+
+
+async def _show_progress(
+    console: Console,
+    agent: Agent,
+    ecosystem: Ecosystem,
+    stop: asyncio.Event,
+    duration: float | None,
+) -> None:
+    states: dict[str, str] = {}
+    deadline = None if duration is None else asyncio.get_running_loop().time() + duration
+    live = Live(console=console, auto_refresh=False, transient=False)
+    interactive = console.is_terminal
+    last_plain = -1.0
+    with live if interactive else contextlib.nullcontext():
+        while not stop.is_set():
+            elapsed = ecosystem.elapsed()
+            faults = {node: fault.describe() for node, fault in ecosystem.faults_now().items()}
+            snapshot = agent.snapshot
+            if snapshot is not None:
+                states, lines = alert_changes(states, snapshot)
+                for line in lines:
+                    console.print(f"[{_clock(elapsed)}] {line}")
+            table = progress_table(snapshot, faults, elapsed)
+            if interactive:
+                live.update(Group(table), refresh=True)
+            elif elapsed - last_plain >= 30:  # logs and pipes get a table every 30 s
+                console.print(table)
+                last_plain = elapsed
+            timeout = REFRESH_SECONDS
+            if deadline is not None:
+                timeout = min(timeout, deadline - asyncio.get_running_loop().time())
+                if timeout <= 0:
+                    break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await stop.wait()

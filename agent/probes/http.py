@@ -1,0 +1,395 @@
+"""HTTP probes on httpx: one request per check, every failure an :class:`Observation`.
+
+A probe is one request under one overall deadline (connect, TLS, headers and body), with no
+retries. What the target did decides the reason: ``timeout``, ``connect``, ``dns``, ``tls``,
+``status``, ``assertion``, ``body_too_large`` or ``error`` for anything else (a reset
+mid-response, bytes that are not HTTP).
+
+Clients are shared: one ``httpx.AsyncClient`` per (TLS verification, keep-alive) pair, made on
+first use, because making one costs tens of milliseconds of CPU. ``keep_alive=False`` checks get
+a fresh connection per probe (no idle pool and ``Connection: close``). The clients keep no
+cookies, read no proxy settings from the environment, and verify certificates against the
+system trust store (certifi's bundle when the system has none).
+
+Phase timings come from the transport's ``trace`` extension events (the names httpcore uses),
+so any transport emitting those events reports phases too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.cookiejar
+import importlib.metadata
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import certifi
+import httpx
+
+from agent.durations import format_duration
+from agent.model import HttpCheck
+from agent.probes.assertions import BodyAssertions
+from agent.probes.result import Observation, Outcome, Phases, Reason
+
+Clock = Callable[[], float]
+TransportFactory = Callable[[ssl.SSLContext | bool], httpx.AsyncBaseTransport]
+
+_PLAN_CACHE_SIZE = 4096
+_KEEPALIVE_EXPIRY = 60.0  # seconds an idle kept-alive connection may wait for the next probe
+_MAX_DETAIL = 240
+
+# trace event name -> (phase, edge); http11 and http2 name the same steps
+_EVENTS: dict[str, tuple[str, str]] = {
+    "connection.connect_tcp.started": ("connect", "started"),
+    "connection.connect_tcp.complete": ("connect", "complete"),
+    "connection.connect_tcp.failed": ("connect", "failed"),
+    "connection.start_tls.started": ("tls", "started"),
+    "connection.start_tls.complete": ("tls", "complete"),
+    "connection.start_tls.failed": ("tls", "failed"),
+    **{
+        f"{protocol}.{step}.started": (phase, "started")
+        for protocol in ("http11", "http2")
+        for step, phase in (
+            ("send_request_headers", "send"),
+            ("receive_response_headers", "headers"),
+            ("receive_response_body", "body"),
+        )
+    },
+    "http11.receive_response_headers.complete": ("headers", "complete"),
+    "http2.receive_response_headers.complete": ("headers", "complete"),
+}
+
+_WAITING_FOR = {
+    "start": "before connecting",
+    "connect": "while connecting",
+    "tls": "during the TLS handshake",
+    "send": "while sending the request",
+    "headers": "waiting for response headers",
+    "body": "while reading the body",
+}
+
+
+class _Trace:
+    """Receives a request's trace events and keeps the phase durations (summed over redirects)."""
+
+    __slots__ = ("_clock", "_mark", "connect", "failed", "first_byte", "stage", "start", "tls")
+
+    def __init__(self, clock: Clock, start: float) -> None:
+        self._clock = clock
+        self._mark = start
+        self.start = start
+        self.stage = "start"  # the phase the request is in, for timeout details
+        self.failed = ""  # the phase whose "failed" event arrived, if any
+        self.connect: float | None = None
+        self.tls: float | None = None
+        self.first_byte: float | None = None
+
+    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
+        event = _EVENTS.get(name)
+        if event is None:
+            return
+        phase, edge = event
+        now = self._clock()
+        if edge == "started":
+            self.stage = phase
+            self._mark = now
+        elif edge == "failed":
+            self.failed = phase
+        elif phase == "connect":
+            self.connect = (self.connect or 0.0) + (now - self._mark)
+        elif phase == "tls":
+            self.tls = (self.tls or 0.0) + (now - self._mark)
+        else:
+            self.first_byte = now - self.start
+
+    def phases(self) -> Phases:
+        return Phases(connect=self.connect, tls=self.tls, first_byte=self.first_byte)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Everything about a check that does not change from one probe to the next."""
+
+    method: str
+    url: httpx.URL
+    headers: httpx.Headers
+    body: bytes | None
+    timeout: float
+    timeout_text: str
+    expect_status: frozenset[int]
+    status_text: str
+    assertions: BodyAssertions | None
+    max_body_bytes: int
+    follow_redirects: bool
+    client_slot: int  # index into HttpProber._clients
+    secrets: tuple[str, ...]  # header values in every spelling an error message might use
+
+
+class HttpProber:
+    """Probes ``HttpCheck``s; ``observe`` never raises for anything the target or URL does."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.perf_counter,
+        transport_factory: TransportFactory | None = None,
+    ) -> None:
+        self._clock = clock
+        self._transport_factory = transport_factory
+        self._user_agent = f"slo-agent/{_version()}"
+        self._clients: list[httpx.AsyncClient | None] = [None, None, None, None]
+        self._tls: dict[bool, ssl.SSLContext] = {}
+        # keyed by id(check): checks are long-lived but unhashable; the check is kept in the
+        # entry so its id cannot be reused while the entry lives
+        self._plans: dict[int, tuple[HttpCheck, _Plan | str]] = {}
+
+    async def observe(self, check: HttpCheck) -> Observation:
+        clock = self._clock
+        start = clock()
+        try:
+            plan = self._plan(check)
+        except Exception as exc:  # a check that breaks the model's types is still not a crash
+            detail = f"invalid check: {type(exc).__name__}"
+            return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=detail)
+        if isinstance(plan, str):
+            return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=plan)
+        trace = _Trace(clock, start)
+        status: int | None = None
+        try:
+            client = self._clients[plan.client_slot] or self._open_client(plan.client_slot)
+            request = httpx.Request(
+                plan.method,
+                plan.url,
+                headers=plan.headers,
+                content=plan.body,
+                extensions={"trace": trace},
+            )
+            async with asyncio.timeout(plan.timeout):
+                response = await client.send(
+                    request, stream=True, follow_redirects=plan.follow_redirects
+                )
+                try:
+                    status = response.status_code
+                    reason, detail = await _judge(plan, response)
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
+            reason = Reason.TIMEOUT
+            detail = f"timed out after {plan.timeout_text} {_WAITING_FOR[trace.stage]}"
+        except Exception as exc:  # a failing target is data, whatever the exception
+            reason, detail = _classify(exc, trace, plan)
+        outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
+        return Observation(outcome, reason, clock() - start, status, trace.phases(), detail)
+
+    async def aclose(self) -> None:
+        """Close every shared client; the prober opens new ones if it is used again."""
+        clients = [client for client in self._clients if client is not None]
+        self._clients = [None, None, None, None]
+        for client in clients:
+            await client.aclose()
+
+    # --- per check, cached ----------------------------------------------------------------
+
+    def _plan(self, check: HttpCheck) -> _Plan | str:
+        entry = self._plans.get(id(check))
+        if entry is not None and entry[0] is check:
+            return entry[1]
+        plan = self._make_plan(check)
+        if len(self._plans) >= _PLAN_CACHE_SIZE:
+            del self._plans[next(iter(self._plans))]
+        self._plans[id(check)] = (check, plan)
+        return plan
+
+    def _make_plan(self, check: HttpCheck) -> _Plan | str:
+        """The plan, or why the check cannot be sent at all (reported as an error)."""
+        secrets = _secret_spellings(check.headers.values())
+        try:
+            url = httpx.URL(check.url)
+        except Exception as exc:
+            return _one_line(f"invalid URL: {_message(exc)}", secrets)
+        if url.scheme not in ("http", "https"):
+            return _one_line(f"unsupported URL scheme {url.scheme!r} (use http or https)", ())
+        if not url.host:
+            return "invalid URL: no host"
+        try:
+            assertions = BodyAssertions.from_check(check)
+        except ValueError as exc:
+            return _one_line(str(exc), ())
+        headers = httpx.Headers(
+            {
+                "User-Agent": self._user_agent,
+                "Accept": "*/*",
+                "Accept-Encoding": "gzip, deflate",
+            }
+        )
+        if not check.keep_alive:
+            headers["Connection"] = "close"
+        for name, value in check.headers.items():
+            try:
+                headers[name] = value
+            except Exception:
+                return _one_line(f"header {name!r} cannot be sent: not ASCII text", ())
+        timeout = check.timeout.total_seconds()
+        return _Plan(
+            method=check.method.upper(),
+            url=url,
+            headers=headers,
+            body=check.body,
+            timeout=timeout,
+            timeout_text=format_duration(check.timeout),
+            expect_status=check.expect_status,
+            status_text=_status_text(check.expect_status),
+            assertions=assertions,
+            max_body_bytes=check.max_body_bytes,
+            follow_redirects=check.follow_redirects,
+            client_slot=(0 if check.verify_tls else 2) + (1 if check.keep_alive else 0),
+            secrets=secrets,
+        )
+
+    # --- shared clients -------------------------------------------------------------------
+
+    def _open_client(self, slot: int) -> httpx.AsyncClient:
+        verify, keep_alive = slot < 2, bool(slot & 1)
+        context = self._tls_context(verify)
+        if self._transport_factory is not None:
+            transport = self._transport_factory(context)
+        else:
+            transport = httpx.AsyncHTTPTransport(
+                verify=context,
+                trust_env=False,
+                limits=httpx.Limits(
+                    max_connections=None,  # the scheduler bounds concurrency, not the pool
+                    max_keepalive_connections=100 if keep_alive else 0,
+                    keepalive_expiry=_KEEPALIVE_EXPIRY if keep_alive else 0.0,
+                ),
+            )
+        client = httpx.AsyncClient(
+            transport=transport,
+            timeout=None,  # the probe's deadline is an asyncio timeout around the whole probe
+            trust_env=False,
+            cookies=http.cookiejar.CookieJar(
+                policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=())
+            ),
+        )
+        self._clients[slot] = client
+        return client
+
+    def _tls_context(self, verify: bool) -> ssl.SSLContext:
+        context = self._tls.get(verify)
+        if context is None:
+            if verify:
+                context = ssl.create_default_context()
+                if not context.cert_store_stats()["x509_ca"]:
+                    context.load_verify_locations(certifi.where())
+            else:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls[verify] = context
+        return context
+
+
+async def _judge(plan: _Plan, response: httpx.Response) -> tuple[Reason, str]:
+    """Status, then body size, then body assertions."""
+    status = response.status_code
+    if status not in plan.expect_status:
+        return Reason.STATUS, f"expected status in {plan.status_text}, got {status}"
+    limit = plan.max_body_bytes
+    keep = plan.assertions is not None
+    size = 0
+    parts: list[bytes] = []
+    async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                return Reason.BODY_TOO_LARGE, f"body larger than {limit} bytes"
+            if keep:
+                parts.append(chunk)
+    if plan.assertions is not None:
+        failure = plan.assertions.failure(b"".join(parts), response.charset_encoding)
+        if failure is not None:
+            return Reason.ASSERTION, failure
+    return Reason.OK, ""
+
+
+def _classify(exc: Exception, trace: _Trace, plan: _Plan) -> tuple[Reason, str]:
+    """The reason for a request that ended in ``exc`` (a timeout was already handled)."""
+    if isinstance(exc, httpx.ConnectError) or trace.failed in ("connect", "tls"):
+        for cause in _causes(exc):
+            if isinstance(cause, socket.gaierror):
+                return Reason.DNS, f"cannot resolve {plan.url.host}: {_message(cause)}"
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                problem = cause.verify_message or _message(cause)
+                return Reason.TLS, _one_line(f"TLS certificate rejected: {problem}", ())
+            if isinstance(cause, ssl.SSLError):
+                return Reason.TLS, _one_line(f"TLS handshake failed: {_message(cause)}", ())
+        if trace.failed == "tls":
+            return Reason.TLS, _one_line(f"TLS handshake failed: {_message(exc)}", plan.secrets)
+        return Reason.CONNECT, _one_line(f"cannot connect: {_message(exc)}", plan.secrets)
+    if isinstance(exc, httpx.LocalProtocolError):
+        # its message may quote a header value verbatim
+        return Reason.ERROR, "request rejected by the HTTP client (invalid method or header)"
+    return Reason.ERROR, _one_line(f"{type(exc).__name__}: {_message(exc)}", plan.secrets)
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _one_line(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def _secret_spellings(values: Iterable[str]) -> tuple[str, ...]:
+    """Header values as str, as repr() of str and of bytes would show them, longest first."""
+    spellings: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        spellings.add(value)
+        spellings.add(repr(value)[1:-1])
+        spellings.add(repr(value.encode("utf-8", "replace"))[2:-1])
+    return tuple(sorted(spellings, key=len, reverse=True))
+
+
+def _status_text(codes: frozenset[int]) -> str:
+    """``[200]``, ``[200, 204]``, ``[200-299]``: runs of three or more become ranges."""
+    ordered = sorted(codes)
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append(f"{ordered[i]}-{ordered[j]}")
+        else:
+            parts.extend(str(code) for code in ordered[i : j + 1])
+        i = j + 1
+    return "[" + ", ".join(parts) + "]"
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("slo-agent")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"

@@ -1,0 +1,168 @@
+"""One APScheduler job per probe.
+
+First runs are spread across each interval (:mod:`agent.schedule.spread`); every job has
+``max_instances=1``, coalescing and a misfire grace time, so a hanging target delays nothing but
+its own next run. Lag (actual start minus scheduled time) and every run that did not happen
+(max-instances skips, misfires, silently coalesced runs) are reported, because overload in
+APScheduler mostly shows up as runs that quietly never happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobSubmissionEvent,
+)
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from agent.model import Node, Probe
+from agent.schedule.spread import spread_offsets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One scheduled probe: the node it belongs to (for SLO classification) and the probe."""
+
+    node: Node
+    probe: Probe
+
+    @property
+    def key(self) -> str:
+        return f"{self.node.name}/{self.probe.name}"
+
+
+class SchedulerTelemetry(Protocol):
+    def observe_lag(self, seconds: float) -> None: ...
+    def count_skipped(self, reason: str, runs: int = 1) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleChange:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    rescheduled: tuple[str, ...]
+    updated: tuple[str, ...]  # same timing; node or check changed in place
+
+
+class ProbeScheduler:
+    def __init__(
+        self,
+        run: Callable[[Target], Awaitable[object]],
+        telemetry: SchedulerTelemetry,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._run = run
+        self._telemetry = telemetry
+        self._clock = clock
+        self._targets: dict[str, Target] = {}
+        self._last_run_time: dict[str, float] = {}
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler.add_listener(
+            self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
+        )
+        self.executed = 0  # job bodies started, for benchmarks and tests
+
+    @property
+    def targets(self) -> Mapping[str, Target]:
+        return self._targets
+
+    def start(self) -> None:
+        """Start scheduling; must be called from inside the running event loop."""
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def apply(self, targets: Mapping[str, Target]) -> ScheduleChange:
+        """Replace the scheduled set with ``targets`` in one step.
+
+        Runs synchronously on the event loop thread, so no probe can start halfway through the
+        swap. Jobs whose interval is unchanged keep their timing; jobs of a new interval get a
+        fresh place in the spread.
+        """
+        old = self._targets
+        removed = tuple(sorted(k for k in old if k not in targets))
+        added = tuple(sorted(k for k in targets if k not in old))
+        rescheduled = tuple(
+            sorted(
+                k
+                for k in targets
+                if k in old and targets[k].probe.interval != old[k].probe.interval
+            )
+        )
+        updated = tuple(
+            sorted(k for k in targets if k in old and k not in rescheduled and targets[k] != old[k])
+        )
+        offsets = spread_offsets((k, t.probe.interval) for k, t in targets.items())
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        self._targets = dict(targets)
+        for key in removed:
+            self._scheduler.remove_job(key)
+            self._last_run_time.pop(key, None)
+        for key in (*added, *rescheduled):
+            interval = targets[key].probe.interval
+            trigger = IntervalTrigger(
+                seconds=interval.total_seconds(),
+                start_date=now + timedelta(seconds=offsets[key]),
+                timezone=UTC,
+            )
+            self._last_run_time.pop(key, None)
+            self._scheduler.add_job(
+                self._job,
+                trigger,
+                args=(key,),
+                id=key,
+                name=key,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(interval.total_seconds())),
+            )
+        return ScheduleChange(added, removed, rescheduled, updated)
+
+    async def _job(self, key: str) -> None:
+        target = self._targets.get(key)
+        if target is None:  # removed between submission and start
+            return
+        self.executed += 1
+        await self._run(target)
+
+    def _on_event(self, event: JobEvent) -> None:
+        # max-instances skips arrive as JobSubmissionEvents too: dispatch on the code
+        if event.code == EVENT_JOB_SUBMITTED and isinstance(event, JobSubmissionEvent):
+            self._on_submitted(event)
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            self._telemetry.count_skipped("max_instances")
+            log.debug("probe %s still running at its next run time; run skipped", event.job_id)
+        elif event.code == EVENT_JOB_MISSED:
+            self._telemetry.count_skipped("missed")
+
+    def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        times: list[Any] = event.scheduled_run_times
+        if not times:
+            return
+        scheduled = times[-1].timestamp()
+        self._telemetry.observe_lag(max(0.0, self._clock() - scheduled))
+        target = self._targets.get(event.job_id)
+        previous = self._last_run_time.get(event.job_id)
+        self._last_run_time[event.job_id] = scheduled
+        if target is None or previous is None:
+            return
+        interval = target.probe.interval.total_seconds()
+        missing = round((scheduled - previous) / interval) - 1
+        if missing > 0:  # coalesced: runs that APScheduler folded into this one
+            self._telemetry.count_skipped("coalesced", missing)

@@ -1,0 +1,182 @@
+"""Finding spec files and loading them into one validated :class:`agent.model.SpecSet`.
+
+Loading collects every problem of every file before it fails, so one run of ``slo-agent
+validate`` shows the user all there is to fix. Problems read ``file: document N: field.path:
+message``; no traceback and no header value is ever part of one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.errors import SpecError, SpecProblem
+from agent.model import AlertWindows, Node, SpecSet
+from agent.spec import v1
+from agent.spec.defaults import default_alert_windows
+from agent.spec.documents import Document, parse_documents
+from agent.spec.kinds import Kind
+from agent.spec.problems import describe, did_you_mean, translate
+from agent.spec.references import DEFAULT_WINDOWS, Entry, cross_check
+from agent.spec.scalars import NAME_PATTERN
+
+SPECS_ENV = "SLO_AGENT_SPECS"
+DEFAULT_SPECS_DIR = Path("slo_specs")
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+# apiVersion -> kind -> how to read it
+API_VERSIONS: dict[str, Mapping[str, Kind[Any, Node | AlertWindows]]] = {
+    v1.API_VERSION: v1.KINDS,
+}
+
+
+def spec_paths(args: Sequence[str], env: Mapping[str, str]) -> list[Path]:
+    """The spec files to load: ``args``, else ``$SLO_AGENT_SPECS`` (os.pathsep-separated), else
+    ``./slo_specs``. Directories are walked recursively for ``*.yaml``/``*.yml`` in sorted order,
+    skipping names that start with "." (Kubernetes ConfigMap mounts keep copies there)."""
+    if args:
+        given, origin = [Path(arg) for arg in args], ""
+    elif env.get(SPECS_ENV):
+        parts = env[SPECS_ENV].split(os.pathsep)
+        given, origin = [Path(part) for part in parts if part], f" (from ${SPECS_ENV})"
+    else:
+        given = [DEFAULT_SPECS_DIR]
+        origin = f" (the default; give spec paths as arguments or set ${SPECS_ENV})"
+    files: list[Path] = []
+    seen: set[Path] = set()
+    problems: list[SpecProblem] = []
+    for path in given:
+        if path.is_dir():
+            found = _walk(path)
+            if not found:
+                message = (
+                    f"no {' or '.join('*' + s for s in SPEC_SUFFIXES)} files in this directory"
+                )
+                problems.append(SpecProblem(str(path), 0, "", message + origin))
+        elif path.exists():
+            found = [path]
+        else:
+            problems.append(SpecProblem(str(path), 0, "", "no such file or directory" + origin))
+            continue
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
+    if problems:
+        raise SpecError(problems)
+    return files
+
+
+def _walk(directory: Path) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        found += [
+            Path(root) / name
+            for name in names
+            if not name.startswith(".") and name.lower().endswith(SPEC_SUFFIXES)
+        ]
+    return sorted(found)
+
+
+def load_specs(paths: Sequence[Path], env: Mapping[str, str]) -> SpecSet:
+    """Every document of ``paths``, validated and cross-checked; raise SpecError with every
+    problem found. ``env`` supplies the ``${VAR}`` references of header values."""
+    entries: list[Entry] = []
+    problems: list[SpecProblem] = []
+    complete = True
+    for path in paths:
+        label = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems.append(SpecProblem(label, 0, "", "cannot be read: not UTF-8 text"))
+            complete = False
+            continue
+        except OSError as error:
+            problems.append(SpecProblem(label, 0, "", f"cannot be read: {error.strerror}"))
+            complete = False
+            continue
+        documents, fault = parse_documents(text)
+        for document in documents:
+            if document.data is None:
+                continue
+            entry, found = _load_document(label, document, env)
+            problems += found
+            if entry is not None:
+                entries.append(entry)
+        if fault is not None:
+            problems.append(SpecProblem(label, 0, "", str(fault)))
+            complete = False
+    problems += cross_check(entries, complete)
+    if problems:
+        order = {str(path): index for index, path in enumerate(paths)}
+        problems.sort(key=lambda p: (order.get(p.file, len(order)), p.document or 1 << 30))
+        raise SpecError(problems)
+    return _spec_set(entries, paths)
+
+
+def _spec_set(entries: list[Entry], paths: Sequence[Path]) -> SpecSet:
+    nodes = [entry.value for entry in entries if isinstance(entry.value, Node)]
+    windows = {DEFAULT_WINDOWS: default_alert_windows()}
+    for entry in entries:
+        if isinstance(entry.value, AlertWindows):
+            windows[entry.value.name] = entry.value
+    return SpecSet(
+        nodes=tuple(sorted(nodes, key=lambda node: node.name)),
+        alert_windows=dict(sorted(windows.items())),
+        sources=tuple(str(path) for path in paths),
+    )
+
+
+def _load_document(
+    file: str, document: Document, env: Mapping[str, str]
+) -> tuple[Entry | None, list[SpecProblem]]:
+    data = document.data
+
+    def problem(path: str, message: str) -> SpecProblem:
+        return SpecProblem(file, document.number, path, message)
+
+    if not isinstance(data, dict):
+        message = (
+            f"must be a mapping with apiVersion, kind, metadata and spec, got {describe(data)}"
+        )
+        return None, [problem("", message)]
+    version, kind_name, name = data.get("apiVersion"), data.get("kind"), _raw_name(data)
+    all_kinds = sorted({kind for kinds in API_VERSIONS.values() for kind in kinds})
+    recognised = kind_name if isinstance(kind_name, str) and kind_name in all_kinds else None
+    partial = None if recognised is None else Entry(file, document.number, recognised, name, None)
+    supported = ", ".join(API_VERSIONS)
+    if version is None:
+        return partial, [problem("apiVersion", f"is required; supported: {supported}")]
+    if not isinstance(version, str) or version not in API_VERSIONS:
+        hint = did_you_mean(version, list(API_VERSIONS)) if isinstance(version, str) else ""
+        message = f"unknown apiVersion {describe(version)}{hint}; supported: {supported}"
+        return partial, [problem("apiVersion", message)]
+    kinds = API_VERSIONS[version]
+    known = ", ".join(sorted(kinds))
+    if kind_name is None:
+        return None, [problem("kind", f"is required; {version} has: {known}")]
+    if not isinstance(kind_name, str) or kind_name not in kinds:
+        hint = did_you_mean(kind_name, sorted(kinds)) if isinstance(kind_name, str) else ""
+        message = f"unknown kind {describe(kind_name)}{hint}; {version} has: {known}"
+        return None, [problem("kind", message)]
+    kind = kinds[kind_name]
+    try:
+        value = kind.convert(kind.document.model_validate(data), env)
+    except ValidationError as error:
+        found = [problem(path, message) for path, message in translate(error, kind.document)]
+        return Entry(file, document.number, kind_name, name, None), found
+    return Entry(file, document.number, kind_name, name, value), []
+
+
+def _raw_name(data: dict[Any, Any]) -> str | None:
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) else None

@@ -1,0 +1,322 @@
+"""The scalar value types of the spec wire format: durations, names, percents, status codes...
+
+Each is an ``Annotated`` type for pydantic models with its own validator (messages say what is
+allowed) and its own JSON Schema (for editors). Validators raise problems, never return them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import jsonpath
+from pydantic import PlainValidator, WithJsonSchema
+
+from agent.durations import DURATION_HELP, format_duration, parse_duration
+from agent.model import CalendarWindow, RollingWindow, Window
+from agent.spec.problems import describe, did_you_mean, spec_error, validation_error
+from agent.spec.variables import template_error
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+DURATION_PATTERN = r"^([0-9]+(ms|s|m|h|d|w))+$"
+HEADER_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+STATUS_CLASS_PATTERN = r"^[1-5]xx$"
+
+NAME_HELP = (
+    'lowercase letters, digits and "-", starting and ending with a letter or digit, '
+    "at most 63 characters"
+)
+MIN_INTERVAL = timedelta(seconds=1)
+MIN_WINDOW = timedelta(hours=1)
+MAX_WINDOW = timedelta(days=366)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+# --- durations ----------------------------------------------------------------------------
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, str):
+        try:
+            parsed = parse_duration(value)
+        except ValueError:
+            pass
+        else:
+            if parsed > timedelta():
+                return parsed
+            raise spec_error(f"must be longer than 0s, got {describe(value)}")
+    raise spec_error(f"must be {DURATION_HELP}, got {describe(value)}")
+
+
+def _interval(value: object) -> timedelta:
+    parsed = _duration(value)
+    if parsed < MIN_INTERVAL:
+        raise spec_error(f"must be at least {format_duration(MIN_INTERVAL)}, got {describe(value)}")
+    return parsed
+
+
+_DURATION_SCHEMA = {"type": "string", "pattern": DURATION_PATTERN, "description": DURATION_HELP}
+
+Duration = Annotated[timedelta, PlainValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+Interval = Annotated[
+    timedelta,
+    PlainValidator(_interval),
+    WithJsonSchema({**_DURATION_SCHEMA, "description": f"at least 1s; {DURATION_HELP}"}),
+]
+
+
+def _window(value: object) -> Window:
+    if isinstance(value, dict):
+        unknown = [str(key) for key in value if key != "calendar"]
+        if unknown:
+            hint = did_you_mean(unknown[0], ["calendar"]) or "; allowed: calendar"
+            raise spec_error(f'unknown field "{unknown[0]}"{hint}')
+        unit = value.get("calendar")
+        if unit != "month":
+            raise validation_error(
+                "window",
+                [
+                    (
+                        ("calendar",),
+                        f'must be "month" (the only calendar window), got {describe(unit)}',
+                    )
+                ],
+            )
+        return CalendarWindow("month")
+    if isinstance(value, str):
+        try:
+            length = parse_duration(value)
+        except ValueError:
+            pass
+        else:
+            if MIN_WINDOW <= length <= MAX_WINDOW:
+                return RollingWindow(length)
+            raise spec_error(
+                f"a rolling window must be from {format_duration(MIN_WINDOW)} "
+                f"to {format_duration(MAX_WINDOW)}, got {describe(value)}"
+            )
+    raise spec_error(
+        f"must be a rolling window such as 28d or 30d ({DURATION_HELP}), "
+        f"or {{calendar: month}}, got {describe(value)}"
+    )
+
+
+WindowSpec = Annotated[
+    Window,
+    PlainValidator(_window),
+    WithJsonSchema(
+        {
+            "description": "a rolling window (a duration such as 28d) or {calendar: month}",
+            "oneOf": [
+                {"type": "string", "pattern": DURATION_PATTERN},
+                {
+                    "type": "object",
+                    "properties": {"calendar": {"const": "month"}},
+                    "required": ["calendar"],
+                    "additionalProperties": False,
+                },
+            ],
+        }
+    ),
+]
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+def _name(value: object) -> str:
+    if isinstance(value, str) and re.fullmatch(NAME_PATTERN, value):
+        return value
+    raise spec_error(f"must be {NAME_HELP}, got {describe(value)}")
+
+
+def _label_name(value: object) -> str:
+    valid = isinstance(value, str) and re.fullmatch(LABEL_NAME_PATTERN, value)
+    if valid and not str(value).startswith("__"):
+        return str(value)
+    raise spec_error(
+        'must be a label name: letters, digits and "_", not starting with a digit '
+        f'nor with "__", got {describe(value)}'
+    )
+
+
+Name = Annotated[
+    str,
+    PlainValidator(_name),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN, "description": NAME_HELP}),
+]
+LabelName = Annotated[
+    str,
+    PlainValidator(_label_name),
+    WithJsonSchema({"type": "string", "pattern": LABEL_NAME_PATTERN}),
+]
+
+
+# --- percents -----------------------------------------------------------------------------
+
+
+def _objective(value: object) -> float:
+    number = _number(value)
+    if number is not None and 0 < number < 100:
+        return number
+    raise spec_error(f"must be a percent strictly between 0 and 100, got {describe(value)}")
+
+
+def _percent(value: object) -> float:
+    number = _number(value)
+    if number is not None and 0 < number <= 100:
+        return number
+    raise spec_error(f"must be a percent greater than 0 and at most 100, got {describe(value)}")
+
+
+ObjectivePercent = Annotated[
+    float,
+    PlainValidator(_objective),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100}),
+]
+Percent = Annotated[
+    float,
+    PlainValidator(_percent),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 100}),
+]
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+
+def _status(value: object) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+        return value
+    if isinstance(value, str) and re.fullmatch(STATUS_CLASS_PATTERN, value):
+        return value
+    raise spec_error(
+        'must be an HTTP status code from 100 to 599 or a class such as "2xx", '
+        f"got {describe(value)}"
+    )
+
+
+StatusCode = Annotated[
+    int | str,
+    PlainValidator(_status),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "integer", "minimum": 100, "maximum": 599},
+                {"type": "string", "pattern": STATUS_CLASS_PATTERN},
+            ]
+        }
+    ),
+]
+
+
+def _url(value: object) -> str:
+    if not isinstance(value, str):
+        raise spec_error(f"must be an http:// or https:// URL, got {describe(value)}")
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        valid = False
+    if not valid:
+        raise spec_error("must be an http:// or https:// URL with a host and a valid port")
+    return value
+
+
+Url = Annotated[
+    str,
+    PlainValidator(_url),
+    WithJsonSchema({"type": "string", "pattern": "^https?://", "format": "uri"}),
+]
+
+
+def _header_name(value: object) -> str:
+    if isinstance(value, str) and re.fullmatch(HEADER_NAME_PATTERN, value):
+        return value
+    raise spec_error(f"must be an HTTP header name (no spaces or colons), got {describe(value)}")
+
+
+def _header_value(value: object) -> str:
+    # header values may be secrets: no message here shows the value
+    if not isinstance(value, str):
+        raise spec_error("must be a string (quote it)")
+    if "\r" in value or "\n" in value:
+        raise spec_error("must not contain line breaks")
+    problem = template_error(value)
+    if problem is not None:
+        raise spec_error(problem)
+    return value
+
+
+HeaderName = Annotated[
+    str,
+    PlainValidator(_header_name),
+    WithJsonSchema({"type": "string", "pattern": HEADER_NAME_PATTERN}),
+]
+HeaderValue = Annotated[
+    str,
+    PlainValidator(_header_value),
+    WithJsonSchema({"type": "string", "description": "${NAME} is read from the environment"}),
+]
+
+
+def _regex(value: object) -> str:
+    if not isinstance(value, str):
+        raise spec_error(f"must be a regular expression (a string), got {describe(value)}")
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise spec_error(f"invalid regular expression: {error}") from None
+    return value
+
+
+Regex = Annotated[
+    str,
+    PlainValidator(_regex),
+    WithJsonSchema({"type": "string", "format": "regex"}),
+]
+
+
+def _json_path(value: object) -> str:
+    if not isinstance(value, str) or not value.startswith("$"):
+        raise spec_error(f'must be a JSONPath starting with "$", got {describe(value)}')
+    try:
+        jsonpath.compile(value)
+    except jsonpath.JSONPathError as error:
+        reason = str(error).splitlines()[0]
+        raise spec_error(f"invalid JSONPath {describe(value)}: {reason}") from None
+    return value
+
+
+JsonPath = Annotated[
+    str,
+    PlainValidator(_json_path),
+    WithJsonSchema({"type": "string", "pattern": r"^\$"}),
+]
+
+
+# --- money --------------------------------------------------------------------------------
+
+
+def _currency(value: object) -> str:
+    if isinstance(value, str) and re.fullmatch(CURRENCY_PATTERN, value):
+        return value
+    raise spec_error(
+        f"must be a three-letter currency code such as EUR or USD, got {describe(value)}"
+    )
+
+
+Currency = Annotated[
+    str,
+    PlainValidator(_currency),
+    WithJsonSchema({"type": "string", "pattern": CURRENCY_PATTERN}),
+]

@@ -1,0 +1,453 @@
+"""Spec version ``slo-agent/v1``: the wire format of the kinds ``Node`` and ``AlertWindows``.
+
+Strict frozen pydantic models (unknown keys are errors) and the functions that turn a validated
+document into the version-free :mod:`agent.model`. Percents become ratios and durations become
+timedeltas here and nowhere else. A new spec version is a new module; this one keeps its meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agent import model
+from agent.durations import format_duration
+from agent.spec import variables
+from agent.spec.kinds import Kind
+from agent.spec.problems import Loc, did_you_mean, validation_error
+from agent.spec.scalars import (
+    Currency,
+    Duration,
+    HeaderName,
+    HeaderValue,
+    Interval,
+    JsonPath,
+    LabelName,
+    Name,
+    ObjectivePercent,
+    Percent,
+    Regex,
+    StatusCode,
+    Url,
+    WindowSpec,
+)
+
+API_VERSION = "slo-agent/v1"
+DEFAULT_INTERVAL = timedelta(seconds=30)
+DEFAULT_TIMEOUT = timedelta(seconds=5)
+# labels slo-agent puts on every alert itself; a spec may not set them
+RESERVED_ALERT_LABELS = frozenset(
+    {"alertname", "severity", "node", "slo", "mode", "long", "short", "burn_rate"}
+    | {"sloth_id", "sloth_service", "sloth_slo"}
+)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Metadata(_Spec):
+    name: Name = Field(description="unique among documents of the same kind")
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+
+
+# --- probes -------------------------------------------------------------------------------
+
+
+class ExpectSpec(_Spec):
+    status: list[StatusCode] | None = Field(
+        None, min_length=1, description='accepted status codes or classes ("2xx"); default 2xx'
+    )
+    body_contains: str | None = Field(None, min_length=1)
+    body_regex: Regex | None = None
+    json_: dict[JsonPath, Any] = Field(
+        default_factory=dict, alias="json", description="JSONPath -> expected value"
+    )
+
+
+class HttpSpec(_Spec):
+    url: Url
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    body: str | None = None
+    timeout: Duration | None = Field(None, description="default 5s, or the interval if shorter")
+    expect: ExpectSpec = Field(default_factory=ExpectSpec)
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    verify_tls: bool = True
+    keep_alive: bool = False
+    follow_redirects: bool = False
+
+
+class TcpSpec(_Spec):
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    timeout: Duration | None = Field(None, description="default 5s, or the interval if shorter")
+
+
+def _timeout_problem(at: Loc, timeout: timedelta | None, limit: str) -> list[tuple[Loc, str]]:
+    if timeout is None:
+        return []
+    return [(at, f"must not be longer than {limit}, got {format_duration(timeout)}")]
+
+
+class ProbeSpec(_Spec):
+    name: Name
+    interval: Interval | None = Field(None, description="default 30s")
+    http: HttpSpec | None = None
+    tcp: TcpSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_check(self) -> ProbeSpec:
+        if (self.http is None) == (self.tcp is None):
+            got = "both" if self.http is not None else "neither"
+            raise validation_error("probe", [((), f"needs exactly one of http or tcp, got {got}")])
+        every = self.interval or DEFAULT_INTERVAL
+        check = self.http if self.http is not None else self.tcp
+        assert check is not None
+        kind, timeout = ("http" if self.http is not None else "tcp"), check.timeout
+        if timeout is not None and timeout > every:
+            default = "" if self.interval else ", the default"
+            limit = f"the interval ({format_duration(every)}{default})"
+            raise validation_error("probe", _timeout_problem((kind, "timeout"), timeout, limit))
+        return self
+
+
+# --- SLOs ---------------------------------------------------------------------------------
+
+
+class SliSpec(_Spec):
+    probe: Name = Field(description="a probe of this node; good = the probe succeeded")
+    latency_under: Duration | None = Field(None, description="good also needs a faster probe")
+
+
+class SloSpec(_Spec):
+    name: Name
+    objective: ObjectivePercent = Field(description="percent of good events, e.g. 99.9")
+    window: WindowSpec
+    sli: SliSpec
+    min_events: int = Field(3, ge=1, description="fewer events in the window means no data")
+
+
+# --- node ---------------------------------------------------------------------------------
+
+
+class ContractSpec(_Spec):
+    availability_percent: Percent | None = None
+    latency_under: Duration | None = None
+
+
+class PartnerSpec(_Spec):
+    name: str = Field(min_length=1)
+    contract: ContractSpec = Field(default_factory=ContractSpec)
+
+
+class AlertingSpec(_Spec):
+    windows: Name = Field("default", description="the name of an AlertWindows document")
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    annotations: dict[LabelName, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _not_reserved(self) -> AlertingSpec:
+        taken = sorted(RESERVED_ALERT_LABELS)
+        problems: list[tuple[Loc, str]] = [
+            (("labels", name), f"is set by slo-agent on every alert; reserved: {', '.join(taken)}")
+            for name in self.labels
+            if name in RESERVED_ALERT_LABELS
+        ]
+        if problems:
+            raise validation_error("alerting", problems)
+        return self
+
+
+class DrillSpec(_Spec):
+    every: Interval
+    http: HttpSpec
+
+    @model_validator(mode="after")
+    def _timeout(self) -> DrillSpec:
+        timeout = self.http.timeout
+        if timeout is not None and timeout > self.every:
+            limit = f"the drill's every ({format_duration(self.every)})"
+            raise validation_error("drill", _timeout_problem(("http", "timeout"), timeout, limit))
+        return self
+
+
+class FallbackSpec(_Spec):
+    node: Name = Field(description="another Node of the same capability")
+    drill: DrillSpec | None = None
+
+
+class CostSpec(_Spec):
+    fixed_monthly: float = Field(0.0, ge=0)
+    per_request: float = Field(0.0, ge=0)
+    currency: Currency = "EUR"
+
+
+class DecisionSpec(_Spec):
+    brand_control: int | None = Field(None, ge=1, le=5)
+    differentiation: int | None = Field(None, ge=1, le=5)
+    cost: CostSpec | None = None
+
+
+class NodeSpec(_Spec):
+    mode: Literal["operated", "orchestrated"]
+    owner: str = Field(min_length=1)
+    capability: Name = Field(description="nodes with the same capability are alternatives")
+    partner: PartnerSpec | None = None
+    probes: list[ProbeSpec] = Field(min_length=1)
+    slos: list[SloSpec] = Field(default_factory=list)
+    alerting: AlertingSpec = Field(default_factory=AlertingSpec)
+    fallbacks: list[FallbackSpec] = Field(default_factory=list)
+    decision: DecisionSpec = Field(default_factory=DecisionSpec)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodeSpec:
+        problems: list[tuple[Loc, str]] = []
+        if self.mode == "orchestrated" and self.partner is None:
+            problems.append((("partner",), "is required for an orchestrated node"))
+        if self.mode == "operated" and self.partner is not None:
+            problems.append((("partner",), "is only allowed for an orchestrated node"))
+        problems += _duplicates("probes", [probe.name for probe in self.probes], "probe name")
+        problems += _duplicates("slos", [slo.name for slo in self.slos], "SLO name")
+        problems += _duplicates("fallbacks", [fb.node for fb in self.fallbacks], "fallback", "node")
+        probes = [probe.name for probe in self.probes]
+        for index, slo in enumerate(self.slos):
+            if slo.sli.probe not in probes:
+                hint = did_you_mean(slo.sli.probe, probes) or f"; probes: {', '.join(probes)}"
+                message = f'unknown probe "{slo.sli.probe}"{hint}'
+                problems.append((("slos", index, "sli", "probe"), message))
+        if problems:
+            raise validation_error("node", problems)
+        return self
+
+
+def _duplicates(
+    field: str, names: list[str], what: str, key: str = "name"
+) -> list[tuple[Loc, str]]:
+    first: dict[str, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for index, name in enumerate(names):
+        if name in first:
+            message = f'duplicate {what} "{name}" (first at {field}[{first[name]}])'
+            problems.append(((field, index, key), message))
+        first.setdefault(name, index)
+    return problems
+
+
+class NodeDocument(_Spec):
+    """``kind: Node`` — one node the team operates or orchestrates, with its probes and SLOs."""
+
+    api_version: Literal["slo-agent/v1"] = Field(alias="apiVersion")
+    kind: Literal["Node"]
+    metadata: Metadata
+    spec: NodeSpec
+
+
+# --- alert windows ------------------------------------------------------------------------
+
+
+class AlertTierSpec(_Spec):
+    budget_percent: Percent = Field(description="the share of the error budget burnt in `long`")
+    long: Duration
+    short: Duration
+
+    @model_validator(mode="after")
+    def _short_first(self) -> AlertTierSpec:
+        if self.short >= self.long:
+            message = (
+                f"must be shorter than long ({format_duration(self.long)}), "
+                f"got {format_duration(self.short)}"
+            )
+            raise validation_error("tier", [(("short",), message)])
+        return self
+
+
+class AlertWindowsSpec(_Spec):
+    page: list[AlertTierSpec] = Field(default_factory=list)
+    ticket: list[AlertTierSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_tier(self) -> AlertWindowsSpec:
+        if not self.page and not self.ticket:
+            raise validation_error("windows", [((), "needs at least one page or ticket tier")])
+        return self
+
+
+class AlertWindowsDocument(_Spec):
+    """``kind: AlertWindows`` — multi-window, multi-burn-rate alert tiers, as data."""
+
+    api_version: Literal["slo-agent/v1"] = Field(alias="apiVersion")
+    kind: Literal["AlertWindows"]
+    metadata: Metadata
+    spec: AlertWindowsSpec
+
+
+# --- conversion into the model ------------------------------------------------------------
+
+
+def ratio(percent: float) -> float:
+    """``99.9`` -> ``0.999`` (decimal arithmetic, so no 0.9990000000000001)."""
+    return float(Decimal(repr(percent)) / 100)
+
+
+def _statuses(codes: list[int | str] | None) -> frozenset[int]:
+    if codes is None:
+        return frozenset(range(200, 300))
+    result: set[int] = set()
+    for code in codes:
+        if isinstance(code, int):
+            result.add(code)
+        else:
+            base = int(code[0]) * 100
+            result.update(range(base, base + 100))
+    return frozenset(result)
+
+
+class _Expander:
+    """Expands header templates, collecting every missing variable instead of stopping."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.missing: list[tuple[Loc, str]] = []
+
+    def headers(self, loc: Loc, headers: Mapping[str, str]) -> dict[str, str]:
+        expanded: dict[str, str] = {}
+        for name, template in headers.items():
+            unset = [var for var in variables.referenced(template) if var not in self.env]
+            for var in dict.fromkeys(unset):
+                message = f"environment variable {var} is not set (needed by header {name})"
+                self.missing.append(((*loc, "headers", name), message))
+            if not unset:
+                expanded[name] = variables.expand(template, self.env)
+        return expanded
+
+
+def _http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: _Expander) -> model.HttpCheck:
+    return model.HttpCheck(
+        url=spec.url,
+        method=spec.method,
+        headers=expander.headers(loc, spec.headers),
+        body=None if spec.body is None else spec.body.encode(),
+        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
+        expect_status=_statuses(spec.expect.status),
+        body_contains=spec.expect.body_contains,
+        body_regex=None if spec.expect.body_regex is None else re.compile(spec.expect.body_regex),
+        json_equals=dict(spec.expect.json_),
+        max_body_bytes=spec.max_body_bytes,
+        verify_tls=spec.verify_tls,
+        keep_alive=spec.keep_alive,
+        follow_redirects=spec.follow_redirects,
+    )
+
+
+def _probe(spec: ProbeSpec, loc: Loc, expander: _Expander) -> model.Probe:
+    every = spec.interval or DEFAULT_INTERVAL
+    check: model.Check
+    if spec.http is not None:
+        check = _http_check(spec.http, every, (*loc, "http"), expander)
+    else:
+        assert spec.tcp is not None  # the model validator guarantees exactly one
+        timeout = spec.tcp.timeout or min(DEFAULT_TIMEOUT, every)
+        check = model.TcpCheck(host=spec.tcp.host, port=spec.tcp.port, timeout=timeout)
+    return model.Probe(name=spec.name, interval=every, check=check)
+
+
+def _slo(spec: SloSpec) -> model.Slo:
+    return model.Slo(
+        name=spec.name,
+        objective=ratio(spec.objective),
+        window=spec.window,
+        sli=model.ProbeSli(probe=spec.sli.probe, latency_under=spec.sli.latency_under),
+        min_events=spec.min_events,
+    )
+
+
+def _partner(spec: PartnerSpec | None) -> model.Partner | None:
+    if spec is None:
+        return None
+    percent = spec.contract.availability_percent
+    contract = model.Contract(
+        availability=None if percent is None else ratio(percent),
+        latency_under=spec.contract.latency_under,
+    )
+    return model.Partner(name=spec.name, contract=contract)
+
+
+def _fallback(spec: FallbackSpec, loc: Loc, expander: _Expander) -> model.Fallback:
+    if spec.drill is None:
+        return model.Fallback(node=spec.node)
+    every = spec.drill.every
+    check = _http_check(spec.drill.http, every, (*loc, "drill", "http"), expander)
+    return model.Fallback(node=spec.node, drill=model.Drill(every=every, check=check))
+
+
+def _decision(spec: DecisionSpec) -> model.Decision:
+    cost = spec.cost
+    return model.Decision(
+        brand_control=spec.brand_control,
+        differentiation=spec.differentiation,
+        cost=None
+        if cost is None
+        else model.Cost(cost.fixed_monthly, cost.per_request, cost.currency),
+    )
+
+
+def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
+    """The model of a validated Node document, header templates expanded from ``env``.
+
+    Raises ValidationError naming every header whose variable is missing from ``env``.
+    """
+    spec = doc.spec
+    expander = _Expander(env)
+    probes = tuple(
+        _probe(probe, ("spec", "probes", index), expander)
+        for index, probe in enumerate(spec.probes)
+    )
+    fallbacks = tuple(
+        _fallback(fallback, ("spec", "fallbacks", index), expander)
+        for index, fallback in enumerate(spec.fallbacks)
+    )
+    if expander.missing:
+        raise validation_error("node", expander.missing)
+    return model.Node(
+        name=doc.metadata.name,
+        mode=model.Mode(spec.mode),
+        owner=spec.owner,
+        capability=spec.capability,
+        probes=probes,
+        slos=tuple(_slo(slo) for slo in spec.slos),
+        labels=dict(doc.metadata.labels),
+        partner=_partner(spec.partner),
+        alerting=model.Alerting(
+            windows=spec.alerting.windows,
+            labels=dict(spec.alerting.labels),
+            annotations=dict(spec.alerting.annotations),
+        ),
+        fallbacks=fallbacks,
+        decision=_decision(spec.decision),
+    )
+
+
+def to_alert_windows(doc: AlertWindowsDocument, env: Mapping[str, str]) -> model.AlertWindows:
+    """The model of a validated AlertWindows document: page tiers first, then ticket tiers."""
+    del env  # alert windows have nothing to expand
+    tiers = [
+        model.AlertTier(severity, ratio(tier.budget_percent), tier.long, tier.short)
+        for severity, group in (
+            (model.Severity.PAGE, doc.spec.page),
+            (model.Severity.TICKET, doc.spec.ticket),
+        )
+        for tier in group
+    ]
+    return model.AlertWindows(name=doc.metadata.name, tiers=tuple(tiers))
+
+
+KINDS: dict[str, Kind[Any, model.Node | model.AlertWindows]] = {
+    "Node": Kind(NodeDocument, to_node),
+    "AlertWindows": Kind(AlertWindowsDocument, to_alert_windows),
+}

@@ -1,0 +1,44 @@
+"""``${VAR}`` references in header values, expanded from the environment at load time.
+
+``${NAME}`` is replaced by the variable's value; ``$${`` stands for a literal ``${``. A ``$`` not
+followed by ``{`` is kept as it is. Values may be secrets: nothing here puts a value into an
+error message; errors name only the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# "$" + optional second "$" (the escape) + "{" + optional "NAME}"
+_REFERENCE = re.compile(r"\$(\$?)\{(?:([A-Za-z_][A-Za-z0-9_]*)\})?")
+
+TEMPLATE_HELP = 'write ${NAME} for an environment variable, $${ for a literal "${"'
+
+
+def template_error(template: str) -> str | None:
+    """Why ``template`` is not a valid header template, or None when it is."""
+    for match in _REFERENCE.finditer(template):
+        escaped, name = match.groups()
+        if not escaped and name is None:
+            return f'"${{" must be followed by a variable name and "}}" ({TEMPLATE_HELP})'
+    return None
+
+
+def referenced(template: str) -> list[str]:
+    """The names of the variables ``template`` refers to, in order of appearance."""
+    return [name for escaped, name in _REFERENCE.findall(template) if not escaped and name]
+
+
+def expand(template: str, env: Mapping[str, str]) -> str:
+    """``template`` with every ``${NAME}`` replaced; KeyError(NAME) when a variable is unset."""
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name = match.groups()
+        if escaped:
+            return "${" + (f"{name}}}" if name else "")
+        if name is None:
+            raise ValueError(template_error(template))
+        return env[name]
+
+    return _REFERENCE.sub(replace, template)

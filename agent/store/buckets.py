@@ -1,0 +1,237 @@
+"""Per-minute buckets and the in-memory buffer of data not yet written to disk.
+
+A bucket is keyed by ``minute = floor(unix_seconds / 60)``; a bucket counts towards a time
+range ``[start, end)`` when its minute *start* (``minute * 60``) lies in that range. Pure: no
+I/O, no clock, no locking (the store guards a :class:`Pending` with its own lock).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agent.probes.result import ProbeResult, Reason
+from agent.slo.events import Counts, SliEvent
+
+# Failure reasons with a counter column of their own, in column order. Written out rather
+# than derived from ``Reason`` so that a new reason cannot silently change the file layout:
+# adding one means a new column and a new schema version (a test checks the two agree).
+FAILURE_REASONS: tuple[Reason, ...] = (
+    Reason.TIMEOUT,
+    Reason.CONNECT,
+    Reason.DNS,
+    Reason.TLS,
+    Reason.STATUS,
+    Reason.ASSERTION,
+    Reason.BODY_TOO_LARGE,
+    Reason.ERROR,
+)
+_REASON_INDEX: dict[Reason, int] = {reason: i for i, reason in enumerate(FAILURE_REASONS)}
+_ERROR_INDEX = _REASON_INDEX[Reason.ERROR]
+
+# Minute bounds standing in for an infinite range end.
+MIN_MINUTE = -(2**62)
+MAX_MINUTE = 2**62
+
+
+def minute_of(seconds: float) -> int:
+    """The bucket holding an event at ``seconds``: the ``m`` with ``60*m <= seconds < 60*(m+1)``."""
+    m = math.floor(seconds / 60)
+    # The float division may round across a minute edge; settle it with exact comparisons.
+    while 60 * m > seconds:
+        m -= 1
+    while 60 * (m + 1) <= seconds:
+        m += 1
+    return m
+
+
+def first_minute_from(seconds: float) -> int:
+    """The smallest ``m`` with ``60*m >= seconds``: ranges ``[start, end)`` over bucket starts
+    become minute ranges ``[first_minute_from(start), first_minute_from(end))``."""
+    if math.isnan(seconds):
+        raise ValueError("a time range bound is NaN")
+    if seconds == math.inf:
+        return MAX_MINUTE
+    if seconds == -math.inf:
+        return MIN_MINUTE
+    m = math.ceil(seconds / 60)
+    while 60 * (m - 1) >= seconds:
+        m -= 1
+    while 60 * m < seconds:
+        m += 1
+    return max(MIN_MINUTE, min(MAX_MINUTE, m))
+
+
+def minute_ranges(ranges: Mapping[str, tuple[float, float]]) -> dict[str, tuple[int, int]]:
+    """Label -> half-open minute range ``[lo, hi)`` for label -> ``(start, end)`` in seconds."""
+    return {
+        label: (first_minute_from(start), first_minute_from(end))
+        for label, (start, end) in ranges.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeCounts:
+    """Probe runs in some time range: how many, how many failed and why, how long they took."""
+
+    total: int = 0
+    failures: int = 0
+    duration_sum: float = 0.0  # seconds, over all runs
+    failures_by_reason: Mapping[Reason, int] = field(default_factory=dict)  # non-zero entries
+
+    def __add__(self, other: ProbeCounts) -> ProbeCounts:
+        reasons = dict(self.failures_by_reason)
+        for reason, n in other.failures_by_reason.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+        return ProbeCounts(
+            self.total + other.total,
+            self.failures + other.failures,
+            self.duration_sum + other.duration_sum,
+            reasons,
+        )
+
+    @property
+    def mean_duration(self) -> float | None:
+        return self.duration_sum / self.total if self.total else None
+
+
+class ProbeTally:
+    """A mutable probe bucket being filled: run count, failures by reason, duration sum."""
+
+    __slots__ = ("duration_sum", "failures", "reasons", "total")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.failures = 0
+        self.duration_sum = 0.0
+        self.reasons = [0] * len(FAILURE_REASONS)
+
+    def add(self, result: ProbeResult) -> None:
+        self.total += 1
+        self.duration_sum += result.duration
+        if not result.ok:
+            self.failures += 1
+            # A failure that names no reason is counted as a generic error.
+            self.reasons[_REASON_INDEX.get(result.observation.reason, _ERROR_INDEX)] += 1
+
+    def merge(self, other: ProbeTally) -> None:
+        self.total += other.total
+        self.failures += other.failures
+        self.duration_sum += other.duration_sum
+        for i, n in enumerate(other.reasons):
+            self.reasons[i] += n
+
+    def counts(self) -> ProbeCounts:
+        return probe_counts(self.total, self.failures, self.duration_sum, self.reasons)
+
+
+def probe_counts(
+    total: int, failures: int, duration_sum: float, reasons: Sequence[int]
+) -> ProbeCounts:
+    """A :class:`ProbeCounts` from counters in :data:`FAILURE_REASONS` order."""
+    by_reason = {reason: n for reason, n in zip(FAILURE_REASONS, reasons, strict=True) if n}
+    return ProbeCounts(total, failures, duration_sum, by_reason)
+
+
+class Pending:
+    """Everything recorded since the last successful flush.
+
+    SLI buckets are kept per series (series -> minute -> [total, bad]) so that repeated events
+    in one minute merge in memory and a per-series lookup does not scan other series. Raw
+    results are kept in arrival order, at most ``max_results`` of them: when writes keep
+    failing, the oldest raw results are dropped (``dropped_results`` counts them) while bucket
+    counts are never dropped.
+    """
+
+    def __init__(self, max_results: int) -> None:
+        self.sli: dict[str, dict[int, list[int]]] = {}
+        self.probes: dict[tuple[str, str], dict[int, ProbeTally]] = {}
+        self.results: deque[ProbeResult] = deque(maxlen=max_results)
+        self.dropped_results = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.sli or self.probes or self.results)
+
+    def add(self, result: ProbeResult, events: Iterable[SliEvent]) -> None:
+        minute = minute_of(result.started_at)
+        for event in events:
+            bucket = self.sli.setdefault(event.series, {}).get(minute)
+            if bucket is None:
+                self.sli[event.series][minute] = [1, 0 if event.good else 1]
+            else:
+                bucket[0] += 1
+                if not event.good:
+                    bucket[1] += 1
+        tallies = self.probes.setdefault((result.node, result.probe), {})
+        tally = tallies.get(minute)
+        if tally is None:
+            tally = tallies[minute] = ProbeTally()
+        tally.add(result)
+        if len(self.results) == self.results.maxlen:
+            self.dropped_results += 1
+        self.results.append(result)
+
+    def absorb(self, newer: Pending) -> None:
+        """Add ``newer``'s data to this older buffer (used to put back a failed flush)."""
+        for series, minutes in newer.sli.items():
+            mine = self.sli.setdefault(series, {})
+            for minute, (total, bad) in minutes.items():
+                bucket = mine.get(minute)
+                if bucket is None:
+                    mine[minute] = [total, bad]
+                else:
+                    bucket[0] += total
+                    bucket[1] += bad
+        for key, tallies in newer.probes.items():
+            mine_t = self.probes.setdefault(key, {})
+            for minute, tally in tallies.items():
+                if minute in mine_t:
+                    mine_t[minute].merge(tally)
+                else:
+                    mine_t[minute] = tally
+        maxlen = self.results.maxlen or 0
+        self.dropped_results += newer.dropped_results
+        self.dropped_results += max(0, len(self.results) + len(newer.results) - maxlen)
+        self.results.extend(newer.results)
+
+    # --- reading, for queries that include unflushed data ---------------------------------
+
+    def sli_counts(self, series: str, ranges: Mapping[str, tuple[int, int]]) -> dict[str, Counts]:
+        """Label -> counts of this buffer's buckets of ``series`` in each minute range."""
+        out = {label: Counts() for label in ranges}
+        for minute, (total, bad) in self.sli.get(series, {}).items():
+            for label, (lo, hi) in ranges.items():
+                if lo <= minute < hi:
+                    out[label] += Counts(total, bad)
+        return out
+
+    def series_totals(self) -> dict[str, Counts]:
+        return {
+            series: Counts(sum(b[0] for b in minutes.values()), sum(b[1] for b in minutes.values()))
+            for series, minutes in self.sli.items()
+        }
+
+    def probe_totals(self, node: str | None) -> dict[tuple[str, str], ProbeCounts]:
+        out: dict[tuple[str, str], ProbeCounts] = {}
+        for key, tallies in self.probes.items():
+            if node is not None and key[0] != node:
+                continue
+            total = ProbeTally()
+            for tally in tallies.values():
+                total.merge(tally)
+            out[key] = total.counts()
+        return out
+
+    # --- rows for the writer ---------------------------------------------------------------
+
+    def sli_rows(self) -> Iterator[tuple[str, int, int, int]]:
+        for series, minutes in self.sli.items():
+            for minute, (total, bad) in minutes.items():
+                yield series, minute, total, bad
+
+    def probe_rows(self) -> Iterator[tuple[str | int | float, ...]]:
+        for (node, probe), tallies in self.probes.items():
+            for minute, t in tallies.items():
+                yield (node, probe, minute, t.total, t.failures, t.duration_sum, *t.reasons)

@@ -1,0 +1,223 @@
+"""The store's SQL: each function runs its statements on a connection it is given.
+
+No locking and no transaction control here, except :func:`in_transaction`; the store decides
+when and under which lock these run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent.errors import StoreError
+from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
+from agent.slo.events import Counts
+from agent.store.buckets import Pending, ProbeCounts, probe_counts
+from agent.store.schema import REASON_COLUMNS, BucketTable
+
+T = TypeVar("T")
+
+SERIES_PER_QUERY = 500  # keeps the bound parameters of one query well under SQLite's limit
+
+_UPSERT_SLI = """
+INSERT INTO sli_bucket (series, minute, total, bad) VALUES (?, ?, ?, ?)
+ON CONFLICT (series, minute) DO UPDATE SET total = total + excluded.total, bad = bad + excluded.bad
+"""
+_PROBE_COUNTERS = ("total", "failures", "duration_sum", *REASON_COLUMNS)
+_UPSERT_PROBE = f"""
+INSERT INTO probe_bucket (node, probe, minute, {", ".join(_PROBE_COUNTERS)})
+VALUES (?, ?, ?, {", ".join("?" for _ in _PROBE_COUNTERS)})
+ON CONFLICT (node, probe, minute) DO UPDATE SET
+{", ".join(f"{c} = {c} + excluded.{c}" for c in _PROBE_COUNTERS)}
+"""
+_RESULT_COLUMNS = (
+    "started_at, node, probe, outcome, reason, status, duration,"
+    " connect_seconds, tls_seconds, first_byte_seconds, detail"
+)
+_INSERT_RESULT = f"INSERT INTO probe_result ({_RESULT_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+
+
+def in_transaction(
+    conn: sqlite3.Connection, path: Path, what: str, action: Callable[[sqlite3.Connection], T]
+) -> T:
+    """Run ``action`` in one write transaction; sqlite3 errors become StoreError."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            value = action(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot {what} the store {path}: {exc}") from exc
+    return value
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_pending(conn: sqlite3.Connection, batch: Pending) -> int:
+    """Upsert-add the buckets and append the raw results of ``batch``; return rows written."""
+    sli = list(batch.sli_rows())
+    probes = list(batch.probe_rows())
+    results = [_result_row(r) for r in batch.results]
+    conn.executemany(_UPSERT_SLI, sli)
+    conn.executemany(_UPSERT_PROBE, probes)
+    conn.executemany(_INSERT_RESULT, results)
+    return len(sli) + len(probes) + len(results)
+
+
+def delete_results_before(conn: sqlite3.Connection, cutoff: float, room: int) -> int:
+    """Delete up to ``room`` of the oldest raw results started before ``cutoff``."""
+    sql = (
+        "DELETE FROM probe_result WHERE id IN (SELECT id FROM probe_result"
+        " WHERE started_at < ? ORDER BY started_at LIMIT ?)"
+    )
+    return conn.execute(sql, (cutoff, room)).rowcount
+
+
+def delete_buckets_before(
+    conn: sqlite3.Connection,
+    table: BucketTable,
+    cutoff: int,
+    room: int,
+    start: tuple[Any, ...] | None,
+) -> tuple[int, tuple[Any, ...] | None, bool]:
+    """Delete up to ``room`` buckets with ``minute < cutoff``, key by key after ``start``.
+
+    Keys (a series, or a node and probe) are found by seeking along the primary key, so no
+    statement scans the table; at most ``room`` keys are visited. Returns the rows deleted,
+    the last key fully pruned (where to resume) and whether the end of the table was reached.
+    """
+    keys = ", ".join(table.keys)
+    match = " AND ".join(f"{k} = ?" for k in table.keys)
+    marks = ", ".join("?" for _ in table.keys)
+    first_key = f"SELECT {keys} FROM {table.name} ORDER BY {keys} LIMIT 1"
+    next_key = f"SELECT {keys} FROM {table.name} WHERE ({keys}) > ({marks}) ORDER BY {keys} LIMIT 1"
+    edge_sql = (
+        f"SELECT minute FROM {table.name} WHERE {match} AND minute < ?"
+        " ORDER BY minute LIMIT 1 OFFSET ?"
+    )
+    delete_sql = f"DELETE FROM {table.name} WHERE {match} AND minute < ?"
+    deleted = visited = 0
+    cursor = start
+    while deleted < room and visited < room:
+        found = conn.execute(first_key) if cursor is None else conn.execute(next_key, cursor)
+        row = found.fetchone()
+        if row is None:
+            return deleted, None, True
+        key = tuple(row)
+        visited += 1
+        # The minute of the first old bucket of this key that does not fit in this chunk.
+        edge = conn.execute(edge_sql, (*key, cutoff, room - deleted)).fetchone()
+        upto = cutoff if edge is None else int(edge[0])
+        deleted += conn.execute(delete_sql, (*key, upto)).rowcount
+        if edge is not None:
+            return deleted, cursor, False  # this key has more old buckets: resume at it
+        cursor = key
+    return deleted, cursor, False
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def bucket_sums(
+    conn: sqlite3.Connection, names: Sequence[str], ranges: Mapping[str, tuple[int, int]]
+) -> dict[str, dict[str, Counts]]:
+    """Series -> label -> stored counts over each half-open minute range, in one query.
+
+    Series without any bucket in the ranges are left out.
+    """
+    live = [(label, lo, hi) for label, (lo, hi) in ranges.items() if lo < hi]
+    if not live or not names:
+        return {}
+    columns: list[str] = []
+    params: list[object] = []
+    for _, lo, hi in live:
+        columns.append("SUM(CASE WHEN minute >= ? AND minute < ? THEN total ELSE 0 END)")
+        columns.append("SUM(CASE WHEN minute >= ? AND minute < ? THEN bad ELSE 0 END)")
+        params += [lo, hi, lo, hi]
+    marks = ", ".join("?" for _ in names)
+    sql = (
+        f"SELECT series, {', '.join(columns)} FROM sli_bucket"
+        f" WHERE series IN ({marks}) AND minute >= ? AND minute < ? GROUP BY series"
+    )
+    params += [*names, min(lo for _, lo, _ in live), max(hi for _, _, hi in live)]
+    out: dict[str, dict[str, Counts]] = {}
+    for row in conn.execute(sql, params):
+        out[row[0]] = {
+            label: Counts(row[1 + 2 * i], row[2 + 2 * i]) for i, (label, _, _) in enumerate(live)
+        }
+    return out
+
+
+def series_totals(conn: sqlite3.Connection) -> dict[str, Counts]:
+    sql = "SELECT series, SUM(total), SUM(bad) FROM sli_bucket GROUP BY series"
+    return {series: Counts(total, bad) for series, total, bad in conn.execute(sql)}
+
+
+def probe_totals(conn: sqlite3.Connection, node: str | None) -> dict[tuple[str, str], ProbeCounts]:
+    sums = ", ".join(f"SUM({c})" for c in _PROBE_COUNTERS)
+    where, params = ("WHERE node = ?", (node,)) if node is not None else ("", ())
+    sql = f"SELECT node, probe, {sums} FROM probe_bucket {where} GROUP BY node, probe"
+    return {
+        (row[0], row[1]): probe_counts(row[2], row[3], row[4], row[5:])
+        for row in conn.execute(sql, params)
+    }
+
+
+def recent_results(
+    conn: sqlite3.Connection,
+    node: str | None,
+    probe: str | None,
+    since: float | None,
+    limit: int,
+) -> list[ProbeResult]:
+    """The latest ``limit`` stored results matching the filters, oldest first."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for clause, value in (("node = ?", node), ("probe = ?", probe), ("started_at >= ?", since)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = (
+        f"SELECT {_RESULT_COLUMNS} FROM probe_result {where}"
+        " ORDER BY started_at DESC, id DESC LIMIT ?"
+    )
+    rows = conn.execute(sql, (*params, limit)).fetchall()
+    return [_result_from_row(row) for row in reversed(rows)]
+
+
+def _result_row(result: ProbeResult) -> tuple[object, ...]:
+    o = result.observation
+    return (
+        result.started_at,
+        result.node,
+        result.probe,
+        o.outcome.value,
+        o.reason.value,
+        o.status,
+        o.duration,
+        o.phases.connect,
+        o.phases.tls,
+        o.phases.first_byte,
+        o.detail,
+    )
+
+
+def _result_from_row(row: Sequence[Any]) -> ProbeResult:
+    started_at, node, probe, outcome, reason, status, duration, connect, tls, fb, detail = row
+    observation = Observation(
+        outcome=Outcome(outcome),
+        reason=Reason(reason),
+        duration=duration,
+        status=status,
+        phases=Phases(connect=connect, tls=tls, first_byte=fb),
+        detail=detail,
+    )
+    return ProbeResult(node=node, probe=probe, started_at=started_at, observation=observation)

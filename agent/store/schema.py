@@ -1,0 +1,156 @@
+"""The store's file layout, and how a file is recognised, created and opened.
+
+A store file carries ``PRAGMA application_id`` = :data:`APPLICATION_ID` and its layout version
+in ``PRAGMA user_version``. Opening refuses, with :class:`~agent.errors.StoreError`, a file that
+is not SQLite, an SQLite database of another application, or a store written by a newer
+version; an empty or missing file becomes a new store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.errors import StoreError
+from agent.store.buckets import FAILURE_REASONS
+
+APPLICATION_ID = 0x534C4F41  # "SLOA"
+SCHEMA_VERSION = 1
+
+# After a checkpoint the write-ahead log is truncated to at most this many bytes.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+REASON_COLUMNS: tuple[str, ...] = tuple(f"failed_{reason.value}" for reason in FAILURE_REASONS)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketTable:
+    """A table of per-minute buckets: primary key ``(*keys, minute)``."""
+
+    name: str
+    keys: tuple[str, ...]
+
+
+SLI_BUCKETS = BucketTable("sli_bucket", ("series",))
+PROBE_BUCKETS = BucketTable("probe_bucket", ("node", "probe"))
+
+_REASON_DDL = "".join(f"    {column} INTEGER NOT NULL,\n" for column in REASON_COLUMNS)
+
+DDL: tuple[str, ...] = (
+    """CREATE TABLE sli_bucket (
+    series TEXT NOT NULL,      -- "<node>/<slo>"
+    minute INTEGER NOT NULL,   -- floor(unix seconds / 60)
+    total INTEGER NOT NULL,
+    bad INTEGER NOT NULL,
+    PRIMARY KEY (series, minute)
+) WITHOUT ROWID""",
+    f"""CREATE TABLE probe_bucket (
+    node TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    duration_sum REAL NOT NULL,
+{_REASON_DDL}    PRIMARY KEY (node, probe, minute)
+) WITHOUT ROWID""",
+    # Append-only with a rowid: two results may share (node, probe, started_at).
+    """CREATE TABLE probe_result (
+    id INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,
+    node TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status INTEGER,
+    duration REAL NOT NULL,
+    connect_seconds REAL,
+    tls_seconds REAL,
+    first_byte_seconds REAL,
+    detail TEXT NOT NULL
+)""",
+    "CREATE INDEX probe_result_by_time ON probe_result (started_at)",
+    "CREATE INDEX probe_result_by_probe ON probe_result (node, probe, started_at)",
+)
+
+
+def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """Open (creating if needed) the store at ``path``; raise StoreError for a file we must not
+    touch. The connection is in autocommit mode: callers issue BEGIN/COMMIT themselves."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store directory {path.parent}: {exc}") from exc
+    try:
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store {path}: {exc}") from exc
+    try:
+        _prepare(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        app_id, version, objects = _header(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path} is not a slo-agent store: not an SQLite database ({exc})"
+        ) from exc
+    try:
+        if (app_id, version, objects) == (0, 0, 0):
+            _create(conn)
+            app_id, version, objects = _header(conn)
+        _check(path, app_id, version)
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"cannot use the store {path}: write-ahead logging is unavailable")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store {path}: {exc}") from exc
+
+
+def _header(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    objects = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+    return app_id, version, objects
+
+
+def _check(path: Path, app_id: int, version: int) -> None:
+    if app_id != APPLICATION_ID:
+        raise StoreError(
+            f"{path} is not a slo-agent store: an SQLite database of another application"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer slo-agent (store schema {version}; this version "
+            f"reads schema {SCHEMA_VERSION} and older)"
+        )
+    if version < 1:
+        raise StoreError(f"{path} is a damaged slo-agent store: no schema version")
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    # auto_vacuum must be chosen before the first table exists. INCREMENTAL lets prune() hand
+    # a large surplus of free pages back to the file system; in steady state freed pages are
+    # simply reused by new rows.
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _header(conn) == (0, 0, 0):  # another process may have created it meanwhile
+            for statement in DDL:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

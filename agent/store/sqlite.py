@@ -1,0 +1,325 @@
+"""The embedded store: per-minute SLI and probe buckets plus recent raw probe results, in SQLite.
+
+What it keeps
+-------------
+* SLI buckets: per series (``"<node>/<slo>"``) and minute, ``total`` and ``bad`` event counts.
+  Whether an event is good (latency thresholds included) is decided before it gets here, so
+  these counts are enough to evaluate every SLO over any window of whole minutes.
+* Probe buckets: per (node, probe) and minute, runs, failures, failures by reason and the sum
+  of durations.
+* Raw probe results of the last ``raw_retention`` (48 h by default), for incident timelines.
+
+A bucket counts towards a time range ``[start, end)`` when its minute start (``minute * 60``)
+lies in the range. The store knows nothing about specs: keys are plain strings.
+
+Durability
+----------
+``record`` only touches memory. ``flush`` (the agent calls it every second by default) writes
+all data recorded since the previous flush in one transaction. The file is in write-ahead-log
+mode with ``synchronous=NORMAL``: when ``flush`` returns, the transaction is in the WAL file,
+i.e. handed to the operating system, but it is fsynced only when the WAL is checkpointed.
+
+* A process crash (kill -9, OOM kill) loses at most what was recorded since the last
+  successful flush: with a 1 s flush interval, at most about one second of results. Every
+  flush that returned survives, and the file is never left half-written.
+* An operating-system crash or power loss can in addition roll back the transactions
+  committed since the last checkpoint (SQLite checkpoints about every 1000 pages written);
+  the file comes back consistent at an earlier transaction, never corrupt.
+* A flush that fails (disk full, file locked) raises StoreError and keeps its data in memory;
+  the next flush writes it. Buckets are never dropped from memory; raw results are capped at
+  ``max_pending_results`` and the oldest are dropped beyond that (see ``dropped_results``).
+
+Threads
+-------
+``record`` may be called from the event-loop thread while ``flush``, ``sums`` and the other
+queries run in worker threads. ``record`` takes only a short in-memory lock; the SQLite
+connection has a lock of its own, always taken before the in-memory one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from agent.errors import StoreError
+from agent.probes.result import ProbeResult
+from agent.slo.events import Counts, SliEvent
+from agent.store import queries, schema
+from agent.store.buckets import Pending, ProbeCounts, first_minute_from, minute_ranges
+from agent.store.schema import PROBE_BUCKETS, SLI_BUCKETS, BucketTable
+
+T = TypeVar("T")
+
+
+class SqliteStore:
+    """Buckets and recent results in one SQLite file; see the module docstring for guarantees."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        raw_retention: timedelta = timedelta(hours=48),
+        bucket_retention: timedelta = timedelta(days=35),
+        busy_timeout: float = 5.0,
+        prune_batch: int = 5_000,
+        prune_limit: int = 100_000,
+        max_pending_results: int = 50_000,
+    ) -> None:
+        """Open or create the store at ``path`` (parent directories are created).
+
+        ``busy_timeout`` is how long a write waits for another connection's lock (seconds);
+        ``prune`` deletes at most ``prune_limit`` rows per call, ``prune_batch`` per transaction.
+        """
+        _require_positive("raw_retention", raw_retention)
+        _require_positive("bucket_retention", bucket_retention)
+        if min(prune_batch, prune_limit, max_pending_results) < 1:
+            raise ValueError("prune_batch, prune_limit and max_pending_results must be >= 1")
+        self.path = Path(path)
+        self._raw_retention = raw_retention
+        self._bucket_retention = bucket_retention
+        self._prune_batch = prune_batch
+        self._prune_limit = prune_limit
+        self._max_pending_results = max_pending_results
+        self._db_lock = threading.Lock()  # the connection; taken before _pending_lock
+        self._pending_lock = threading.Lock()
+        self._pending = Pending(max_pending_results)
+        self._dropped_results = 0  # by batches already written
+        self._prune_cursor: dict[str, tuple[Any, ...] | None] = {}
+        self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def record(self, result: ProbeResult, events: Sequence[SliEvent]) -> None:
+        """Add one probe result and its SLI events to memory; written by the next flush."""
+        with self._pending_lock:
+            if self._conn is None:
+                raise StoreError(f"the store {self.path} is closed")
+            self._pending.add(result, events)
+
+    def flush(self) -> int:
+        """Write everything recorded so far in one transaction; return the rows written.
+
+        On failure the data stays in memory (merged with whatever was recorded meanwhile) and
+        StoreError is raised.
+        """
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                batch = self._pending
+                if not batch:
+                    return 0
+                self._pending = Pending(self._max_pending_results)
+            try:
+                written = queries.in_transaction(
+                    conn, self.path, "write to", partial(queries.write_pending, batch=batch)
+                )
+            except BaseException:
+                with self._pending_lock:
+                    batch.absorb(self._pending)
+                    self._pending = batch
+                raise
+            self._dropped_results += batch.dropped_results
+            return written
+
+    def set_bucket_retention(self, retention: timedelta) -> None:
+        _require_positive("bucket_retention", retention)
+        self._bucket_retention = retention
+
+    def prune(self, now: float) -> int:
+        """Delete buckets whose minute starts before ``now - bucket_retention`` and raw results
+        started before ``now - raw_retention``; return the rows deleted.
+
+        At most ``prune_limit`` rows go per call, in transactions of ``prune_batch`` rows, so a
+        large backlog never holds the file for long; a return value of ``prune_limit`` means
+        more may be left for the next call.
+        """
+        bucket_cutoff = first_minute_from(now - self._bucket_retention.total_seconds())
+        raw_cutoff = now - self._raw_retention.total_seconds()
+        deleted = self._prune_results(raw_cutoff, self._prune_limit)
+        for table in (SLI_BUCKETS, PROBE_BUCKETS):
+            deleted += self._prune_buckets(table, bucket_cutoff, self._prune_limit - deleted)
+        self._release_free_pages()
+        return deleted
+
+    def close(self) -> None:
+        """Flush, then close the file. Closing twice is harmless. If this last flush fails,
+        the file is closed all the same and StoreError is raised."""
+        if self._conn is None:
+            return
+        try:
+            self.flush()
+        finally:
+            with self._db_lock, self._pending_lock:
+                conn, self._conn = self._conn, None
+            if conn is not None:
+                with suppress(sqlite3.Error):  # only an optimisation hint
+                    conn.execute("PRAGMA optimize")
+                conn.close()
+
+    @property
+    def dropped_results(self) -> int:
+        """Raw results dropped from memory because flushes kept failing (buckets never are)."""
+        with self._pending_lock:
+            return self._dropped_results + self._pending.dropped_results
+
+    # --- reading (unflushed data included) -------------------------------------------------
+
+    def sums(self, series: str, ranges: Mapping[str, tuple[float, float]]) -> dict[str, Counts]:
+        """Label -> counts of ``series`` over the buckets whose minute start lies in
+        ``[start, end)`` (unix seconds; infinite bounds allowed), all ranges in one query."""
+        return self.sums_many({series: ranges})[series]
+
+    def sums_many(
+        self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
+    ) -> dict[str, dict[str, Counts]]:
+        """:meth:`sums` for many series: one query per distinct set of ranges (per 500 series)."""
+        wanted = {series: minute_ranges(ranges) for series, ranges in requests.items()}
+        groups: dict[tuple[tuple[str, tuple[int, int]], ...], list[str]] = {}
+        for series, ranges in wanted.items():
+            groups.setdefault(tuple(ranges.items()), []).append(series)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                out = {s: self._pending.sli_counts(s, ranges) for s, ranges in wanted.items()}
+            for key, names in groups.items():
+                for i in range(0, len(names), queries.SERIES_PER_QUERY):
+                    chunk = names[i : i + queries.SERIES_PER_QUERY]
+                    query = partial(queries.bucket_sums, names=chunk, ranges=dict(key))
+                    for series, counts in self._read(conn, query).items():
+                        mine = out[series]
+                        for label, c in counts.items():
+                            mine[label] = mine[label] + c
+        return out
+
+    def series_totals(self) -> dict[str, Counts]:
+        """Series -> counts over every retained bucket."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                out = self._pending.series_totals()
+            for series, counts in self._read(conn, queries.series_totals).items():
+                out[series] = out.get(series, Counts()) + counts
+        return out
+
+    def probe_totals(self, node: str | None = None) -> dict[tuple[str, str], ProbeCounts]:
+        """(node, probe) -> counts over every retained probe bucket, optionally for one node."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                out = self._pending.probe_totals(node)
+            for key, counts in self._read(conn, partial(queries.probe_totals, node=node)).items():
+                out[key] = out[key] + counts if key in out else counts
+        return out
+
+    def recent_results(
+        self,
+        *,
+        node: str | None = None,
+        probe: str | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+    ) -> list[ProbeResult]:
+        """The latest ``limit`` raw results matching the filters, oldest first.
+
+        ``since`` keeps results with ``started_at >= since``.
+        """
+        if limit <= 0:
+            return []
+        query = partial(queries.recent_results, node=node, probe=probe, since=since, limit=limit)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = [
+                    r
+                    for r in self._pending.results
+                    if (node is None or r.node == node)
+                    and (probe is None or r.probe == probe)
+                    and (since is None or r.started_at >= since)
+                ]
+            stored = self._read(conn, query)
+        merged = sorted([*stored, *pending], key=lambda r: r.started_at)  # stable: stored first
+        return merged[-limit:]
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"the store {self.path} is closed")
+        return self._conn
+
+    def _read(self, conn: sqlite3.Connection, action: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return action(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+
+    def _pruning(self, action: Callable[[sqlite3.Connection], T]) -> T:
+        with self._db_lock:
+            return queries.in_transaction(self._connection(), self.path, "prune", action)
+
+    def _prune_results(self, cutoff: float, budget: int) -> int:
+        deleted = 0
+        while deleted < budget:
+            room = min(self._prune_batch, budget - deleted)
+            n = self._pruning(partial(queries.delete_results_before, cutoff=cutoff, room=room))
+            deleted += n
+            if n < room:
+                break
+        return deleted
+
+    def _prune_buckets(self, table: BucketTable, cutoff: int, budget: int) -> int:
+        """Delete old buckets in chunks, resuming where the previous chunk or call stopped."""
+        deleted = 0
+        while deleted < budget:
+            room = min(self._prune_batch, budget - deleted)
+            start = self._prune_cursor.get(table.name)
+            chunk = partial(
+                queries.delete_buckets_before, table=table, cutoff=cutoff, room=room, start=start
+            )
+            n, cursor, finished = self._pruning(chunk)
+            self._prune_cursor[table.name] = cursor
+            deleted += n
+            if finished:
+                break
+        return deleted
+
+    def _release_free_pages(self) -> None:
+        """Give free pages back to the file system once they exceed a quarter of the file.
+
+        Under steady load, pages freed by pruning are reused by new rows and the file stops
+        growing; only after a large deletion (say, a shorter retention) is there a surplus
+        worth returning. A tenth of the file is kept free for reuse.
+        """
+        with self._db_lock:
+            conn = self._connection()
+            try:
+                free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+                pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+                if free * 4 > pages:
+                    release = min(free - pages // 10, self._prune_limit)
+                    conn.execute(f"PRAGMA incremental_vacuum({release})").fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot prune the store {self.path}: {exc}") from exc
+
+
+def _require_positive(name: str, value: timedelta) -> None:
+    if value <= timedelta(0):
+        raise ValueError(f"{name} must be positive, got {value}")

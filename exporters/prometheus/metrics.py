@@ -1,0 +1,213 @@
+"""The agent's Prometheus exposition on its own registry (never the global one).
+
+Counters and histograms are updated as results arrive, so any Prometheus can compute SLIs from
+them; SLO gauges (objective, SLI, budget, burn, alerts) are read from the latest immutable
+:class:`~agent.slo.status.Snapshot` by a custom collector at scrape time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from agent.model import Node, SpecSet
+from agent.probes.result import ProbeResult
+from agent.slo.events import SliEvent
+from agent.slo.status import Snapshot
+from exporters.prometheus import names
+
+
+class SnapshotCollector(Collector):
+    """Yields the SLO gauges of the current snapshot and the node info of the current specs."""
+
+    def __init__(self) -> None:
+        self.snapshot: Snapshot | None = None
+        self.specs: SpecSet | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        yield from self._node_info()
+        if self.snapshot is not None:
+            yield from self._slo_gauges(self.snapshot)
+
+    def _node_info(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            names.NODE_INFO,
+            "Static facts about a node: mode, owner, partner and capability.",
+            labels=("node", "mode", "owner", "partner", "capability"),
+        )
+        for node in self.specs.nodes if self.specs else ():
+            partner = node.partner.name if node.partner else ""
+            info.add_metric((node.name, node.mode.value, node.owner, partner, node.capability), 1)
+        yield info
+
+    @staticmethod
+    def _slo_gauges(snapshot: Snapshot) -> Iterator[Metric]:
+        objective = GaugeMetricFamily(
+            names.OBJECTIVE, "SLO objective as a ratio.", labels=("node", "slo")
+        )
+        sli = GaugeMetricFamily(
+            names.SLI_RATIO,
+            "Good events over all events in the window (absent when there is no data).",
+            labels=("node", "slo", "window"),
+        )
+        remaining = GaugeMetricFamily(
+            names.BUDGET_REMAINING,
+            "Error budget left over the SLO period, as a ratio (negative when overspent).",
+            labels=("node", "slo"),
+        )
+        burn = GaugeMetricFamily(
+            names.BURN_RATE,
+            "Error ratio in the window divided by the allowed one (1 = on budget).",
+            labels=("node", "slo", "window"),
+        )
+        exhaustion = GaugeMetricFamily(
+            names.BUDGET_EXHAUSTION,
+            "Seconds until the remaining budget is spent at the current 1h burn rate.",
+            labels=("node", "slo"),
+        )
+        alert = GaugeMetricFamily(
+            names.ALERT_ACTIVE,
+            "1 while a multi-window burn-rate alert of that severity fires.",
+            labels=("node", "slo", "severity"),
+        )
+        for s in snapshot.slos():
+            key = (s.node, s.slo)
+            objective.add_metric(key, s.objective)
+            for w in s.windows:
+                if w.sli is not None:
+                    sli.add_metric((*key, w.window), w.sli)
+                if w.burn_rate is not None:
+                    burn.add_metric((*key, w.window), w.burn_rate)
+            if s.budget.remaining_ratio is not None:
+                remaining.add_metric(key, s.budget.remaining_ratio)
+            if s.exhaustion_seconds is not None:
+                exhaustion.add_metric(key, s.exhaustion_seconds)
+            for severity in sorted({a.severity for a in s.alerts}):
+                active = any(a.firing for a in s.alerts if a.severity == severity)
+                alert.add_metric((*key, severity.value), 1.0 if active else 0.0)
+        yield from (objective, sli, remaining, burn, exhaustion, alert)
+
+
+class AgentMetrics:
+    """Every metric the agent exposes, on a registry of its own."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.probe_results = Counter(
+            names.PROBE_RESULTS,
+            "Probe runs by outcome and reason.",
+            (*names.PROBE_LABELS, "outcome", "reason"),
+            registry=r,
+        )
+        self.probe_duration = Histogram(
+            names.PROBE_DURATION,
+            "Probe duration in seconds, failures included.",
+            names.PROBE_LABELS,
+            buckets=names.DURATION_BUCKETS,
+            registry=r,
+        )
+        self.sli_events = Counter(
+            names.SLI_EVENTS,
+            "SLI events (probe runs counted by an SLO).",
+            names.SLI_LABELS,
+            registry=r,
+        )
+        self.sli_bad_events = Counter(
+            names.SLI_BAD_EVENTS, "SLI events that missed the SLO.", names.SLI_LABELS, registry=r
+        )
+        self.scheduler_lag = Histogram(
+            names.SCHEDULER_LAG,
+            "Delay between a probe's scheduled and actual start, seconds.",
+            buckets=names.LAG_BUCKETS,
+            registry=r,
+        )
+        self.scheduler_skipped = Counter(
+            names.SCHEDULER_SKIPPED,
+            "Scheduled probe runs that did not run (max_instances, missed, coalesced).",
+            ("reason",),
+            registry=r,
+        )
+        self.export_failures = Counter(
+            names.EXPORT_FAILURES, "Failed exports per exporter.", ("exporter",), registry=r
+        )
+        self.store_flush_failures = Counter(
+            names.STORE_FLUSH_FAILURES,
+            "Store flushes that failed (data kept for retry).",
+            registry=r,
+        )
+        self.reload_success = Gauge(
+            names.SPEC_RELOAD_SUCCESS, "1 if the last spec (re)load succeeded, else 0.", registry=r
+        )
+        self.reload_timestamp = Gauge(
+            names.SPEC_RELOAD_TIMESTAMP, "Unix time of the last successful spec load.", registry=r
+        )
+        self.evaluation_timestamp = Gauge(
+            names.EVALUATION_TIMESTAMP, "Unix time of the last SLO evaluation.", registry=r
+        )
+        self.snapshot_collector = SnapshotCollector()
+        r.register(self.snapshot_collector)
+        # label children are cached: .labels() costs more than .inc() on the hot path
+        self._result_children: dict[tuple[str, ...], tuple[Counter, Histogram]] = {}
+        self._sli_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
+
+    # --- hot path ---------------------------------------------------------------------------
+
+    def observe_result(self, node: Node, result: ProbeResult, events: Sequence[SliEvent]) -> None:
+        obs = result.observation
+        key = (node.name, result.probe, node.mode.value, obs.outcome.value, obs.reason.value)
+        children = self._result_children.get(key)
+        if children is None:
+            children = (
+                self.probe_results.labels(*key),
+                self.probe_duration.labels(*key[:3]),
+            )
+            self._result_children[key] = children
+        children[0].inc()
+        children[1].observe(obs.duration)
+        mode = node.mode.value
+        for event in events:
+            sli_key = (event.series, mode)
+            sli = self._sli_children.get(sli_key)
+            if sli is None:
+                node_name, slo_name = event.series.split("/", 1)
+                sli = (
+                    self.sli_events.labels(node_name, slo_name, mode),
+                    self.sli_bad_events.labels(node_name, slo_name, mode),
+                )
+                self._sli_children[sli_key] = sli
+            sli[0].inc()
+            if not event.good:
+                sli[1].inc()
+
+    # --- state from the agent -----------------------------------------------------------------
+
+    def set_specs(self, specs: SpecSet) -> None:
+        self.snapshot_collector.specs = specs
+
+    def set_snapshot(self, snapshot: Snapshot) -> None:
+        self.snapshot_collector.snapshot = snapshot
+        self.evaluation_timestamp.set(snapshot.evaluated_at)
+
+    def observe_lag(self, seconds: float) -> None:
+        self.scheduler_lag.observe(seconds)
+
+    def count_skipped(self, reason: str, runs: int = 1) -> None:
+        self.scheduler_skipped.labels(reason).inc(runs)
+
+    def count_flush_failure(self) -> None:
+        self.store_flush_failures.inc()
+
+    def reload_result(self, ok: bool, at: float) -> None:
+        self.reload_success.set(1 if ok else 0)
+        if ok:
+            self.reload_timestamp.set(at)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

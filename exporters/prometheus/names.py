@@ -1,0 +1,55 @@
+"""Every metric name slo-agent exposes, in one place (DESIGN.md "Metrics").
+
+The names are the same for every node and SLO; labels carry node, slo, window, so one dashboard
+and one rule set serve all SLOs.
+"""
+
+from __future__ import annotations
+
+PROBE_RESULTS = "slo_agent_probe_results"  # counter -> slo_agent_probe_results_total
+PROBE_DURATION = "slo_agent_probe_duration_seconds"  # histogram
+SLI_EVENTS = "slo_agent_sli_events"  # counter -> slo_agent_sli_events_total
+SLI_BAD_EVENTS = "slo_agent_sli_bad_events"  # counter -> slo_agent_sli_bad_events_total
+
+OBJECTIVE = "slo_agent_objective_ratio"
+SLI_RATIO = "slo_agent_sli_ratio"
+BUDGET_REMAINING = "slo_agent_error_budget_remaining_ratio"
+BURN_RATE = "slo_agent_burn_rate"
+BUDGET_EXHAUSTION = "slo_agent_budget_exhaustion_seconds"
+ALERT_ACTIVE = "slo_agent_alert_active"
+NODE_INFO = "slo_agent_node_info"
+
+# self-metrics
+SCHEDULER_LAG = "slo_agent_scheduler_lag_seconds"  # histogram
+SCHEDULER_SKIPPED = "slo_agent_scheduler_skipped_runs"  # counter {reason}
+EXPORT_FAILURES = "slo_agent_export_failures"  # counter {exporter}
+SPEC_RELOAD_SUCCESS = "slo_agent_spec_reload_success"  # gauge: 1 if the last reload succeeded
+SPEC_RELOAD_TIMESTAMP = "slo_agent_spec_reload_timestamp_seconds"  # gauge: last successful load
+EVALUATION_TIMESTAMP = "slo_agent_evaluation_timestamp_seconds"  # gauge: last evaluation
+STORE_FLUSH_FAILURES = "slo_agent_store_flush_failures"  # counter
+
+PROBE_LABELS = ("node", "probe", "mode")
+SLI_LABELS = ("node", "slo", "mode")
+
+# Probe latency buckets, seconds: fine around typical API latencies, up to the longest timeout.
+DURATION_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.75,
+    0.8,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+    30.0,
+)
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

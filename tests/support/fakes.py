@@ -1,0 +1,54 @@
+"""Hand-written fakes for seams that need no real component."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from agent.model import Node, SpecSet
+from agent.probes.result import ProbeResult
+from agent.slo.events import SliEvent
+from agent.slo.status import Snapshot
+
+
+@dataclass
+class RecordingTelemetry:
+    """Keeps what the runtime reports, for assertions."""
+
+    lags: list[float] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    results: list[ProbeResult] = field(default_factory=list)
+    reloads: list[bool] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    flush_failures: int = 0
+
+    def observe_result(self, node: Node, result: ProbeResult, events: Sequence[SliEvent]) -> None:
+        self.results.append(result)
+
+    def observe_lag(self, seconds: float) -> None:
+        self.lags.append(seconds)
+
+    def count_skipped(self, reason: str, runs: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + runs
+
+    def count_flush_failure(self) -> None:
+        self.flush_failures += 1
+
+    def set_specs(self, specs: SpecSet) -> None:
+        pass
+
+    def set_snapshot(self, snapshot: Snapshot) -> None:
+        self.snapshots.append(snapshot)
+
+    def reload_result(self, ok: bool, at: float) -> None:
+        self.reloads.append(ok)
+
+
+async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait (bounded) until ``condition()`` holds; fail the test with a clear message if not."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(0.01)
