@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import Self
 
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from agent.api.server import AppServer
 from agent.demo.faults import (
     DEMO_SCHEDULE,
     HEALTHY,
@@ -128,28 +127,12 @@ class _NodeApp:
         return JSONResponse(payload, headers=headers)
 
 
-class _NodeServer(uvicorn.Server):
-    """A uvicorn server that leaves SIGINT and SIGTERM to whoever runs the event loop."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def until_started(self, task: asyncio.Task[None]) -> None:
-        """Return once the server accepts connections; raise if it ended instead."""
-        while not self.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("a demo server stopped before it started")
-            await asyncio.sleep(0.005)
-
-
 class Ecosystem:
     """Loopback servers for the demo nodes; an async context manager.
 
     ``clock`` is a monotonic clock in seconds; the demo's moment is ``clock() - started +
-    time_offset`` (``jump_to`` moves it). ``sleep`` waits out a delayed answer; by default it
-    sleeps for real and wakes early when the ecosystem stops.
+    time_offset`` (``jump_to`` moves it). ``sleep`` waits out a delayed answer; by default
+    :meth:`pause` sleeps for real and wakes early when the ecosystem stops.
     """
 
     def __init__(
@@ -176,7 +159,7 @@ class Ecosystem:
         self._logs = {site.node: _Log(traceparent_history) for site in sites}
         self._started: float | None = None
         self._stopping = asyncio.Event()
-        self._servers: list[tuple[_NodeServer, asyncio.Task[None]]] = []
+        self._servers: list[AppServer] = []
         self._ports: dict[str, int] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -198,21 +181,17 @@ class Ecosystem:
         if self._servers:
             raise RuntimeError("the ecosystem is already running")
         self._stopping.clear()
-        bound: list[tuple[Site, socket.socket]] = []
+        ports: dict[str, int] = {}
         try:
             for site in self._sites:
-                bound.append((site, self._bind()))
-            for site, sock in bound:
-                server = _NodeServer(self._config(site))
-                task = asyncio.create_task(server.serve(sockets=[sock]), name=f"demo {site.node}")
-                self._servers.append((server, task))
-                await server.until_started(task)
+                server = AppServer(_NodeApp(site, self, self._logs[site.node]), self._host, 0)
+                self._servers.append(server)
+                await server.start()
+                ports[site.node] = server.port
         except BaseException:
             await self._shutdown()
-            for _, sock in bound:
-                sock.close()
             raise
-        self._ports = {site.node: sock.getsockname()[1] for site, sock in bound}
+        self._ports = ports
         self._started = self._clock()
 
     async def stop(self) -> None:
@@ -224,38 +203,7 @@ class Ecosystem:
 
     async def _shutdown(self) -> None:
         servers, self._servers = self._servers, []
-        for server, _ in servers:
-            server.should_exit = True
-        await asyncio.gather(*(task for _, task in servers), return_exceptions=True)
-
-    def _bind(self) -> socket.socket:
-        # proto IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections; with the
-        # default proto 0 it does not, and every answer waits ~40 ms for a delayed ACK
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self._host, 0))
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        return sock
-
-    def _config(self, site: Site) -> uvicorn.Config:
-        config = uvicorn.Config(
-            _NodeApp(site, self, self._logs[site.node]),
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            proxy_headers=False,
-            server_header=False,
-            date_header=False,
-            timeout_graceful_shutdown=2,
-        )
-        config.load()
-        return config
+        await asyncio.gather(*(server.stop() for server in servers), return_exceptions=True)
 
     # --- where and when -------------------------------------------------------------------
 
@@ -309,10 +257,14 @@ class Ecosystem:
         )
 
     async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` before answering, or less if the ecosystem stops meanwhile."""
+        """Wait ``seconds`` before answering, with the injected sleep or else :meth:`pause`."""
         if self._sleep is not None:
             await self._sleep(seconds)
-            return
+        else:
+            await self.pause(seconds)
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` for real, or less if the ecosystem stops meanwhile."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._stopping.wait()

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Final
 
@@ -139,7 +140,7 @@ class FaultSchedule:
                 )
         for node in self.nodes:
             mine = sorted((s for s in self.slots if s.node == node), key=lambda s: s.start)
-            for before, after in zip(mine, mine[1:], strict=False):
+            for before, after in pairwise(mine):
                 if after.start < before.end:
                     raise ValueError(f"slots of {node} overlap at {after.start}s")
         object.__setattr__(self, "baselines", MappingProxyType(dict(self.baselines)))

@@ -11,6 +11,9 @@ a fresh connection per probe (no idle pool and ``Connection: close``). The clien
 cookies, read no proxy settings from the environment, and verify certificates against the
 system trust store (certifi's bundle when the system has none).
 
+``max_body_bytes`` counts the body as decoded (after gzip or deflate); reading stops as soon as
+it is exceeded. The status is checked before the body is read, the body before its assertions.
+
 Phase timings come from the transport's ``trace`` extension events (the names httpcore uses),
 so any transport emitting those events reports phases too.
 """
@@ -21,14 +24,14 @@ import asyncio
 import contextlib
 import http.cookiejar
 import importlib.metadata
+import os
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-import certifi
 import httpx
 
 from agent.durations import format_duration
@@ -212,10 +215,14 @@ class HttpProber:
             url = httpx.URL(check.url)
         except Exception as exc:
             return _one_line(f"invalid URL: {_message(exc)}", secrets)
+        if not url.scheme:
+            return "invalid URL: no scheme (use http:// or https://)"
         if url.scheme not in ("http", "https"):
             return _one_line(f"unsupported URL scheme {url.scheme!r} (use http or https)", ())
         if not url.host:
             return "invalid URL: no host"
+        if url.port is not None and not 0 < url.port < 65536:
+            return f"invalid URL: port {url.port} is out of range"
         try:
             assertions = BodyAssertions.from_check(check)
         except ValueError as exc:
@@ -233,7 +240,7 @@ class HttpProber:
             try:
                 headers[name] = value
             except Exception:
-                return _one_line(f"header {name!r} cannot be sent: not ASCII text", ())
+                return _one_line(f"header {name!r} cannot be sent", ())
         timeout = check.timeout.total_seconds()
         return _Plan(
             method=check.method.upper(),
@@ -285,7 +292,7 @@ class HttpProber:
             if verify:
                 context = ssl.create_default_context()
                 if not context.cert_store_stats()["x509_ca"]:
-                    context.load_verify_locations(certifi.where())
+                    context = httpx.create_ssl_context(trust_env=False)  # certifi's bundle
             else:
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 context.check_hostname = False
@@ -303,7 +310,9 @@ async def _judge(plan: _Plan, response: httpx.Response) -> tuple[Reason, str]:
     keep = plan.assertions is not None
     size = 0
     parts: list[bytes] = []
-    async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+    # httpx types it as an iterator; it is a generator, closed here when left early
+    body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+    async with contextlib.aclosing(body) as chunks:
         async for chunk in chunks:
             size += len(chunk)
             if size > limit:
@@ -328,13 +337,15 @@ def _classify(exc: Exception, trace: _Trace, plan: _Plan) -> tuple[Reason, str]:
                 return Reason.TLS, _one_line(f"TLS certificate rejected: {problem}", ())
             if isinstance(cause, ssl.SSLError):
                 return Reason.TLS, _one_line(f"TLS handshake failed: {_message(cause)}", ())
+        root = _root_cause(exc)
         if trace.failed == "tls":
-            return Reason.TLS, _one_line(f"TLS handshake failed: {_message(exc)}", plan.secrets)
-        return Reason.CONNECT, _one_line(f"cannot connect: {_message(exc)}", plan.secrets)
+            return Reason.TLS, _one_line(f"TLS handshake failed: {_message(root)}", plan.secrets)
+        return Reason.CONNECT, _one_line(f"cannot connect: {_message(root)}", plan.secrets)
     if isinstance(exc, httpx.LocalProtocolError):
         # its message may quote a header value verbatim
         return Reason.ERROR, "request rejected by the HTTP client (invalid method or header)"
-    return Reason.ERROR, _one_line(f"{type(exc).__name__}: {_message(exc)}", plan.secrets)
+    detail = f"{type(exc).__name__}: {_message(_root_cause(exc))}"
+    return Reason.ERROR, _one_line(detail, plan.secrets)
 
 
 def _causes(exc: BaseException) -> Iterable[BaseException]:
@@ -343,12 +354,29 @@ def _causes(exc: BaseException) -> Iterable[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup) and current.exceptions:
+            current = current.exceptions[0]
+        else:
+            current = current.__cause__ or current.__context__
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception with an errno (``Connection refused``), else the innermost one
+    whose message says more than the wrapper's (httpx's wrappers often have none)."""
+    found = exc
+    for cause in _causes(exc):
+        if isinstance(cause, OSError) and cause.errno:
+            return cause
+        if not str(found) or isinstance(found, BaseExceptionGroup):
+            found = cause
+    return found
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
+    if isinstance(exc, socket.gaierror) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, OSError) and exc.errno and exc.errno > 0:
+        return os.strerror(exc.errno)
     return str(exc) or type(exc).__name__
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -36,7 +37,8 @@ class TcpProber:
             detail = f"cannot resolve {check.host}: {exc.strerror or exc}"
             return Observation(Outcome.FAILURE, Reason.DNS, clock() - start, detail=detail)
         except OSError as exc:
-            detail = _one_line(f"cannot connect to {check.host}:{check.port}: {exc.strerror or exc}")
+            problem = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+            detail = _one_line(f"cannot connect to {check.host}:{check.port}: {problem}")
             return Observation(Outcome.FAILURE, Reason.CONNECT, clock() - start, detail=detail)
         except Exception as exc:  # a bad port or host value is a failed probe, not a crash
             detail = _one_line(f"{type(exc).__name__}: {exc}")

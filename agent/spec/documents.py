@@ -55,16 +55,24 @@ def parse_documents(text: str) -> tuple[list[Document], SyntaxFault | None]:
     documents: list[Document] = []
     loader = _StrictLoader(text)
     try:
-        while loader.check_data():
+        while loader.check_data():  # type: ignore[no-untyped-call]
             documents.append(Document(len(documents) + 1, loader.get_data()))
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = error.problem or error.context or "cannot be parsed"
-        if mark is None:
-            return documents, SyntaxFault(0, 0, message)
-        return documents, SyntaxFault(mark.line + 1, mark.column + 1, message)
+        return documents, _fault(error)
     except yaml.YAMLError as error:
         return documents, SyntaxFault(0, 0, str(error).splitlines()[0])
     finally:
         loader.dispose()
     return documents, None
+
+
+def _fault(error: yaml.MarkedYAMLError) -> SyntaxFault:
+    mark, context = error.problem_mark, error.context_mark
+    message = error.problem or error.context or "cannot be parsed"
+    if error.problem and error.context and context is not None and context != mark:
+        message += f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
+    if mark is None:
+        mark = context
+    if mark is None:
+        return SyntaxFault(0, 0, message)
+    return SyntaxFault(mark.line + 1, mark.column + 1, message)

@@ -155,16 +155,22 @@ def _load_document(
     supported = ", ".join(API_VERSIONS)
     if version is None:
         return partial, [problem("apiVersion", f"is required; supported: {supported}")]
-    if not isinstance(version, str) or version not in API_VERSIONS:
-        hint = did_you_mean(version, list(API_VERSIONS)) if isinstance(version, str) else ""
+    if not isinstance(version, str):
+        message = f"must be a string such as {v1.API_VERSION}, got {describe(version)}"
+        return partial, [problem("apiVersion", message)]
+    if version not in API_VERSIONS:
+        hint = did_you_mean(version, list(API_VERSIONS))
         message = f"unknown apiVersion {describe(version)}{hint}; supported: {supported}"
         return partial, [problem("apiVersion", message)]
     kinds = API_VERSIONS[version]
     known = ", ".join(sorted(kinds))
     if kind_name is None:
         return None, [problem("kind", f"is required; {version} has: {known}")]
-    if not isinstance(kind_name, str) or kind_name not in kinds:
-        hint = did_you_mean(kind_name, sorted(kinds)) if isinstance(kind_name, str) else ""
+    if not isinstance(kind_name, str):
+        message = f"must be a string, one of {known}; got {describe(kind_name)}"
+        return None, [problem("kind", message)]
+    if kind_name not in kinds:
+        hint = did_you_mean(kind_name, sorted(kinds))
         message = f"unknown kind {describe(kind_name)}{hint}; {version} has: {known}"
         return None, [problem("kind", message)]
     kind = kinds[kind_name]

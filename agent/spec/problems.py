@@ -52,7 +52,7 @@ def describe(value: object) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, int | float):
-        return repr(value)
+        return repr(_number(value))
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list | tuple):
@@ -102,13 +102,18 @@ def _translate_one(details: ErrorDetails, model: type[BaseModel]) -> tuple[str, 
         return format_path(parent), f"unknown field {json.dumps(key)}{hint}"
     if kind == "missing":
         return format_path(loc), "is required"
+    if kind == "invalid_key":
+        return format_path(loc[:-1]), f"field names must be strings, got {describe(loc[-1])}"
     if kind == "literal_error":
         choices = ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
         shown = "" if secret else f"; got {describe(value)}"
         return format_path(loc), f"must be one of {choices}{shown}"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return format_path(loc), "must not be empty"
     message = _MESSAGES.get(kind)
     if message is not None:
-        return format_path(loc), message.format(**ctx) + got
+        numbers = {key: _number(value) for key, value in ctx.items()}
+        return format_path(loc), message.format(**numbers) + got
     text = details["msg"]
     return format_path(loc), text[:1].lower() + text[1:]
 
@@ -129,9 +134,16 @@ _MESSAGES: dict[str, str] = {
     "less_than_equal": "must be at most {le}",
     "finite_number": "must be a finite number",
     "string_too_short": "must not be empty",
-    "too_short": "must have at least {min_length} item(s)",
-    "too_long": "must have at most {max_length} item(s)",
+    "too_short": "must have at least {min_length} items",
+    "too_long": "must have at most {max_length} items",
 }
+
+
+def _number(value: object) -> object:
+    """``0.0`` -> ``0`` for limits in messages; anything else unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def fields_at(model: type[BaseModel], loc: Loc) -> list[str]:

@@ -92,7 +92,7 @@ def _fallbacks(
             problems.append(_at(entry, path, "a node cannot be its own fallback"))
         elif target is None:
             if complete:
-                hint = did_you_mean(fallback.node, sorted(nodes))
+                hint = did_you_mean(fallback.node, sorted(set(nodes) - {node.name}))
                 message = f'unknown node "{fallback.node}"{hint}{candidates}'
                 problems.append(_at(entry, path, message))
         elif isinstance(target.value, Node) and target.value.capability != node.capability:

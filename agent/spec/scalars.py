@@ -105,7 +105,7 @@ def _window(value: object) -> Window:
                 f"to {format_duration(MAX_WINDOW)}, got {describe(value)}"
             )
     raise spec_error(
-        f"must be a rolling window such as 28d or 30d ({DURATION_HELP}), "
+        "must be a rolling window such as 28d or 30d (units ms, s, m, h, d, w) "
         f"or {{calendar: month}}, got {describe(value)}"
     )
 

@@ -2,7 +2,8 @@
 
 Strict frozen pydantic models (unknown keys are errors) and the functions that turn a validated
 document into the version-free :mod:`agent.model`. Percents become ratios and durations become
-timedeltas here and nowhere else. A new spec version is a new module; this one keeps its meaning.
+timedeltas here (durations through the scalar types of :mod:`agent.spec.scalars`) and nowhere
+else. A new spec version is a new module; this one keeps its meaning.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent import model
 from agent.durations import format_duration
-from agent.spec import variables
 from agent.spec.kinds import Kind
 from agent.spec.problems import Loc, did_you_mean, validation_error
 from agent.spec.scalars import (
@@ -36,6 +36,7 @@ from agent.spec.scalars import (
     Url,
     WindowSpec,
 )
+from agent.spec.variables import HeaderExpander
 
 API_VERSION = "slo-agent/v1"
 DEFAULT_INTERVAL = timedelta(seconds=30)
@@ -89,10 +90,10 @@ class TcpSpec(_Spec):
     timeout: Duration | None = Field(None, description="default 5s, or the interval if shorter")
 
 
-def _timeout_problem(at: Loc, timeout: timedelta | None, limit: str) -> list[tuple[Loc, str]]:
-    if timeout is None:
-        return []
-    return [(at, f"must not be longer than {limit}, got {format_duration(timeout)}")]
+def _too_long(at: Loc, timeout: timedelta | None, limit: timedelta, what: str) -> None:
+    if timeout is not None and timeout > limit:
+        message = f"must not be longer than {what} ({format_duration(limit)}), got "
+        raise validation_error("timeout", [(at, message + format_duration(timeout))])
 
 
 class ProbeSpec(_Spec):
@@ -106,14 +107,12 @@ class ProbeSpec(_Spec):
         if (self.http is None) == (self.tcp is None):
             got = "both" if self.http is not None else "neither"
             raise validation_error("probe", [((), f"needs exactly one of http or tcp, got {got}")])
+        what = "the interval" if self.interval else "the default interval"
         every = self.interval or DEFAULT_INTERVAL
-        check = self.http if self.http is not None else self.tcp
-        assert check is not None
-        kind, timeout = ("http" if self.http is not None else "tcp"), check.timeout
-        if timeout is not None and timeout > every:
-            default = "" if self.interval else ", the default"
-            limit = f"the interval ({format_duration(every)}{default})"
-            raise validation_error("probe", _timeout_problem((kind, "timeout"), timeout, limit))
+        if self.http is not None:
+            _too_long(("http", "timeout"), self.http.timeout, every, what)
+        if self.tcp is not None:
+            _too_long(("tcp", "timeout"), self.tcp.timeout, every, what)
         return self
 
 
@@ -155,7 +154,10 @@ class AlertingSpec(_Spec):
     def _not_reserved(self) -> AlertingSpec:
         taken = sorted(RESERVED_ALERT_LABELS)
         problems: list[tuple[Loc, str]] = [
-            (("labels", name), f"is set by slo-agent on every alert; reserved: {', '.join(taken)}")
+            (
+                ("labels", name),
+                f"is reserved for the labels slo-agent sets itself: {', '.join(taken)}",
+            )
             for name in self.labels
             if name in RESERVED_ALERT_LABELS
         ]
@@ -170,10 +172,7 @@ class DrillSpec(_Spec):
 
     @model_validator(mode="after")
     def _timeout(self) -> DrillSpec:
-        timeout = self.http.timeout
-        if timeout is not None and timeout > self.every:
-            limit = f"the drill's every ({format_duration(self.every)})"
-            raise validation_error("drill", _timeout_problem(("http", "timeout"), timeout, limit))
+        _too_long(("http", "timeout"), self.http.timeout, self.every, "the drill's every")
         return self
 
 
@@ -240,7 +239,7 @@ def _duplicates(
 
 
 class NodeDocument(_Spec):
-    """``kind: Node`` — one node the team operates or orchestrates, with its probes and SLOs."""
+    """A node the team operates or orchestrates: its probes, SLOs, alerting and fallbacks."""
 
     api_version: Literal["slo-agent/v1"] = Field(alias="apiVersion")
     kind: Literal["Node"]
@@ -279,7 +278,7 @@ class AlertWindowsSpec(_Spec):
 
 
 class AlertWindowsDocument(_Spec):
-    """``kind: AlertWindows`` — multi-window, multi-burn-rate alert tiers, as data."""
+    """Multi-window, multi-burn-rate alert tiers, chosen by a node's alerting.windows."""
 
     api_version: Literal["slo-agent/v1"] = Field(alias="apiVersion")
     kind: Literal["AlertWindows"]
@@ -308,26 +307,9 @@ def _statuses(codes: list[int | str] | None) -> frozenset[int]:
     return frozenset(result)
 
 
-class _Expander:
-    """Expands header templates, collecting every missing variable instead of stopping."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.missing: list[tuple[Loc, str]] = []
-
-    def headers(self, loc: Loc, headers: Mapping[str, str]) -> dict[str, str]:
-        expanded: dict[str, str] = {}
-        for name, template in headers.items():
-            unset = [var for var in variables.referenced(template) if var not in self.env]
-            for var in dict.fromkeys(unset):
-                message = f"environment variable {var} is not set (needed by header {name})"
-                self.missing.append(((*loc, "headers", name), message))
-            if not unset:
-                expanded[name] = variables.expand(template, self.env)
-        return expanded
-
-
-def _http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: _Expander) -> model.HttpCheck:
+def _http_check(
+    spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpander
+) -> model.HttpCheck:
     return model.HttpCheck(
         url=spec.url,
         method=spec.method,
@@ -345,7 +327,7 @@ def _http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: _Expander)
     )
 
 
-def _probe(spec: ProbeSpec, loc: Loc, expander: _Expander) -> model.Probe:
+def _probe(spec: ProbeSpec, loc: Loc, expander: HeaderExpander) -> model.Probe:
     every = spec.interval or DEFAULT_INTERVAL
     check: model.Check
     if spec.http is not None:
@@ -378,7 +360,7 @@ def _partner(spec: PartnerSpec | None) -> model.Partner | None:
     return model.Partner(name=spec.name, contract=contract)
 
 
-def _fallback(spec: FallbackSpec, loc: Loc, expander: _Expander) -> model.Fallback:
+def _fallback(spec: FallbackSpec, loc: Loc, expander: HeaderExpander) -> model.Fallback:
     if spec.drill is None:
         return model.Fallback(node=spec.node)
     every = spec.drill.every
@@ -403,7 +385,7 @@ def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
     Raises ValidationError naming every header whose variable is missing from ``env``.
     """
     spec = doc.spec
-    expander = _Expander(env)
+    expander = HeaderExpander(env)
     probes = tuple(
         _probe(probe, ("spec", "probes", index), expander)
         for index, probe in enumerate(spec.probes)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from agent.spec.problems import Loc
+
 # "$" + optional second "$" (the escape) + "{" + optional "NAME}"
 _REFERENCE = re.compile(r"\$(\$?)\{(?:([A-Za-z_][A-Za-z0-9_]*)\})?")
 
@@ -42,3 +44,24 @@ def expand(template: str, env: Mapping[str, str]) -> str:
         return env[name]
 
     return _REFERENCE.sub(replace, template)
+
+
+class HeaderExpander:
+    """Expands the headers of one document, collecting every missing variable (as a problem at
+    the header's location) instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.missing: list[tuple[Loc, str]] = []
+
+    def headers(self, loc: Loc, headers: Mapping[str, str]) -> dict[str, str]:
+        """``headers`` (found at ``loc``) expanded; headers with a missing variable are left out."""
+        expanded: dict[str, str] = {}
+        for name, template in headers.items():
+            unset = [var for var in dict.fromkeys(referenced(template)) if var not in self.env]
+            for var in unset:
+                message = f"environment variable {var} is not set (needed by header {name})"
+                self.missing.append(((*loc, "headers", name), message))
+            if not unset:
+                expanded[name] = expand(template, self.env)
+        return expanded

@@ -315,7 +315,9 @@ class SqliteStore:
                 pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
                 if free * 4 > pages:
                     release = min(free - pages // 10, self._prune_limit)
-                    conn.execute(f"PRAGMA incremental_vacuum({release})").fetchall()
+                    # executescript steps the pragma to completion; execute() would free
+                    # a single page.
+                    conn.executescript(f"PRAGMA incremental_vacuum({release})")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot prune the store {self.path}: {exc}") from exc
 

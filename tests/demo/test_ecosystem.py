@@ -264,14 +264,19 @@ async def test_stopping_answers_a_delayed_request_at_once(clock: ManualClock) ->
     stuck = FaultSchedule(
         nodes=("fastship",), cycle=600.0, slots=(Slot("fastship", 0, 600, latency_spike(300)),)
     )
+    held = asyncio.Event()
+
+    async def hold(seconds: float) -> None:
+        held.set()
+        await ecosystem.pause(seconds)  # the real, stoppable sleep
+
+    ecosystem = Ecosystem(stuck, clock=clock, sleep=hold)
     async with httpx.AsyncClient(timeout=30.0) as client:
-        eco = Ecosystem(stuck, clock=clock)
-        await eco.start()
-        request = asyncio.create_task(client.get(eco.urls["fastship"] + "/quote"))
-        while eco.traffic("fastship").requests == 0:  # the request is being held
-            await asyncio.sleep(0.01)
+        await ecosystem.start()
+        request = asyncio.create_task(client.get(ecosystem.urls["fastship"] + "/quote"))
+        await held.wait()
         async with asyncio.timeout(20):  # far less than the 300 s delay
-            await eco.stop()
+            await ecosystem.stop()
             response = await request
     assert response.status_code == 200
     assert response.headers[FAULT_HEADER] == "latency_spike"

@@ -87,7 +87,7 @@ def test_snapshot_gauges_and_node_info() -> None:
 
 def test_no_data_windows_are_absent_not_zero() -> None:
     n = node()
-    counts = {"availability": {}}  # nothing measured yet
+    counts: dict[str, dict[str, Counts]] = {"availability": {}}  # nothing measured yet
     metrics = AgentMetrics()
     metrics.set_snapshot(Snapshot(NOW, (evaluate_node(n, WORKBOOK, counts, NOW),)))
     names = {name for name, _ in _samples(metrics)}

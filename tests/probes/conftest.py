@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -27,3 +28,18 @@ async def target() -> AsyncIterator[Target]:
 async def tls_target() -> AsyncIterator[Target]:
     async with Target(tls=True) as running:
         yield running
+
+
+@pytest.fixture
+def full_backlog_port() -> Iterator[int]:
+    """A port whose listener never accepts and whose accept queue is full: connects hang.
+
+    Linux keeps backlog + 1 handshaken connections queued and drops further SYNs (with the
+    default ``tcp_abort_on_overflow=0``), so a connect attempt waits until its own timeout.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port: int = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            yield port

@@ -16,11 +16,11 @@ def probe_result(
     reason: Reason = Reason.OK,
     duration: float = 0.25,
     status: int | None = 200,
-    phases: Phases = Phases(),
+    phases: Phases | None = None,
     detail: str = "",
 ) -> ProbeResult:
     outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
-    observation = Observation(outcome, reason, duration, status, phases, detail)
+    observation = Observation(outcome, reason, duration, status, phases or Phases(), detail)
     return ProbeResult(node=node, probe=probe, started_at=at, observation=observation)
 
 

@@ -1,0 +1,42 @@
+"""``slo-agent validate PATH...``: load the specs and say what is wrong, or what was found."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from agent.errors import SpecError
+from agent.model import SpecSet
+from agent.spec.defaults import default_alert_windows
+from agent.spec.loader import load_specs, spec_paths
+
+
+def validate(paths: Sequence[str], env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    """Exit code 0 with a one-line summary on ``out``; 1 with every problem, one per line, on
+    ``err``. ``paths`` empty means ``$SLO_AGENT_SPECS``, then ``./slo_specs``."""
+    try:
+        files = spec_paths(paths, env)
+        spec_set = load_specs(files, env)
+    except SpecError as error:
+        for problem in error.problems:
+            print(problem, file=err)
+        return 1
+    print(summary(spec_set), file=out)
+    return 0
+
+
+def summary(spec_set: SpecSet) -> str:
+    """``ok: 4 nodes, 9 probes, 11 SLOs, 1 alert window set from 3 files``."""
+    built_in = default_alert_windows()
+    window_sets = [w for w in spec_set.alert_windows.values() if w != built_in]
+    counts = [
+        _count(len(spec_set.nodes), "node"),
+        _count(sum(len(node.probes) for node in spec_set.nodes), "probe"),
+        _count(sum(len(node.slos) for node in spec_set.nodes), "SLO"),
+        _count(len(window_sets), "alert window set"),
+    ]
+    return f"ok: {', '.join(counts)} from {_count(len(spec_set.sources), 'file')}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -1,0 +1,364 @@
+"""Headline benchmark: scheduled HTTP probes per second, one fresh connection each.
+
+Runs the agent's own scheduling path — :class:`agent.schedule.scheduler.ProbeScheduler`
+(APScheduler 3, one IntervalTrigger job per probe, first runs spread over the interval,
+``max_instances=1``, coalescing, misfire grace) — with :class:`agent.probes.http.HttpProber`
+as the job body, against a local nginx. blackbox_exporter probes the same nginx at the same
+offered rate in the same run, as the yardstick.
+
+Per configuration it reports, over a fixed window after a warm-up: executed runs against the
+runs the schedule called for (the difference is every skipped, missed or coalesced run), start
+lag (body start minus scheduled time) p50/p99/max, CPU per probe over all agent processes, RSS and
+failures. ``--procs K`` shards the jobs over K worker processes.
+
+    python -m bench.probe_throughput --jobs 2000 --interval 1 --duration 30
+    python -m bench.probe_throughput --transport fresh,default --loop uvloop,asyncio
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from agent.model import HttpCheck, Mode, Node, Probe
+from agent.probes.http import HttpProber, TransportFactory
+from agent.probes.result import ProbeResult
+from agent.probes.transport import FreshConnectionTransport
+from agent.schedule.scheduler import ProbeScheduler, Target
+from agent.schedule.spread import spread_offsets
+from bench.harness import Row, cpu_seconds, markdown_table, measure_blackbox, percentile
+from bench.targets import HEALTH_BODY, REPO, BlackboxExporter, Nginx, ensure_installed
+
+TRANSPORTS = ("fresh", "default", "aiohttp")
+LOOPS = ("uvloop", "asyncio")
+BODIES = ("prober", "get", "noop")
+STARTUP_ALLOWANCE = 4.0  # seconds for worker processes to import and schedule their jobs
+
+
+def transport_factory(name: str) -> TransportFactory | None:
+    """The transport the prober's clients use; None keeps httpx's own (no keep-alive pool)."""
+    if name == "fresh":
+        return FreshConnectionTransport
+    if name == "default":
+        return None
+    if name == "aiohttp":
+
+        def aiohttp_transport(verify: Any) -> httpx.AsyncBaseTransport:
+            import aiohttp
+            from httpx_aiohttp import AiohttpTransport  # type: ignore[import-not-found,unused-ignore]
+
+            def session() -> aiohttp.ClientSession:
+                connector = aiohttp.TCPConnector(force_close=True, limit=0, ssl=verify)
+                return aiohttp.ClientSession(connector=connector)
+
+            transport: httpx.AsyncBaseTransport = AiohttpTransport(client=session)
+            return transport
+
+        return aiohttp_transport
+    raise ValueError(f"unknown transport {name!r}")
+
+
+def shard_targets(url: str, jobs: int, interval: float, shard: int, procs: int) -> dict[str, Target]:
+    """The jobs of one shard: job j belongs to shard j mod procs; one node per job."""
+    targets: dict[str, Target] = {}
+    for j in range(shard, jobs, procs):
+        check = HttpCheck(url=url, expect_status=frozenset({200}), body_contains=HEALTH_BODY)
+        probe = Probe(name="health", interval=timedelta(seconds=interval), check=check)
+        node = Node(
+            name=f"target-{j:05d}",
+            mode=Mode.OPERATED,
+            owner="bench",
+            capability="bench",
+            probes=(probe,),
+            slos=(),
+        )
+        target = Target(node, probe)
+        targets[target.key] = target
+    return targets
+
+
+class _FirstCallClock:
+    """time.time that remembers its first reading: when ProbeScheduler.apply placed the jobs."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+
+    def __call__(self) -> float:
+        now = time.time()
+        if self.first is None:
+            self.first = now
+        return now
+
+
+@dataclass
+class _Window:
+    """What one worker saw of runs scheduled inside [t0, t1)."""
+
+    t0: float
+    t1: float
+    executed: int = 0
+    failures: int = 0
+    start_lags: list[float] = field(default_factory=list)
+    submit_lags: list[float] = field(default_factory=list)
+    skips: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    cpu: list[float] = field(default_factory=list)  # own CPU seconds at t0 and t1
+    wall: list[float] = field(default_factory=list)
+
+    def holds(self, scheduled: float) -> bool:
+        return self.t0 <= scheduled < self.t1
+
+    # SchedulerTelemetry
+    def observe_lag(self, seconds: float) -> None:
+        if self.holds(time.time() - seconds):
+            self.submit_lags.append(seconds)
+
+    def count_skipped(self, reason: str, runs: int = 1) -> None:
+        if self.holds(time.time()):
+            self.skips[reason] += runs
+
+    def snapshot(self) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.cpu.append(usage.ru_utime + usage.ru_stime)
+        self.wall.append(time.time())
+
+
+async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
+    interval: float = args.interval
+    targets = shard_targets(args.url, args.jobs, interval, args.shard, args.procs)
+    window = _Window(args.t0, args.t0 + args.duration)
+    clock = _FirstCallClock()
+    results: dict[str, ProbeResult] = {}  # the latest result of every probe, in memory
+    starts: dict[str, float] = {}
+    prober = HttpProber(transport_factory=transport_factory(args.transport))
+    client = None
+    if args.body == "get":
+        factory = transport_factory(args.transport)
+        transport = (
+            factory(True)
+            if factory is not None
+            else httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+        )
+        client = httpx.AsyncClient(transport=transport)
+
+    def scheduled_time(key: str, now: float) -> float:
+        first = starts[key]
+        return first + math.floor((now - first) / interval + 1e-6) * interval
+
+    async def body(target: Target) -> None:
+        now = time.time()
+        scheduled = scheduled_time(target.key, now)
+        if args.body == "noop":  # the scheduler's own cost
+            await asyncio.sleep(0)
+            ok, reason = True, "ok"
+        elif client is not None:
+            response = await client.get(args.url)
+            ok = response.status_code == 200
+            reason = "ok" if ok else "status"
+        else:
+            observation = await prober.observe(target.probe.check)
+            results[target.key] = ProbeResult(target.node.name, "health", now, observation)
+            ok, reason = observation.ok, observation.reason.value
+        if window.holds(scheduled):
+            window.executed += 1
+            window.failures += not ok
+            window.reasons[reason] += 1
+            window.start_lags.append(now - scheduled)
+
+    scheduler = ProbeScheduler(body, window, clock=clock)
+    scheduler.apply(targets)
+    assert clock.first is not None
+    offsets = spread_offsets((key, timedelta(seconds=interval)) for key in targets)
+    starts.update({key: clock.first + offset for key, offset in offsets.items()})
+    loop = asyncio.get_running_loop()
+    loop.call_later(max(0.0, window.t0 - time.time()), window.snapshot)
+    loop.call_later(max(0.0, window.t1 - time.time()), window.snapshot)
+    scheduler.start()
+    await asyncio.sleep(max(0.0, window.t1 - time.time()) + 0.2)
+    scheduler.shutdown()
+    await asyncio.sleep(min(2.0, interval))  # let in-flight probes of the window finish
+    await prober.aclose()
+    if client is not None:
+        await client.aclose()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    expected = len(targets) * round(args.duration / interval)
+    return {
+        "shard": args.shard,
+        "jobs": len(targets),
+        "expected": expected,
+        "executed": window.executed,
+        "failures": window.failures,
+        "reasons": dict(window.reasons),
+        "skips": dict(window.skips),
+        "cpu": window.cpu[1] - window.cpu[0],
+        "seconds": window.wall[1] - window.wall[0],
+        "start_lags_ms": [round(x * 1000, 3) for x in window.start_lags],
+        "submit_lags_ms": [round(x * 1000, 3) for x in window.submit_lags],
+        "max_rss_mb": usage.ru_maxrss / 1024,
+        "late_start_s": (clock.first or 0) - (window.t0 - args.warmup),
+    }
+
+
+def _worker_main(args: argparse.Namespace) -> None:
+    # skips and failures are counted, not logged; shutdown cancels the probes still in flight
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL + 1)
+    if args.loop == "uvloop":
+        import uvloop
+
+        result = uvloop.run(run_worker(args))
+    else:
+        result = asyncio.run(run_worker(args))
+    print(json.dumps(result), flush=True)
+
+
+def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: str) -> Row:
+    """Start ``args.procs`` workers on one window, wait for them, add up what they saw."""
+    duration = max(args.interval, round(args.duration / args.interval) * args.interval)
+    t0 = time.time() + STARTUP_ALLOWANCE + args.warmup
+    common = [
+        f"--jobs={args.jobs}",
+        f"--interval={args.interval}",
+        f"--procs={args.procs}",
+        f"--transport={transport}",
+        f"--loop={loop}",
+        f"--body={args.body}",
+        f"--url={nginx.url}",
+        f"--t0={t0}",
+        f"--warmup={args.warmup}",
+        f"--duration={duration}",
+    ]
+    served0 = nginx.requests_served()
+    target_cpu0 = cpu_seconds(nginx.worker_pids())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.probe_throughput", "--worker", f"--shard={i}", *common],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(args.procs)
+    ]
+    outputs: list[dict[str, Any]] = []
+    try:
+        for proc in procs:
+            out, _ = proc.communicate(timeout=STARTUP_ALLOWANCE + args.warmup + duration + 60)
+            if proc.returncode != 0:
+                raise RuntimeError(f"worker exited with {proc.returncode}")
+            outputs.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    served = nginx.requests_served() - served0 - 1
+    target_cpu = cpu_seconds(nginx.worker_pids()) - target_cpu0
+    expected = sum(o["expected"] for o in outputs)
+    executed = sum(o["executed"] for o in outputs)
+    cpu = sum(o["cpu"] for o in outputs)
+    seconds = max(o["seconds"] for o in outputs)
+    lags = [x for o in outputs for x in o["start_lags_ms"]]
+    submit = [x for o in outputs for x in o["submit_lags_ms"]]
+    skips: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for o in outputs:
+        skips.update(o["skips"])
+        reasons.update(o["reasons"])
+    procs_text = f", {args.procs} procs" if args.procs > 1 else ""
+    return Row(
+        name=f"slo-agent {transport} / {loop} ({args.jobs:,} jobs @ {args.interval:g}s{procs_text})",
+        probes_per_s=executed / seconds,
+        cpu_ms_per_probe=cpu * 1000 / max(executed, 1),
+        cores=cpu / seconds,
+        probes=executed,
+        failures=sum(o["failures"] for o in outputs),
+        expected=expected,
+        skipped=expected - executed,
+        lag_p50_ms=percentile(lags, 0.50),
+        lag_p99_ms=percentile(lags, 0.99),
+        lag_max_ms=max(lags, default=0.0),
+        rss_mb=sum(o["max_rss_mb"] for o in outputs),
+        extra={
+            "skip_events": dict(skips),
+            "reasons": dict(reasons),
+            "submit_lag_p99_ms": percentile(submit, 0.99),
+            "nginx_requests_whole_run": served,
+            "nginx_cpu_s_whole_run": round(target_cpu, 3),
+            "body": args.body,
+            "procs": args.procs,
+            "late_start_s": max(o["late_start_s"] for o in outputs),
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--jobs", type=int, default=2000, help="probe jobs (default 2000)")
+    ap.add_argument("--interval", type=float, default=1.0, help="seconds between runs of a job")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds before the window opens")
+    ap.add_argument("--duration", type=float, default=30.0, help="measurement window, seconds")
+    ap.add_argument("--procs", type=int, default=1, help="worker processes sharing the jobs")
+    ap.add_argument("--transport", default="fresh", help="comma-separated: " + ",".join(TRANSPORTS))
+    ap.add_argument("--loop", default="uvloop", help="comma-separated: " + ",".join(LOOPS))
+    ap.add_argument("--body", choices=BODIES, default="prober", help="job body (default prober)")
+    ap.add_argument("--blackbox-conns", type=int, default=64)
+    ap.add_argument("--no-blackbox", action="store_true")
+    ap.add_argument("--json", help="also write every row as a JSON line to this file")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--shard", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    ap.add_argument("--t0", type=float, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        _worker_main(args)
+        return
+    if args.warmup < args.interval + 1:
+        ap.error("--warmup must exceed --interval by a second (every job must have started)")
+    ensure_installed()
+    rows: list[Row] = []
+    baseline: float | None = None
+    with Nginx() as nginx:
+        if not args.no_blackbox:
+            with BlackboxExporter() as blackbox:
+                bb = measure_blackbox(
+                    nginx,
+                    blackbox,
+                    rate=args.jobs / args.interval,
+                    concurrency=args.blackbox_conns,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                )
+            rows.append(bb)
+            baseline = bb.cpu_ms_per_probe
+            _report(bb, baseline)
+        for transport in args.transport.split(","):
+            for loop in args.loop.split(","):
+                row = measure_agent(nginx, args, transport, loop)
+                rows.append(row)
+                _report(row, baseline)
+    print()
+    print(markdown_table(rows, baseline))
+    if args.json:
+        with open(args.json, "w") as f:
+            f.writelines(r.to_json() + "\n" for r in rows)
+
+
+def _report(row: Row, baseline: float | None) -> None:
+    print(markdown_table([row], baseline).splitlines()[-1], flush=True)
+    print(row.to_json(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from agent.cli.validate import validate
+from tests.spec.helpers import node_yaml, write
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = ROOT / "slo_specs" / "examples"
+BAD = ROOT / "tests" / "testdata" / "specs" / "bad"
+
+
+def run(paths: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = validate(paths, env, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_valid_specs_print_a_summary_and_exit_0() -> None:
+    code, out, err = run([str(EXAMPLES)], {"ACME_TOKEN": "x"})
+    assert (code, err) == (0, "")
+    assert out == "ok: 6 nodes, 9 probes, 11 SLOs, 1 alert window set from 5 files\n"
+
+
+def test_counts_are_singular_for_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "slo_specs/one.yaml", node_yaml("one"))
+    assert run([], {}) == (0, "ok: 1 node, 1 probe, 0 SLOs, 0 alert window sets from 1 file\n", "")
+
+
+def test_invalid_specs_print_every_problem_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(BAD)
+    names = ["bad-name.yaml", "objective-100.yaml"]
+    code, out, err = run(names, {})
+    expected = "".join((BAD / name).with_suffix(".expected").read_text() for name in names)
+    assert (code, out, err) == (1, "", expected)
+
+
+def test_the_env_supplies_header_variables(tmp_path: Path) -> None:
+    probe = "  fallbacks:\n    - node: b\n      drill:\n        every: 1m\n        http:\n"
+    probe += "          url: https://b.example/\n          headers: {X-Key: '${KEY}'}\n"
+    path = write(tmp_path, "a.yaml", node_yaml("a", spec=probe), node_yaml("b"))
+    code, _, err = run([str(path)], {})
+    assert code == 1
+    assert "environment variable KEY is not set" in err
+    assert run([str(path)], {"KEY": "k"})[0] == 0
+
+
+def test_missing_paths_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(["nowhere"], {}) == (1, "", "nowhere: no such file or directory\n")
+    code, _, err = run([], {"SLO_AGENT_SPECS": "gone"})
+    assert (code, err) == (1, "gone: no such file or directory (from $SLO_AGENT_SPECS)\n")
