@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from agent.model import HttpCheck, Mode, Node, Probe
 from agent.probes.http import HttpProber, TransportFactory
 from agent.probes.result import ProbeResult
 from agent.probes.transport import FreshConnectionTransport
+from agent.schedule import scheduler as scheduler_module
 from agent.schedule.scheduler import ProbeScheduler, Target
 from agent.schedule.spread import spread_offsets
 from bench.harness import Row, cpu_seconds, markdown_table, measure_blackbox, percentile
@@ -178,10 +180,13 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
             window.reasons[reason] += 1
             window.start_lags.append(now - scheduled)
 
+    spread = _slotted(args.slot_ms / 1000) if args.slot_ms else spread_offsets
+    if args.slot_ms:  # what-if: first runs rounded to slots (see --slot-ms)
+        scheduler_module.spread_offsets = spread
     scheduler = ProbeScheduler(body, window, clock=clock)
     scheduler.apply(targets)
     assert clock.first is not None
-    offsets = spread_offsets((key, timedelta(seconds=interval)) for key in targets)
+    offsets = spread((key, timedelta(seconds=interval)) for key in targets)
     starts.update({key: clock.first + offset for key, offset in offsets.items()})
     loop = asyncio.get_running_loop()
     loop.call_later(max(0.0, window.t0 - time.time()), window.snapshot)
@@ -212,6 +217,16 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _slotted(slot: float) -> Callable[[Iterable[tuple[str, timedelta]]], Mapping[str, float]]:
+    """spread_offsets with every offset rounded down to a multiple of ``slot`` seconds."""
+
+    def spread(jobs: Iterable[tuple[str, timedelta]]) -> Mapping[str, float]:
+        offsets = spread_offsets(jobs)
+        return {key: math.floor(offset / slot) * slot for key, offset in offsets.items()}
+
+    return spread
+
+
 def _worker_main(args: argparse.Namespace) -> None:
     # skips and failures are counted, not logged; shutdown cancels the probes still in flight
     logging.getLogger("apscheduler").setLevel(logging.CRITICAL + 1)
@@ -239,6 +254,7 @@ def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: 
         f"--t0={t0}",
         f"--warmup={args.warmup}",
         f"--duration={duration}",
+        f"--slot-ms={args.slot_ms}",
     ]
     served0 = nginx.requests_served()
     target_cpu0 = cpu_seconds(nginx.worker_pids())
@@ -277,6 +293,7 @@ def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: 
         skips.update(o["skips"])
         reasons.update(o["reasons"])
     procs_text = f", {args.procs} procs" if args.procs > 1 else ""
+    procs_text += f", {args.slot_ms:g} ms slots" if args.slot_ms else ""
     return Row(
         name=f"slo-agent {transport} / {loop} ({args.jobs:,} jobs @ {args.interval:g}s{procs_text})",
         probes_per_s=executed / seconds,
@@ -313,6 +330,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--transport", default="fresh", help="comma-separated: " + ",".join(TRANSPORTS))
     ap.add_argument("--loop", default="uvloop", help="comma-separated: " + ",".join(LOOPS))
     ap.add_argument("--body", choices=BODIES, default="prober", help="job body (default prober)")
+    ap.add_argument(
+        "--slot-ms",
+        type=float,
+        default=0.0,
+        help="what-if: round first-run offsets down to multiples of this many ms, so jobs fire\n"
+        "in batches (patches agent.schedule's spread in the worker processes only)",
+    )
     ap.add_argument("--blackbox-conns", type=int, default=64)
     ap.add_argument("--no-blackbox", action="store_true")
     ap.add_argument("--json", help="also write every row as a JSON line to this file")

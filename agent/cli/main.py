@@ -63,6 +63,10 @@ def run(
         typer.Option(help="How often results are written to the store (the most kill -9 loses)."),
     ] = "1s",
     evaluation_interval: Annotated[str, typer.Option(help="How often SLOs are evaluated.")] = "10s",
+    watch_interval: Annotated[
+        str,
+        typer.Option(help="How often spec files are checked for changes (0s: only on SIGHUP)."),
+    ] = "2s",
     raw_retention: Annotated[
         str, typer.Option(help="How long raw probe results are kept for incident timelines.")
     ] = "48h",
@@ -84,6 +88,7 @@ def run(
         settings=AgentSettings(
             flush_interval=duration(flush_interval).total_seconds(),
             evaluation_interval=duration(evaluation_interval).total_seconds(),
+            watch_interval=duration(watch_interval).total_seconds(),
         ),
     )
     try:

@@ -83,6 +83,10 @@ class ProbeScheduler:
         """Start scheduling; must be called from inside the running event loop."""
         self._scheduler.start()
 
+    def pause(self) -> None:
+        """Start no new runs; runs under way finish normally (``shutdown`` cancels them)."""
+        self._scheduler.pause()
+
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

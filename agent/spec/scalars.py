@@ -30,7 +30,7 @@ NAME_HELP = (
     'lowercase letters, digits and "-", starting and ending with a letter or digit, '
     "at most 63 characters"
 )
-MIN_INTERVAL = timedelta(seconds=1)
+MIN_INTERVAL = timedelta(milliseconds=100)
 MIN_WINDOW = timedelta(hours=1)
 MAX_WINDOW = timedelta(days=366)
 
@@ -70,7 +70,7 @@ Duration = Annotated[timedelta, PlainValidator(_duration), WithJsonSchema(_DURAT
 Interval = Annotated[
     timedelta,
     PlainValidator(_interval),
-    WithJsonSchema({**_DURATION_SCHEMA, "description": f"at least 1s; {DURATION_HELP}"}),
+    WithJsonSchema({**_DURATION_SCHEMA, "description": f"at least {format_duration(MIN_INTERVAL)}; {DURATION_HELP}"}),
 ]
 
 

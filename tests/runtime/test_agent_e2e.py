@@ -1,0 +1,82 @@
+"""The whole agent, in process, against a real loopback target that fails 1 request in 10."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from agent.app import running_agent
+from agent.slo.events import Counts
+from agent.store.sqlite import SqliteStore
+from tests.support.agents import node_spec, options, scrape, write_specs
+from tests.support.targets import FailEvery, Target
+
+SERIES = "flaky/availability"
+LABELS = frozenset({("node", "flaky"), ("slo", "availability"), ("mode", "operated")})
+
+
+def _recorded(samples: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> float:
+    return samples.get(("slo_agent_sli_events_total", LABELS), 0.0)
+
+
+async def test_status_metrics_and_store_agree_with_what_the_target_served(tmp_path: Path) -> None:
+    async with Target({"/health": FailEvery(10)}) as target:
+        specs = write_specs(tmp_path / "specs", flaky=node_spec("flaky", target.url("/health")))
+        async with running_agent(options(specs, tmp_path / "store.db"), {}) as running:
+            async with asyncio.timeout(30):
+                await target.wait_for_requests(40)
+            running.agent.scheduler.pause()  # freeze the counts; probes under way finish
+            async with asyncio.timeout(10):
+                while _recorded(await scrape(running.url)) != target.request_count:
+                    await asyncio.sleep(0.05)
+            await running.agent.flush()
+            await running.agent.evaluate()
+            async with httpx.AsyncClient() as client:
+                status = (await client.get(f"{running.url}/api/v1/status")).json()
+            samples = await scrape(running.url)
+        served = target.request_count
+
+    bad = served // 10  # FailEvery(10): requests 10, 20, 30, ... got a 503
+    [node] = status["nodes"]
+    [slo] = node["slos"]
+    period = slo["windows"]["1h"]
+    assert (period["total"], period["bad"]) == (served, bad)
+    assert slo["windows"]["1h"]["sli"] == (served - bad) / served
+    assert samples[("slo_agent_sli_events_total", LABELS)] == served
+    assert samples[("slo_agent_sli_bad_events_total", LABELS)] == bad
+    failures = frozenset(
+        {
+            ("node", "flaky"),
+            ("probe", "health"),
+            ("mode", "operated"),
+            ("outcome", "failure"),
+            ("reason", "status"),
+        }
+    )
+    assert samples[("slo_agent_probe_results_total", failures)] == bad
+    with SqliteStore(tmp_path / "store.db") as store:
+        assert store.series_totals()[SERIES] == Counts(served, bad)
+
+
+async def test_a_restarted_agent_continues_every_budget(tmp_path: Path) -> None:
+    store_path = tmp_path / "store.db"
+    async with Target({"/health": FailEvery(10)}) as target:
+        specs = write_specs(tmp_path / "specs", flaky=node_spec("flaky", target.url("/health")))
+        async with running_agent(options(specs, store_path), {}):
+            async with asyncio.timeout(30):
+                await target.wait_for_requests(20)
+        first_run = target.request_count  # the agent flushed everything on its way out
+
+        async with running_agent(options(specs, store_path), {}) as running:
+            snapshot = await running.agent.evaluate()
+            continued = snapshot.nodes[0].slos[0].window("1h")
+            assert first_run <= continued.total <= target.request_count
+            assert continued.bad >= first_run // 10
+            async with asyncio.timeout(30):
+                await target.wait_for_requests(first_run + 20)
+        served = target.request_count
+
+    with SqliteStore(store_path) as store:
+        assert store.series_totals()[SERIES] == Counts(served, served // 10)
