@@ -70,7 +70,12 @@ Duration = Annotated[timedelta, PlainValidator(_duration), WithJsonSchema(_DURAT
 Interval = Annotated[
     timedelta,
     PlainValidator(_interval),
-    WithJsonSchema({**_DURATION_SCHEMA, "description": f"at least {format_duration(MIN_INTERVAL)}; {DURATION_HELP}"}),
+    WithJsonSchema(
+        {
+            **_DURATION_SCHEMA,
+            "description": f"at least {format_duration(MIN_INTERVAL)}; {DURATION_HELP}",
+        }
+    ),
 ]
 
 

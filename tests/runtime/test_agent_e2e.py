@@ -11,6 +11,7 @@ from agent.app import running_agent
 from agent.slo.events import Counts
 from agent.store.sqlite import SqliteStore
 from tests.support.agents import node_spec, options, scrape, write_specs
+from tests.support.fakes import eventually
 from tests.support.targets import FailEvery, Target
 
 SERIES = "flaky/availability"
@@ -28,9 +29,11 @@ async def test_status_metrics_and_store_agree_with_what_the_target_served(tmp_pa
             async with asyncio.timeout(30):
                 await target.wait_for_requests(40)
             running.agent.scheduler.pause()  # freeze the counts; probes under way finish
-            async with asyncio.timeout(10):
-                while _recorded(await scrape(running.url)) != target.request_count:
-                    await asyncio.sleep(0.05)
+
+            async def all_recorded() -> bool:
+                return _recorded(await scrape(running.url)) == target.request_count
+
+            await eventually(all_recorded)
             await running.agent.flush()
             await running.agent.evaluate()
             async with httpx.AsyncClient() as client:

@@ -10,9 +10,10 @@ import httpx
 
 from agent.app import running_agent
 from tests.support.agents import FAST, node_spec, options, scrape, write_specs
+from tests.support.fakes import eventually
 from tests.support.targets import Reply, Target
 
-RELOAD_OK = ("slo_agent_spec_reload_success", frozenset())
+RELOAD_OK: tuple[str, frozenset[tuple[str, str]]] = ("slo_agent_spec_reload_success", frozenset())
 
 
 async def _requests_grow(target: Target, by: int) -> None:
@@ -29,9 +30,8 @@ async def test_broken_spec_keeps_the_old_set_and_a_fixed_one_is_applied(tmp_path
             await _requests_grow(target, 5)
 
             (specs / "a.yaml").write_text(node_spec("node-a", target.url("/a"), objective=100))
-            async with asyncio.timeout(20):
-                while running.agent.last_reload_error is None:
-                    await asyncio.sleep(0.05)
+            await eventually(lambda: running.agent.last_reload_error is not None)
+            assert running.agent.last_reload_error is not None
             assert "a.yaml: document 1: spec.slos[0].objective" in running.agent.last_reload_error
             assert (await scrape(running.url))[RELOAD_OK] == 0
             before = sum(1 for r in target.requests if r.path == "/a")
@@ -47,9 +47,7 @@ async def test_broken_spec_keeps_the_old_set_and_a_fixed_one_is_applied(tmp_path
                 a=node_spec("node-a", target.url("/a")),
                 b=node_spec("node-b", target.url("/b")),
             )
-            async with asyncio.timeout(20):
-                while not any(r.path == "/b" for r in target.requests):
-                    await asyncio.sleep(0.05)
+            await eventually(lambda: any(r.path == "/b" for r in target.requests), within=20)
             assert running.agent.last_reload_error is None
             assert (await scrape(running.url))[RELOAD_OK] == 1
             assert [n.name for n in running.agent.specs.nodes] == ["node-a", "node-b"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from agent.model import Node, SpecSet
@@ -45,10 +46,15 @@ class RecordingTelemetry:
         self.reloads.append(ok)
 
 
-async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait (bounded) until ``condition()`` holds; fail the test with a clear message if not."""
+async def eventually(condition: Callable[[], bool | Awaitable[bool]], within: float = 10.0) -> None:
+    """Wait (bounded) until ``condition()`` (sync or async) holds; fail clearly if it never does."""
     deadline = asyncio.get_running_loop().time() + within
-    while not condition():
+    while True:
+        outcome = condition()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)
