@@ -128,6 +128,9 @@ def demo(
         str | None,
         typer.Option("--duration", help="Stop by itself after this long (default: until Ctrl-C)."),
     ] = None,
+    start_at: Annotated[
+        str, typer.Option(help="Begin this far into the 10-minute fault schedule (e.g. 55s).")
+    ] = "0s",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
 ) -> None:
     """Start a simulated ecosystem on 127.0.0.1 and run the agent against it (zero setup)."""
@@ -140,6 +143,7 @@ def demo(
         host=host,
         port=port,
         duration=duration(duration_).total_seconds() if duration_ else None,
+        start_at=duration(start_at).total_seconds(),
     )
     try:
         loop.run(run_demo(options))

@@ -38,6 +38,7 @@ class DemoOptions:
     host: str = "127.0.0.1"
     port: int = 9464
     duration: float | None = None  # seconds; None = until Ctrl-C
+    start_at: float = 0.0  # seconds into the fault schedule to begin at
 
 
 def _clock(seconds: float) -> str:
@@ -103,17 +104,19 @@ def alert_changes(
             if state == "ok":
                 lines.append(f"resolved  {key}")
             else:
-                burns = ", ".join(
-                    f"{a.long}/{a.short} at {_burn(a.long_burn)}/{_burn(a.short_burn)} "
-                    f"(threshold {a.factor:.1f}x)"
+                burns = "; ".join(
+                    f"{a.severity.value} {a.long}/{a.short} burning "
+                    f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {a.factor:.1f}x)"
                     for a in slo.firing
                 )
-                lines.append(f"{state.upper():<8}  {key}: burning {burns}")
+                lines.append(f"{state.upper():<8}  {key}: {burns}")
     return now, lines
 
 
 async def run_demo(options: DemoOptions) -> None:
     console = Console()
+    if not console.is_terminal:  # logs and pipes: wide enough for the table, no wrapping
+        console = Console(width=140)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,7 +126,7 @@ async def run_demo(options: DemoOptions) -> None:
         work = Path(tmp)
         store = options.store_path or work / "demo.db"
         console.print("[bold]slo-agent demo[/bold]: starting the simulated ecosystem...")
-        async with Ecosystem() as ecosystem:
+        async with Ecosystem(time_offset=options.start_at) as ecosystem:
             spec_dir = work / "specs"
             render_demo_specs(ecosystem.urls, ecosystem.ports, spec_dir)
             run_options = RunOptions(
@@ -192,7 +195,7 @@ async def _show_progress(
             table = progress_table(snapshot, faults, elapsed)
             if interactive:
                 live.update(Group(table), refresh=True)
-            elif elapsed - last_plain >= 30:  # logs and pipes get a table every 30 s
+            elif snapshot is not None and elapsed - last_plain >= 30:  # pipes: every 30 s
                 console.print(table)
                 last_plain = elapsed
             timeout = REFRESH_SECONDS

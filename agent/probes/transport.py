@@ -118,9 +118,7 @@ class _Connection(asyncio.Protocol):
         if self.head or status in _NO_BODY_STATUS:
             self.message_complete = True
             return
-        self.close_delimited = not any(
-            name.lower() in (b"content-length", b"transfer-encoding") for name, _ in self.headers
-        )
+        self.close_delimited = _ends_at_close(self.headers)
 
     def on_body(self, body: bytes) -> None:
         if not self.message_complete:
@@ -156,6 +154,9 @@ class _Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
 
+    def http_version(self) -> bytes:
+        return b"HTTP/" + self.parser.get_http_version().encode("ascii")
+
     def pop(self) -> bytes:
         chunk = self.chunks.popleft()
         self.buffered -= len(chunk)
@@ -170,6 +171,17 @@ class _Connection(asyncio.Protocol):
                 self.transport.close()
             else:
                 self.transport.abort()
+
+
+def _ends_at_close(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a body is delimited by the connection closing (no length, not chunked)."""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"content-length":
+            return False
+        if lowered == b"transfer-encoding" and value.lower().rstrip().endswith(b"chunked"):
+            return False
+    return True
 
 
 class _Expired(Exception):
@@ -285,7 +297,7 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
             conn.status,
             headers=conn.headers,
             stream=_ResponseStream(self, conn, timeouts.get("read"), trace),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": conn.reason},
+            extensions={"http_version": conn.http_version(), "reason_phrase": conn.reason},
         )
 
     async def _connect(
@@ -322,13 +334,12 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
                     conn.transport = tls
                     if trace is not None:
                         await trace(f"{phase}.complete", {"return_value": tls})
-        except TimeoutError as exc:
-            error: httpx.TransportError = httpx.ConnectTimeout(f"timed out after {limit}s")
-            error.__cause__ = exc
-            await _trace_failed(trace, phase, error)
-            raise error from exc
-        except OSError as exc:
-            error = httpx.ConnectError(str(exc) or type(exc).__name__)
+        except OSError as exc:  # TimeoutError without errno: asyncio.timeout expired
+            error: httpx.TransportError
+            if isinstance(exc, TimeoutError) and exc.errno is None:
+                error = httpx.ConnectTimeout(f"timed out after {limit}s")
+            else:
+                error = httpx.ConnectError(str(exc) or type(exc).__name__)
             await _trace_failed(trace, phase, error)
             raise error from exc
 
@@ -389,7 +400,7 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
             await _trace_failed(trace, phase, exc)
             raise
         if trace is not None:
-            value = (b"HTTP/1.1", conn.status, conn.reason, conn.headers)
+            value = (conn.http_version(), conn.status, conn.reason, conn.headers)
             await trace(f"{phase}.complete", {"return_value": value})
 
     def _release(self, conn: _Connection) -> None:
