@@ -69,14 +69,14 @@ class Row:
 
 def _fmt(value: float | int | None, digits: int = 1) -> str:
     if value is None:
-        return "–"
+        return "-"
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:,.{digits}f}"
 
 
 HEADER = (
-    "| configuration | probes/s | CPU ms/probe | × blackbox | cores | lag p50 ms | lag p99 ms "
+    "| configuration | probes/s | CPU ms/probe | vs blackbox | cores | lag p50 ms | lag p99 ms "
     "| skipped | failures | RSS MB |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )

@@ -73,7 +73,9 @@ def transport_factory(name: str) -> TransportFactory | None:
     raise ValueError(f"unknown transport {name!r}")
 
 
-def shard_targets(url: str, jobs: int, interval: float, shard: int, procs: int) -> dict[str, Target]:
+def shard_targets(
+    url: str, jobs: int, interval: float, shard: int, procs: int
+) -> dict[str, Target]:
     """The jobs of one shard: job j belongs to shard j mod procs; one node per job."""
     targets: dict[str, Target] = {}
     for j in range(shard, jobs, procs):
@@ -171,7 +173,9 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
             ok = response.status_code == 200
             reason = "ok" if ok else "status"
         else:
-            observation = await prober.observe(target.probe.check)
+            check = target.probe.check
+            assert isinstance(check, HttpCheck)
+            observation = await prober.observe(check)
             results[target.key] = ProbeResult(target.node.name, "health", now, observation)
             ok, reason = observation.ok, observation.reason.value
         if window.holds(scheduled):
@@ -182,7 +186,7 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
 
     spread = _slotted(args.slot_ms / 1000) if args.slot_ms else spread_offsets
     if args.slot_ms:  # what-if: first runs rounded to slots (see --slot-ms)
-        scheduler_module.spread_offsets = spread
+        vars(scheduler_module)["spread_offsets"] = spread
     scheduler = ProbeScheduler(body, window, clock=clock)
     scheduler.apply(targets)
     assert clock.first is not None
@@ -213,7 +217,8 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         "start_lags_ms": [round(x * 1000, 3) for x in window.start_lags],
         "submit_lags_ms": [round(x * 1000, 3) for x in window.submit_lags],
         "max_rss_mb": usage.ru_maxrss / 1024,
-        "late_start_s": (clock.first or 0) - (window.t0 - args.warmup),
+        # time to spare between placing the jobs and the earliest moment allowed for it
+        "startup_slack_s": (window.t0 - args.warmup) - (clock.first or 0),
     }
 
 
@@ -279,6 +284,8 @@ def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: 
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    if any(o["startup_slack_s"] < 0 for o in outputs):
+        raise RuntimeError("a worker placed its jobs too late for the window; raise --warmup")
     served = nginx.requests_served() - served0 - 1
     target_cpu = cpu_seconds(nginx.worker_pids()) - target_cpu0
     expected = sum(o["expected"] for o in outputs)
@@ -292,10 +299,12 @@ def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: 
     for o in outputs:
         skips.update(o["skips"])
         reasons.update(o["reasons"])
-    procs_text = f", {args.procs} procs" if args.procs > 1 else ""
-    procs_text += f", {args.slot_ms:g} ms slots" if args.slot_ms else ""
+    setup = f"{args.jobs:,} jobs @ {args.interval:g}s"
+    setup += f", {args.procs} procs" if args.procs > 1 else ""
+    setup += f", {args.slot_ms:g} ms slots" if args.slot_ms else ""
+    setup += f", body={args.body}" if args.body != "prober" else ""
     return Row(
-        name=f"slo-agent {transport} / {loop} ({args.jobs:,} jobs @ {args.interval:g}s{procs_text})",
+        name=f"slo-agent {transport} / {loop} ({setup})",
         probes_per_s=executed / seconds,
         cpu_ms_per_probe=cpu * 1000 / max(executed, 1),
         cores=cpu / seconds,
@@ -315,7 +324,7 @@ def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: 
             "nginx_cpu_s_whole_run": round(target_cpu, 3),
             "body": args.body,
             "procs": args.procs,
-            "late_start_s": max(o["late_start_s"] for o in outputs),
+            "startup_slack_s": min(o["startup_slack_s"] for o in outputs),
         },
     )
 

@@ -25,10 +25,8 @@ HEALTH_BODY = '{"status":"ok"}'
 def ensure_installed() -> None:
     """Install nginx and prometheus-blackbox-exporter from Debian if they are missing."""
     script = REPO / "scripts" / "ensure-debs.sh"
-    subprocess.run(
-        ["bash", str(script), "nginx=nginx", "prometheus-blackbox-exporter=prometheus-blackbox-exporter"],
-        check=True,
-    )
+    packages = ["nginx=nginx", "prometheus-blackbox-exporter=prometheus-blackbox-exporter"]
+    subprocess.run(["bash", str(script), *packages], check=True)
 
 
 def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:

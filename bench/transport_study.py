@@ -158,7 +158,8 @@ def measure(
         f"--warmup={warmup}",
         f"--duration={duration}",
     ]
-    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=warmup + duration + 60)
+    limit = warmup + duration + 60
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=limit)
     if out.returncode != 0:
         raise RuntimeError(f"{transport}/{loop} failed:\n{out.stderr}")
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -12,6 +12,7 @@ from agent.slo.events import Counts
 from agent.store.sqlite import SqliteStore
 from tests.support.agents import node_spec, options, scrape, write_specs
 from tests.support.fakes import eventually
+from tests.support.promtool import check_metrics
 from tests.support.targets import FailEvery, Target
 
 SERIES = "flaky/availability"
@@ -39,9 +40,14 @@ async def test_status_metrics_and_store_agree_with_what_the_target_served(tmp_pa
             async with httpx.AsyncClient() as client:
                 status = (await client.get(f"{running.url}/api/v1/status")).json()
             samples = await scrape(running.url)
+            async with httpx.AsyncClient() as client:
+                exposition = (await client.get(f"{running.url}/metrics")).content
         served = target.request_count
 
     bad = served // 10  # FailEvery(10): requests 10, 20, 30, ... got a 503
+    lint = check_metrics(exposition)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert lint.stdout == ""
     [node] = status["nodes"]
     [slo] = node["slos"]
     period = slo["windows"]["1h"]

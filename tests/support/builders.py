@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agent.model import (
-    AlertTier,
-    AlertWindows,
     HttpCheck,
     Mode,
     Node,
@@ -14,20 +12,12 @@ from agent.model import (
     Probe,
     ProbeSli,
     RollingWindow,
-    Severity,
     Slo,
     SpecSet,
 )
+from agent.spec.defaults import default_alert_windows
 
-WORKBOOK = AlertWindows(
-    "default",
-    (
-        AlertTier(Severity.PAGE, 0.02, timedelta(hours=1), timedelta(minutes=5)),
-        AlertTier(Severity.PAGE, 0.05, timedelta(hours=6), timedelta(minutes=30)),
-        AlertTier(Severity.TICKET, 0.10, timedelta(days=1), timedelta(hours=2)),
-        AlertTier(Severity.TICKET, 0.10, timedelta(days=3), timedelta(hours=6)),
-    ),
-)
+WORKBOOK = default_alert_windows()  # the shipped SRE-workbook tiers
 
 
 def node(
