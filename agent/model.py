@@ -91,6 +91,21 @@ class ProbeSli:
 
 
 @dataclass(frozen=True, slots=True)
+class PrometheusSli:
+    """Good/bad events from the user's own metrics (Sloth's ``events`` shape).
+
+    Both queries contain ``{{window}}`` and return a per-second rate over that window, e.g.
+    ``sum(rate(http_requests_total{job="shop",code=~"5.."}[{{window}}]))``.
+    """
+
+    error_query: str
+    total_query: str
+
+
+Sli = ProbeSli | PrometheusSli
+
+
+@dataclass(frozen=True, slots=True)
 class AlertTier:
     """Fire when ``budget_fraction`` of the budget would burn in ``long`` (and still in ``short``).
 
@@ -114,7 +129,7 @@ class Slo:
     name: str
     objective: float  # a ratio strictly between 0 and 1, e.g. 0.999
     window: Window
-    sli: ProbeSli
+    sli: Sli
     min_events: int = 3  # fewer events than this in a window reports "no data"
 
 

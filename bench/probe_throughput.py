@@ -25,11 +25,13 @@ import math
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -184,8 +186,9 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
             window.reasons[reason] += 1
             window.start_lags.append(now - scheduled)
 
-    spread = _slotted(args.slot_ms / 1000) if args.slot_ms else spread_offsets
-    if args.slot_ms:  # what-if: first runs rounded to slots (see --slot-ms)
+    slot_ms = float(args.slot_ms)
+    spread = _slotted(slot_ms / 1000) if slot_ms else spread_offsets
+    if slot_ms:  # what-if: first runs rounded to slots (see --slot-ms)
         vars(scheduler_module)["spread_offsets"] = spread
     scheduler = ProbeScheduler(body, window, clock=clock)
     scheduler.apply(targets)
@@ -241,10 +244,12 @@ def _worker_main(args: argparse.Namespace) -> None:
         result = uvloop.run(run_worker(args))
     else:
         result = asyncio.run(run_worker(args))
-    print(json.dumps(result), flush=True)
+    Path(args.out).write_text(json.dumps(result))
 
 
-def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: str) -> Row:
+def measure_agent(
+    nginx: Nginx, args: argparse.Namespace, transport: str, loop: str, slot_ms: float
+) -> Row:
     """Start ``args.procs`` workers on one window, wait for them, add up what they saw."""
     duration = max(args.interval, round(args.duration / args.interval) * args.interval)
     t0 = time.time() + STARTUP_ALLOWANCE + args.warmup
@@ -259,31 +264,33 @@ def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: 
         f"--t0={t0}",
         f"--warmup={args.warmup}",
         f"--duration={duration}",
-        f"--slot-ms={args.slot_ms}",
+        f"--slot-ms={slot_ms}",
     ]
     served0 = nginx.requests_served()
     target_cpu0 = cpu_seconds(nginx.worker_pids())
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.probe_throughput", "--worker", f"--shard={i}", *common],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(args.procs)
-    ]
     outputs: list[dict[str, Any]] = []
-    try:
-        for proc in procs:
-            out, _ = proc.communicate(timeout=STARTUP_ALLOWANCE + args.warmup + duration + 60)
-            if proc.returncode != 0:
-                raise RuntimeError(f"worker exited with {proc.returncode}")
-            outputs.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+        files = [Path(tmp) / f"shard-{i}.json" for i in range(args.procs)]
+        procs = [
+            subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "bench.probe_throughput", "--worker"),
+                    *(f"--shard={i}", f"--out={files[i]}", *common),
+                ],
+                cwd=REPO,
+            )
+            for i in range(args.procs)
+        ]
+        try:
+            for proc in procs:
+                if proc.wait(timeout=STARTUP_ALLOWANCE + args.warmup + duration + 60) != 0:
+                    raise RuntimeError(f"worker exited with {proc.returncode}")
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        outputs = [json.loads(f.read_text()) for f in files]
     if any(o["startup_slack_s"] < 0 for o in outputs):
         raise RuntimeError("a worker placed its jobs too late for the window; raise --warmup")
     served = nginx.requests_served() - served0 - 1
@@ -301,7 +308,7 @@ def measure_agent(nginx: Nginx, args: argparse.Namespace, transport: str, loop: 
         reasons.update(o["reasons"])
     setup = f"{args.jobs:,} jobs @ {args.interval:g}s"
     setup += f", {args.procs} procs" if args.procs > 1 else ""
-    setup += f", {args.slot_ms:g} ms slots" if args.slot_ms else ""
+    setup += f", {slot_ms:g} ms slots" if slot_ms else ""
     setup += f", body={args.body}" if args.body != "prober" else ""
     return Row(
         name=f"slo-agent {transport} / {loop} ({setup})",
@@ -341,10 +348,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--body", choices=BODIES, default="prober", help="job body (default prober)")
     ap.add_argument(
         "--slot-ms",
-        type=float,
-        default=0.0,
-        help="what-if: round first-run offsets down to multiples of this many ms, so jobs fire\n"
-        "in batches (patches agent.schedule's spread in the worker processes only)",
+        default="0",
+        help="comma-separated; what-if: round first-run offsets down to multiples of this many\n"
+        "ms so jobs fire in batches (patches agent.schedule's spread in the workers only);\n"
+        "0 = the scheduler as it is",
     )
     ap.add_argument("--blackbox-conns", type=int, default=64)
     ap.add_argument("--no-blackbox", action="store_true")
@@ -353,6 +360,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shard", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--t0", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         _worker_main(args)
@@ -376,11 +384,12 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(bb)
             baseline = bb.cpu_ms_per_probe
             _report(bb, baseline)
-        for transport in args.transport.split(","):
-            for loop in args.loop.split(","):
-                row = measure_agent(nginx, args, transport, loop)
-                rows.append(row)
-                _report(row, baseline)
+        for slot_ms in (float(x) for x in args.slot_ms.split(",")):
+            for transport in args.transport.split(","):
+                for loop in args.loop.split(","):
+                    row = measure_agent(nginx, args, transport, loop, slot_ms)
+                    rows.append(row)
+                    _report(row, baseline)
     print()
     print(markdown_table(rows, baseline))
     if args.json:

@@ -47,7 +47,9 @@ class _Connection(asyncio.Protocol):
         self.loop = loop
         self.head = head
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        # the parser calls back into this object: a reference cycle, broken by close()
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self.version = b"HTTP/1.1"
         self.status = 0
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
@@ -68,10 +70,11 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.message_complete:
+        parser = self.parser
+        if parser is None or self.message_complete:
             return
         try:
-            self.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self.message_complete = True
         except httptools.HttpParserError as exc:
@@ -108,12 +111,14 @@ class _Connection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        assert self.parser is not None  # it is calling
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:  # interim response: wait for the final one
             self.reason = b""
             self.headers = []
             return
         self.status = status
+        self.version = b"HTTP/" + self.parser.get_http_version().encode("ascii")
         self.headers_complete = True
         if self.head or status in _NO_BODY_STATUS:
             self.message_complete = True
@@ -154,9 +159,6 @@ class _Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
 
-    def http_version(self) -> bytes:
-        return b"HTTP/" + self.parser.get_http_version().encode("ascii")
-
     def pop(self) -> bytes:
         chunk = self.chunks.popleft()
         self.buffered -= len(chunk)
@@ -166,11 +168,14 @@ class _Connection(asyncio.Protocol):
         return chunk
 
     def close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        """Close the connection (abort it when the response is unfinished); drop the parser and
+        the transport so that nothing here waits for the garbage collector."""
+        transport, self.transport, self.parser = self.transport, None, None
+        if transport is not None and not transport.is_closing():
             if self.message_complete:
-                self.transport.close()
+                transport.close()
             else:
-                self.transport.abort()
+                transport.abort()
 
 
 def _ends_at_close(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -297,7 +302,7 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
             conn.status,
             headers=conn.headers,
             stream=_ResponseStream(self, conn, timeouts.get("read"), trace),
-            extensions={"http_version": conn.http_version(), "reason_phrase": conn.reason},
+            extensions={"http_version": conn.version, "reason_phrase": conn.reason},
         )
 
     async def _connect(
@@ -400,7 +405,7 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
             await _trace_failed(trace, phase, exc)
             raise
         if trace is not None:
-            value = (conn.http_version(), conn.status, conn.reason, conn.headers)
+            value = (conn.version, conn.status, conn.reason, conn.headers)
             await trace(f"{phase}.complete", {"return_value": value})
 
     def _release(self, conn: _Connection) -> None:

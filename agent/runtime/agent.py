@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from agent.errors import SpecError, StoreError
 from agent.model import CalendarWindow, SpecSet
 from agent.runtime.evaluator import evaluate
+from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
 from agent.runtime.source import Fingerprint, SpecSource
 from agent.runtime.telemetry import Telemetry
@@ -60,6 +61,7 @@ class Agent:
         telemetry: Telemetry,
         clock: Callable[[], float],
         settings: AgentSettings = AgentSettings(),
+        exporters: Sequence[SnapshotExporter] = (),
     ) -> None:
         self.source = source
         self.specs = specs
@@ -70,6 +72,7 @@ class Agent:
         self._probers = probers
         self.pipeline = ProbePipeline(probers, store, telemetry, clock=clock)
         self.scheduler = ProbeScheduler(self.pipeline.run, telemetry, clock=clock)
+        self.fanout = ExportFanout(exporters, telemetry)
         self.snapshot: Snapshot | None = None
         self.evaluated = asyncio.Event()  # set by the first evaluation
         self.last_reload_error: str | None = None
@@ -103,6 +106,7 @@ class Agent:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._probers.aclose()
+            await self.fanout.aclose()
             await self.flush()
 
     # --- periodic work ------------------------------------------------------------------------
@@ -130,6 +134,7 @@ class Agent:
         snapshot = await asyncio.to_thread(evaluate, specs, self.store, self._clock())
         self.snapshot = snapshot
         self.telemetry.set_snapshot(snapshot)
+        self.fanout.publish(snapshot, specs)
         self.evaluated.set()
         return snapshot
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.model import Node
+from agent.model import Node, ProbeSli
 from agent.probes.result import ProbeResult
 
 
@@ -40,10 +40,11 @@ def sli_events(node: Node, result: ProbeResult) -> list[SliEvent]:
     """One event per SLO of ``node`` that is measured by the probe that produced ``result``."""
     events: list[SliEvent] = []
     for slo in node.slos:
-        if slo.sli.probe != result.probe:
+        sli = slo.sli
+        if not isinstance(sli, ProbeSli) or sli.probe != result.probe:
             continue
         good = result.ok
-        if good and slo.sli.latency_under is not None:
-            good = result.duration < slo.sli.latency_under.total_seconds()
+        if good and sli.latency_under is not None:
+            good = result.duration < sli.latency_under.total_seconds()
         events.append(SliEvent(series_key(node.name, slo.name), good))
     return events

@@ -201,6 +201,9 @@ class AgentMetrics:
     def count_skipped(self, reason: str, runs: int = 1) -> None:
         self.scheduler_skipped.labels(reason).inc(runs)
 
+    def count_export_failure(self, exporter: str) -> None:
+        self.export_failures.labels(exporter).inc()
+
     def count_flush_failure(self) -> None:
         self.store_flush_failures.inc()
 

@@ -16,6 +16,7 @@ from agent.model import HttpCheck, Node, Severity, Slo, SpecSet
 from agent.slo.alerts import burn_factor, is_firing
 from agent.slo.burn import guarded_burn_rate
 from agent.slo.events import Counts
+from tests.support.builders import probe_sli
 
 CYCLE = int(DEMO_SCHEDULE.cycle)
 HORIZON = 2 * CYCLE + 120  # two cycles, and the end of the last fault
@@ -34,7 +35,7 @@ PAGES = {
 
 def is_good(node: Node, slo: Slo, fault: Fault, n: int) -> bool:
     """Whether probe run ``n`` of ``slo``'s probe counts as a good event under ``fault``."""
-    check = node.probe(slo.sli.probe).check
+    check = node.probe(probe_sli(slo).probe).check
     if not isinstance(check, HttpCheck):
         return True  # the port of every demo node stays open
     delay = delay_for(fault, n)
@@ -44,13 +45,13 @@ def is_good(node: Node, slo: Slo, fault: Fault, n: int) -> bool:
         path.removeprefix("$.") in fault.patch for path in check.json_equals
     ):
         return False
-    limit = slo.sli.latency_under
+    limit = probe_sli(slo).latency_under
     return limit is None or delay < limit.total_seconds()
 
 
 def paging_seconds(specs: SpecSet, node: Node, slo: Slo) -> list[bool]:
     """For every second of two cycles: does the page tier fire?"""
-    every = int(node.probe(slo.sli.probe).interval.total_seconds())
+    every = int(node.probe(probe_sli(slo).probe).interval.total_seconds())
     runs = range(0, HORIZON + 1, every)
     bad = [
         0 if is_good(node, slo, faults_at(DEMO_SCHEDULE, t)[node.name], n) else 1

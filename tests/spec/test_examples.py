@@ -13,6 +13,7 @@ import yaml
 from agent.model import CalendarWindow, HttpCheck, Mode, RollingWindow, SpecSet, TcpCheck
 from agent.spec.loader import load_specs, spec_paths
 from agent.spec.schema import kind_json_schema, spec_json_schema
+from tests.support.builders import probe_sli
 
 EXAMPLES = Path(__file__).parents[2] / "slo_specs" / "examples"
 ENV = {"ACME_TOKEN": "example-token"}
@@ -54,7 +55,7 @@ def test_calendar_and_latency_slos(specs: SpecSet) -> None:
     inventory = specs.node("inventory").slos[0]
     assert inventory.window == CalendarWindow("month")
     latency = next(slo for slo in specs.node("acme-pay").slos if slo.name == "latency")
-    assert latency.sli.latency_under == timedelta(milliseconds=400)
+    assert probe_sli(latency).latency_under == timedelta(milliseconds=400)
     assert latency.window == RollingWindow(timedelta(days=28))
     assert latency.objective == 0.99
 

@@ -26,6 +26,7 @@ from agent.spec.v1 import (
     to_alert_windows,
     to_node,
 )
+from tests.support.builders import probe_sli
 
 
 def node_data(**spec: Any) -> dict[str, Any]:
@@ -177,7 +178,7 @@ def test_slos_partner_fallbacks_and_decision() -> None:
         3,
     )
     assert (second.objective, second.window, second.min_events) == (0.95, CalendarWindow(), 20)
-    assert second.sli.latency_under == timedelta(hours=1, minutes=30)
+    assert probe_sli(second).latency_under == timedelta(hours=1, minutes=30)
     assert node.partner is not None
     assert node.partner.contract.availability == 0.9995
     assert node.partner.contract.latency_under == timedelta(seconds=1)

@@ -50,3 +50,9 @@ def node(
 
 def spec_set(*nodes: Node) -> SpecSet:
     return SpecSet(nodes=tuple(nodes), alert_windows={"default": WORKBOOK})
+
+
+def probe_sli(slo: Slo) -> ProbeSli:
+    """The SLO's probe SLI; fails the test if the SLO is measured some other way."""
+    assert isinstance(slo.sli, ProbeSli), f"{slo.name} is not measured by a probe"
+    return slo.sli

@@ -23,6 +23,7 @@ class RecordingTelemetry:
     reloads: list[bool] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
     flush_failures: int = 0
+    export_failures: dict[str, int] = field(default_factory=dict)
 
     def observe_result(self, node: Node, result: ProbeResult, events: Sequence[SliEvent]) -> None:
         self.results.append(result)
@@ -32,6 +33,9 @@ class RecordingTelemetry:
 
     def count_skipped(self, reason: str, runs: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + runs
+
+    def count_export_failure(self, exporter: str) -> None:
+        self.export_failures[exporter] = self.export_failures.get(exporter, 0) + 1
 
     def count_flush_failure(self) -> None:
         self.flush_failures += 1

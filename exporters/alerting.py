@@ -1,0 +1,46 @@
+"""Alert names and labels, shared by the generated Prometheus rules and the agent's own push to
+Alertmanager, so one Alertmanager routing tree serves both paths (DESIGN.md "Alerts")."""
+
+from __future__ import annotations
+
+from agent.durations import format_duration
+from agent.model import AlertTier, Node, Slo
+
+BURN = "ErrorBudgetBurn"
+EXHAUSTED = "ErrorBudgetExhausted"
+ABSENT = "SLIMetricAbsent"
+DECISION_REVIEW = "NodeDecisionReview"
+
+# labels slo-agent sets itself; a spec's alerting.labels may not override them
+RESERVED_LABELS = frozenset(
+    {"alertname", "severity", "node", "slo", "mode", "long", "short", "burn_rate"}
+)
+
+
+def format_factor(factor: float) -> str:
+    """A burn-rate factor as a label value: 14.4, 13.44, 0.9333 (4 significant digits)."""
+    return f"{factor:.4g}"
+
+
+def slo_labels(node: Node, slo: Slo) -> dict[str, str]:
+    """The labels every alert about one SLO carries: the spec's own, then node/slo/mode."""
+    return {**node.alerting.labels, "node": node.name, "slo": slo.name, "mode": node.mode.value}
+
+
+def burn_labels(node: Node, slo: Slo, tier: AlertTier, factor: float) -> dict[str, str]:
+    """Labels of one ``ErrorBudgetBurn`` tier (without ``alertname``)."""
+    return {
+        **slo_labels(node, slo),
+        "severity": tier.severity.value,
+        "long": format_duration(tier.long),
+        "short": format_duration(tier.short),
+        "burn_rate": format_factor(factor),
+    }
+
+
+def exhausted_labels(node: Node, slo: Slo) -> dict[str, str]:
+    return {**slo_labels(node, slo), "severity": "ticket"}
+
+
+def absent_labels(node: Node, slo: Slo) -> dict[str, str]:
+    return {**slo_labels(node, slo), "severity": "ticket"}
