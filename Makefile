@@ -6,9 +6,9 @@ VENV := .venv/bin
 venv:
 	@bash scripts/bootstrap.sh
 
-# Debian tools the test suite runs for real (promtool lints our /metrics exposition).
+# Debian tools the test suite runs for real: Prometheus + promtool, Alertmanager.
 tools:
-	@bash scripts/ensure-debs.sh promtool=prometheus
+	@bash scripts/ensure-debs.sh promtool=prometheus prometheus-alertmanager=prometheus-alertmanager
 
 demo: venv
 	@$(VENV)/slo-agent demo

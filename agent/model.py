@@ -102,7 +102,15 @@ class PrometheusSli:
     total_query: str
 
 
-Sli = ProbeSli | PrometheusSli
+@dataclass(frozen=True, slots=True)
+class JourneySli:
+    """Good event = every step of a journey run succeeded (and, if set, the whole run finished
+    in under ``latency_under``)."""
+
+    latency_under: timedelta | None = None
+
+
+Sli = ProbeSli | PrometheusSli | JourneySli
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +210,38 @@ class Node:
         raise KeyError(name)
 
 
+# --- journeys -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepFallback:
+    """Where a failed journey step is retried: another node of the same capability."""
+
+    node: str
+    check: HttpCheck
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyStep:
+    name: str
+    node: str  # a Node declared elsewhere
+    check: HttpCheck  # the request and its assertions; ${capture} placeholders still in it
+    capture: Mapping[str, str] = field(default_factory=dict)  # variable -> JSON path
+    fallback: StepFallback | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """A cross-partner path probed as one synthetic transaction; its SLOs use JourneySli."""
+
+    name: str
+    interval: timedelta
+    steps: tuple[JourneyStep, ...]
+    slos: tuple[Slo, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    alerting: Alerting = Alerting()
+
+
 @dataclass(frozen=True, slots=True)
 class SpecSet:
     """Every validated document of one load, in a stable order (sorted by name)."""
@@ -209,6 +249,7 @@ class SpecSet:
     nodes: tuple[Node, ...]
     alert_windows: Mapping[str, AlertWindows]  # always holds "default"
     sources: tuple[str, ...] = ()  # the files it was read from
+    journeys: tuple[Journey, ...] = ()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -367,8 +367,8 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         transport = conn.transport
         assert transport is not None
         stream = request.stream
-        if isinstance(stream, httpx.ByteStream):
-            transport.write(b"".join(head) + request.content)
+        if isinstance(stream, httpx.ByteStream):  # the whole body at hand: one write
+            transport.write(b"".join([*head, *stream]))
         else:
             assert isinstance(stream, httpx.AsyncByteStream)
             transport.write(b"".join(head))
