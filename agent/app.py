@@ -1,7 +1,7 @@
 """Composition root: the one place that wires real components together.
 
-Specs, SQLite store, probers, Prometheus exporter, scheduler and the HTTP server are built here
-and handed to each other; nothing else in ``agent`` imports an exporter.
+Specs, SQLite store, probers, Prometheus exporter, tracing, scheduler and the HTTP server are
+built here and handed to each other; nothing else in ``agent`` imports an exporter.
 """
 
 from __future__ import annotations
@@ -16,15 +16,24 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
+
 from agent.api.app import create_app
 from agent.api.server import AppServer
 from agent.probes import Probers
+from agent.probes.http import HttpProber
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.source import SpecSource
+from agent.sources.prometheus import PrometheusSliSource
 from agent.store.sqlite import SqliteStore
+from agent.tracing.api import NO_TRACING
+from agent.tracing.setup import OtlpTracing, start_tracing, tracing_config
+from exporters.alertmanager import AlertmanagerClient, AlertmanagerPusher
 from exporters.prometheus.metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
+
+TRACE_FLUSH_TIMEOUT = 5.0  # seconds the agent waits at exit for queued spans to be exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,10 @@ class RunOptions:
     port: int = 9464  # 0 picks a free port
     raw_retention: timedelta = timedelta(hours=48)
     settings: AgentSettings = field(default_factory=AgentSettings)
+    prometheus_url: str | None = None  # where SLOs with a prometheus SLI are evaluated
+    alertmanager_urls: Sequence[str] = ()  # push alerts to each of these (API v2)
+    alertmanager_resend_interval: float = 60.0  # seconds between re-sends of firing alerts
+    tracing: bool = True  # False: no spans whatever OTEL_* says (``--no-tracing``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +55,7 @@ class RunningAgent:
     agent: Agent
     metrics: AgentMetrics
     url: str  # http://host:port
+    tracing: OtlpTracing | None = None  # None when tracing is off
 
 
 @contextlib.asynccontextmanager
@@ -49,33 +63,60 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
     """Start the agent and its HTTP server; stop both (and flush the store) on exit.
 
     Raises ``SpecError`` (a ``UserError``) before starting anything if the specs are invalid,
-    and ``UserError`` if the listen address or the store cannot be used.
+    and ``UserError`` if the listen address, the store or the ``OTEL_*`` settings cannot be used.
+    Tracing is on when ``env`` configures an OTLP endpoint (see :mod:`agent.tracing.setup`).
     """
     source = SpecSource(options.spec_args, env)
     specs = source.load()
+    trace_config = tracing_config(env) if options.tracing else None
+    tracing: OtlpTracing | None = None
     store = SqliteStore(options.store_path, raw_retention=options.raw_retention)
+    prometheus = httpx.AsyncClient() if options.prometheus_url else None
+    pusher = alert_pusher(options)
     try:
         metrics = AgentMetrics()
+        if trace_config is not None:
+            tracing = start_tracing(trace_config, metrics)
+            log.info("exporting traces to %s", tracing.target)
+        sli_source = None
+        if options.prometheus_url and prometheus is not None:
+            sli_source = PrometheusSliSource(options.prometheus_url, prometheus)
+        http = HttpProber()  # shared by probes and journey steps; closed with the probers
         agent = Agent(
             source=source,
             specs=specs,
             store=store,
-            probers=Probers(),
+            probers=Probers(http=http),
             telemetry=metrics,
             clock=time.time,
             settings=options.settings,
+            sli_source=sli_source,
+            exporters=[pusher] if pusher is not None else [],
+            tracer=tracing.tracer if tracing is not None else NO_TRACING,
+            journey_prober=http,
         )
         server = AppServer(
-            create_app(agent, metrics.exposition, metrics.content_type), options.host, options.port
+            create_app(
+                agent,
+                metrics.exposition,
+                metrics.content_type,
+                sli_sources=[sli_source] if sli_source is not None else [],
+                openmetrics=metrics.openmetrics_exposition,
+                journeys=lambda: agent.journey_views,
+            ),
+            options.host,
+            options.port,
         )
         await server.start()
+        if pusher is not None:
+            pusher.generator_url = f"{server.url}/api/v1/status"
         stop = asyncio.Event()
         agent_task = asyncio.create_task(agent.run(stop), name="agent")
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(agent.reload()))
         try:
-            yield RunningAgent(agent, metrics, server.url)
+            yield RunningAgent(agent, metrics, server.url, tracing)
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGHUP)
@@ -83,7 +124,29 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             stop.set()
             await agent_task
     finally:
+        if tracing is not None:  # after the agent stopped: its last spans are queued
+            await asyncio.to_thread(tracing.shutdown, TRACE_FLUSH_TIMEOUT)
+        if pusher is not None:
+            await pusher.aclose()  # already closed when the agent ran; closing is idempotent
+        if prometheus is not None:
+            await prometheus.aclose()
         store.close()
+
+
+def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:
+    """The direct alert push to ``options.alertmanager_urls``, if any are configured.
+
+    Firing alerts stay valid for 4 re-send (or evaluation) intervals, like Prometheus's.
+    """
+    if not options.alertmanager_urls:
+        return None
+    resend = options.alertmanager_resend_interval
+    return AlertmanagerPusher(
+        AlertmanagerClient(options.alertmanager_urls),
+        clock=time.time,
+        resend_interval=resend,
+        validity=4 * max(resend, options.settings.evaluation_interval),
+    )
 
 
 async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None:

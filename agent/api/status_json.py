@@ -67,4 +67,8 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             }
             for n in snapshot.nodes
         ],
+        "journeys": [
+            {"journey": j.journey, "mode": "journey", "slos": [slo_json(s) for s in j.slos]}
+            for j in snapshot.journeys
+        ],
     }

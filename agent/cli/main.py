@@ -10,12 +10,14 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 from agent.cli import loop
-from agent.cli.options import duration, listen_address, setup_logging
+from agent.cli.options import duration, listen_address, prometheus_url, setup_logging
 from agent.errors import UserError
+from exporters.prometheus.rules.render import RuleFormat
 
 app = typer.Typer(
     name="slo-agent",
@@ -34,6 +36,18 @@ Paths = Annotated[
 ]
 StoreOpt = Annotated[
     Path, typer.Option("--store", envvar="SLO_AGENT_STORE", help="SQLite store file.")
+]
+PrometheusUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--prometheus-url",
+        metavar="URL",
+        envvar="SLO_AGENT_PROMETHEUS_URL",
+        callback=prometheus_url,
+        help="Evaluate the SLOs with a prometheus SLI through this Prometheus' HTTP API, "
+        "e.g. http://127.0.0.1:9090 (without it they report no data).",
+        show_default=False,
+    ),
 ]
 
 
@@ -72,6 +86,27 @@ def run(
     ] = "48h",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     uvloop: Annotated[bool, typer.Option(help="Use uvloop when installed.")] = True,
+    alertmanager_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--alertmanager-url",
+            metavar="URL",
+            help="Push burn alerts to this Alertmanager (API v2), e.g. http://127.0.0.1:9093; "
+            "repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
+    alertmanager_resend_interval: Annotated[
+        str, typer.Option(help="How often firing alerts are sent again to Alertmanager.")
+    ] = "1m",
+    prometheus: PrometheusUrlOpt = None,
+    no_tracing: Annotated[
+        bool,
+        typer.Option(
+            "--no-tracing",
+            help="Send no trace spans even when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
+        ),
+    ] = False,
 ) -> None:
     """Run the agent: probe on schedule, keep budgets, serve /metrics and /api/v1/status."""
     from agent.app import RunOptions, run_until_stopped
@@ -90,6 +125,10 @@ def run(
             evaluation_interval=duration(evaluation_interval).total_seconds(),
             watch_interval=duration(watch_interval).total_seconds(),
         ),
+        alertmanager_urls=[_alertmanager_url(url) for url in alertmanager_url or []],
+        alertmanager_resend_interval=_positive(alertmanager_resend_interval),
+        prometheus_url=prometheus,
+        tracing=not no_tracing,
     )
     try:
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
@@ -97,19 +136,83 @@ def run(
         raise _fail(exc) from None
 
 
+def _alertmanager_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise typer.BadParameter(
+            f"{value!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9093)",
+            param_hint="'--alertmanager-url'",
+        )
+    return value
+
+
+def _positive(value: str) -> float:
+    seconds = duration(value).total_seconds()
+    if seconds <= 0:
+        raise typer.BadParameter(
+            f"must be longer than 0s, got {value!r}",
+            param_hint="'--alertmanager-resend-interval'",
+        )
+    return seconds
+
+
 @app.command()
 def report(
     paths: Paths = None,
     store: StoreOpt = Path("slo-agent.db"),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    prometheus: PrometheusUrlOpt = None,
 ) -> None:
     """Print every SLO's budget from the store (the agent need not be running)."""
     from agent.cli.report import report as run_report
 
     try:
         code = run_report(
-            paths or [], os.environ, store, as_json=as_json, now=time.time(), out=sys.stdout
+            paths or [],
+            os.environ,
+            store,
+            as_json=as_json,
+            now=time.time(),
+            out=sys.stdout,
+            prometheus_url=prometheus,
         )
+    except UserError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def rules(
+    paths: Paths = None,
+    fmt: Annotated[
+        RuleFormat,
+        typer.Option(
+            "--format",
+            help="prometheus: a rule file for rule_files; operator: a PrometheusRule object.",
+        ),
+    ] = RuleFormat.PROMETHEUS,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file instead of stdout.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Print Prometheus recording and alerting rules for every SLO (Sloth-compatible)."""
+    import io
+
+    from agent.cli.rules import rules as run_rules
+
+    text = io.StringIO()
+    try:
+        code = run_rules(paths or [], os.environ, fmt, text)
+        if output is None:
+            sys.stdout.write(text.getvalue())
+        else:
+            try:
+                output.write_text(text.getvalue())
+            except OSError as error:
+                raise UserError(f"{output}: cannot write: {error.strerror}") from None
     except UserError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import typer
 
@@ -15,6 +16,18 @@ def duration(value: str) -> timedelta:
         return parse_duration(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+def prometheus_url(value: str | None) -> str | None:
+    """``--prometheus-url``: an http(s) URL of a Prometheus server, or not given."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise typer.BadParameter(
+            f"{value!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9090)"
+        )
+    return value
 
 
 def listen_address(value: str) -> tuple[str, int]:

@@ -1,20 +1,32 @@
-"""``slo-agent report``: budgets per SLO, read from the store, with no agent running."""
+"""``slo-agent report``: budgets per SLO, and per journey the hops that burned its budget and
+its dependency ceiling, read from the store, with no agent running.
+
+SLOs with a prometheus SLI are read from Prometheus when ``--prometheus-url`` is given.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
+from agent.api.journeys_json import journey_json
 from agent.api.status_json import alert_state, snapshot_json
+from agent.cli.journeys import render_journeys
 from agent.errors import UserError
+from agent.journeys.views import read_journey_views
+from agent.model import SpecSet
 from agent.runtime.evaluator import evaluate
 from agent.runtime.source import SpecSource
+from agent.slo.events import Counts
 from agent.slo.status import SloStatus, Snapshot
+from agent.sources.prometheus import PrometheusSliSource
 from agent.store.sqlite import SqliteStore
 
 
@@ -24,6 +36,11 @@ def _pct(ratio: float | None, digits: int = 3) -> str:
 
 def _burn(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.2f}x"
+
+
+def _events(count: float) -> str:
+    """Whole for counted events; estimates from Prometheus rates are rounded."""
+    return f"{count:.0f}" if float(count).is_integer() else f"~{count:.0f}"
 
 
 def _eta(seconds: float | None) -> str:
@@ -47,7 +64,7 @@ def _row(s: SloStatus) -> list[str]:
         s.mode,
         s.slo,
         _pct(s.objective),
-        f"{_pct(period.sli)} ({period.bad}/{period.total} bad)",
+        f"{_pct(period.sli)} ({_events(period.bad)}/{_events(period.total)} bad)",
         _pct(s.budget.remaining_ratio, 1),
         _burn(one_hour.burn_rate),
         f"[{style}]{state}[/{style}]",
@@ -82,6 +99,7 @@ def report(
     as_json: bool,
     now: float,
     out: TextIO,
+    prometheus_url: str | None = None,
 ) -> int:
     if not store_path.exists():
         raise UserError(
@@ -89,14 +107,42 @@ def report(
             "or point --store at its database"
         )
     specs = SpecSource(paths, env).load()
+    external: dict[str, dict[str, Counts]] = {}
+    sources: list[dict[str, object]] = []
+    if prometheus_url is not None:
+        external, source = asyncio.run(_read_prometheus(prometheus_url, specs, now))
+        error = source.last_error
+        sources.append(
+            {"name": source.name, "url": source.url, "ok": error is None, "error": error}
+        )
     store = SqliteStore(store_path)
     try:
-        snapshot = evaluate(specs, store, now)
+        snapshot = evaluate(specs, store, now, external)
+        views = read_journey_views(specs, snapshot, store, now)
     finally:
         store.close()
     if as_json:
-        json.dump(snapshot_json(snapshot), out, indent=2)
+        body = {**snapshot_json(snapshot), "sli_sources": sources}
+        body["journeys"] = [journey_json(view) for view in views]
+        json.dump(body, out, indent=2)
         out.write("\n")
     else:
-        render_table(snapshot, Console(file=out, width=160))
+        console = Console(file=out, width=160)
+        render_table(snapshot, console)
+        render_journeys(views, console)
+        for problem in sources:
+            if not problem["ok"]:
+                console.print(
+                    f"{problem['name']} at {problem['url']}: {problem['error']}; "
+                    "its SLOs show no data",
+                    markup=False,
+                )
     return 0
+
+
+async def _read_prometheus(
+    url: str, specs: SpecSet, now: float
+) -> tuple[dict[str, dict[str, Counts]], PrometheusSliSource]:
+    async with httpx.AsyncClient() as client:
+        source = PrometheusSliSource(url, client)
+        return await source.counts(specs, now), source

@@ -26,15 +26,20 @@ def validate(paths: Sequence[str], env: Mapping[str, str], out: TextIO, err: Tex
 
 
 def summary(spec_set: SpecSet) -> str:
-    """``ok: 4 nodes, 9 probes, 11 SLOs, 1 alert window set from 3 files``."""
+    """``ok: 4 nodes, 9 probes, 11 SLOs, 1 alert window set from 3 files`` (journeys are
+    counted when there are some; their SLOs count among the SLOs)."""
     built_in = default_alert_windows()
     window_sets = [w for w in spec_set.alert_windows.values() if w != built_in]
+    slos = sum(len(node.slos) for node in spec_set.nodes)
+    slos += sum(len(journey.slos) for journey in spec_set.journeys)
     counts = [
         _count(len(spec_set.nodes), "node"),
         _count(sum(len(node.probes) for node in spec_set.nodes), "probe"),
-        _count(sum(len(node.slos) for node in spec_set.nodes), "SLO"),
-        _count(len(window_sets), "alert window set"),
+        _count(slos, "SLO"),
     ]
+    if spec_set.journeys:
+        counts.append(_count(len(spec_set.journeys), "journey"))
+    counts.append(_count(len(window_sets), "alert window set"))
     return f"ok: {', '.join(counts)} from {_count(len(spec_set.sources), 'file')}"
 
 

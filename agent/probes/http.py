@@ -151,24 +151,50 @@ class HttpProber:
         # entry so its id cannot be reused while the entry lives
         self._plans: dict[int, tuple[HttpCheck, _Plan | str]] = {}
 
-    async def observe(self, check: HttpCheck) -> Observation:
+    async def observe(
+        self, check: HttpCheck, headers: Mapping[str, str] | None = None
+    ) -> Observation:
+        """Probe ``check`` once; ``headers`` (e.g. ``traceparent``) override the check's own."""
+        observation, _ = await self._exchange(check, headers, keep_body=False, one_off=False)
+        return observation
+
+    async def observe_response(
+        self, check: HttpCheck, headers: Mapping[str, str] | None = None, *, one_off: bool = False
+    ) -> tuple[Observation, bytes | None]:
+        """:meth:`observe`, and the response body (decoded, at most ``max_body_bytes``) when
+        the check succeeded, e.g. for a journey step's captures; None when it failed.
+
+        ``one_off`` marks a check made for this one request (a journey step with its captured
+        values filled in): its plan is not kept in the cache of long-lived checks.
+        """
+        return await self._exchange(check, headers, keep_body=True, one_off=one_off)
+
+    async def _exchange(
+        self,
+        check: HttpCheck,
+        headers: Mapping[str, str] | None,
+        *,
+        keep_body: bool,
+        one_off: bool,
+    ) -> tuple[Observation, bytes | None]:
         clock = self._clock
         start = clock()
         try:
-            plan = self._plan(check)
+            plan = self._make_plan(check) if one_off else self._plan(check)
         except Exception as exc:  # a check that breaks the model's types is still not a crash
             detail = f"invalid check: {type(exc).__name__}"
-            return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=detail)
+            return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=detail), None
         if isinstance(plan, str):
-            return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=plan)
+            return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=plan), None
         trace = _Trace(clock, start)
         status: int | None = None
+        body: bytes | None = None
         try:
             client = self._clients[plan.client_slot] or self._open_client(plan.client_slot)
             request = httpx.Request(
                 plan.method,
                 plan.url,
-                headers=plan.headers,
+                headers=plan.headers if not headers else _merged(plan.headers, headers),
                 content=plan.body,
                 extensions={"trace": trace},
             )
@@ -178,7 +204,7 @@ class HttpProber:
                 )
                 try:
                     status = response.status_code
-                    reason, detail = await _judge(plan, response)
+                    reason, detail, body = await _judge(plan, response, keep_body)
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
@@ -187,7 +213,8 @@ class HttpProber:
         except Exception as exc:  # a failing target is data, whatever the exception
             reason, detail = _classify(exc, trace, plan)
         outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
-        return Observation(outcome, reason, clock() - start, status, trace.phases(), detail)
+        observation = Observation(outcome, reason, clock() - start, status, trace.phases(), detail)
+        return observation, body if outcome is Outcome.SUCCESS else None
 
     async def aclose(self) -> None:
         """Close every shared client; the prober opens new ones if it is used again."""
@@ -301,13 +328,22 @@ class HttpProber:
         return context
 
 
-async def _judge(plan: _Plan, response: httpx.Response) -> tuple[Reason, str]:
-    """Status, then body size, then body assertions."""
+def _merged(base: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
+    """``base`` with ``extra`` replacing same-named headers (the cached plan stays unchanged)."""
+    headers = base.copy()
+    headers.update(extra)
+    return headers
+
+
+async def _judge(
+    plan: _Plan, response: httpx.Response, keep_body: bool
+) -> tuple[Reason, str, bytes | None]:
+    """Status, then body size, then body assertions; the body too when ``keep_body``."""
     status = response.status_code
     if status not in plan.expect_status:
-        return Reason.STATUS, f"expected status in {plan.status_text}, got {status}"
+        return Reason.STATUS, f"expected status in {plan.status_text}, got {status}", None
     limit = plan.max_body_bytes
-    keep = plan.assertions is not None
+    keep = keep_body or plan.assertions is not None
     size = 0
     parts: list[bytes] = []
     # httpx types it as an iterator; it is a generator, closed here when left early
@@ -316,14 +352,15 @@ async def _judge(plan: _Plan, response: httpx.Response) -> tuple[Reason, str]:
         async for chunk in chunks:
             size += len(chunk)
             if size > limit:
-                return Reason.BODY_TOO_LARGE, f"body larger than {limit} bytes"
+                return Reason.BODY_TOO_LARGE, f"body larger than {limit} bytes", None
             if keep:
                 parts.append(chunk)
+    content = b"".join(parts)
     if plan.assertions is not None:
-        failure = plan.assertions.failure(b"".join(parts), response.charset_encoding)
+        failure = plan.assertions.failure(content, response.charset_encoding)
         if failure is not None:
-            return Reason.ASSERTION, failure
-    return Reason.OK, ""
+            return Reason.ASSERTION, failure, None
+    return Reason.OK, "", content if keep_body else None
 
 
 def _classify(exc: Exception, trace: _Trace, plan: _Plan) -> tuple[Reason, str]:

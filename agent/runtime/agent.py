@@ -1,4 +1,5 @@
-"""The running agent: scheduled probes, periodic flush, evaluation, pruning and hot reload.
+"""The running agent: scheduled probes and journeys, periodic flush, evaluation, pruning and
+hot reload.
 
 Everything it talks to (specs source, store, probers, telemetry, clock) is passed in; the
 composition root (:mod:`agent.app`) wires the real ones.
@@ -11,16 +12,23 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from agent.errors import SpecError, StoreError
+from agent.journeys.pipeline import JourneyPipeline, JourneyStore, journey_jobs_of
+from agent.journeys.runner import JourneyRunner, StepProber
+from agent.journeys.views import JourneyReadings, JourneyView, read_journey_views
 from agent.model import CalendarWindow, SpecSet
 from agent.runtime.evaluator import evaluate
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
+from agent.runtime.sli_source import SliSource
 from agent.runtime.source import Fingerprint, SpecSource
 from agent.runtime.telemetry import Telemetry
-from agent.schedule.scheduler import ProbeScheduler, Target
+from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target
+from agent.slo.events import Counts
 from agent.slo.status import Snapshot
+from agent.tracing.api import NO_TRACING, Tracer
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +47,19 @@ def targets_of(specs: SpecSet) -> dict[str, Target]:
     return {t.key: t for t in targets}
 
 
+class AgentStore(Store, JourneyStore, JourneyReadings, Protocol):
+    """What the agent needs of a store: probe results, journey runs, and reading them back."""
+
+
 def bucket_retention(specs: SpecSet, margin: timedelta) -> timedelta:
     """Longest SLO period of the set plus a margin: the store file stops growing there."""
     longest = timedelta(days=1)
-    for node in specs.nodes:
-        for slo in node.slos:
-            window = slo.window
-            length = timedelta(days=31) if isinstance(window, CalendarWindow) else window.length
-            longest = max(longest, length)
+    slos = [slo for node in specs.nodes for slo in node.slos]
+    slos += [slo for journey in specs.journeys for slo in journey.slos]
+    for slo in slos:
+        window = slo.window
+        length = timedelta(days=31) if isinstance(window, CalendarWindow) else window.length
+        longest = max(longest, length)
     return longest + margin
 
 
@@ -56,22 +69,37 @@ class Agent:
         *,
         source: SpecSource,
         specs: SpecSet,
-        store: Store,
+        store: AgentStore,
         probers: Observer,
         telemetry: Telemetry,
         clock: Callable[[], float],
         settings: AgentSettings = AgentSettings(),
         exporters: Sequence[SnapshotExporter] = (),
+        sli_source: SliSource | None = None,
+        tracer: Tracer = NO_TRACING,
+        journey_prober: StepProber | None = None,
     ) -> None:
+        """``journey_prober`` sends the requests of journey steps (the HTTP prober of
+        ``probers``); without one, journeys are not run."""
         self.source = source
+        self.sli_source = sli_source  # counts of the SLOs measured outside the agent
         self.specs = specs
         self.store = store
         self.telemetry = telemetry
         self.settings = settings
         self._clock = clock
         self._probers = probers
-        self.pipeline = ProbePipeline(probers, store, telemetry, clock=clock)
-        self.scheduler = ProbeScheduler(self.pipeline.run, telemetry, clock=clock)
+        self.tracer = tracer  # spans for probes and journey runs; NO_TRACING when off
+        self.pipeline = ProbePipeline(probers, store, telemetry, clock=clock, tracer=tracer)
+        self.journeys: JourneyPipeline | None = None
+        if journey_prober is not None:
+            runner = JourneyRunner(journey_prober, tracer, clock=clock)
+            self.journeys = JourneyPipeline(runner, store, telemetry)
+        self.journey_views: tuple[JourneyView, ...] = ()  # as of the last evaluation
+        self._above_ceiling: dict[str, tuple[str, ...]] = {}
+        self.scheduler: ProbeScheduler[Target | JourneyJob] = ProbeScheduler(
+            self._run_job, telemetry, clock=clock
+        )
         self.fanout = ExportFanout(exporters, telemetry)
         self.snapshot: Snapshot | None = None
         self.evaluated = asyncio.Event()  # set by the first evaluation
@@ -131,12 +159,46 @@ class Agent:
 
     async def evaluate(self) -> Snapshot:
         specs = self.specs
-        snapshot = await asyncio.to_thread(evaluate, specs, self.store, self._clock())
+        now = self._clock()
+        external = await self._external_counts(specs, now)
+        snapshot = await asyncio.to_thread(evaluate, specs, self.store, now, external)
+        if specs.journeys:
+            await self._read_journey_views(specs, snapshot, now)
         self.snapshot = snapshot
         self.telemetry.set_snapshot(snapshot)
         self.fanout.publish(snapshot, specs)
         self.evaluated.set()
         return snapshot
+
+    async def _read_journey_views(self, specs: SpecSet, snapshot: Snapshot, now: float) -> None:
+        try:
+            views = await asyncio.to_thread(read_journey_views, specs, snapshot, self.store, now)
+        except StoreError as exc:
+            log.error("reading journey blame and ceilings failed: %s", exc)
+            return
+        self.journey_views = views
+        for view in views:
+            above = view.ceiling.above
+            if above and above != self._above_ceiling.get(view.journey):
+                ceiling = view.ceiling.availability or 0.0
+                log.warning(
+                    "journey %s: the objective of %s is above the dependency ceiling of its "
+                    "path (%.3f%%): the measured availability of its hops cannot reach it",
+                    view.journey,
+                    ", ".join(above),
+                    ceiling * 100,
+                )
+            self._above_ceiling[view.journey] = above
+
+    async def _external_counts(self, specs: SpecSet, now: float) -> dict[str, dict[str, Counts]]:
+        """The SLI source's counts; none (so its SLOs show no data) if it has a bug."""
+        if self.sli_source is None:
+            return {}
+        try:
+            return await self.sli_source.counts(specs, now)
+        except Exception:
+            log.exception("reading SLIs from %s failed; they report no data", self.sli_source.name)
+            return {}
 
     async def _prune(self) -> None:
         try:
@@ -176,7 +238,20 @@ class Agent:
         self.specs = specs
         self.store.set_bucket_retention(bucket_retention(specs, self.settings.retention_margin))
         self.telemetry.set_specs(specs)
-        self.scheduler.apply(targets_of(specs))
+        jobs: dict[str, Target | JourneyJob] = dict(targets_of(specs))
+        if self.journeys is not None:
+            jobs.update(journey_jobs_of(specs))
+            self.journeys.forget([journey.name for journey in specs.journeys])
+        elif specs.journeys:
+            log.warning("journeys are not run: the agent was started without a journey prober")
+        self.scheduler.apply(jobs)
+
+    async def _run_job(self, job: Target | JourneyJob) -> object:
+        if isinstance(job, Target):
+            return await self.pipeline.run(job)
+        if self.journeys is not None:
+            return await self.journeys.run(job)
+        return None
 
 
-__all__ = ["Agent", "AgentSettings", "bucket_retention", "targets_of"]
+__all__ = ["Agent", "AgentSettings", "AgentStore", "bucket_retention", "targets_of"]

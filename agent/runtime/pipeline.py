@@ -1,4 +1,5 @@
-"""The path of one probe run: observe -> result -> SLI events -> store + telemetry."""
+"""The path of one probe run: observe (in a trace span) -> result -> SLI events -> store +
+telemetry."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from agent.probes.result import Observation, ProbeResult
 from agent.runtime.telemetry import Telemetry
 from agent.schedule.scheduler import Target
 from agent.slo.events import Counts, SliEvent, sli_events
+from agent.tracing.api import NO_TRACING, Tracer
 
 log = logging.getLogger(__name__)
 
 
 class Observer(Protocol):
-    async def observe(self, check: Check) -> Observation: ...
+    async def observe(
+        self, check: Check, headers: Mapping[str, str] | None = None
+    ) -> Observation: ...
     async def aclose(self) -> None: ...
 
 
@@ -36,17 +40,28 @@ class Store(Protocol):
 
 class ProbePipeline:
     def __init__(
-        self, probers: Observer, store: Store, telemetry: Telemetry, *, clock: Callable[[], float]
+        self,
+        probers: Observer,
+        store: Store,
+        telemetry: Telemetry,
+        *,
+        clock: Callable[[], float],
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self._probers = probers
         self._store = store
         self._telemetry = telemetry
         self._clock = clock
+        self._tracer = tracer
 
     async def run(self, target: Target) -> ProbeResult | None:
         started = self._clock()
         try:
-            observation = await self._probers.observe(target.probe.check)
+            if self._tracer is NO_TRACING:  # no span, no header: nothing added per probe
+                observation = await self._probers.observe(target.probe.check)
+                trace_id = None
+            else:
+                observation, trace_id = await self._traced(target)
         except Exception:
             # A target's failure is data; an exception here is a bug in slo-agent, not in the
             # target, so it must not burn the node's budget.
@@ -55,5 +70,16 @@ class ProbePipeline:
         result = ProbeResult(target.node.name, target.probe.name, started, observation)
         events = sli_events(target.node, result)
         self._store.record(result, events)
-        self._telemetry.observe_result(target.node, result, events)
+        self._telemetry.observe_result(target.node, result, events, trace_id=trace_id)
         return result
+
+    async def _traced(self, target: Target) -> tuple[Observation, str | None]:
+        """Observe inside a CLIENT span whose ``traceparent`` goes with the request; the
+        observation and the span's trace id."""
+        check = target.probe.check
+        with self._tracer.probe_span(target.node, target.probe.name, check) as span:
+            traceparent = span.traceparent
+            headers = {"traceparent": traceparent} if traceparent else None
+            observation = await self._probers.observe(check, headers)
+            span.record(observation)
+            return observation, span.trace_id

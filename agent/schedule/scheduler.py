@@ -1,4 +1,4 @@
-"""One APScheduler job per probe.
+"""One APScheduler job per probe, and one per journey.
 
 First runs are spread across each interval (:mod:`agent.schedule.spread`); every job has
 ``max_instances=1``, coalescing and a misfire grace time, so a hanging target delays nothing but
@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
@@ -25,10 +25,23 @@ from apscheduler.events import (
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from agent.model import Node, Probe
+from agent.model import Journey, Node, Probe
 from agent.schedule.spread import spread_offsets
 
 log = logging.getLogger(__name__)
+
+
+class Job(Protocol):
+    """Something run on a fixed interval, under a key unique among the scheduled jobs."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def interval(self) -> timedelta: ...
+
+
+J = TypeVar("J", bound=Job)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,26 @@ class Target:
     @property
     def key(self) -> str:
         return f"{self.node.name}/{self.probe.name}"
+
+    @property
+    def interval(self) -> timedelta:
+        return self.probe.interval
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyJob:
+    """One scheduled journey, with the nodes its steps and fallbacks go to."""
+
+    journey: Journey
+    nodes: Mapping[str, Node]
+
+    @property
+    def key(self) -> str:
+        return f"journey:{self.journey.name}"  # ":" is in no name: never a probe's key
+
+    @property
+    def interval(self) -> timedelta:
+        return self.journey.interval
 
 
 class SchedulerTelemetry(Protocol):
@@ -56,10 +89,12 @@ class ScheduleChange:
     updated: tuple[str, ...]  # same timing; node or check changed in place
 
 
-class ProbeScheduler:
+class ProbeScheduler(Generic[J]):
+    """Runs every job of the set given to :meth:`apply` with ``run``, each on its interval."""
+
     def __init__(
         self,
-        run: Callable[[Target], Awaitable[object]],
+        run: Callable[[J], Awaitable[object]],
         telemetry: SchedulerTelemetry,
         *,
         clock: Callable[[], float],
@@ -67,7 +102,7 @@ class ProbeScheduler:
         self._run = run
         self._telemetry = telemetry
         self._clock = clock
-        self._targets: dict[str, Target] = {}
+        self._targets: dict[str, J] = {}
         self._last_run_time: dict[str, float] = {}
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_listener(
@@ -76,7 +111,7 @@ class ProbeScheduler:
         self.executed = 0  # job bodies started, for benchmarks and tests
 
     @property
-    def targets(self) -> Mapping[str, Target]:
+    def targets(self) -> Mapping[str, J]:
         return self._targets
 
     def start(self) -> None:
@@ -91,7 +126,7 @@ class ProbeScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    def apply(self, targets: Mapping[str, Target]) -> ScheduleChange:
+    def apply(self, targets: Mapping[str, J]) -> ScheduleChange:
         """Replace the scheduled set with ``targets`` in one step.
 
         Runs synchronously on the event loop thread, so no probe can start halfway through the
@@ -102,23 +137,19 @@ class ProbeScheduler:
         removed = tuple(sorted(k for k in old if k not in targets))
         added = tuple(sorted(k for k in targets if k not in old))
         rescheduled = tuple(
-            sorted(
-                k
-                for k in targets
-                if k in old and targets[k].probe.interval != old[k].probe.interval
-            )
+            sorted(k for k in targets if k in old and targets[k].interval != old[k].interval)
         )
         updated = tuple(
             sorted(k for k in targets if k in old and k not in rescheduled and targets[k] != old[k])
         )
-        offsets = spread_offsets((k, t.probe.interval) for k, t in targets.items())
+        offsets = spread_offsets((k, t.interval) for k, t in targets.items())
         now = datetime.fromtimestamp(self._clock(), UTC)
         self._targets = dict(targets)
         for key in removed:
             self._scheduler.remove_job(key)
             self._last_run_time.pop(key, None)
         for key in (*added, *rescheduled):
-            interval = targets[key].probe.interval
+            interval = targets[key].interval
             trigger = IntervalTrigger(
                 seconds=interval.total_seconds(),
                 start_date=now + timedelta(seconds=offsets[key]),
@@ -166,7 +197,7 @@ class ProbeScheduler:
         self._last_run_time[event.job_id] = scheduled
         if target is None or previous is None:
             return
-        interval = target.probe.interval.total_seconds()
+        interval = target.interval.total_seconds()
         missing = round((scheduled - previous) / interval) - 1
         if missing > 0:  # coalesced: runs that APScheduler folded into this one
             self._telemetry.count_skipped("coalesced", missing)

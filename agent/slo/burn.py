@@ -17,7 +17,7 @@ def error_allowance(objective: float) -> float:
     return 1.0 - objective
 
 
-def burn_rate(bad: int, total: int, objective: float) -> float:
+def burn_rate(bad: float, total: float, objective: float) -> float:
     """Observed error ratio divided by the allowed one (``1 - objective``); 0 with no events."""
     allowance = error_allowance(objective)
     return 0.0 if total == 0 else (bad / total) / allowance

@@ -13,16 +13,20 @@ from agent.probes.result import ProbeResult
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """Events in some time range: ``total`` of them, ``bad`` of which missed the SLI."""
+    """Events in some time range: ``total`` of them, ``bad`` of which missed the SLI.
 
-    total: int = 0
-    bad: int = 0
+    Whole numbers when counted from probe results; estimates (rate x window length, so not
+    whole) when read from the user's own metrics in Prometheus.
+    """
+
+    total: float = 0
+    bad: float = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(self.total + other.total, self.bad + other.bad)
 
     @property
-    def good(self) -> int:
+    def good(self) -> float:
         return self.total - self.bad
 
 

@@ -14,8 +14,8 @@ from agent.model import Mode, Severity
 @dataclass(frozen=True, slots=True)
 class WindowStatus:
     window: str  # "5m", "30m", "1h", "2h", "6h", "1d", "3d", or the period ("28d", "month")
-    total: int
-    bad: int
+    total: float  # events; whole for probe SLIs, estimated from rates for Prometheus SLIs
+    bad: float
     sli: float | None  # good/total as a ratio; None = no data (fewer than min_events events)
     burn_rate: float | None  # (bad/total) / (1 - objective); None = no data
 
@@ -25,7 +25,7 @@ class BudgetStatus:
     """The error budget over the SLO period."""
 
     allowed_bad_events: float  # (1 - objective) * events so far in the period
-    consumed_events: int  # bad events so far in the period
+    consumed_events: float  # bad events so far in the period
     consumed_ratio: float | None  # consumed / allowed (may exceed 1); None = no data
     remaining_ratio: float | None  # 1 - consumed_ratio (negative when overspent); None = no data
     budget_minutes: float  # (1 - objective) * period length in minutes: 43.2 for 99.9% / 30d
@@ -77,9 +77,19 @@ class NodeStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class JourneyStatus:
+    journey: str
+    slos: tuple[SloStatus, ...]  # mode "journey"
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     evaluated_at: float  # unix seconds
     nodes: tuple[NodeStatus, ...]
+    journeys: tuple[JourneyStatus, ...] = ()
 
     def slos(self) -> tuple[SloStatus, ...]:
-        return tuple(s for n in self.nodes for s in n.slos)
+        """Every SLO: the nodes' first, then the journeys' (``node`` = the journey's name)."""
+        return tuple(s for n in self.nodes for s in n.slos) + tuple(
+            s for j in self.journeys for s in j.slos
+        )

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.errors import SpecError, SpecProblem
-from agent.model import AlertWindows, Node, SpecSet
+from agent.model import AlertWindows, Journey, Node, SpecSet
 from agent.spec import v1
 from agent.spec.defaults import default_alert_windows
 from agent.spec.documents import Document, parse_documents
@@ -30,7 +30,7 @@ DEFAULT_SPECS_DIR = Path("slo_specs")
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 # apiVersion -> kind -> how to read it
-API_VERSIONS: dict[str, Mapping[str, Kind[Any, Node | AlertWindows]]] = {
+API_VERSIONS: dict[str, Mapping[str, Kind[Any, Node | AlertWindows | Journey]]] = {
     v1.API_VERSION: v1.KINDS,
 }
 
@@ -128,10 +128,12 @@ def _spec_set(entries: list[Entry], paths: Sequence[Path]) -> SpecSet:
     for entry in entries:
         if isinstance(entry.value, AlertWindows):
             windows[entry.value.name] = entry.value
+    journeys = [entry.value for entry in entries if isinstance(entry.value, Journey)]
     return SpecSet(
         nodes=tuple(sorted(nodes, key=lambda node: node.name)),
         alert_windows=dict(sorted(windows.items())),
         sources=tuple(str(path) for path in paths),
+        journeys=tuple(sorted(journeys, key=lambda journey: journey.name)),
     )
 
 

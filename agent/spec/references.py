@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.errors import SpecProblem
-from agent.model import AlertWindows, Node
+from agent.model import AlertWindows, Journey, JourneyStep, Node
 from agent.spec.problems import did_you_mean
 
 DEFAULT_WINDOWS = "default"
@@ -24,7 +24,7 @@ class Entry:
     document: int
     kind: str
     name: str | None  # metadata.name, when it is a valid name
-    value: Node | AlertWindows | None  # None when the document has problems
+    value: Node | AlertWindows | Journey | None  # None when the document has problems
 
 
 def cross_check(entries: Sequence[Entry], complete: bool) -> list[SpecProblem]:
@@ -35,10 +35,20 @@ def cross_check(entries: Sequence[Entry], complete: bool) -> list[SpecProblem]:
     window_names = {e.name for e in entries if e.kind == "AlertWindows" and e.name}
     window_names.add(DEFAULT_WINDOWS)
     for entry in entries:
-        if isinstance(entry.value, Node):
-            node = entry.value
-            problems += _fallbacks(entry, node, node_entries, complete)
-            windows = node.alerting.windows
+        if entry.kind == "Journey" and entry.name in node_entries:
+            node_entry = node_entries[entry.name]
+            message = (
+                f'Journey "{entry.name}" has the name of the Node defined in {node_entry.file} '
+                f"(document {node_entry.document}); journeys and nodes share the node label of "
+                "every metric, so their names must differ"
+            )
+            problems.append(_at(entry, "metadata.name", message))
+        if isinstance(entry.value, Node | Journey):
+            if isinstance(entry.value, Node):
+                problems += _fallbacks(entry, entry.value, node_entries, complete)
+            else:
+                problems += _journey_steps(entry, entry.value, node_entries, complete)
+            windows = entry.value.alerting.windows
             if complete and windows not in window_names:
                 known = sorted(window_names)
                 hint = did_you_mean(windows, known)
@@ -102,3 +112,67 @@ def _fallbacks(
             )
             problems.append(_at(entry, path, message))
     return problems
+
+
+def _journey_steps(
+    entry: Entry, journey: Journey, nodes: dict[str, Entry], complete: bool
+) -> list[SpecProblem]:
+    """Every step goes to a known node; a step's fallback is an alternative to that node."""
+    problems: list[SpecProblem] = []
+    for index, step in enumerate(journey.steps):
+        path = f"spec.steps[{index}]"
+        target = nodes.get(step.node)
+        if target is None:
+            if complete:
+                hint = did_you_mean(step.node, sorted(nodes))
+                message = (
+                    f'unknown node "{step.node}"{hint}; a step goes to a Node defined in any '
+                    "spec file"
+                )
+                problems.append(_at(entry, f"{path}.node", message))
+        elif step.fallback is not None and isinstance(target.value, Node):
+            problems += _step_fallback(
+                entry, f"{path}.fallback.node", step, target.value, nodes, complete
+            )
+    return problems
+
+
+def _step_fallback(
+    entry: Entry,
+    path: str,
+    step: JourneyStep,
+    node: Node,
+    nodes: dict[str, Entry],
+    complete: bool,
+) -> list[SpecProblem]:
+    assert step.fallback is not None
+    fallback = step.fallback.node
+    alternatives = sorted(
+        name
+        for name, other in nodes.items()
+        if isinstance(other.value, Node)
+        and other.value.capability == node.capability
+        and name != node.name
+    )
+    if alternatives:
+        candidates = f'; nodes of capability "{node.capability}": {", ".join(alternatives)}'
+    else:
+        candidates = f'; no other node has capability "{node.capability}"'
+    target = nodes.get(fallback)
+    if fallback == node.name:
+        return [
+            _at(entry, path, f'the step already goes to "{fallback}": a fallback is another node')
+        ]
+    if target is None:
+        if not complete:
+            return []
+        hint = did_you_mean(fallback, sorted(set(nodes) - {node.name}))
+        return [_at(entry, path, f'unknown node "{fallback}"{hint}{candidates}')]
+    if isinstance(target.value, Node) and target.value.capability != node.capability:
+        message = (
+            f'node "{fallback}" has capability "{target.value.capability}", not '
+            f'"{node.capability}" like the step\'s node "{node.name}": a fallback must be an '
+            f"alternative{candidates}"
+        )
+        return [_at(entry, path, message)]
+    return []

@@ -309,6 +309,48 @@ JsonPath = Annotated[
 ]
 
 
+# --- Prometheus queries -------------------------------------------------------------------
+
+WINDOW_PLACEHOLDER = "{{window}}"
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+_WINDOW_NAME = re.compile(r"\s*\.?window\s*")  # {{window}}, Sloth's {{.window}}, {{ .window }}
+
+
+def _prom_query(value: object) -> str:
+    """A PromQL query with ``{{window}}`` where the range goes; Sloth's ``{{.window}}`` is
+    accepted and rewritten, so the model only ever holds ``{{window}}``."""
+    if not isinstance(value, str):
+        raise spec_error(f"must be a PromQL query (a string), got {describe(value)}")
+    query = value.strip()
+    if not query:
+        raise spec_error("must not be empty")
+    names = _PLACEHOLDER.findall(query)
+    unknown = [name for name in names if not _WINDOW_NAME.fullmatch(name)]
+    if unknown:
+        raise spec_error(
+            f"unknown placeholder {{{{{unknown[0]}}}}}: the only one is {WINDOW_PLACEHOLDER}"
+        )
+    if not names:
+        raise spec_error(
+            f"must contain {WINDOW_PLACEHOLDER} where the range goes, e.g. "
+            f"sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}])), got {describe(value)}"
+        )
+    return _PLACEHOLDER.sub(WINDOW_PLACEHOLDER, query)
+
+
+PromQuery = Annotated[
+    str,
+    PlainValidator(_prom_query),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"\{\{\s*\.?window\s*\}\}",
+            "description": f"a PromQL query; {WINDOW_PLACEHOLDER} is replaced by the window",
+        }
+    ),
+]
+
+
 # --- money --------------------------------------------------------------------------------
 
 

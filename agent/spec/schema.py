@@ -19,7 +19,11 @@ from pydantic_core import CoreSchema, core_schema
 from agent.spec import v1
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-KIND_FILES = {"Node": "node.schema.json", "AlertWindows": "alertwindows.schema.json"}
+KIND_FILES = {
+    "Node": "node.schema.json",
+    "AlertWindows": "alertwindows.schema.json",
+    "Journey": "journey.schema.json",
+}
 COMBINED_FILE = "spec.schema.json"
 
 

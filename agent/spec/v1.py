@@ -31,6 +31,7 @@ from agent.spec.scalars import (
     Name,
     ObjectivePercent,
     Percent,
+    PromQuery,
     Regex,
     StatusCode,
     Url,
@@ -119,9 +120,45 @@ class ProbeSpec(_Spec):
 # --- SLOs ---------------------------------------------------------------------------------
 
 
+class PrometheusSliSpec(_Spec):
+    """Good and bad events from the user's own metrics, as two PromQL queries."""
+
+    error_query: PromQuery = Field(description="per-second rate of bad events over {{window}}")
+    total_query: PromQuery = Field(description="per-second rate of all events over {{window}}")
+
+
 class SliSpec(_Spec):
-    probe: Name = Field(description="a probe of this node; good = the probe succeeded")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["probe"], "not": {"required": ["prometheus"]}},
+                {
+                    "required": ["prometheus"],
+                    "not": {"anyOf": [{"required": ["probe"]}, {"required": ["latency_under"]}]},
+                },
+            ]
+        }
+    )
+
+    probe: Name | None = Field(None, description="a probe of this node; good = it succeeded")
     latency_under: Duration | None = Field(None, description="good also needs a faster probe")
+    prometheus: PrometheusSliSpec | None = Field(
+        None, description="good/bad events from Prometheus queries instead of a probe"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SliSpec:
+        if (self.probe is None) == (self.prometheus is None):
+            got = "both" if self.probe is not None else "neither"
+            message = f"needs exactly one of probe or prometheus, got {got}"
+            raise validation_error("sli", [((), message)])
+        if self.prometheus is not None and self.latency_under is not None:
+            message = (
+                "only applies to a probe; a prometheus SLI counts slow requests "
+                "in its error_query (e.g. from histogram buckets)"
+            )
+            raise validation_error("sli", [(("latency_under",), message)])
+        return self
 
 
 class SloSpec(_Spec):
@@ -216,7 +253,7 @@ class NodeSpec(_Spec):
         problems += _duplicates("fallbacks", [fb.node for fb in self.fallbacks], "fallback", "node")
         probes = [probe.name for probe in self.probes]
         for index, slo in enumerate(self.slos):
-            if slo.sli.probe not in probes:
+            if slo.sli.probe is not None and slo.sli.probe not in probes:
                 hint = did_you_mean(slo.sli.probe, probes) or f"; probes: {', '.join(probes)}"
                 message = f'unknown probe "{slo.sli.probe}"{hint}'
                 problems.append((("slos", index, "sli", "probe"), message))
@@ -339,12 +376,19 @@ def _probe(spec: ProbeSpec, loc: Loc, expander: HeaderExpander) -> model.Probe:
     return model.Probe(name=spec.name, interval=every, check=check)
 
 
+def _sli(spec: SliSpec) -> model.ProbeSli | model.PrometheusSli:
+    if spec.prometheus is not None:
+        return model.PrometheusSli(spec.prometheus.error_query, spec.prometheus.total_query)
+    assert spec.probe is not None  # the model validator guarantees exactly one
+    return model.ProbeSli(probe=spec.probe, latency_under=spec.latency_under)
+
+
 def _slo(spec: SloSpec) -> model.Slo:
     return model.Slo(
         name=spec.name,
         objective=ratio(spec.objective),
         window=spec.window,
-        sli=model.ProbeSli(probe=spec.sli.probe, latency_under=spec.sli.latency_under),
+        sli=_sli(spec.sli),
         min_events=spec.min_events,
     )
 
@@ -429,7 +473,12 @@ def to_alert_windows(doc: AlertWindowsDocument, env: Mapping[str, str]) -> model
     return model.AlertWindows(name=doc.metadata.name, tiers=tuple(tiers))
 
 
-KINDS: dict[str, Kind[Any, model.Node | model.AlertWindows]] = {
+# Journey documents build on the models above (HttpSpec, AlertingSpec...), so their module is
+# imported only once those exist.
+from agent.spec.v1_journey import JourneyDocument, to_journey  # noqa: E402
+
+KINDS: dict[str, Kind[Any, model.Node | model.AlertWindows | model.Journey]] = {
     "Node": Kind(NodeDocument, to_node),
     "AlertWindows": Kind(AlertWindowsDocument, to_alert_windows),
+    "Journey": Kind(JourneyDocument, to_journey),
 }

@@ -8,7 +8,7 @@ error message; errors name only the variable.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from agent.spec.problems import Loc
 
@@ -42,6 +42,23 @@ def expand(template: str, env: Mapping[str, str]) -> str:
         if name is None:
             raise ValueError(template_error(template))
         return env[name]
+
+    return _REFERENCE.sub(replace, template)
+
+
+def expand_except(template: str, env: Mapping[str, str], keep: Collection[str]) -> str:
+    """``template`` with ``${NAME}`` replaced for every name not in ``keep``, still a template.
+
+    References to names in ``keep`` and ``$${`` escapes stay as written, and every ``${`` in a
+    replaced value is escaped, so that a later :func:`expand` of the result fills in the kept
+    names and yields the values unchanged. KeyError(NAME) when a variable is unset.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name = match.groups()
+        if escaped or name is None or name in keep:
+            return match.group(0)
+        return env[name].replace("${", "$${")
 
     return _REFERENCE.sub(replace, template)
 

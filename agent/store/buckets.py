@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from agent.probes.result import ProbeResult, Reason
 from agent.slo.events import Counts, SliEvent
+from agent.store.journeys import JourneyPending
 
 # Failure reasons with a counter column of their own, in column order. Written out rather
 # than derived from ``Reason`` so that a new reason cannot silently change the file layout:
@@ -150,20 +151,14 @@ class Pending:
         self.probes: dict[tuple[str, str], dict[int, ProbeTally]] = {}
         self.results: deque[ProbeResult] = deque(maxlen=max_results)
         self.dropped_results = 0
+        self.journeys = JourneyPending(max_results)
 
     def __bool__(self) -> bool:
-        return bool(self.sli or self.probes or self.results)
+        return bool(self.sli or self.probes or self.results or self.journeys)
 
     def add(self, result: ProbeResult, events: Iterable[SliEvent]) -> None:
         minute = minute_of(result.started_at)
-        for event in events:
-            bucket = self.sli.setdefault(event.series, {}).get(minute)
-            if bucket is None:
-                self.sli[event.series][minute] = [1, 0 if event.good else 1]
-            else:
-                bucket[0] += 1
-                if not event.good:
-                    bucket[1] += 1
+        self.add_events(minute, events)
         tallies = self.probes.setdefault((result.node, result.probe), {})
         tally = tallies.get(minute)
         if tally is None:
@@ -172,6 +167,17 @@ class Pending:
         if len(self.results) == self.results.maxlen:
             self.dropped_results += 1
         self.results.append(result)
+
+    def add_events(self, minute: int, events: Iterable[SliEvent]) -> None:
+        """Count SLI events in the bucket of ``minute``."""
+        for event in events:
+            bucket = self.sli.setdefault(event.series, {}).get(minute)
+            if bucket is None:
+                self.sli[event.series][minute] = [1, 0 if event.good else 1]
+            else:
+                bucket[0] += 1
+                if not event.good:
+                    bucket[1] += 1
 
     def absorb(self, newer: Pending) -> None:
         """Add ``newer``'s data to this older buffer (used to put back a failed flush)."""
@@ -195,6 +201,7 @@ class Pending:
         self.dropped_results += newer.dropped_results
         self.dropped_results += max(0, len(self.results) + len(newer.results) - maxlen)
         self.results.extend(newer.results)
+        self.journeys.absorb(newer.journeys)
 
     # --- reading, for queries that include unflushed data ---------------------------------
 

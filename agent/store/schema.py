@@ -3,7 +3,11 @@
 A store file carries ``PRAGMA application_id`` = :data:`APPLICATION_ID` and its layout version
 in ``PRAGMA user_version``. Opening refuses, with :class:`~agent.errors.StoreError`, a file that
 is not SQLite, an SQLite database of another application, or a store written by a newer
-version; an empty or missing file becomes a new store.
+version; an empty or missing file becomes a new store, and a store of an older layout is
+migrated in place (:data:`MIGRATIONS`).
+
+Layout versions: 1, SLI and probe buckets and raw probe results; 2, plus the journey tables of
+:mod:`agent.store.journeys`.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import StoreError
+from agent.store import journeys
 from agent.store.buckets import FAILURE_REASONS
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -34,6 +39,8 @@ class BucketTable:
 
 SLI_BUCKETS = BucketTable("sli_bucket", ("series",))
 PROBE_BUCKETS = BucketTable("probe_bucket", ("node", "probe"))
+JOURNEY_STEP_BUCKETS = BucketTable("journey_step_bucket", ("journey", "step"))
+JOURNEY_BLAME_BUCKETS = BucketTable("journey_blame_bucket", ("journey", "step", "node", "reason"))
 
 _REASON_DDL = "".join(f"    {column} INTEGER NOT NULL,\n" for column in REASON_COLUMNS)
 
@@ -71,7 +78,11 @@ DDL: tuple[str, ...] = (
 )""",
     "CREATE INDEX probe_result_by_time ON probe_result (started_at)",
     "CREATE INDEX probe_result_by_probe ON probe_result (node, probe, started_at)",
+    *journeys.DDL,
 )
+
+# version -> the statements that bring a store of that version to the next one
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: journeys.DDL}
 
 
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
@@ -107,6 +118,8 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
             _create(conn)
             app_id, version, objects = _header(conn)
         _check(path, app_id, version)
+        if version < SCHEMA_VERSION:
+            _migrate(conn)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"cannot use the store {path}: write-ahead logging is unavailable")
@@ -149,6 +162,25 @@ def _create(conn: sqlite3.Connection) -> None:
                 conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older store to :data:`SCHEMA_VERSION`, one version per step, in one
+    transaction (another process may be migrating the same file: the version is read again
+    under the write lock)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        while version < SCHEMA_VERSION:
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            version += 1
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -8,6 +8,8 @@ What it keeps
 * Probe buckets: per (node, probe) and minute, runs, failures, failures by reason and the sum
   of durations.
 * Raw probe results of the last ``raw_retention`` (48 h by default), for incident timelines.
+* Journeys (:mod:`agent.store.journeys`): their SLI events in the SLI buckets, per-minute step
+  counts and blame, and the blamed runs of the last ``raw_retention`` with their trace ids.
 
 A bucket counts towards a time range ``[start, end)`` when its minute start (``minute * 60``)
 lies in the range. The store knows nothing about specs: keys are plain strings.
@@ -49,11 +51,26 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from agent.errors import StoreError
+from agent.journeys.blame import Blame
+from agent.journeys.result import JourneyResult
 from agent.probes.result import ProbeResult
 from agent.slo.events import Counts, SliEvent
-from agent.store import queries, schema
-from agent.store.buckets import Pending, ProbeCounts, first_minute_from, minute_ranges
-from agent.store.schema import PROBE_BUCKETS, SLI_BUCKETS, BucketTable
+from agent.store import journeys, queries, schema
+from agent.store.buckets import (
+    Pending,
+    ProbeCounts,
+    first_minute_from,
+    minute_of,
+    minute_ranges,
+)
+from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
+from agent.store.schema import (
+    JOURNEY_BLAME_BUCKETS,
+    JOURNEY_STEP_BUCKETS,
+    PROBE_BUCKETS,
+    SLI_BUCKETS,
+    BucketTable,
+)
 
 T = TypeVar("T")
 
@@ -114,6 +131,18 @@ class SqliteStore:
                 raise StoreError(f"the store {self.path} is closed")
             self._pending.add(result, events)
 
+    def record_journey(
+        self, result: JourneyResult, events: Sequence[SliEvent], blames: Sequence[Blame]
+    ) -> None:
+        """Add one journey run (its SLI events, step counts and blame) to memory; written by
+        the next flush."""
+        minute = minute_of(result.started_at)
+        with self._pending_lock:
+            if self._conn is None:
+                raise StoreError(f"the store {self.path} is closed")
+            self._pending.add_events(minute, events)
+            self._pending.journeys.add(minute, result, blames)
+
     def flush(self) -> int:
         """Write everything recorded so far in one transaction; return the rows written.
 
@@ -154,7 +183,8 @@ class SqliteStore:
         bucket_cutoff = first_minute_from(now - self._bucket_retention.total_seconds())
         raw_cutoff = now - self._raw_retention.total_seconds()
         deleted = self._prune_results(raw_cutoff, self._prune_limit)
-        for table in (SLI_BUCKETS, PROBE_BUCKETS):
+        deleted += self._prune_blamed_runs(raw_cutoff, self._prune_limit - deleted)
+        for table in (SLI_BUCKETS, PROBE_BUCKETS, JOURNEY_STEP_BUCKETS, JOURNEY_BLAME_BUCKETS):
             deleted += self._prune_buckets(table, bucket_cutoff, self._prune_limit - deleted)
         self._release_free_pages()
         return deleted
@@ -258,6 +288,61 @@ class SqliteStore:
         merged = sorted([*stored, *pending], key=lambda r: r.started_at)  # stable: stored first
         return merged[-limit:]
 
+    def journey_step_counts(self, journey: str, start: float, end: float) -> dict[str, StepCounts]:
+        """Step -> counts of ``journey`` over the buckets whose minute start lies in
+        ``[start, end)``."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                out = self._pending.journeys.step_counts(journey, lo, hi)
+            stored = self._read(
+                conn, partial(journeys.read_step_counts, journey=journey, lo=lo, hi=hi)
+            )
+        for step, counts in stored.items():
+            out[step] = out.get(step, StepCounts()) + counts
+        return out
+
+    def journey_blame_counts(
+        self, journey: str, start: float, end: float
+    ) -> dict[tuple[str, str, str], BlameCounts]:
+        """(step, node, reason) -> blame of ``journey`` over the buckets whose minute start
+        lies in ``[start, end)``."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                out = self._pending.journeys.blame_counts(journey, lo, hi)
+            query = partial(journeys.read_blame_counts, journey=journey, lo=lo, hi=hi)
+            stored = self._read(conn, query)
+        for key, counts in stored.items():
+            out[key] = out.get(key, BlameCounts()) + counts
+        return out
+
+    def journey_blamed_runs(self, journey: str, per_hop: int = 3) -> list[BlamedRun]:
+        """The latest ``per_hop`` blamed runs with a trace id of each hop (step and node) of
+        ``journey``, newest first."""
+        if per_hop <= 0:
+            return []
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = [
+                    run
+                    for run in self._pending.journeys.runs
+                    if run.journey == journey and run.trace_id is not None
+                ]
+            query = partial(journeys.read_blamed_runs, journey=journey, per_hop=per_hop)
+            stored = self._read(conn, query)
+        kept: list[BlamedRun] = []
+        seen: dict[tuple[str, str], int] = {}
+        for run in journeys.newest_first([*pending, *stored]):
+            hop = (run.step, run.node)
+            if seen.get(hop, 0) < per_hop:
+                seen[hop] = seen.get(hop, 0) + 1
+                kept.append(run)
+        return kept
+
     # --- internals -------------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
@@ -280,6 +365,17 @@ class SqliteStore:
         while deleted < budget:
             room = min(self._prune_batch, budget - deleted)
             n = self._pruning(partial(queries.delete_results_before, cutoff=cutoff, room=room))
+            deleted += n
+            if n < room:
+                break
+        return deleted
+
+    def _prune_blamed_runs(self, cutoff: float, budget: int) -> int:
+        deleted = 0
+        while deleted < budget:
+            room = min(self._prune_batch, budget - deleted)
+            delete = partial(journeys.delete_runs_before, cutoff=cutoff, room=room)
+            n = self._pruning(delete)
             deleted += n
             if n < room:
                 break

@@ -12,9 +12,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.openmetrics.exposition import (
+    CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE,
+)
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.registry import Collector
 
-from agent.model import Node, SpecSet
+from agent.journeys.blame import Blame
+from agent.journeys.result import JourneyResult
+from agent.model import Journey, Node, SpecSet
 from agent.probes.result import ProbeResult
 from agent.slo.events import SliEvent
 from agent.slo.status import Snapshot
@@ -96,6 +102,7 @@ class AgentMetrics:
     """Every metric the agent exposes, on a registry of its own."""
 
     content_type = CONTENT_TYPE_LATEST
+    openmetrics_content_type = OPENMETRICS_CONTENT_TYPE
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -137,6 +144,15 @@ class AgentMetrics:
         self.export_failures = Counter(
             names.EXPORT_FAILURES, "Failed exports per exporter.", ("exporter",), registry=r
         )
+        self.spans_exported = Counter(
+            names.SPANS_EXPORTED, "Trace spans accepted by the trace collector.", registry=r
+        )
+        self.spans_dropped = Counter(
+            names.SPANS_DROPPED,
+            "Trace spans lost: export queue full, export failed, or left at shutdown.",
+            ("reason",),
+            registry=r,
+        )
         self.store_flush_failures = Counter(
             names.STORE_FLUSH_FAILURES,
             "Store flushes that failed (data kept for retry).",
@@ -151,6 +167,19 @@ class AgentMetrics:
         self.evaluation_timestamp = Gauge(
             names.EVALUATION_TIMESTAMP, "Unix time of the last SLO evaluation.", registry=r
         )
+        self.journey_duration = Histogram(
+            names.JOURNEY_DURATION,
+            "Journey run duration in seconds (the whole run), failed runs included.",
+            names.JOURNEY_LABELS,
+            buckets=names.DURATION_BUCKETS,
+            registry=r,
+        )
+        self.journey_hop_blame = Counter(
+            names.JOURNEY_HOP_BLAME,
+            "Bad journey runs blamed on a hop (a run blamed on k hops counts 1/k for each).",
+            names.BLAME_LABELS,
+            registry=r,
+        )
         self.snapshot_collector = SnapshotCollector()
         r.register(self.snapshot_collector)
         # label children are cached: .labels() costs more than .inc() on the hot path
@@ -159,7 +188,13 @@ class AgentMetrics:
 
     # --- hot path ---------------------------------------------------------------------------
 
-    def observe_result(self, node: Node, result: ProbeResult, events: Sequence[SliEvent]) -> None:
+    def observe_result(
+        self,
+        node: Node,
+        result: ProbeResult,
+        events: Sequence[SliEvent],
+        trace_id: str | None = None,
+    ) -> None:
         obs = result.observation
         key = (node.name, result.probe, node.mode.value, obs.outcome.value, obs.reason.value)
         children = self._result_children.get(key)
@@ -170,8 +205,30 @@ class AgentMetrics:
             )
             self._result_children[key] = children
         children[0].inc()
-        children[1].observe(obs.duration)
-        mode = node.mode.value
+        if trace_id is None:
+            children[1].observe(obs.duration)
+        else:  # shown in OpenMetrics exposition only
+            children[1].observe(obs.duration, exemplar={"trace_id": trace_id})
+        self._count_events(events, node.mode.value)
+
+    def observe_journey(
+        self,
+        journey: Journey,
+        result: JourneyResult,
+        events: Sequence[SliEvent],
+        blames: Sequence[Blame],
+    ) -> None:
+        duration = self.journey_duration.labels(journey.name)
+        if result.trace_id is None:
+            duration.observe(result.duration)
+        else:  # shown in OpenMetrics exposition only
+            duration.observe(result.duration, exemplar={"trace_id": result.trace_id})
+        self._count_events(events, "journey")
+        for blame in blames:
+            key = (blame.journey, blame.node, blame.mode, blame.reason)
+            self.journey_hop_blame.labels(*key).inc(blame.share)
+
+    def _count_events(self, events: Sequence[SliEvent], mode: str) -> None:
         for event in events:
             sli_key = (event.series, mode)
             sli = self._sli_children.get(sli_key)
@@ -204,6 +261,12 @@ class AgentMetrics:
     def count_export_failure(self, exporter: str) -> None:
         self.export_failures.labels(exporter).inc()
 
+    def count_spans_exported(self, spans: int) -> None:
+        self.spans_exported.inc(spans)
+
+    def count_spans_dropped(self, reason: str, spans: int) -> None:
+        self.spans_dropped.labels(reason).inc(spans)
+
     def count_flush_failure(self) -> None:
         self.store_flush_failures.inc()
 
@@ -214,3 +277,8 @@ class AgentMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def openmetrics_exposition(self) -> bytes:
+        """The OpenMetrics text format: what ``exposition`` holds, plus exemplars."""
+        text: bytes = generate_openmetrics(self.registry)  # type: ignore[no-untyped-call]
+        return text

@@ -19,10 +19,15 @@ BUDGET_EXHAUSTION = "slo_agent_budget_exhaustion_seconds"
 ALERT_ACTIVE = "slo_agent_alert_active"
 NODE_INFO = "slo_agent_node_info"
 
+JOURNEY_DURATION = "slo_agent_journey_duration_seconds"  # histogram {journey}
+JOURNEY_HOP_BLAME = "slo_agent_journey_hop_blame"  # counter -> slo_agent_journey_hop_blame_total
+
 # self-metrics
 SCHEDULER_LAG = "slo_agent_scheduler_lag_seconds"  # histogram
 SCHEDULER_SKIPPED = "slo_agent_scheduler_skipped_runs"  # counter {reason}
 EXPORT_FAILURES = "slo_agent_export_failures"  # counter {exporter}
+SPANS_EXPORTED = "slo_agent_spans_exported"  # counter: spans the trace collector accepted
+SPANS_DROPPED = "slo_agent_spans_dropped"  # counter {reason}: queue_full|export_failed|shutdown
 SPEC_RELOAD_SUCCESS = "slo_agent_spec_reload_success"  # gauge: 1 if the last reload succeeded
 SPEC_RELOAD_TIMESTAMP = "slo_agent_spec_reload_timestamp_seconds"  # gauge: last successful load
 EVALUATION_TIMESTAMP = "slo_agent_evaluation_timestamp_seconds"  # gauge: last evaluation
@@ -30,6 +35,8 @@ STORE_FLUSH_FAILURES = "slo_agent_store_flush_failures"  # counter
 
 PROBE_LABELS = ("node", "probe", "mode")
 SLI_LABELS = ("node", "slo", "mode")
+JOURNEY_LABELS = ("journey",)
+BLAME_LABELS = ("journey", "node", "mode", "reason")
 
 # Probe latency buckets, seconds: fine around typical API latencies, up to the longest timeout.
 DURATION_BUCKETS = (

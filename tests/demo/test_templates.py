@@ -27,6 +27,7 @@ def test_templates_are_bundled_package_data() -> None:
     names = [template.name for template in demo_templates()]
     assert names == [
         "alert-windows.yaml",
+        "checkout.yaml",
         "inventory.yaml",
         "payments.yaml",
         "shipping.yaml",
@@ -62,8 +63,8 @@ def test_an_unknown_placeholder_is_named() -> None:
 
 
 def test_a_missing_node_url_fails_rendering(tmp_path: Path) -> None:
-    urls = {node: url for node, url in FAKE_URLS.items() if node != "fastship"}
-    with pytest.raises(ValueError, match=r"shipping.yaml: unknown placeholder \{\{fastship\}\}"):
+    urls = {node: url for node, url in FAKE_URLS.items() if node != "slowfreight"}
+    with pytest.raises(ValueError, match=r"shipping.yaml: unknown placeholder \{\{slowfreight\}\}"):
         render_demo_specs(urls, FAKE_PORTS, tmp_path)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from agent.model import Check, HttpCheck, TcpCheck
 from agent.probes import Probers
 from agent.probes.result import Observation, Outcome, Reason
@@ -12,10 +14,12 @@ class RecordingProber:
     def __init__(self, reason: Reason) -> None:
         self.reason = reason
         self.seen: list[object] = []
+        self.headers: list[Mapping[str, str] | None] = []
         self.closed = False
 
-    async def observe(self, check: object) -> Observation:
+    async def observe(self, check: object, headers: Mapping[str, str] | None = None) -> Observation:
         self.seen.append(check)
+        self.headers.append(headers)
         return Observation(Outcome.FAILURE, self.reason, 0.0)
 
     async def aclose(self) -> None:
@@ -49,3 +53,15 @@ async def test_default_probers_reach_a_real_target() -> None:
 
     assert [o.reason for o in observations] == [Reason.OK, Reason.OK]
     assert target.connections == 2
+
+
+async def test_extra_headers_go_to_http_checks_only() -> None:
+    http, tcp = RecordingProber(Reason.OK), RecordingProber(Reason.OK)
+    probers = Probers(http=http, tcp=tcp)
+    extra = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+    await probers.observe(HttpCheck(url="http://node.example/"), extra)
+    await probers.observe(TcpCheck("node.example", 5432), extra)
+
+    assert http.headers == [extra]
+    assert tcp.headers == [None]

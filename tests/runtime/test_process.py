@@ -65,7 +65,7 @@ def _wait(condition: object, timeout: float = 30.0) -> None:
 
 def _stored_total(store: Path) -> int:
     with SqliteStore(store) as s:
-        return s.series_totals()["flaky/availability"].total
+        return int(s.series_totals()["flaky/availability"].total)
 
 
 def test_kill_9_loses_at_most_one_flush_interval(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ def specs() -> SpecSet:
 def test_all_examples_load_as_one_set(specs: SpecSet) -> None:
     assert [node.name for node in specs.nodes] == [
         "acme-pay",
+        "checkout-api",
         "fastship",
         "globex-pay",
         "inventory",
@@ -35,7 +36,7 @@ def test_all_examples_load_as_one_set(specs: SpecSet) -> None:
         "storefront",
     ]
     assert sorted(specs.alert_windows) == ["default", "fast"]
-    assert len(specs.sources) == len(EXAMPLE_FILES) == 5
+    assert len(specs.sources) == len(EXAMPLE_FILES) == 7
 
 
 def test_examples_cover_both_modes_and_both_probe_kinds(specs: SpecSet) -> None:

@@ -11,8 +11,12 @@ from agent.spec.schema import kind_json_schema
 from agent.spec.v1 import KINDS
 
 README = Path(__file__).parents[2] / "slo_specs" / "README.md"
-# a drill's http block is a probe's http block; the reference documents it once
-SAME_AS = {"spec.fallbacks[].drill.http.": "spec.probes[].http."}
+# a drill's and a journey step's http blocks are a probe's http block; documented once
+SAME_AS = {
+    "spec.fallbacks[].drill.http.": "spec.probes[].http.",
+    "spec.steps[].http.": "spec.probes[].http.",
+    "spec.steps[].fallback.http.": "spec.probes[].http.",
+}
 
 
 def field_paths(schema: dict[str, Any], node: dict[str, Any], prefix: str) -> list[str]:

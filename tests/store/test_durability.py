@@ -83,7 +83,7 @@ def test_kill_9_loses_nothing_acknowledged_and_at_most_one_flush_interval(
     assert stored.total <= recorded + 1
     assert recorded - stored.total <= MAX_UNFLUSHED
     # What survived is exactly the first `stored.total` records, buckets and raw results alike.
-    assert stored.bad == len(range(0, stored.total, 7))
+    assert stored.bad == len(range(0, int(stored.total), 7))
     assert len(raw) == stored.total
 
 

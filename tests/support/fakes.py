@@ -7,7 +7,9 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from agent.model import Node, SpecSet
+from agent.journeys.blame import Blame
+from agent.journeys.result import JourneyResult
+from agent.model import Journey, Node, SpecSet
 from agent.probes.result import ProbeResult
 from agent.slo.events import SliEvent
 from agent.slo.status import Snapshot
@@ -20,13 +22,35 @@ class RecordingTelemetry:
     lags: list[float] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     results: list[ProbeResult] = field(default_factory=list)
+    trace_ids: list[str | None] = field(default_factory=list)  # one per result
     reloads: list[bool] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
     flush_failures: int = 0
     export_failures: dict[str, int] = field(default_factory=dict)
+    spans_exported: int = 0
+    spans_dropped: dict[str, int] = field(default_factory=dict)
+    journeys: list[JourneyResult] = field(default_factory=list)
+    blames: list[Blame] = field(default_factory=list)
 
-    def observe_result(self, node: Node, result: ProbeResult, events: Sequence[SliEvent]) -> None:
+    def observe_result(
+        self,
+        node: Node,
+        result: ProbeResult,
+        events: Sequence[SliEvent],
+        trace_id: str | None = None,
+    ) -> None:
         self.results.append(result)
+        self.trace_ids.append(trace_id)
+
+    def observe_journey(
+        self,
+        journey: Journey,
+        result: JourneyResult,
+        events: Sequence[SliEvent],
+        blames: Sequence[Blame],
+    ) -> None:
+        self.journeys.append(result)
+        self.blames.extend(blames)
 
     def observe_lag(self, seconds: float) -> None:
         self.lags.append(seconds)
@@ -36,6 +60,12 @@ class RecordingTelemetry:
 
     def count_export_failure(self, exporter: str) -> None:
         self.export_failures[exporter] = self.export_failures.get(exporter, 0) + 1
+
+    def count_spans_exported(self, spans: int) -> None:
+        self.spans_exported += spans
+
+    def count_spans_dropped(self, reason: str, spans: int) -> None:
+        self.spans_dropped[reason] = self.spans_dropped.get(reason, 0) + spans
 
     def count_flush_failure(self) -> None:
         self.flush_failures += 1

@@ -26,6 +26,11 @@ from tests.support.net import free_port
 
 START_TIMEOUT = 30.0  # seconds until /-/ready must answer 200
 STOP_TIMEOUT = 10.0  # seconds between terminate and kill
+START_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
+
+
+class _ExitedEarly(Exception):
+    """The process ended before it was ready (most likely its port was taken meanwhile)."""
 
 
 def prometheus_binary() -> str:
@@ -116,11 +121,25 @@ class PrometheusServer:
         self.stop()
 
     def start(self) -> None:
+        """Start on a free port; retried when the port is taken before Prometheus binds it."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self._start_once()
+                return
+            except _ExitedEarly:
+                self.stop()
+                if attempt == START_ATTEMPTS:
+                    raise RuntimeError(f"prometheus did not start:\n{self.log()}") from None
+            except BaseException:
+                self.stop()
+                raise
+
+    def _start_once(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        with self._log_path.open("wb") as log:
+        with self._log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [
                     prometheus_binary(),
@@ -130,22 +149,16 @@ class PrometheusServer:
                     "--web.enable-lifecycle",
                     "--log.level=warn",
                 ],
+                stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         self.pid = self._process.pid
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
-                if self._process is not None and self._process.poll() is not None:
-                    raise RuntimeError(f"prometheus exited early:\n{self.log()}")
+                if self._process.poll() is not None:
+                    raise _ExitedEarly
                 try:
                     if client.get(f"{self.url}/-/ready").status_code == 200:
                         return

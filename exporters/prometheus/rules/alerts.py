@@ -1,0 +1,136 @@
+"""Alerting rules of one SLO: ``ErrorBudgetBurn`` per tier, ``ErrorBudgetExhausted``,
+``SLIMetricAbsent``.
+
+``ErrorBudgetBurn`` is one rule per tier of the node's AlertWindows (not one ``or`` of tiers
+per severity, as Sloth does): each tier has its own ``long``, ``short`` and ``burn_rate``
+labels. A tier fires while the burn rate (error ratio / error budget) over its long window
+AND over its short window are both at least its factor, ``budget share * period / long``;
+the alert's value is the long window's burn rate. The labels are exactly those of
+:mod:`exporters.alerting` — the ones the agent pushes to Alertmanager itself — so both paths
+raise the same alert (Alertmanager deduplicates them) and one routing tree serves both: the
+expressions drop the ``sloth_*`` labels of the recorded series.
+
+Annotations: ``summary`` and ``description`` quoting the numbers, then the spec's
+``alerting.annotations`` (``runbook_url``, ...), which win over ours on the same name.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from agent.durations import format_duration
+from agent.model import AlertTier, AlertWindows, PrometheusSli
+from agent.slo.alerts import burn_factor
+from exporters.alerting import (
+    ABSENT,
+    BURN,
+    EXHAUSTED,
+    absent_labels,
+    burn_labels,
+    exhausted_labels,
+)
+from exporters.prometheus.rules.identity import SloIdentity, number, percent
+from exporters.prometheus.rules.recording import PERIOD_REMAINING, sli_error
+from exporters.prometheus.rules.rule import AlertingRule
+from exporters.prometheus.rules.sli import EVENTS_TOTAL, absent_expr
+
+EXHAUSTED_FOR = "5m"  # remaining budget <= 0 this long before ErrorBudgetExhausted fires
+ABSENT_FOR = "10m"  # no SLI input this long before SLIMetricAbsent fires
+IDENTITY_LABELS = "sloth_id, sloth_service, sloth_slo"
+
+
+def _sorted(labels: dict[str, str]) -> dict[str, str]:
+    return dict(sorted(labels.items()))
+
+
+def _annotations(identity: SloIdentity, ours: dict[str, str]) -> dict[str, str]:
+    return _sorted({**ours, **identity.node.alerting.annotations})
+
+
+def _where(identity: SloIdentity) -> str:
+    return f"{identity.node.name}/{identity.slo.name}"
+
+
+def _objective(identity: SloIdentity) -> str:
+    period = identity.period
+    span = f"{period.label} (a calendar month, taken as 30d)" if period.calendar else period.label
+    return f"SLO {percent(identity.objective)}% over {span}"
+
+
+def _burn_over(identity: SloIdentity, window: str, factor: str) -> str:
+    ratio = f"{sli_error(window)}{identity.selector()}"
+    without = f"{IDENTITY_LABELS}, sloth_window"
+    return f"max without ({without}) ({ratio})\n  / {number(identity.error_budget)} >= {factor}"
+
+
+def burn_rule(identity: SloIdentity, tier: AlertTier) -> AlertingRule:
+    factor = burn_factor(tier, identity.period.length)
+    threshold = number(factor)
+    long, short = format_duration(tier.long), format_duration(tier.short)
+    expr = (
+        f"(\n  {_burn_over(identity, long, threshold)}\n)\n"
+        f"and\n(\n  {_burn_over(identity, short, threshold)}\n)"
+    )
+    budget = percent(identity.error_budget)
+    notes = {
+        "summary": (
+            f"{_where(identity)} burns its error budget at {{{{ $value | humanize }}}}x "
+            f"over {long} (threshold {threshold}x)"
+        ),
+        "description": (
+            f"{_objective(identity)}. The error ratio over {long} and over {short} is at "
+            f"least {threshold}x the allowed {budget}% (now {{{{ $value | humanize }}}}x over "
+            f"{long}): {percent(tier.budget_fraction)}% of the error budget would be spent "
+            f"in {long}. Tier {tier.severity.value} {long}/{short}."
+        ),
+    }
+    return AlertingRule(
+        alert=BURN,
+        expr=expr,
+        labels=_sorted(burn_labels(identity.node, identity.slo, tier, factor)),
+        annotations=_annotations(identity, notes),
+    )
+
+
+def exhausted_rule(identity: SloIdentity) -> AlertingRule:
+    remaining = f"{PERIOD_REMAINING}{identity.selector()}"
+    notes = {
+        "summary": f"{_where(identity)} has used up its error budget",
+        "description": (
+            f"{_objective(identity)}. Error budget left over the last {identity.period.label}: "
+            f"{{{{ $value | humanizePercentage }}}} (at most "
+            f"{percent(identity.error_budget)}% of events may fail)."
+        ),
+    }
+    return AlertingRule(
+        alert=EXHAUSTED,
+        expr=f"max without ({IDENTITY_LABELS}) ({remaining}) <= 0",
+        for_=EXHAUSTED_FOR,
+        labels=_sorted(exhausted_labels(identity.node, identity.slo)),
+        annotations=_annotations(identity, notes),
+    )
+
+
+def absent_rule(identity: SloIdentity) -> AlertingRule:
+    if isinstance(identity.slo.sli, PrometheusSli):
+        missing = f"the SLI's total query has returned nothing for {ABSENT_FOR}"
+        cause = "its metric is missing or renamed, or its target is not scraped"
+    else:
+        missing = f"{EVENTS_TOTAL}{identity.event_selector()} has been absent for {ABSENT_FOR}"
+        cause = "the agent is not scraped, or no probe of this SLO has run"
+    notes = {
+        "summary": f"{_where(identity)} has no SLI data",
+        "description": f"{_objective(identity)}. {missing}: {cause}, so the SLO cannot be judged.",
+    }
+    return AlertingRule(
+        alert=ABSENT,
+        expr=absent_expr(identity),
+        for_=ABSENT_FOR,
+        labels=_sorted(absent_labels(identity.node, identity.slo)),
+        annotations=_annotations(identity, notes),
+    )
+
+
+def alert_rules(identity: SloIdentity, windows: AlertWindows) -> tuple[AlertingRule, ...]:
+    burns = tuple(burn_rule(identity, tier) for tier in windows.tiers)
+    return (*burns, exhausted_rule(identity), absent_rule(identity))

@@ -1,0 +1,49 @@
+"""The rule groups of a spec set: three per SLO, Sloth style, in a fixed order.
+
+``slo-agent-<node>-<slo>-sli-recordings``, ``...-meta-recordings``, ``...-alerts``, for every
+node (sorted by name) and every SLO of it (in spec order). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from agent.model import AlertWindows, Node, Slo, SpecSet
+from exporters.prometheus.rules.alerts import alert_rules
+from exporters.prometheus.rules.identity import SloIdentity
+from exporters.prometheus.rules.recording import meta_recordings, sli_recordings
+from exporters.prometheus.rules.rule import RuleGroup, SloRules
+
+GROUP_PREFIX = "slo-agent"
+
+
+def group_name(identity: SloIdentity, kind: str) -> str:
+    return f"{GROUP_PREFIX}-{identity.slug}-{kind}"
+
+
+def _notes(identity: SloIdentity) -> tuple[str, ...]:
+    period = identity.period
+    if not period.calendar:
+        return ()
+    return (
+        f"{identity.node.name}/{identity.slo.name} has a calendar-month window. Prometheus "
+        'cannot select "since the 1st of the month", so its rules take the month as its '
+        f"nominal {period.label} rolling window: slo:sli_error:ratio_rate{period.label}, "
+        f"slo:time_period:days {period.days:g} and burn factors for {period.label}. "
+        "`slo-agent report` shows the exact calendar month.",
+    )
+
+
+def slo_rules(node: Node, slo: Slo, windows: AlertWindows) -> SloRules:
+    identity = SloIdentity(node, slo)
+    groups = (
+        RuleGroup(group_name(identity, "sli-recordings"), sli_recordings(identity, windows)),
+        RuleGroup(group_name(identity, "meta-recordings"), meta_recordings(identity)),
+        RuleGroup(group_name(identity, "alerts"), alert_rules(identity, windows)),
+    )
+    return SloRules(node=node.name, slo=slo.name, groups=groups, notes=_notes(identity))
+
+
+def rule_set(specs: SpecSet) -> tuple[SloRules, ...]:
+    """The rules of every SLO of every node in ``specs``."""
+    return tuple(
+        slo_rules(node, slo, specs.windows_for(node)) for node in specs.nodes for slo in node.slos
+    )
