@@ -129,16 +129,16 @@ def measure_blackbox(
     with subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True) as driver:
         assert driver.stdout is not None
         cpu0 = tcpu0 = cpu1 = tcpu1 = 0.0
-        served0 = served1 = 0
+        counts0 = counts1 = (0, 0)
         result: dict[str, float] = {}
         rss = 0
         for line in driver.stdout:
             if line.startswith("MEASURE_START"):
                 cpu0, tcpu0 = cpu_seconds([bb_pid]), cpu_seconds(target_pids)
-                served0 = nginx.requests_served()
+                counts0 = nginx.counters()
             elif line.startswith("MEASURE_END"):
                 cpu1, tcpu1 = cpu_seconds([bb_pid]), cpu_seconds(target_pids)
-                served1 = nginx.requests_served()
+                counts1 = nginx.counters()
                 rss = rss_bytes(bb_pid)
             elif line.startswith("{"):
                 result = json.loads(line)
@@ -156,5 +156,9 @@ def measure_blackbox(
         failures=int(result["failed"]),
         rss_mb=rss / 2**20,
         target_cpu_ms_per_probe=(tcpu1 - tcpu0) * 1000 / max(probes, 1),
-        extra={"nginx_requests": served1 - served0 - 1, "driver_lag_p99_ms": result["lag_p99_ms"]},
+        extra={
+            "nginx_requests": counts1[1] - counts0[1] - 1,
+            "nginx_connections": counts1[0] - counts0[0] - 1,
+            "driver_lag_p99_ms": result["lag_p99_ms"],
+        },
     )

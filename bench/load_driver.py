@@ -109,6 +109,7 @@ async def drive(url: str, rate: float, concurrency: int, warmup: float, duration
     loop.call_later(warmup + duration, _mark, "MEASURE_END")
     conns = [_connection(host, port, request, due, window, window.end) for _ in range(concurrency)]
     await asyncio.gather(*conns)
+    await asyncio.sleep(max(0.0, window.end - time.monotonic()) + 0.05)  # MEASURE_END is out
     return window
 
 

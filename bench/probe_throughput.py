@@ -266,7 +266,7 @@ def measure_agent(
         f"--duration={duration}",
         f"--slot-ms={slot_ms}",
     ]
-    served0 = nginx.requests_served()
+    accepted0, served0 = nginx.counters()
     target_cpu0 = cpu_seconds(nginx.worker_pids())
     outputs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
@@ -293,7 +293,7 @@ def measure_agent(
         outputs = [json.loads(f.read_text()) for f in files]
     if any(o["startup_slack_s"] < 0 for o in outputs):
         raise RuntimeError("a worker placed its jobs too late for the window; raise --warmup")
-    served = nginx.requests_served() - served0 - 1
+    accepted1, served1 = nginx.counters()
     target_cpu = cpu_seconds(nginx.worker_pids()) - target_cpu0
     expected = sum(o["expected"] for o in outputs)
     executed = sum(o["executed"] for o in outputs)
@@ -327,7 +327,9 @@ def measure_agent(
             "skip_events": dict(skips),
             "reasons": dict(reasons),
             "submit_lag_p99_ms": percentile(submit, 0.99),
-            "nginx_requests_whole_run": served,
+            # over the whole run, warm-up included: one connection per request = fresh each time
+            "nginx_requests_whole_run": served1 - served0 - 1,
+            "nginx_connections_whole_run": accepted1 - accepted0 - 1,
             "nginx_cpu_s_whole_run": round(target_cpu, 3),
             "body": args.body,
             "procs": args.procs,

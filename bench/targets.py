@@ -100,13 +100,15 @@ http {{
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [self.proc.pid, *(int(p) for p in children.read_text().split())]
 
-    def requests_served(self) -> int:
-        """Requests handled so far, from stub_status (the status request itself included)."""
+    def counters(self) -> tuple[int, int]:
+        """(connections accepted, requests served) so far, from stub_status; the status
+        request itself is counted in both."""
         url = f"http://127.0.0.1:{self.port}/nginx_status"
         with urllib.request.urlopen(url, timeout=5) as resp:
             lines = resp.read().decode().splitlines()
         # "Active connections: N", "server accepts handled requests", " A H R", ...
-        return int(lines[2].split()[2])
+        accepted, _handled, served = (int(x) for x in lines[2].split())
+        return accepted, served
 
     def stop(self) -> None:
         _stop(self.proc)

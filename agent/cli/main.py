@@ -163,7 +163,8 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     prometheus: PrometheusUrlOpt = None,
 ) -> None:
-    """Print every SLO's budget from the store (the agent need not be running)."""
+    """Print every SLO's budget from the store (the agent need not be running) and, with
+    --prometheus-url, from Prometheus for SLOs with a prometheus SLI."""
     from agent.cli.report import report as run_report
 
     try:

@@ -72,21 +72,22 @@ def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed
         table.add_column(column)
     if snapshot is None:
         return table
-    for node in snapshot.nodes:
-        for slo in node.slos:
-            state = alert_state(slo)
-            style = {"page": "bold red", "ticket": "yellow"}.get(state, "green")
-            table.add_row(
-                node.node,
-                node.mode.value,
-                slo.slo,
-                faults.get(node.node, ""),
-                _pct(slo.window("5m").sli),
-                _pct(slo.budget.remaining_ratio),
-                _burn(slo.window("5m").burn_rate),
-                _burn(slo.window("1h").burn_rate),
-                Text(state, style=style),
-            )
+    rows = [(node.node, node.mode.value, slo) for node in snapshot.nodes for slo in node.slos]
+    rows += [(j.journey, "journey", slo) for j in snapshot.journeys for slo in j.slos]
+    for name, mode, slo in rows:
+        state = alert_state(slo)
+        style = {"page": "bold red", "ticket": "yellow"}.get(state, "green")
+        table.add_row(
+            name,
+            mode,
+            slo.slo,
+            faults.get(name, ""),
+            _pct(slo.window("5m").sli),
+            _pct(slo.budget.remaining_ratio),
+            _burn(slo.window("5m").burn_rate),
+            _burn(slo.window("1h").burn_rate),
+            Text(state, style=style),
+        )
     return table
 
 
@@ -164,10 +165,13 @@ def _print_where_to_look(
         f"Demo nodes on loopback: {nodes}\n"
         f"Specs (rendered for this run): {spec_dir}\n"
         f"Store: {store}\n"
-        f"Look at: [bold]{url}/api/v1/status[/bold]   [bold]{url}/metrics[/bold]\n"
+        f"Look at: [bold]{url}/api/v1/status[/bold]   [bold]{url}/api/v1/journeys[/bold]   "
+        f"[bold]{url}/metrics[/bold]\n"
         f"Fault schedule (10-minute cycle): acme-pay outage at 1:00 pages within a minute; "
         f"storefront 5xx burst at 2:00; fastship latency spike at 4:00; inventory errors at "
-        f"6:30; backup-pay contract break at 8:00. Running {until}.\n"
+        f"6:30; backup-pay contract break at 8:00. The checkout journey (storefront -> acme-pay, "
+        f"falling back to backup-pay -> fastship) runs every 2s, one trace per run. "
+        f"Running {until}.\n"
     )
 
 

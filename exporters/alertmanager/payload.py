@@ -10,9 +10,11 @@ The alerts carry the same names and labels as the generated Prometheus rules
   agent has been evaluating it for at least that hour (so a fresh start or a newly added SLO
   does not raise it before its first probes had a chance to run).
 
-Every alert also carries ``alertname`` and the spec's ``alerting.labels``. Annotations are
-``summary`` and ``description`` quoting the numbers, then the spec's ``alerting.annotations``
-(``runbook_url``, ...), which win over ours when they use the same name.
+Every alert also carries ``alertname`` and the spec's ``alerting.labels``; ``burn_rate`` is the
+tier's factor for the period the rules use (a calendar month counts as its nominal 30 days
+there, so the label does not change from month to month). Journeys get no alerts here, as they
+get no rules. Annotations are ``summary`` and ``description`` quoting the numbers, then the
+spec's ``alerting.annotations`` (``runbook_url``, ...), which win over ours on the same name.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.model import AlertTier, Node, Slo, SpecSet
+from agent.slo.alerts import burn_factor
 from agent.slo.status import AlertStatus, SloStatus, Snapshot
 from exporters.alerting import (
     ABSENT,
@@ -33,6 +36,7 @@ from exporters.alerting import (
     exhausted_labels,
     format_factor,
 )
+from exporters.prometheus.rules.identity import rule_period
 
 ABSENT_WINDOW = "1h"
 """The window with no events that raises ``SLIMetricAbsent`` (after being watched this long)."""
@@ -102,10 +106,11 @@ def slo_alerts(
     ``status.alerts`` is in the order of ``tiers`` (the node's AlertWindows).
     """
     alerts: list[Alert] = []
+    period = rule_period(slo).length
     if len(tiers) == len(status.alerts):
         for tier, tier_state in zip(tiers, status.alerts, strict=True):
             if tier_state.firing:
-                labels = burn_labels(node, slo, tier, tier_state.factor)
+                labels = burn_labels(node, slo, tier, burn_factor(tier, period))
                 notes = _burn_notes(status, tier, tier_state)
                 alerts.append(_alert(BURN, labels, notes, node))
     remaining = status.budget.remaining_ratio
@@ -176,7 +181,7 @@ def _exhausted_notes(status: SloStatus) -> dict[str, str]:
     return {
         "summary": f"{status.node}/{status.slo} has used up its error budget",
         "description": (
-            f"{_objective(status)}. {budget.consumed_events} bad events so far in the period, "
+            f"{_objective(status)}. {budget.consumed_events:.0f} bad events so far in the period, "
             f"{budget.allowed_bad_events:.4g} allowed. Error budget left: {_budget_left(status)}."
         ),
     }

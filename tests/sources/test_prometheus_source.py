@@ -6,6 +6,7 @@ Every failure must come back as missing windows (no data), never as 0% or 100%, 
 
 from __future__ import annotations
 
+import base64
 import math
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,15 @@ async def test_bad_settings_are_refused() -> None:
             PrometheusSliSource("http://127.0.0.1:9090", client, timeout=0)
         with pytest.raises(ValueError, match="concurrency at least 1"):
             PrometheusSliSource("http://127.0.0.1:9090", client, concurrency=0)
+
+
+async def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(
+    specs: SpecSet,
+) -> None:
+    async with Target({"/api/v1/query": json_reply(vector(1.0))}) as prometheus:
+        url = f"http://reader:s3cret@127.0.0.1:{prometheus.port}"
+        counts, source = await read(specs, url)
+        headers = {r.header("authorization") for r in prometheus.requests}
+    assert headers == {"Basic " + base64.b64encode(b"reader:s3cret").decode()}
+    assert source.url == prometheus.base_url
+    assert counts[SERIES]["5m"] == Counts(300.0, 300.0)

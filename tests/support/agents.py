@@ -15,7 +15,7 @@ FAST = AgentSettings(
 )
 
 
-def node_spec(name: str, url: str, *, interval: str = "100ms", objective: float = 99) -> str:
+def node_spec(name: str, url: str, *, interval: str = "200ms", objective: float = 99) -> str:
     return f"""\
 apiVersion: slo-agent/v1
 kind: Node

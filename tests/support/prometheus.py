@@ -179,12 +179,15 @@ class PrometheusServer:
         return httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10.0)
 
     def query(self, expr: str) -> list[dict[str, Any]]:
-        """The instant vector of ``expr``; raises ``RuntimeError`` on an error status."""
+        """The instant vector of ``expr`` (a scalar comes back as one sample without labels);
+        raises ``RuntimeError`` on an error status."""
         response = self.query_raw(expr)
         body = response.json()
         if response.status_code != 200 or body.get("status") != "success":
             raise RuntimeError(f"query {expr!r} failed ({response.status_code}): {body}")
         data = body["data"]
+        if data["resultType"] == "scalar":
+            return [{"metric": {}, "value": data["result"]}]
         if data["resultType"] != "vector":
             raise RuntimeError(f"query {expr!r} returned a {data['resultType']}, not a vector")
         result: list[dict[str, Any]] = data["result"]

@@ -64,12 +64,13 @@ def test_the_environment_turns_tracing_on_and_the_flag_off(
         assert spans == []
         assert headers == [None] * len(headers)
     else:
-        # every probe's span was exported, at the latest when the agent stopped (but for a
-        # probe that SIGTERM cut short, which may end its span after the export stopped)
+        # every probe's span was exported, at the latest when the agent stopped; the probe that
+        # SIGTERM cut short may lack its span or its request may not have arrived
         sent = {header[:-3] for header in headers if header is not None}
-        assert len(sent) == len(headers)
-        assert {f"00-{s.trace_id}-{s.span_id}" for s in spans} <= sent
-        assert len(spans) >= len(headers) - 1
+        exported = {f"00-{s.trace_id}-{s.span_id}" for s in spans}
+        assert len(sent) == len(headers) >= 3
+        assert len(sent & exported) >= len(sent) - 1
+        assert len(exported - sent) <= 1
 
 
 def test_a_bad_otel_setting_is_one_line_and_exit_1(tmp_path: Path) -> None:

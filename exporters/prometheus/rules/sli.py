@@ -9,7 +9,10 @@ sample (the denominator is filtered by ``> 0``), never NaN.
   increase(total[W])``. Both counters are sampled together, so Prometheus extrapolates both
   by the same factor and the ratio is that of the events actually counted.
 - A :class:`~agent.model.PrometheusSli` divides the user's two queries with ``{{window}}``
-  replaced by the window (Sloth's ``events`` shape).
+  replaced by the window (Sloth's ``events`` shape). An error query without any series counts
+  as zero errors while the total has data (a ``code="500"`` series only exists once a 500 was
+  served), as the agent counts it: ``(errors or on() vector(0)) / (total > 0)``. This assumes
+  Sloth's shape, both queries aggregated to one series without labels.
 
 Pure: no I/O.
 """
@@ -45,7 +48,7 @@ def error_ratio(identity: SloIdentity, window: str) -> str:
     if isinstance(sli, PrometheusSli):
         bad = with_window(sli.error_query, window)
         total = with_window(sli.total_query, window)
-        return f"({bad})\n/\n(({total}) > 0)"
+        return f"(({bad}) or on() vector(0))\n/\n(({total}) > 0)"
     raise TypeError(f"unknown SLI {sli!r}")
 
 

@@ -8,7 +8,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.model import Alerting, RollingWindow, SpecSet
+import pytest
+
+from agent.model import Alerting, CalendarWindow, RollingWindow, SpecSet
 from agent.slo.alerts import burn_factor
 from agent.slo.events import Counts
 from exporters.alerting import (
@@ -179,3 +181,20 @@ def test_slos_of_nodes_the_specs_do_not_hold_are_skipped() -> None:
 def test_timestamps_are_rfc3339_utc_with_milliseconds() -> None:
     assert timestamp(0) == "1970-01-01T00:00:00.000Z"
     assert timestamp(NOW + 0.25) == "2023-11-14T22:13:20.250Z"
+
+
+def test_a_calendar_month_slo_is_labelled_with_the_rules_nominal_30_day_factor() -> None:
+    node = acme_pay()
+    month = dataclasses.replace(node.slos[0], window=CalendarWindow())
+    set_ = spec_set(dataclasses.replace(node, slos=(month,)))
+    december = 1_702_000_000.0  # 2023-12-08: a 31-day month
+    counts = {**BURNING, "month": BURNING["30d"]}
+
+    current = snapshot(set_, {"availability": counts}, december)
+    alerts = firing_alerts(current, set_, {}).values()
+
+    [page, *_] = current.slos()[0].alerts
+    assert page.firing
+    assert page.factor == pytest.approx(14.88)  # the agent judges by the real month
+    rates = {a.labels["long"]: a.labels["burn_rate"] for a in alerts if a.name == BURN}
+    assert rates == {"1h": "14.4", "1d": "3"}  # like the rules: 30 days

@@ -16,11 +16,12 @@ evaluation after its condition holds, which is what Prometheus does at its own i
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from agent.model import Mode
+from agent.model import Mode, PrometheusSli
 from exporters.prometheus.rules import SloRules, render, rule_set
 from tests.exporters.rules.scenario import (
     UnitTest,
@@ -180,3 +181,33 @@ def test_period_sli_is_the_ratio_of_sums_under_uneven_traffic(
     average = 'avg_over_time(slo:sli_error:ratio_rate5m{sloth_slo="availability"}[10h]) > bool 0.2'
     test.expr_at(600, average, f'{{{SERIES}, sloth_window="5m"}}', 1)
     run(tmp_path, slo_rules, test, "1m")
+
+
+def test_a_prometheus_sli_counts_a_missing_error_series_as_no_errors(tmp_path: Path) -> None:
+    shop = node("shop", mode=Mode.OPERATED)
+    sli = PrometheusSli(
+        error_query='sum(rate(http_requests_total{job="shop",code=~"5.."}[{{window}}]))',
+        total_query='sum(rate(http_requests_total{job="shop"}[{{window}}]))',
+    )
+    shop = dataclasses.replace(shop, slos=(dataclasses.replace(shop.slos[0], sli=sli),))
+    [rules] = rule_set(spec_set(shop))
+    ratio = 'slo:sli_error:ratio_rate5m{sloth_slo="availability"}'
+    labels = f'slo:sli_error:ratio_rate5m{{{SERIES}, sloth_window="5m"}}'
+    # no 5xx series at all: 0% errors, not "no data"
+    quiet = UnitTest(
+        "no-errors",
+        [{"series": 'http_requests_total{job="shop",code="200"}', "values": "0+100x60"}],
+    )
+    quiet.expr_at(30, ratio, labels, 0)
+    # as many 500s as 200s: exactly half (x / (x + x))
+    half = UnitTest(
+        "half-errors",
+        [
+            {"series": 'http_requests_total{job="shop",code="200"}', "values": "0+7x60"},
+            {"series": 'http_requests_total{job="shop",code="500"}', "values": "0+7x60"},
+        ],
+    )
+    half.expr_at(30, ratio, labels, 0.5)
+    done = run_unit_tests(tmp_path, render([rules]), rules, [quiet, half], "1m")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout

@@ -175,7 +175,7 @@ def test_a_prometheus_sli_divides_the_users_queries_per_window() -> None:
     )
     [rules] = rule_set(spec_set(with_slo(node("shop"), sli=sli)))
     assert record(rules, "slo:sli_error:ratio_rate1h").expr == (
-        '(sum(rate(http_requests_total{code=~"5.."}[1h])))\n'
+        '((sum(rate(http_requests_total{code=~"5.."}[1h]))) or on() vector(0))\n'
         "/\n"
         "((sum(rate(http_requests_total[1h]))) > 0)"
     )
