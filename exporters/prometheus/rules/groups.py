@@ -1,6 +1,6 @@
 """The rule groups of a spec set: three per SLO, Sloth style, in a fixed order.
 
-``slo-agent-<node>-<slo>-sli-recordings``, ``...-meta-recordings``, ``...-alerts``, for every
+``slo-agent/<node>/<slo>/sli-recordings``, ``.../meta-recordings``, ``.../alerts``, for every
 node (sorted by name) and every SLO of it (in spec order). Pure: no I/O.
 """
 
@@ -16,7 +16,9 @@ GROUP_PREFIX = "slo-agent"
 
 
 def group_name(identity: SloIdentity, kind: str) -> str:
-    return f"{GROUP_PREFIX}-{identity.slug}-{kind}"
+    # "/" cannot occur in node or SLO names, so node "a-b" with SLO "c" and node "a" with SLO
+    # "b-c" get different groups (Prometheus rejects duplicate group names)
+    return f"{GROUP_PREFIX}/{identity.node.name}/{identity.slo.name}/{kind}"
 
 
 def _notes(identity: SloIdentity) -> tuple[str, ...]:

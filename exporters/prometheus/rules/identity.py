@@ -72,11 +72,6 @@ class SloIdentity:
         return f"{self.node.name}-{self.slo.name}"
 
     @property
-    def slug(self) -> str:
-        """``<node>-<slo>``: part of every group name."""
-        return self.sloth_id
-
-    @property
     def objective(self) -> float:
         return self.slo.objective
 

@@ -79,10 +79,20 @@ def with_slo(
 def test_three_groups_per_slo_named_sloth_style() -> None:
     rules = slo_rules(node("acme-pay"), node("acme-pay").slos[0], WORKBOOK)
     assert [g.name for g in rules.groups] == [
-        "slo-agent-acme-pay-availability-sli-recordings",
-        "slo-agent-acme-pay-availability-meta-recordings",
-        "slo-agent-acme-pay-availability-alerts",
+        "slo-agent/acme-pay/availability/sli-recordings",
+        "slo-agent/acme-pay/availability/meta-recordings",
+        "slo-agent/acme-pay/availability/alerts",
     ]
+
+
+def test_group_names_cannot_collide_across_node_and_slo_names() -> None:
+    a_b = node("a-b")
+    a = node("a")
+    c = dataclasses.replace(a_b.slos[0], name="c")
+    b_c = dataclasses.replace(a.slos[0], name="b-c")
+    first = {g.name for g in slo_rules(a_b, c, WORKBOOK).groups}
+    second = {g.name for g in slo_rules(a, b_c, WORKBOOK).groups}
+    assert not first & second
 
 
 def test_every_window_is_recorded_once_shortest_first() -> None:
@@ -197,8 +207,8 @@ def test_several_nodes_render_in_spec_order_and_deterministically() -> None:
     specs = spec_set(node("a-pay"), node("b-ship", mode=Mode.OPERATED))
     text = render(rule_set(specs))
     names = [g["name"] for g in yaml.safe_load(text)["groups"]]
-    assert names[0].startswith("slo-agent-a-pay-")
-    assert names[-1].startswith("slo-agent-b-ship-")
+    assert names[0].startswith("slo-agent/a-pay/")
+    assert names[-1].startswith("slo-agent/b-ship/")
     assert text == render(rule_set(specs))
     assert "&id" not in text  # no YAML anchors
     assert "*id" not in text
