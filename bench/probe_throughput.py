@@ -43,7 +43,14 @@ from agent.probes.transport import FreshConnectionTransport
 from agent.schedule import scheduler as scheduler_module
 from agent.schedule.scheduler import ProbeScheduler, Target
 from agent.schedule.spread import spread_offsets
-from bench.harness import Row, cpu_seconds, markdown_table, measure_blackbox, percentile
+from bench.harness import (
+    Row,
+    cpu_seconds,
+    markdown_row,
+    markdown_table,
+    measure_blackbox,
+    percentile,
+)
 from bench.targets import HEALTH_BODY, REPO, BlackboxExporter, Nginx, ensure_installed
 
 TRANSPORTS = ("fresh", "default", "aiohttp")
@@ -400,7 +407,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _report(row: Row, baseline: float | None) -> None:
-    print(markdown_table([row], baseline).splitlines()[-1], flush=True)
+    print(markdown_row(row, baseline), flush=True)
     print(row.to_json(), flush=True)
 
 

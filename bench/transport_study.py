@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import resource
 import subprocess
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 
 from agent.probes.transport import FreshConnectionTransport
-from bench.harness import Row, markdown_table, measure_blackbox
+from bench.harness import Row, markdown_row, markdown_table, measure_blackbox
 from bench.targets import HEALTH_BODY, REPO, BlackboxExporter, Nginx, ensure_installed
 
 Probe = Callable[[], Awaitable[bool]]
@@ -206,21 +207,20 @@ def main(argv: list[str] | None = None) -> None:
                 )
             rows.append(bb)
             baseline = bb.cpu_ms_per_probe
-            print(markdown_row_line(bb, baseline), flush=True)
+            print(markdown_row(bb, baseline), flush=True)
         for transport in args.only or TRANSPORTS:
+            if transport == "httpx-aiohttp" and importlib.util.find_spec("httpx_aiohttp") is None:
+                print("skipping httpx-aiohttp: not installed (uv pip install httpx-aiohttp)")
+                continue
             for loop in args.loops.split(","):
                 row = measure(nginx, transport, loop, args.concurrency, args.warmup, args.duration)
                 rows.append(row)
-                print(markdown_row_line(row, baseline), flush=True)
+                print(markdown_row(row, baseline), flush=True)
     print()
     print(markdown_table(rows, baseline))
     if args.json:
         with open(args.json, "w") as f:
             f.writelines(r.to_json() + "\n" for r in rows)
-
-
-def markdown_row_line(row: Row, baseline: float | None) -> str:
-    return markdown_table([row], baseline).splitlines()[-1]
 
 
 if __name__ == "__main__":
