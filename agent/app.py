@@ -24,11 +24,12 @@ from agent.probes import Probers
 from agent.probes.http import HttpProber
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.source import SpecSource
+from agent.schedule.shard import UNSHARDED, Shard
 from agent.sources.prometheus import PrometheusSliSource
 from agent.store.sqlite import SqliteStore
 from agent.tracing.api import NO_TRACING
-from agent.tracing.setup import OtlpTracing, start_tracing, tracing_config
 from exporters.alertmanager import AlertmanagerClient, AlertmanagerPusher
+from exporters.otlp.setup import OtlpTracing, start_tracing, tracing_config
 from exporters.prometheus.metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class RunOptions:
     alertmanager_urls: Sequence[str] = ()  # push alerts to each of these (API v2)
     alertmanager_resend_interval: float = 60.0  # seconds between re-sends of firing alerts
     tracing: bool = True  # False: no spans whatever OTEL_* says (``--no-tracing``)
+    shard: Shard = UNSHARDED  # probe only the nodes and journeys this replica owns (``--shard``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
 
     Raises ``SpecError`` (a ``UserError``) before starting anything if the specs are invalid,
     and ``UserError`` if the listen address, the store or the ``OTEL_*`` settings cannot be used.
-    Tracing is on when ``env`` configures an OTLP endpoint (see :mod:`agent.tracing.setup`).
+    Tracing is on when ``env`` configures an OTLP endpoint (see :mod:`exporters.otlp.setup`).
     """
     source = SpecSource(options.spec_args, env)
     specs = source.load()
@@ -94,6 +96,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             exporters=[pusher] if pusher is not None else [],
             tracer=tracing.tracer if tracing is not None else NO_TRACING,
             journey_prober=http,
+            shard=options.shard,
         )
         server = AppServer(
             create_app(
@@ -103,6 +106,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
                 sli_sources=[sli_source] if sli_source is not None else [],
                 openmetrics=metrics.openmetrics_exposition,
                 journeys=lambda: agent.journey_views,
+                shard=options.shard,
             ),
             options.host,
             options.port,
@@ -159,8 +163,9 @@ async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None
     async with running_agent(options, env) as running:
         specs = running.agent.specs
         log.info(
-            "slo-agent watching %d nodes (%d probes); metrics at %s/metrics, "
+            "slo-agent (shard %s) watching %d nodes (%d probes); metrics at %s/metrics, "
             "status at %s/api/v1/status",
+            options.shard,
             len(specs.nodes),
             len(running.agent.scheduler.targets),
             running.url,

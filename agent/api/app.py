@@ -12,22 +12,23 @@ from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from agent.api.journeys_json import journeys_json
+from agent.api.page import DecisionRow, PageData, SourceProblem, pending_page, status_page
 from agent.api.status_json import snapshot_json
 from agent.journeys.views import JourneyView
+from agent.schedule.shard import Shard
 from agent.slo.status import Snapshot
 
-INDEX = """slo-agent
-
-  /metrics        Prometheus metrics
-  /healthz        liveness
-  /readyz         readiness (after the first SLO evaluation)
-  /api/v1/status  every node and SLO: SLI per window, budget, burn rates, alerts
-  /api/v1/journeys  every journey: SLOs, burned budget per hop and partner, ceiling
-"""
+# the status page may only be shown as itself: inline CSS, no scripts, no framing
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
 
 OPENMETRICS = "application/openmetrics-text"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -65,9 +66,26 @@ def create_app(
     *,
     openmetrics: Callable[[], bytes] | None = None,
     journeys: Callable[[], Sequence[JourneyView]] | None = None,
+    decision_rows: Callable[[], Sequence[DecisionRow]] | None = None,
+    shard: Shard | None = None,  # which replica this is; /api/v1/status says so
 ) -> Starlette:
     async def index(_: Request) -> Response:
-        return PlainTextResponse(INDEX)
+        """The status page (read-only: GET and HEAD only)."""
+        snapshot = view.snapshot
+        if snapshot is None:
+            return HTMLResponse(pending_page(), status_code=503, headers=PAGE_HEADERS)
+        data = PageData(
+            snapshot=snapshot,
+            journeys=journeys() if journeys is not None else (),
+            decisions=decision_rows() if decision_rows is not None else None,
+            reload_error=view.last_reload_error,
+            source_problems=[
+                SourceProblem(s.name, s.url, s.last_error)
+                for s in sli_sources
+                if s.last_error is not None
+            ],
+        )
+        return HTMLResponse(status_page(data), headers=PAGE_HEADERS)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok\n")
@@ -88,6 +106,8 @@ def create_app(
             return JSONResponse({"error": "first SLO evaluation pending"}, status_code=503)
         body = snapshot_json(snapshot)
         body["spec_reload_error"] = view.last_reload_error
+        if shard is not None:  # the nodes and journeys listed are the ones this replica owns
+            body["shard"] = {"index": shard.index, "count": shard.count, "shard": str(shard)}
         # SLOs measured by an unreachable source show no data; this says why
         body["sli_sources"] = [
             {"name": s.name, "url": s.url, "ok": s.last_error is None, "error": s.last_error}

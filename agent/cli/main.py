@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 findings or invalid input, 2 usage error.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ import typer
 from agent.cli import loop
 from agent.cli.options import duration, listen_address, prometheus_url, setup_logging
 from agent.errors import UserError
+from agent.schedule.shard import UNSHARDED, Shard, parse_shard
 from exporters.prometheus.rules.render import RuleFormat
 
 app = typer.Typer(
@@ -107,6 +109,18 @@ def run(
             help="Send no trace spans even when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
         ),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            envvar="SLO_AGENT_SHARD",
+            help="Probe only this replica's share of the nodes and journeys (consistent "
+            "hashing): shard I of N, e.g. 0/3; auto/N takes I from the trailing -<number> of "
+            "$HOSTNAME (a StatefulSet pod's ordinal).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the agent: probe on schedule, keep budgets, serve /metrics and /api/v1/status."""
     from agent.app import RunOptions, run_until_stopped
@@ -129,6 +143,7 @@ def run(
         alertmanager_resend_interval=_positive(alertmanager_resend_interval),
         prometheus_url=prometheus,
         tracing=not no_tracing,
+        shard=_shard(shard),
     )
     try:
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
@@ -144,6 +159,16 @@ def _alertmanager_url(value: str) -> str:
             param_hint="'--alertmanager-url'",
         )
     return value
+
+
+def _shard(value: str | None) -> Shard:
+    if value is None:
+        return UNSHARDED
+    hostname = os.environ.get("HOSTNAME") or socket.gethostname()
+    try:
+        return parse_shard(value, hostname)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--shard'") from None
 
 
 def _positive(value: str) -> float:

@@ -8,6 +8,7 @@ composition root (:mod:`agent.app`) wires the real ones.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from agent.runtime.sli_source import SliSource
 from agent.runtime.source import Fingerprint, SpecSource
 from agent.runtime.telemetry import Telemetry
 from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target
+from agent.schedule.shard import UNSHARDED, Shard, owned_specs
 from agent.slo.events import Counts
 from agent.slo.status import Snapshot
 from agent.tracing.api import NO_TRACING, Tracer
@@ -78,12 +80,16 @@ class Agent:
         sli_source: SliSource | None = None,
         tracer: Tracer = NO_TRACING,
         journey_prober: StepProber | None = None,
+        shard: Shard = UNSHARDED,
     ) -> None:
         """``journey_prober`` sends the requests of journey steps (the HTTP prober of
-        ``probers``); without one, journeys are not run."""
+        ``probers``); without one, journeys are not run. ``shard``: probe, evaluate and report
+        only the nodes and journeys this replica owns (every spec is still validated)."""
         self.source = source
         self.sli_source = sli_source  # counts of the SLOs measured outside the agent
-        self.specs = specs
+        self.shard = shard
+        self.all_specs = specs  # the whole validated set
+        self.specs = owned_specs(specs, shard)  # the nodes and journeys this shard owns
         self.store = store
         self.telemetry = telemetry
         self.settings = settings
@@ -115,7 +121,7 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; then stop probing, flush and return."""
-        self._activate(self.specs)
+        self._activate(self.all_specs)
         self.telemetry.reload_result(True, self._clock())
         self.scheduler.start()
         loops = [
@@ -163,7 +169,9 @@ class Agent:
         external = await self._external_counts(specs, now)
         snapshot = await asyncio.to_thread(evaluate, specs, self.store, now, external)
         if specs.journeys:
-            await self._read_journey_views(specs, snapshot, now)
+            # the hops' nodes may be owned by other shards: look them up in the whole set
+            scope = dataclasses.replace(self.all_specs, journeys=specs.journeys)
+            await self._read_journey_views(scope, snapshot, now)
         self.snapshot = snapshot
         self.telemetry.set_snapshot(snapshot)
         self.fanout.publish(snapshot, specs)
@@ -233,14 +241,19 @@ class Agent:
             await self.evaluate()
             return True
 
-    def _activate(self, specs: SpecSet) -> None:
+    def _activate(self, all_specs: SpecSet) -> None:
         """Swap in a validated spec set: one synchronous step on the loop thread."""
+        specs = owned_specs(all_specs, self.shard)
+        self.all_specs = all_specs
         self.specs = specs
-        self.store.set_bucket_retention(bucket_retention(specs, self.settings.retention_margin))
+        retention = bucket_retention(all_specs, self.settings.retention_margin)
+        self.store.set_bucket_retention(retention)
         self.telemetry.set_specs(specs)
         jobs: dict[str, Target | JourneyJob] = dict(targets_of(specs))
         if self.journeys is not None:
-            jobs.update(journey_jobs_of(specs))
+            # a journey's steps may go to nodes other shards own: they are looked up in the
+            # whole set (the journey's shard runs its steps; the nodes' shards probe the nodes)
+            jobs.update(journey_jobs_of(dataclasses.replace(all_specs, journeys=specs.journeys)))
             self.journeys.forget([journey.name for journey in specs.journeys])
         elif specs.journeys:
             log.warning("journeys are not run: the agent was started without a journey prober")

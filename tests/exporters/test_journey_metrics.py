@@ -29,7 +29,7 @@ from agent.probes.result import Observation, Outcome, Reason
 from agent.runtime.pipeline import ProbePipeline
 from agent.schedule.scheduler import JourneyJob, Target
 from agent.store import SqliteStore
-from agent.tracing.otel import OtelTracer
+from exporters.otlp.tracer import OtelTracer
 from exporters.prometheus.metrics import AgentMetrics
 from tests.journeys.support import NODES, FakeTracer, journey, step
 from tests.support.builders import node

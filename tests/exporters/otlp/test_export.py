@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.model import Mode
 from agent.probes.result import Observation, Outcome, Reason
-from agent.tracing.setup import OtlpTracing, TracingConfig, start_tracing
+from exporters.otlp.setup import OtlpTracing, TracingConfig, start_tracing
 from exporters.prometheus.metrics import AgentMetrics
 from tests.support.builders import node
 from tests.support.fakes import RecordingTelemetry

@@ -16,7 +16,7 @@ secret query parameters replaced by ``REDACTED``, and no request header is recor
 journey step's URL with ``${capture}`` placeholders is recorded as ``url.template``, so values
 captured from responses (session ids, tokens) stay off spans too.
 
-The tracer provider is passed in (never the global one); :mod:`agent.tracing.setup` builds it.
+The tracer provider is passed in (never the global one); :mod:`exporters.otlp.setup` builds it.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from agent.runtime.pipeline import ProbePipeline
 from agent.schedule.scheduler import Target as ProbeTarget
 from agent.store.sqlite import SqliteStore
 from agent.tracing.api import NO_TRACING, Tracer
-from agent.tracing.setup import OtlpTracing, TracingConfig, start_tracing
+from exporters.otlp.setup import OtlpTracing, TracingConfig, start_tracing
 from tests.support.builders import node
 from tests.support.fakes import RecordingTelemetry
 from tests.support.otlp import OtlpHttpReceiver, ReceivedSpan

@@ -23,7 +23,7 @@ from agent.model import (
     StepFallback,
 )
 from agent.probes.http import HttpProber
-from agent.tracing.setup import TracingConfig, start_tracing
+from exporters.otlp.setup import TracingConfig, start_tracing
 from tests.support.builders import node
 from tests.support.fakes import RecordingTelemetry
 from tests.support.otlp import OtlpHttpReceiver, ReceivedSpan

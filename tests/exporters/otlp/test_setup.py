@@ -6,7 +6,7 @@ import pytest
 from opentelemetry.sdk.trace import sampling
 
 from agent.errors import UserError
-from agent.tracing.setup import TracingConfig, tracing_config
+from exporters.otlp.setup import TracingConfig, tracing_config
 
 BASE = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
 

@@ -1,9 +1,9 @@
 """Tracing wired from the environment: a tracer provider exporting over OTLP (HTTP or gRPC).
 
-:func:`tracing_config` (from :mod:`agent.tracing.config`) reads the ``OTEL_*`` variables;
+:func:`tracing_config` (from :mod:`exporters.otlp.config`) reads the ``OTEL_*`` variables;
 :func:`start_tracing` builds the provider — never the global one — with a
-:class:`~agent.tracing.export.BoundedExport` in front of the OTLP exporter, and returns an
-:class:`OtlpTracing` holding the :class:`~agent.tracing.otel.OtelTracer` and the shutdown.
+:class:`~exporters.otlp.export.BoundedExport` in front of the OTLP exporter, and returns an
+:class:`OtlpTracing` holding the :class:`~exporters.otlp.tracer.OtelTracer` and the shutdown.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from agent.runtime.telemetry import ExportTelemetry
-from agent.tracing.config import TracingConfig, shown_endpoint, tracing_config
-from agent.tracing.export import BoundedExport
-from agent.tracing.otel import OtelTracer
+from exporters.otlp.config import TracingConfig, shown_endpoint, tracing_config
+from exporters.otlp.export import BoundedExport
+from exporters.otlp.tracer import OtelTracer
 
 __all__ = ["OtlpTracing", "TracingConfig", "start_tracing", "tracing_config"]
 

@@ -24,7 +24,7 @@ from agent.model import (
     TcpCheck,
 )
 from agent.probes.result import Observation, Outcome, Reason
-from agent.tracing.otel import OtelTracer, redacted_url
+from exporters.otlp.tracer import OtelTracer, redacted_url
 from tests.support.builders import node
 
 OK = Observation(Outcome.SUCCESS, Reason.OK, 0.01, status=200)

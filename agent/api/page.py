@@ -1,0 +1,380 @@
+"""The status page at ``/``: one server-rendered HTML document from the status snapshot, the
+journey views and (when the advisor runs) the decision reviews.
+
+Pure functions from data to HTML: no I/O, no clock, no JavaScript, no external assets (the CSS
+is inline), so the page works offline and under a strict Content-Security-Policy. Every piece of
+text that comes from specs, probes or errors goes through :func:`html.escape`. The page reloads
+itself with a meta refresh.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from agent.api.page_style import STYLE
+from agent.api.status_json import alert_state
+from agent.journeys.views import HopShare, JourneyView
+from agent.model import Mode
+from agent.slo.status import BudgetStatus, NodeStatus, SloStatus, Snapshot
+
+DEFAULT_REFRESH = 10  # seconds between reloads of the page
+
+ENDPOINTS: tuple[tuple[str, str], ...] = (
+    ("/metrics", "Prometheus metrics"),
+    ("/healthz", "liveness"),
+    ("/readyz", "readiness (after the first SLO evaluation)"),
+    ("/api/v1/status", "every node and SLO: SLI per window, budget, burn rates, alerts"),
+    ("/api/v1/journeys", "every journey: SLOs, burned budget per hop and partner, ceiling"),
+)
+
+MODE_TITLES = {
+    Mode.OPERATED: ("Operated nodes", "run by the team"),
+    Mode.ORCHESTRATED: ("Orchestrated nodes", "run by partners"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One node's operate-vs-orchestrate review, as the page shows it."""
+
+    node: str
+    mode: str  # the node's current mode
+    recommendation: str  # what the measurements point to, e.g. "orchestrate"; "" = keep
+    flagged: bool  # True when the current mode should be revisited
+    reasons: tuple[str, ...] = ()
+    scores: tuple[tuple[str, float], ...] = ()  # (axis, score) pairs
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    """An SLI source outside the agent that did not answer, and why."""
+
+    name: str
+    url: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageData:
+    snapshot: Snapshot
+    journeys: Sequence[JourneyView] = ()
+    decisions: Sequence[DecisionRow] | None = None  # None: no advisor, no section
+    reload_error: str | None = None
+    source_problems: Sequence[SourceProblem] = ()
+    refresh: int = DEFAULT_REFRESH
+    endpoints: Sequence[tuple[str, str]] = ENDPOINTS
+
+
+# --- numbers ------------------------------------------------------------------------------------
+
+
+def bar_width(ratio: float | None) -> float:
+    """A bar's width in percent: ``ratio`` clamped to 0..1 (None and NaN give 0)."""
+    if ratio is None or ratio != ratio:
+        return 0.0
+    return max(0.0, min(1.0, ratio)) * 100.0
+
+
+def percent(ratio: float | None, digits: int = 2) -> str:
+    """``0.999`` -> ``99.9%``; None -> an em dash."""
+    if ratio is None:
+        return "—"
+    text = f"{ratio * 100:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def objective_text(ratio: float) -> str:
+    return percent(ratio, 4)
+
+
+def burn_text(burn: float | None) -> str:
+    if burn is None:
+        return "—"
+    times = "\u00d7"  # multiplication sign
+    return f"{burn:.1f}{times}" if burn < 100 else f"{burn:.0f}{times}"
+
+
+def duration_text(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{int(seconds)}s"
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
+
+
+def utc_text(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# --- pieces -------------------------------------------------------------------------------------
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def state_badge(state: str) -> str:
+    return f'<span class="badge {_e(state)}">{_e(state)}</span>'
+
+
+def budget_bar(budget: BudgetStatus) -> str:
+    """The remaining error budget as a bar (0 to 100%), with the overspent case called out."""
+    remaining = budget.remaining_ratio
+    if remaining is None:
+        return '<div class="budget nodata"><div class="bar"></div><span>no data</span></div>'
+    width = bar_width(remaining)
+    if remaining < 0:
+        consumed = budget.consumed_ratio if budget.consumed_ratio is not None else 1 - remaining
+        return (
+            '<div class="budget overspent"><div class="bar">'
+            f'<span class="fill" style="width:{width:.1f}%"></span></div>'
+            f"<span>overspent: {_e(percent(consumed, 0))} of budget used</span></div>"
+        )
+    level = "good" if remaining > 0.5 else "low" if remaining > 0.2 else "critical"
+    minutes = budget.remaining_minutes
+    left = f" · {minutes:.1f} min" if minutes is not None else ""
+    return (
+        f'<div class="budget {level}"><div class="bar">'
+        f'<span class="fill" style="width:{width:.1f}%"></span></div>'
+        f"<span>{_e(percent(remaining, 1))} left{_e(left)}</span></div>"
+    )
+
+
+def burn_rates(slo: SloStatus) -> str:
+    """Burn rate per standard window (the period is left to the SLI column)."""
+    cells = "".join(
+        f'<span class="burn{" hot" if (w.burn_rate or 0) >= 1 else ""}">'
+        f"<b>{_e(w.window)}</b> {_e(burn_text(w.burn_rate))}</span>"
+        for w in slo.windows[:-1]
+    )
+    return f'<div class="burns">{cells}</div>'
+
+
+def alert_cell(slo: SloStatus) -> str:
+    state = alert_state(slo)
+    tiers = "".join(
+        f"<li>{_e(a.severity.value)} {_e(a.long)}/{_e(a.short)}: "
+        f"{_e(burn_text(a.long_burn))}/{_e(burn_text(a.short_burn))} "
+        f"(fires at {_e(burn_text(a.factor))})</li>"
+        for a in slo.firing
+    )
+    exhaustion = ""
+    if slo.exhaustion_seconds is not None:
+        exhaustion = (
+            f'<p class="exhaust">budget gone in {_e(duration_text(slo.exhaustion_seconds))}</p>'
+        )
+    listing = f'<ul class="tiers">{tiers}</ul>' if tiers else ""
+    return f"{state_badge(state)}{listing}{exhaustion}"
+
+
+def slo_table(slos: Sequence[SloStatus]) -> str:
+    if not slos:
+        return '<p class="empty">No SLOs.</p>'
+    rows = "".join(
+        f'<tr class="slo state-{_e(alert_state(s))}">'
+        f'<th scope="row">{_e(s.slo)}</th>'
+        f"<td>{_e(objective_text(s.objective))}</td>"
+        f"<td>{_e(percent(s.windows[-1].sli, 3))} <small>{_e(s.period)}</small></td>"
+        f"<td>{budget_bar(s.budget)}</td>"
+        f"<td>{burn_rates(s)}</td>"
+        f"<td>{alert_cell(s)}</td></tr>"
+        for s in slos
+    )
+    return (
+        '<table class="slos"><thead><tr><th scope="col">SLO</th><th scope="col">objective</th>'
+        '<th scope="col">SLI</th><th scope="col">error budget</th>'
+        '<th scope="col">burn rate</th><th scope="col">alert</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def worst_state(slos: Iterable[SloStatus]) -> str:
+    states = {alert_state(s) for s in slos}
+    return next((s for s in ("page", "ticket") if s in states), "ok")
+
+
+def node_card(node: NodeStatus) -> str:
+    who = [f"owner {node.owner}", f"capability {node.capability}"]
+    if node.partner:
+        who.append(f"partner {node.partner}")
+    state = worst_state(node.slos)
+    return (
+        f'<article class="card state-{_e(state)}" id="node-{_e(node.node)}">'
+        f'<h3><span class="name">{_e(node.node)}</span> {state_badge(state)}</h3>'
+        f'<p class="who">{" · ".join(_e(w) for w in who)}</p>'
+        f"{slo_table(node.slos)}</article>"
+    )
+
+
+def mode_section(mode: Mode, nodes: Sequence[NodeStatus]) -> str:
+    title, subtitle = MODE_TITLES[mode]
+    body = "".join(node_card(n) for n in nodes) or '<p class="empty">None.</p>'
+    return (
+        f'<section class="mode" id="{_e(mode.value)}">'
+        f"<h2>{_e(title)} <small>{_e(subtitle)} · {len(nodes)}</small></h2>{body}</section>"
+    )
+
+
+def hop_row(hop: HopShare) -> str:
+    reasons = ", ".join(f"{_e(r)} {n}" for r, n in hop.reasons.items())
+    width = bar_width(hop.fraction)
+    partner = hop.partner or ("the team" if hop.mode == Mode.OPERATED.value else "")
+    return (
+        f'<tr><th scope="row">{_e(hop.step)}</th><td>{_e(hop.node)}'
+        f" <small>{_e(hop.mode or 'unknown')}</small></td><td>{_e(partner)}</td>"
+        f"<td>{hop.bad_runs}</td>"
+        f'<td><div class="share"><div class="bar"><span class="fill" style="width:{width:.1f}%">'
+        f"</span></div><span>{_e(percent(hop.fraction, 1))}</span></div></td>"
+        f"<td>{reasons}</td></tr>"
+    )
+
+
+def journey_card(view: JourneyView) -> str:
+    state = worst_state(view.slos)
+    if view.hops:
+        blame = (
+            '<table class="blame"><caption>Burned budget by hop</caption><thead><tr>'
+            '<th scope="col">step</th><th scope="col">node</th><th scope="col">partner</th>'
+            '<th scope="col">bad runs</th><th scope="col">share of burn</th>'
+            '<th scope="col">reasons</th></tr></thead>'
+            f"<tbody>{''.join(hop_row(h) for h in view.hops)}</tbody></table>"
+        )
+    else:
+        blame = '<p class="empty">No budget burned: no hop to blame.</p>'
+    ceiling = view.ceiling
+    ceiling_text = f"ceiling {percent(ceiling.availability, 3)}"
+    if ceiling.availability is None:
+        ceiling_text = "ceiling not measured yet"
+    warn = ""
+    if ceiling.above:
+        warn = f' <span class="badge ticket">above ceiling: {_e(", ".join(ceiling.above))}</span>'
+    return (
+        f'<article class="card state-{_e(state)}" id="journey-{_e(view.journey)}">'
+        f'<h3><span class="name">{_e(view.journey)}</span> {state_badge(state)}</h3>'
+        f'<p class="who">{view.runs} runs, {view.bad_runs:g} bad in {_e(view.period)} · '
+        f"{_e(ceiling_text)}{warn}</p>{slo_table(view.slos)}{blame}</article>"
+    )
+
+
+def journeys_section(views: Sequence[JourneyView]) -> str:
+    if not views:
+        return ""
+    cards = "".join(journey_card(v) for v in views)
+    return (
+        '<section id="journeys"><h2>Journeys <small>cross-partner paths · '
+        f"{len(views)}</small></h2>{cards}</section>"
+    )
+
+
+def decisions_section(rows: Sequence[DecisionRow] | None) -> str:
+    if rows is None:
+        return ""
+    if not rows:
+        body = '<p class="empty">No decision reviews.</p>'
+    else:
+        body = (
+            '<table class="decisions"><thead><tr><th scope="col">node</th>'
+            '<th scope="col">mode</th><th scope="col">review</th><th scope="col">reasons</th>'
+            '<th scope="col">scores</th></tr></thead><tbody>'
+            + "".join(_decision_row(r) for r in rows)
+            + "</tbody></table>"
+        )
+    title = "<h2>Decisions <small>operate or orchestrate</small></h2>"
+    return f'<section id="decisions">{title}{body}</section>'
+
+
+def _decision_row(row: DecisionRow) -> str:
+    verdict = (
+        f'<span class="badge ticket">revisit: {_e(row.recommendation or "review")}</span>'
+        if row.flagged
+        else '<span class="badge ok">keep</span>'
+    )
+    reasons = "".join(f"<li>{_e(r)}</li>" for r in row.reasons)
+    scores = " · ".join(f"{_e(axis)} {score:.2g}" for axis, score in row.scores)
+    return (
+        f'<tr><th scope="row">{_e(row.node)}</th><td>{_e(row.mode)}</td><td>{verdict}</td>'
+        f"<td><ul>{reasons}</ul></td><td>{scores}</td></tr>"
+    )
+
+
+def banners(data: PageData) -> str:
+    out = []
+    if data.reload_error:
+        out.append(
+            '<p class="banner">Spec reload failed; the last good specs stay in force: '
+            f"{_e(data.reload_error)}</p>"
+        )
+    for problem in data.source_problems:
+        out.append(
+            f'<p class="banner">SLI source {_e(problem.name)} ({_e(problem.url)}) did not answer: '
+            f"{_e(problem.error)}</p>"
+        )
+    return "".join(out)
+
+
+def footer(endpoints: Sequence[tuple[str, str]]) -> str:
+    items = "".join(
+        f'<li><a href="{_e(path)}"><code>{_e(path)}</code></a> {_e(what)}</li>'
+        for path, what in endpoints
+    )
+    return f'<footer><h2>Endpoints</h2><ul class="endpoints">{items}</ul></footer>'
+
+
+def document(title: str, refresh: int, body: str) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="{max(1, int(refresh))}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def status_page(data: PageData) -> str:
+    """The whole status page for one snapshot."""
+    snapshot = data.snapshot
+    slos = snapshot.slos()
+    states = [alert_state(s) for s in slos]
+    paging, ticket = states.count("page"), states.count("ticket")
+    summary = (
+        f"{len(snapshot.nodes)} nodes · {len(snapshot.journeys)} journeys · {len(slos)} SLOs · "
+        f'<span class="badge {"page" if paging else "ok"}">{paging} paging</span> '
+        f'<span class="badge {"ticket" if ticket else "ok"}">{ticket} ticket</span>'
+    )
+    header = (
+        f"<header><h1>slo-agent</h1><p>evaluated {_e(utc_text(snapshot.evaluated_at))} · "
+        f"{summary}</p></header>"
+    )
+    sections = "".join(
+        mode_section(mode, [n for n in snapshot.nodes if n.mode is mode]) for mode in MODE_TITLES
+    )
+    main = (
+        f"<main>{sections}{journeys_section(data.journeys)}"
+        f"{decisions_section(data.decisions)}</main>"
+    )
+    title = f"slo-agent · {paging} paging, {ticket} ticket"
+    return document(title, data.refresh, header + banners(data) + main + footer(data.endpoints))
+
+
+def pending_page(
+    refresh: int = DEFAULT_REFRESH, endpoints: Sequence[tuple[str, str]] = ENDPOINTS
+) -> str:
+    """The page before the first SLO evaluation: nothing measured yet."""
+    body = (
+        "<header><h1>slo-agent</h1></header><main><section>"
+        '<h2 class="pending">First evaluation pending</h2>'
+        "<p>The agent is probing; node status, budgets and alerts appear after its first SLO "
+        f"evaluation. This page reloads every {max(1, int(refresh))} s.</p></section></main>"
+        + footer(endpoints)
+    )
+    return document("slo-agent · first evaluation pending", refresh, body)
