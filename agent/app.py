@@ -19,9 +19,11 @@ from pathlib import Path
 import httpx
 
 from agent.api.app import create_app
+from agent.api.decisions_json import decision_rows
 from agent.api.server import AppServer
 from agent.probes import Probers
 from agent.probes.http import HttpProber
+from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.source import SpecSource
 from agent.schedule.shard import UNSHARDED, Shard
@@ -50,6 +52,7 @@ class RunOptions:
     alertmanager_resend_interval: float = 60.0  # seconds between re-sends of firing alerts
     tracing: bool = True  # False: no spans whatever OTEL_* says (``--no-tracing``)
     shard: Shard = UNSHARDED  # probe only the nodes and journeys this replica owns (``--shard``)
+    decision_alerts: bool = False  # push NodeDecisionReview alerts too (``--decision-alerts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class RunningAgent:
     metrics: AgentMetrics
     url: str  # http://host:port
     tracing: OtlpTracing | None = None  # None when tracing is off
+    advisor: Advisor | None = None  # the operate-or-orchestrate reviews
 
 
 @contextlib.asynccontextmanager
@@ -98,6 +102,10 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             journey_prober=http,
             shard=options.shard,
         )
+        listeners: list[DecisionListener] = [metrics]
+        if pusher is not None and options.decision_alerts:
+            listeners.append(pusher)
+        advisor = Advisor(store, clock=time.time, listeners=listeners)
         server = AppServer(
             create_app(
                 agent,
@@ -107,6 +115,8 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
                 openmetrics=metrics.openmetrics_exposition,
                 journeys=lambda: agent.journey_views,
                 shard=options.shard,
+                decisions=lambda: advisor.report,
+                decision_rows=lambda: decision_rows(advisor.report) if advisor.report else [],
             ),
             options.host,
             options.port,
@@ -116,17 +126,20 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             pusher.generator_url = f"{server.url}/api/v1/status"
         stop = asyncio.Event()
         agent_task = asyncio.create_task(agent.run(stop), name="agent")
+        advice = advisor.run(lambda: agent.specs, lambda: agent.snapshot, stop)
+        advice_task = asyncio.create_task(advice, name="advisor")
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(agent.reload()))
         try:
-            yield RunningAgent(agent, metrics, server.url, tracing)
+            yield RunningAgent(agent, metrics, server.url, tracing, advisor)
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGHUP)
             await server.stop()
             stop.set()
             await agent_task
+            await advice_task
     finally:
         if tracing is not None:  # after the agent stopped: its last spans are queued
             await asyncio.to_thread(tracing.shutdown, TRACE_FLUSH_TIMEOUT)
@@ -163,11 +176,12 @@ async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None
     async with running_agent(options, env) as running:
         specs = running.agent.specs
         log.info(
-            "slo-agent (shard %s) watching %d nodes (%d probes); metrics at %s/metrics, "
-            "status at %s/api/v1/status",
+            "slo-agent (shard %s) watching %d nodes (%d probes) and %d journeys; metrics at "
+            "%s/metrics, status at %s/api/v1/status",
             options.shard,
             len(specs.nodes),
-            len(running.agent.scheduler.targets),
+            sum(len(node.probes) for node in specs.nodes),
+            len(specs.journeys),
             running.url,
             running.url,
         )

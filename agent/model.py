@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from agent.advisor.policy import DecisionPolicy
 
 
 class Mode(StrEnum):
@@ -180,6 +183,7 @@ class Decision:
     brand_control: int | None = None  # 1..5
     differentiation: int | None = None  # 1..5
     cost: Cost | None = None
+    integration_complexity: int | None = None  # 1..5; the advisor estimates it when absent
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +254,7 @@ class SpecSet:
     alert_windows: Mapping[str, AlertWindows]  # always holds "default"
     sources: tuple[str, ...] = ()  # the files it was read from
     journeys: tuple[Journey, ...] = ()
+    decision_policy: DecisionPolicy | None = None  # from the specs; None = the built-in one
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -160,5 +160,6 @@ def measure_blackbox(
             "nginx_requests": counts1[1] - counts0[1] - 1,
             "nginx_connections": counts1[0] - counts0[0] - 1,
             "driver_lag_p99_ms": result["lag_p99_ms"],
+            "loadavg_1m": os.getloadavg()[0],
         },
     )

@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -341,6 +342,7 @@ def measure_agent(
             "body": args.body,
             "procs": args.procs,
             "startup_slack_s": min(o["startup_slack_s"] for o in outputs),
+            "loadavg_1m": os.getloadavg()[0],  # other work on the machine shows up here
         },
     )
 

@@ -44,3 +44,14 @@ def exhausted_labels(node: Node, slo: Slo) -> dict[str, str]:
 
 def absent_labels(node: Node, slo: Slo) -> dict[str, str]:
     return {**slo_labels(node, slo), "severity": "ticket"}
+
+
+def decision_labels(node: Node, recommendation: str) -> dict[str, str]:
+    """Labels of a ``NodeDecisionReview`` alert (without ``alertname``)."""
+    return {
+        **node.alerting.labels,
+        "node": node.name,
+        "mode": node.mode.value,
+        "recommendation": recommendation,
+        "severity": "info",
+    }

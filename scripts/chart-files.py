@@ -2,8 +2,8 @@
 outside the chart's directory:
 
 - ``helm/slo-agent/files/prometheusrule.yaml``: ``slo-agent rules --format operator`` for the
-  chart's default specs (``specs`` in values.yaml), and ``prometheusrule.specs-sha256``, the
-  digest of those specs the chart compares ``.Values.specs`` with;
+  chart's default specs (``files/specs/*.yaml``), and ``prometheusrule.specs-sha256``, the
+  digest of those specs that the chart compares the installed specs with;
 - ``helm/slo-agent/files/dashboards/*.json``: copies of ``dashboards/*.json``.
 
 Usage: ``.venv/bin/python scripts/chart-files.py`` writes them; ``--check`` only reports (exit 1)
@@ -20,8 +20,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
 from agent.cli.rules import rules
 from agent.errors import UserError
 from exporters.prometheus.rules import RuleFormat
@@ -33,13 +31,10 @@ DIGEST_FILE = "prometheusrule.specs-sha256"
 
 
 def default_specs(chart: Path) -> dict[str, str]:
-    values = yaml.safe_load((chart / "values.yaml").read_text())
-    specs = values.get("specs") or {}
-    if not isinstance(specs, dict) or not all(
-        isinstance(name, str) and isinstance(text, str) for name, text in specs.items()
-    ):
-        raise SystemExit(f"{chart / 'values.yaml'}: specs must map file names to YAML text")
-    return specs
+    """The chart's example specs, file name -> text (what it installs when ``specs`` is empty)."""
+    return {
+        path.name: path.read_text() for path in sorted((chart / "files" / "specs").glob("*.yaml"))
+    }
 
 
 def specs_digest(specs: Mapping[str, str]) -> str:
@@ -72,7 +67,9 @@ def wanted_files(root: Path, chart: Path) -> dict[Path, bytes]:
 def stale_files(root: Path, chart: Path) -> list[Path]:
     """Generated files that are missing, differ, or should no longer be there."""
     wanted = wanted_files(root, chart)
-    stale = [path for path, data in wanted.items() if not path.is_file() or path.read_bytes() != data]
+    stale = [
+        path for path, data in wanted.items() if not path.is_file() or path.read_bytes() != data
+    ]
     stale += [
         path
         for path in sorted((chart / "files" / "dashboards").glob("*.json"))
@@ -99,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(check=args.check)
     except UserError as error:  # the chart's default specs are invalid
-        print(f"helm/slo-agent/values.yaml specs: {error}", file=sys.stderr)
+        print(f"helm/slo-agent/files/specs: {error}", file=sys.stderr)
         return 1
 
 

@@ -112,5 +112,7 @@ class DecisionPolicy:
         total = sum(abs(w) for axis, w in self.weights.items() if axis in scores)
         if total == 0:
             return 0.0
-        value = sum(w * (scores[axis] - 3) / 2 for axis, w in self.weights.items() if axis in scores)
+        value = sum(
+            w * (scores[axis] - 3) / 2 for axis, w in self.weights.items() if axis in scores
+        )
         return value / total

@@ -15,8 +15,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from agent.advisor.review import DecisionReport
+from agent.api.decisions_json import decisions_json
 from agent.api.journeys_json import journeys_json
-from agent.api.page import DecisionRow, PageData, SourceProblem, pending_page, status_page
+from agent.api.page import (
+    ENDPOINTS,
+    DecisionRow,
+    PageData,
+    SourceProblem,
+    pending_page,
+    status_page,
+)
 from agent.api.status_json import snapshot_json
 from agent.journeys.views import JourneyView
 from agent.schedule.shard import Shard
@@ -68,12 +77,17 @@ def create_app(
     journeys: Callable[[], Sequence[JourneyView]] | None = None,
     decision_rows: Callable[[], Sequence[DecisionRow]] | None = None,
     shard: Shard | None = None,  # which replica this is; /api/v1/status says so
+    decisions: Callable[[], DecisionReport | None] | None = None,  # the advisor's latest review
 ) -> Starlette:
-    async def index(_: Request) -> Response:
+    async def index(request: Request) -> Response:
         """The status page (read-only: GET and HEAD only)."""
+        served = {getattr(route, "path", "") for route in request.app.routes}
+        endpoints = [(path, what) for path, what in ENDPOINTS if path in served]
         snapshot = view.snapshot
         if snapshot is None:
-            return HTMLResponse(pending_page(), status_code=503, headers=PAGE_HEADERS)
+            return HTMLResponse(
+                pending_page(endpoints=endpoints), status_code=503, headers=PAGE_HEADERS
+            )
         data = PageData(
             snapshot=snapshot,
             journeys=journeys() if journeys is not None else (),
@@ -84,6 +98,8 @@ def create_app(
                 for s in sli_sources
                 if s.last_error is not None
             ],
+            endpoints=endpoints,
+            shard=str(shard) if shard is not None and shard.count > 1 else "",
         )
         return HTMLResponse(status_page(data), headers=PAGE_HEADERS)
 
@@ -122,6 +138,12 @@ def create_app(
         views = journeys() if journeys is not None else ()
         return JSONResponse(journeys_json(views, snapshot.evaluated_at))
 
+    async def decision_review(_: Request) -> Response:
+        report = decisions() if decisions is not None else None
+        if report is None:
+            return JSONResponse({"error": "first decision review pending"}, status_code=503)
+        return JSONResponse(decisions_json(report))
+
     return Starlette(
         routes=[
             Route("/", index),
@@ -130,5 +152,6 @@ def create_app(
             Route("/metrics", prometheus),
             Route("/api/v1/status", status),
             Route("/api/v1/journeys", journey_views),
+            *([Route("/api/v1/decisions", decision_review)] if decisions is not None else []),
         ]
     )

@@ -28,7 +28,9 @@ ENDPOINTS: tuple[tuple[str, str], ...] = (
     ("/readyz", "readiness (after the first SLO evaluation)"),
     ("/api/v1/status", "every node and SLO: SLI per window, budget, burn rates, alerts"),
     ("/api/v1/journeys", "every journey: SLOs, burned budget per hop and partner, ceiling"),
+    ("/api/v1/decisions", "every node's operate-vs-orchestrate review: flags, reasons, scores"),
 )
+"""The endpoints the page's footer lists (those the app serves)."""
 
 MODE_TITLES = {
     Mode.OPERATED: ("Operated nodes", "run by the team"),
@@ -42,7 +44,7 @@ class DecisionRow:
 
     node: str
     mode: str  # the node's current mode
-    recommendation: str  # what the measurements point to, e.g. "orchestrate"; "" = keep
+    recommendation: str  # what the measurements point to, e.g. "review: operate"
     flagged: bool  # True when the current mode should be revisited
     reasons: tuple[str, ...] = ()
     scores: tuple[tuple[str, float], ...] = ()  # (axis, score) pairs
@@ -65,6 +67,7 @@ class PageData:
     reload_error: str | None = None
     source_problems: Sequence[SourceProblem] = ()
     refresh: int = DEFAULT_REFRESH
+    shard: str = ""  # "i/n" when this replica probes one shard of the nodes
     endpoints: Sequence[tuple[str, str]] = ENDPOINTS
 
 
@@ -96,7 +99,7 @@ def burn_text(burn: float | None) -> str:
     if burn is None:
         return "—"
     times = "\u00d7"  # multiplication sign
-    return f"{burn:.1f}{times}" if burn < 100 else f"{burn:.0f}{times}"
+    return f"{burn:.3g}{times}" if burn < 1000 else f"{burn:.0f}{times}"
 
 
 def duration_text(seconds: float) -> str:
@@ -167,10 +170,10 @@ def alert_cell(slo: SloStatus) -> str:
         for a in slo.firing
     )
     exhaustion = ""
-    if slo.exhaustion_seconds is not None:
-        exhaustion = (
-            f'<p class="exhaust">budget gone in {_e(duration_text(slo.exhaustion_seconds))}</p>'
-        )
+    left = slo.exhaustion_seconds
+    if left is not None:
+        gone = "budget exhausted" if left <= 0 else f"budget gone in {duration_text(left)}"
+        exhaustion = f'<p class="exhaust">{_e(gone)}</p>'
     listing = f'<ul class="tiers">{tiers}</ul>' if tiers else ""
     return f"{state_badge(state)}{listing}{exhaustion}"
 
@@ -249,6 +252,11 @@ def journey_card(view: JourneyView) -> str:
         )
     else:
         blame = '<p class="empty">No budget burned: no hop to blame.</p>'
+    if view.partners:
+        parts = " · ".join(
+            f"{_e(p.partner or 'the team')} {_e(percent(p.fraction, 1))}" for p in view.partners
+        )
+        blame += f'<p class="who">By partner: {parts}</p>'
     ceiling = view.ceiling
     ceiling_text = f"ceiling {percent(ceiling.availability, 3)}"
     if ceiling.availability is None:
@@ -293,9 +301,9 @@ def decisions_section(rows: Sequence[DecisionRow] | None) -> str:
 
 def _decision_row(row: DecisionRow) -> str:
     verdict = (
-        f'<span class="badge ticket">revisit: {_e(row.recommendation or "review")}</span>'
+        f'<span class="badge ticket">{_e(row.recommendation or "review")}</span>'
         if row.flagged
-        else '<span class="badge ok">keep</span>'
+        else f'<span class="badge ok">{_e(row.recommendation or "keep")}</span>'
     )
     reasons = "".join(f"<li>{_e(r)}</li>" for r in row.reasons)
     scores = " · ".join(f"{_e(axis)} {score:.2g}" for axis, score in row.scores)
@@ -351,9 +359,10 @@ def status_page(data: PageData) -> str:
         f'<span class="badge {"page" if paging else "ok"}">{paging} paging</span> '
         f'<span class="badge {"ticket" if ticket else "ok"}">{ticket} ticket</span>'
     )
+    shard = f"shard {_e(data.shard)} (this replica's nodes) · " if data.shard else ""
     header = (
         f"<header><h1>slo-agent</h1><p>evaluated {_e(utc_text(snapshot.evaluated_at))} · "
-        f"{summary}</p></header>"
+        f"{shard}{summary}</p></header>"
     )
     sections = "".join(
         mode_section(mode, [n for n in snapshot.nodes if n.mode is mode]) for mode in MODE_TITLES

@@ -36,6 +36,7 @@ overflow:hidden;display:inline-block;vertical-align:middle;margin-right:6px}
 .budget.overspent .bar{background:repeating-linear-gradient(45deg,#f4c7c3 0 6px,#fbe3e1 6px 12px)}
 .budget.overspent span:last-child{color:var(--page);font-weight:600}
 .budget.nodata span{color:var(--muted)}
+.budget,.slos td:nth-child(3){white-space:nowrap}
 .burns{display:flex;flex-wrap:wrap;gap:2px 8px;font-size:12px;max-width:260px}
 .burn b{font-weight:500;color:var(--muted)}
 .burn.hot{color:var(--page);font-weight:600}

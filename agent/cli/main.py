@@ -121,6 +121,14 @@ def run(
             show_default=False,
         ),
     ] = None,
+    decision_alerts: Annotated[
+        bool,
+        typer.Option(
+            "--decision-alerts",
+            help="Also push a NodeDecisionReview alert (severity=info) to --alertmanager-url "
+            "for every node whose operate-or-orchestrate decision is flagged.",
+        ),
+    ] = False,
 ) -> None:
     """Run the agent: probe on schedule, keep budgets, serve /metrics and /api/v1/status."""
     from agent.app import RunOptions, run_until_stopped
@@ -144,6 +152,7 @@ def run(
         prometheus_url=prometheus,
         tracing=not no_tracing,
         shard=_shard(shard),
+        decision_alerts=decision_alerts,
     )
     try:
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
@@ -239,6 +248,47 @@ def rules(
                 output.write_text(text.getvalue())
             except OSError as error:
                 raise UserError(f"{output}: cannot write: {error.strerror}") from None
+    except UserError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def dashboards(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Directory to write the dashboards to (one JSON file each), e.g. dashboards/.",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Write the Grafana dashboards (overview, node, journeys, decisions) as JSON files."""
+    from agent.cli.dashboards import dashboards as write_dashboards
+
+    try:
+        code = write_dashboards(output, sys.stdout)
+    except UserError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def advise(
+    paths: Paths = None,
+    store: StoreOpt = Path("slo-agent.db"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Flag nodes whose measurements say the operate-or-orchestrate decision should be
+    revisited (exit 1 when any is flagged), with scores and reasons, from the store."""
+    from agent.cli.advise import advise as run_advise
+
+    try:
+        code = run_advise(
+            paths or [], os.environ, store, as_json=as_json, now=time.time(), out=sys.stdout
+        )
     except UserError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)

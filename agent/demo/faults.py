@@ -9,12 +9,20 @@ not by chance, so ``k`` consecutive requests during a burst of ratio ``r`` fail 
 The default schedule, :data:`DEMO_SCHEDULE`, over a 10-minute cycle::
 
     0:00-1:00   everything healthy (slowfreight is always slow: 300-500 ms, within contract)
-    1:00-3:30   acme-pay outage: every request answered 503          -> page (burn 100 at 99%)
+    1:00-3:30   acme-pay outage: every request answered 503          -> page (burn 2000 at 99.95%)
     2:00-2:40   storefront error burst: 20% of requests answered 500  -> page (burn 20 at 99%)
+    2:40-3:00   inventory outage, and again 3:20-3:40: two incidents of 20 s each -> page
     4:00-6:00   fastship latency spike: +800-1000 ms, over its 500 ms latency SLO -> page
     6:30-7:30   inventory error burst: 30% of requests answered 500   -> page (burn 30 at 99%)
     8:00-9:00   backup-pay contract break: 200 with {"status": "degraded"} -> page
     9:00-10:00  everything healthy again, then the cycle repeats
+
+What the advisor makes of it (the demo's DecisionPolicy raises a flag once its signal has held
+for 30 s): inventory, operated, low in value and twice down for 20 s -> ``review: orchestrate``
+(about 4:10); fastship during its spike, slower and costlier than slowfreight -> ``reroute`` to
+slowfreight (about 5:00); backup-pay breaking its contract -> ``reroute`` to acme-pay, and
+acme-pay, strict (99.95%), its budget spent and its drilled fallback now failing ->
+``review: operate`` (8:00-9:30).
 """
 
 from __future__ import annotations
@@ -215,6 +223,8 @@ DEMO_SCHEDULE: Final = FaultSchedule(
         Slot("acme-pay", 60.0, 210.0, outage(503)),
         Slot("storefront", 120.0, 160.0, error_burst(0.2, 500)),
         Slot("fastship", 240.0, 360.0, latency_spike(0.8, 0.2)),
+        Slot("inventory", 160.0, 180.0, outage(503)),
+        Slot("inventory", 200.0, 220.0, outage(503)),
         Slot("inventory", 390.0, 450.0, error_burst(0.3, 500)),
         Slot("backup-pay", 480.0, 540.0, contract_break({"status": "degraded"})),
     ),

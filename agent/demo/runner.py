@@ -22,10 +22,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from agent.advisor.review import DecisionReport
 from agent.api.status_json import alert_state
 from agent.app import RunOptions, running_agent
 from agent.demo.ecosystem import Ecosystem
 from agent.demo.templates import render_demo_specs
+from agent.runtime.advice import Advisor
 from agent.runtime.agent import Agent, AgentSettings
 from agent.slo.status import Snapshot
 
@@ -114,6 +116,26 @@ def alert_changes(
     return now, lines
 
 
+def decision_changes(
+    before: Mapping[str, str], report: DecisionReport
+) -> tuple[dict[str, str], list[str]]:
+    """The recommendation in force per node and a line for each change since ``before``."""
+    now: dict[str, str] = {}
+    lines: list[str] = []
+    for review in report.reviews:
+        shown = review.recommendation
+        if review.target is not None:
+            shown = f"{shown} to {review.target}"
+        now[review.node] = shown
+        if shown != before.get(review.node, "keep"):
+            if review.flagged:
+                why = "; ".join(reason.text for reason in review.advice.reasons)
+                lines.append(f"FLAG      {review.node}: {shown} ({why})")
+            else:
+                lines.append(f"cleared   {review.node}: keep")
+    return now, lines
+
+
 async def run_demo(options: DemoOptions) -> None:
     console = Console()
     if not console.is_terminal:  # logs and pipes: wide enough for the table, no wrapping
@@ -139,7 +161,9 @@ async def run_demo(options: DemoOptions) -> None:
             )
             async with running_agent(run_options, os.environ) as running:
                 _print_where_to_look(console, running.url, ecosystem, spec_dir, store, options)
-                await _show_progress(console, running.agent, ecosystem, stop, options.duration)
+                await _show_progress(
+                    console, running.agent, ecosystem, stop, options.duration, running.advisor
+                )
             console.print("stopping: ecosystem and agent shut down, store flushed.")
         if options.store_path is None:
             console.print("The demo's temporary store was removed; pass --store FILE to keep it.")
@@ -168,10 +192,12 @@ def _print_where_to_look(
         f"Look at: [bold]{url}/api/v1/status[/bold]   [bold]{url}/api/v1/journeys[/bold]   "
         f"[bold]{url}/metrics[/bold]\n"
         f"Fault schedule (10-minute cycle): acme-pay outage at 1:00 pages within a minute; "
-        f"storefront 5xx burst at 2:00; fastship latency spike at 4:00; inventory errors at "
-        f"6:30; backup-pay contract break at 8:00. The checkout journey (storefront -> acme-pay, "
-        f"falling back to backup-pay -> fastship) runs every 2s, one trace per run. "
-        f"Running {until}.\n"
+        f"storefront 5xx burst at 2:00; inventory down at 2:40 and 3:20; fastship latency spike "
+        f"at 4:00; inventory errors at 6:30; backup-pay contract break at 8:00. The checkout "
+        f"journey (storefront -> acme-pay, falling back to backup-pay -> fastship) runs every "
+        f"2s, one trace per run. The advisor flags inventory (review: orchestrate) near 4:10, "
+        f"fastship (reroute) near 5:00, backup-pay (reroute) and acme-pay (review: operate) "
+        f"after 8:00: see {url}/api/v1/decisions. Running {until}.\n"
     )
 
 
@@ -181,8 +207,10 @@ async def _show_progress(
     ecosystem: Ecosystem,
     stop: asyncio.Event,
     duration: float | None,
+    advisor: Advisor | None = None,
 ) -> None:
     states: dict[str, str] = {}
+    decisions: dict[str, str] = {}
     deadline = None if duration is None else asyncio.get_running_loop().time() + duration
     live = Live(console=console, auto_refresh=False, transient=False)
     interactive = console.is_terminal
@@ -196,6 +224,10 @@ async def _show_progress(
                 states, lines = alert_changes(states, snapshot)
                 for line in lines:
                     console.print(f"[{_clock(elapsed)}] {line}")
+            if advisor is not None and advisor.report is not None:
+                decisions, lines = decision_changes(decisions, advisor.report)
+                for line in lines:
+                    console.print(f"[{_clock(elapsed)}] {line}", markup=False)
             table = progress_table(snapshot, faults, elapsed)
             if interactive:
                 live.update(Group(table), refresh=True)

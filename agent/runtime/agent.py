@@ -20,6 +20,7 @@ from agent.journeys.pipeline import JourneyPipeline, JourneyStore, journey_jobs_
 from agent.journeys.runner import JourneyRunner, StepProber
 from agent.journeys.views import JourneyReadings, JourneyView, read_journey_views
 from agent.model import CalendarWindow, SpecSet
+from agent.runtime.drills import DrillJob, DrillPipeline, drill_jobs_of
 from agent.runtime.evaluator import evaluate
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
@@ -97,13 +98,14 @@ class Agent:
         self._probers = probers
         self.tracer = tracer  # spans for probes and journey runs; NO_TRACING when off
         self.pipeline = ProbePipeline(probers, store, telemetry, clock=clock, tracer=tracer)
+        self.drills = DrillPipeline(probers, store, clock=clock)  # fallbacks[].drill
         self.journeys: JourneyPipeline | None = None
         if journey_prober is not None:
             runner = JourneyRunner(journey_prober, tracer, clock=clock)
             self.journeys = JourneyPipeline(runner, store, telemetry)
         self.journey_views: tuple[JourneyView, ...] = ()  # as of the last evaluation
         self._above_ceiling: dict[str, tuple[str, ...]] = {}
-        self.scheduler: ProbeScheduler[Target | JourneyJob] = ProbeScheduler(
+        self.scheduler: ProbeScheduler[Target | JourneyJob | DrillJob] = ProbeScheduler(
             self._run_job, telemetry, clock=clock
         )
         self.fanout = ExportFanout(exporters, telemetry)
@@ -249,7 +251,8 @@ class Agent:
         retention = bucket_retention(all_specs, self.settings.retention_margin)
         self.store.set_bucket_retention(retention)
         self.telemetry.set_specs(specs)
-        jobs: dict[str, Target | JourneyJob] = dict(targets_of(specs))
+        jobs: dict[str, Target | JourneyJob | DrillJob] = dict(targets_of(specs))
+        jobs.update(drill_jobs_of(specs))
         if self.journeys is not None:
             # a journey's steps may go to nodes other shards own: they are looked up in the
             # whole set (the journey's shard runs its steps; the nodes' shards probe the nodes)
@@ -259,9 +262,11 @@ class Agent:
             log.warning("journeys are not run: the agent was started without a journey prober")
         self.scheduler.apply(jobs)
 
-    async def _run_job(self, job: Target | JourneyJob) -> object:
+    async def _run_job(self, job: Target | JourneyJob | DrillJob) -> object:
         if isinstance(job, Target):
             return await self.pipeline.run(job)
+        if isinstance(job, DrillJob):
+            return await self.drills.run(job)
         if self.journeys is not None:
             return await self.journeys.run(job)
         return None

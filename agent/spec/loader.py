@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agent.advisor.policy import DecisionPolicy
 from agent.errors import SpecError, SpecProblem
 from agent.model import AlertWindows, Journey, Node, SpecSet
 from agent.spec import v1
@@ -30,7 +31,7 @@ DEFAULT_SPECS_DIR = Path("slo_specs")
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 # apiVersion -> kind -> how to read it
-API_VERSIONS: dict[str, Mapping[str, Kind[Any, Node | AlertWindows | Journey]]] = {
+API_VERSIONS: dict[str, Mapping[str, Kind[Any, Node | AlertWindows | Journey | DecisionPolicy]]] = {
     v1.API_VERSION: v1.KINDS,
 }
 
@@ -129,11 +130,13 @@ def _spec_set(entries: list[Entry], paths: Sequence[Path]) -> SpecSet:
         if isinstance(entry.value, AlertWindows):
             windows[entry.value.name] = entry.value
     journeys = [entry.value for entry in entries if isinstance(entry.value, Journey)]
+    policies = [entry.value for entry in entries if isinstance(entry.value, DecisionPolicy)]
     return SpecSet(
         nodes=tuple(sorted(nodes, key=lambda node: node.name)),
         alert_windows=dict(sorted(windows.items())),
         sources=tuple(str(path) for path in paths),
         journeys=tuple(sorted(journeys, key=lambda journey: journey.name)),
+        decision_policy=policies[0] if policies else None,  # cross_check allows one at most
     )
 
 

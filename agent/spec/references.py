@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent.advisor.policy import DecisionPolicy
 from agent.errors import SpecProblem
 from agent.model import AlertWindows, Journey, JourneyStep, Node
 from agent.spec.problems import did_you_mean
@@ -24,13 +25,13 @@ class Entry:
     document: int
     kind: str
     name: str | None  # metadata.name, when it is a valid name
-    value: Node | AlertWindows | Journey | None  # None when the document has problems
+    value: Node | AlertWindows | Journey | DecisionPolicy | None  # None: it has problems
 
 
 def cross_check(entries: Sequence[Entry], complete: bool) -> list[SpecProblem]:
     """Problems between documents. ``complete`` is False when some file could not be read:
     references to unknown names are then not reported (they may be in the unread part)."""
-    problems = _duplicates(entries)
+    problems = _duplicates(entries) + _one_policy(entries)
     node_entries = {e.name: e for e in reversed(entries) if e.kind == "Node" and e.name}
     window_names = {e.name for e in entries if e.kind == "AlertWindows" and e.name}
     window_names.add(DEFAULT_WINDOWS)
@@ -78,6 +79,23 @@ def _duplicates(entries: Sequence[Entry]) -> list[SpecProblem]:
         else:
             first[key] = entry
     return problems
+
+
+def _one_policy(entries: Sequence[Entry]) -> list[SpecProblem]:
+    """At most one DecisionPolicy is in force: every one after the first is a problem."""
+    policies = [entry for entry in entries if entry.kind == "DecisionPolicy"]
+    if len(policies) < 2:
+        return []
+    first = policies[0]
+    message = (
+        f"only one DecisionPolicy may be in force; another is defined in {first.file} "
+        f"(document {first.document})"
+    )
+    return [
+        _at(entry, "metadata.name", message)
+        for entry in policies[1:]
+        if (entry.kind, entry.name) != (first.kind, first.name)  # duplicates say so already
+    ]
 
 
 def _fallbacks(

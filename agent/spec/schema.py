@@ -23,6 +23,7 @@ KIND_FILES = {
     "Node": "node.schema.json",
     "AlertWindows": "alertwindows.schema.json",
     "Journey": "journey.schema.json",
+    "DecisionPolicy": "decisionpolicy.schema.json",
 }
 COMBINED_FILE = "spec.schema.json"
 

@@ -1,4 +1,5 @@
-"""Spec version ``slo-agent/v1``: the wire format of the kinds ``Node`` and ``AlertWindows``.
+"""Spec version ``slo-agent/v1``: the wire format of the kinds ``Node`` and ``AlertWindows``
+(``Journey`` and ``DecisionPolicy`` in modules of their own, registered in ``KINDS`` here).
 
 Strict frozen pydantic models (unknown keys are errors) and the functions that turn a validated
 document into the version-free :mod:`agent.model`. Percents become ratios and durations become
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent import model
+from agent.advisor.policy import DecisionPolicy
 from agent.durations import format_duration
 from agent.spec.kinds import Kind
 from agent.spec.problems import Loc, did_you_mean, validation_error
@@ -228,6 +230,9 @@ class DecisionSpec(_Spec):
     brand_control: int | None = Field(None, ge=1, le=5)
     differentiation: int | None = Field(None, ge=1, le=5)
     cost: CostSpec | None = None
+    integration_complexity: int | None = Field(
+        None, ge=1, le=5, description="1..5; estimated from the probed contract when absent"
+    )
 
 
 class NodeSpec(_Spec):
@@ -420,6 +425,7 @@ def _decision(spec: DecisionSpec) -> model.Decision:
         cost=None
         if cost is None
         else model.Cost(cost.fixed_monthly, cost.per_request, cost.currency),
+        integration_complexity=spec.integration_complexity,
     )
 
 
@@ -476,9 +482,11 @@ def to_alert_windows(doc: AlertWindowsDocument, env: Mapping[str, str]) -> model
 # Journey documents build on the models above (HttpSpec, AlertingSpec...), so their module is
 # imported only once those exist.
 from agent.spec.v1_journey import JourneyDocument, to_journey  # noqa: E402
+from agent.spec.v1_policy import DecisionPolicyDocument, to_decision_policy  # noqa: E402
 
-KINDS: dict[str, Kind[Any, model.Node | model.AlertWindows | model.Journey]] = {
+KINDS: dict[str, Kind[Any, model.Node | model.AlertWindows | model.Journey | DecisionPolicy]] = {
     "Node": Kind(NodeDocument, to_node),
     "AlertWindows": Kind(AlertWindowsDocument, to_alert_windows),
     "Journey": Kind(JourneyDocument, to_journey),
+    "DecisionPolicy": Kind(DecisionPolicyDocument, to_decision_policy),
 }

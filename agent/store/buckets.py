@@ -231,6 +231,17 @@ class Pending:
             out[key] = total.counts()
         return out
 
+    def probe_minutes(self, node: str, lo: int, hi: int) -> dict[int, ProbeCounts]:
+        """Minute -> this buffer's probe counts of ``node`` (all probes) in ``[lo, hi)``."""
+        tallies: dict[int, ProbeTally] = {}
+        for (name, _), minutes in self.probes.items():
+            if name != node:
+                continue
+            for minute, tally in minutes.items():
+                if lo <= minute < hi:
+                    tallies.setdefault(minute, ProbeTally()).merge(tally)
+        return {minute: tally.counts() for minute, tally in tallies.items()}
+
     # --- rows for the writer ---------------------------------------------------------------
 
     def sli_rows(self) -> Iterator[tuple[str, int, int, int]]:

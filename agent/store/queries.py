@@ -171,6 +171,20 @@ def probe_totals(conn: sqlite3.Connection, node: str | None) -> dict[tuple[str, 
     }
 
 
+def probe_minutes(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> dict[int, ProbeCounts]:
+    """Minute -> stored probe counts of ``node`` (all its probes together) for minutes in
+    ``[lo, hi)``."""
+    sums = ", ".join(f"SUM({c})" for c in _PROBE_COUNTERS)
+    sql = (
+        f"SELECT minute, {sums} FROM probe_bucket WHERE node = ? AND minute >= ? AND minute < ?"
+        " GROUP BY minute"
+    )
+    return {
+        row[0]: probe_counts(row[1], row[2], row[3], row[4:])
+        for row in conn.execute(sql, (node, lo, hi))
+    }
+
+
 def recent_results(
     conn: sqlite3.Connection,
     node: str | None,

@@ -259,6 +259,19 @@ class SqliteStore:
                 out[key] = out[key] + counts if key in out else counts
         return out
 
+    def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]:
+        """Minute -> probe counts of ``node`` (all its probes together) over the buckets whose
+        minute start lies in ``[start, end)``."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                out = self._pending.probe_minutes(node, lo, hi)
+            query = partial(queries.probe_minutes, node=node, lo=lo, hi=hi)
+            for minute, counts in self._read(conn, query).items():
+                out[minute] = out[minute] + counts if minute in out else counts
+        return out
+
     def recent_results(
         self,
         *,

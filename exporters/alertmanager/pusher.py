@@ -24,9 +24,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agent.advisor.review import DecisionReport
 from agent.model import SpecSet
 from agent.slo.status import Snapshot
 from exporters.alertmanager.client import AlertmanagerClient
+from exporters.alertmanager.decisions import decision_alerts
 from exporters.alertmanager.payload import (
     Alert,
     AlertKey,
@@ -80,6 +82,7 @@ class AlertmanagerPusher:
         self._watched_since: dict[SloKey, float] = {}
         self._last_delivery: float | None = None
         self._changed = False
+        self._decisions: DecisionReport | None = None  # NodeDecisionReview alerts, when set
 
     # --- the exporter -------------------------------------------------------------------------
 
@@ -87,7 +90,10 @@ class AlertmanagerPusher:
         """Send what is due; True when nothing was due or every Alertmanager took it."""
         now = self._clock()
         self._watch(snapshot)
-        self._update(firing_alerts(snapshot, specs, self._watched_since), snapshot.evaluated_at)
+        alerts = firing_alerts(snapshot, specs, self._watched_since)
+        if self._decisions is not None:
+            alerts.update(decision_alerts(self._decisions, specs))
+        self._update(alerts, snapshot.evaluated_at)
         self._expire(now)
         if not self._due(now):
             return True
@@ -108,6 +114,11 @@ class AlertmanagerPusher:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    def set_decisions(self, report: DecisionReport) -> None:
+        """Push a ``NodeDecisionReview`` alert for every node ``report`` flags, from the next
+        export on (the agent calls this only when decision alerts are enabled)."""
+        self._decisions = report
 
     # --- for tests and status -----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from prometheus_client.openmetrics.exposition import (
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.registry import Collector
 
+from agent.advisor.review import DecisionReport
 from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
 from agent.model import Journey, Node, SpecSet
@@ -25,6 +26,7 @@ from agent.probes.result import ProbeResult
 from agent.slo.events import SliEvent
 from agent.slo.status import Snapshot
 from exporters.prometheus import names
+from exporters.prometheus.decisions import DecisionCollector
 
 
 class SnapshotCollector(Collector):
@@ -174,6 +176,13 @@ class AgentMetrics:
             buckets=names.DURATION_BUCKETS,
             registry=r,
         )
+        self.journey_step_duration = Histogram(
+            names.JOURNEY_STEP_DURATION,
+            "Duration in seconds of one step (hop) of a journey run, its failover included.",
+            names.JOURNEY_STEP_LABELS,
+            buckets=names.DURATION_BUCKETS,
+            registry=r,
+        )
         self.journey_hop_blame = Counter(
             names.JOURNEY_HOP_BLAME,
             "Bad journey runs blamed on a hop (a run blamed on k hops counts 1/k for each).",
@@ -182,6 +191,8 @@ class AgentMetrics:
         )
         self.snapshot_collector = SnapshotCollector()
         r.register(self.snapshot_collector)
+        self.decision_collector = DecisionCollector()
+        r.register(self.decision_collector)
         # label children are cached: .labels() costs more than .inc() on the hot path
         self._result_children: dict[tuple[str, ...], tuple[Counter, Histogram]] = {}
         self._sli_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
@@ -223,6 +234,9 @@ class AgentMetrics:
             duration.observe(result.duration)
         else:  # shown in OpenMetrics exposition only
             duration.observe(result.duration, exemplar={"trace_id": result.trace_id})
+        for step in result.steps:
+            hop = (journey.name, step.step, step.node)
+            self.journey_step_duration.labels(*hop).observe(step.duration)
         self._count_events(events, "journey")
         for blame in blames:
             key = (blame.journey, blame.node, blame.mode, blame.reason)
@@ -247,6 +261,9 @@ class AgentMetrics:
 
     def set_specs(self, specs: SpecSet) -> None:
         self.snapshot_collector.specs = specs
+
+    def set_decisions(self, report: DecisionReport) -> None:
+        self.decision_collector.report = report
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshot_collector.snapshot = snapshot

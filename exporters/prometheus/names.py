@@ -18,8 +18,12 @@ BURN_RATE = "slo_agent_burn_rate"
 BUDGET_EXHAUSTION = "slo_agent_budget_exhaustion_seconds"
 ALERT_ACTIVE = "slo_agent_alert_active"
 NODE_INFO = "slo_agent_node_info"
+DECISION_FLAG = "slo_agent_decision_flag"  # {node,mode,recommendation}: 1 while flagged
+DECISION_AXIS_SCORE = "slo_agent_decision_axis_score"  # {node,axis}: 1..5
 
 JOURNEY_DURATION = "slo_agent_journey_duration_seconds"  # histogram {journey}
+# histogram {journey,step,node}: one hop of a run (its failover included), for per-hop latency
+JOURNEY_STEP_DURATION = "slo_agent_journey_step_duration_seconds"
 JOURNEY_HOP_BLAME = "slo_agent_journey_hop_blame"  # counter -> slo_agent_journey_hop_blame_total
 
 # self-metrics
@@ -36,6 +40,7 @@ STORE_FLUSH_FAILURES = "slo_agent_store_flush_failures"  # counter
 PROBE_LABELS = ("node", "probe", "mode")
 SLI_LABELS = ("node", "slo", "mode")
 JOURNEY_LABELS = ("journey",)
+JOURNEY_STEP_LABELS = ("journey", "step", "node")
 BLAME_LABELS = ("journey", "node", "mode", "reason")
 
 # Probe latency buckets, seconds: fine around typical API latencies, up to the longest timeout.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from html.parser import HTMLParser
 
@@ -130,7 +131,7 @@ def test_nodes_are_grouped_by_mode_with_their_alert_state() -> None:
     assert "Operated nodes run by the team · 1" in text
     assert "Orchestrated nodes run by partners · 1" in text
     assert "acme-pay page owner checkout · capability payments · partner Acme Pay" in text
-    assert "page 1h/5m: 2.0\u00d7/2.0\u00d7 (fires at 13.4\u00d7)" in text
+    assert "page 1h/5m: 2\u00d7/2\u00d7 (fires at 13.4\u00d7)" in text
     assert "budget gone in 5h 0m" in text
     assert "1 paging" in text
     assert "<title>slo-agent · 1 paging, 0 ticket</title>" in page
@@ -146,6 +147,19 @@ def test_the_page_refreshes_itself_and_lists_the_endpoints_without_scripts() -> 
     assert "/api/v1/status" in parsed.text
     assert '<a href="/metrics">' in page
     assert "None." in parsed.text  # both mode groups are empty
+
+
+def test_a_sharded_replica_says_which_shard_it_shows() -> None:
+    text = parse(status_page(PageData(snapshot(), shard="1/3"))).text
+    assert "shard 1/3 (this replica's nodes)" in text
+    assert "shard" not in parse(status_page(PageData(snapshot()))).text
+
+
+def test_overspent_slos_say_the_budget_is_exhausted() -> None:
+    spent = dataclasses.replace(slo(remaining=-0.5), exhaustion_seconds=0.0)
+    text = parse(status_page(PageData(snapshot(node("a", Mode.OPERATED, spent))))).text
+    assert "budget exhausted" in text
+    assert "budget gone in" not in text
 
 
 def test_hostile_names_labels_and_errors_are_escaped() -> None:
@@ -239,15 +253,15 @@ def test_decisions_render_with_their_reasons_when_the_advisor_runs() -> None:
         DecisionRow(
             "acme-pay",
             "orchestrated",
-            "operate",
+            "review: operate",
             True,
             ("strict SLO with no working fallback",),
             (("slo_criticality", 4.5), ("brand_control", 2.0)),
         ),
-        DecisionRow("storefront", "operated", "", False),
+        DecisionRow("storefront", "operated", "keep", False),
     )
     text = parse(status_page(PageData(snapshot(), decisions=rows))).text
-    assert "acme-pay orchestrated revisit: operate strict SLO with no working fallback" in text
+    assert "acme-pay orchestrated review: operate strict SLO with no working fallback" in text
     assert "slo_criticality 4.5 · brand_control 2" in text
     assert "storefront operated keep" in text
     empty = parse(status_page(PageData(snapshot(), decisions=()))).text
@@ -289,3 +303,6 @@ async def test_the_agent_serves_the_page_read_only() -> None:
     assert 'id="node-storefront"' in ready.text
     assert head.status_code == 200
     assert post.status_code == 405
+    # the footer lists what the app serves, and only that
+    assert '<a href="/api/v1/journeys">' in ready.text
+    assert "/api/v1/decisions" not in ready.text

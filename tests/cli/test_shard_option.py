@@ -14,24 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from agent.cli.main import app
 from agent.schedule.shard import owner_of
 from tests.support.agents import node_spec, write_specs
 from tests.support.net import free_port, wait_for_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_agent(*args: str, hostname: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "HOSTNAME": hostname},
-        cwd=ROOT,
-    )
 
 
 @pytest.mark.parametrize(
@@ -46,10 +34,12 @@ def run_agent(*args: str, hostname: str = "") -> subprocess.CompletedProcess[str
     ],
 )
 def test_bad_shard_values_exit_2(value: str, hostname: str, message: str) -> None:
-    done = run_agent("--shard", value, "--store", os.devnull, hostname=hostname)
-    assert done.returncode == 2, done.stderr
-    assert message in " ".join(done.stderr.replace("│", " ").split())
-    assert "Traceback" not in done.stderr
+    done = CliRunner().invoke(
+        app, ["run", "--shard", value, "--store", os.devnull], env={"HOSTNAME": hostname}
+    )
+    assert done.exit_code == 2, done.output
+    assert message in " ".join(done.output.replace("│", " ").split())
+    assert done.exception is None or isinstance(done.exception, SystemExit)
 
 
 def _status(url: str) -> dict[str, Any] | None:

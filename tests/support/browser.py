@@ -1,8 +1,9 @@
 """Headless Chromium for tests (Debian package ``chromium``; ``make tools`` installs it).
 
-Each call starts one browser in its own process group with a scratch profile, lets it load one
-page and print the DOM or write a screenshot, and waits for it with a timeout; whatever is left
-of the group is killed by its id, so no renderer or zygote process outlives the call::
+Each call starts one browser in its own process group with a scratch profile (also its HOME),
+lets it load one page and print the DOM or write a screenshot, and waits for it with a timeout;
+whatever is left of the group is killed by its id, and so is any process started with that
+profile outside the group (the crash handler), so nothing outlives the call::
 
     browser = Chromium(tmp_path)
     dom = await browser.dump_dom("http://127.0.0.1:9464/")
@@ -19,9 +20,11 @@ import signal
 import tempfile
 from pathlib import Path
 
+import psutil
 import pytest
 
 RUN_TIMEOUT = 60.0  # seconds one page load, dump or screenshot may take
+STOP_TIMEOUT = 10.0  # seconds killed processes get to go away
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -43,6 +46,21 @@ def chromium_binary() -> str:
     if path is None:
         pytest.fail("chromium is not installed: run `make tools` (scripts/ensure-debs.sh)")
     return path
+
+
+def _stop_detached(profile: str) -> None:
+    """Kill what this browser left running outside its process group: Chromium's crash
+    handler starts in a session of its own, found by the profile it was given."""
+    mine = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if any(profile in arg for arg in p.info["cmdline"] or ())
+    ]
+    for process in mine:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    _, alive = psutil.wait_procs(mine, timeout=STOP_TIMEOUT)
+    assert not alive, f"chromium processes survived a kill: {alive}"
 
 
 def _clear(path: Path) -> None:
@@ -91,6 +109,7 @@ class Chromium:
                     os.killpg(process.pid, signal.SIGKILL)
                 if process.returncode is None:
                     await process.wait()
+                await asyncio.to_thread(_stop_detached, profile)
         if process.returncode != 0:
             pytest.fail(f"chromium exited with {process.returncode}: {err.decode()[-2000:]}")
         return out

@@ -54,12 +54,27 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{/* sha256 of the specs map (name NUL text, NUL-joined, names sorted): scripts/chart-files.py
+{{/* The spec files (name -> text) as JSON: .Values.specs, else the example in files/specs/.
+Needs the chart's own context (.Files). */}}
+{{- define "slo-agent.specFiles" -}}
+{{- if .Values.specs -}}
+{{- toJson .Values.specs -}}
+{{- else -}}
+{{- $files := dict -}}
+{{- range $path, $_ := .Files.Glob "files/specs/*.yaml" -}}
+{{- $_ := set $files (base $path) ($.Files.Get $path) -}}
+{{- end -}}
+{{- toJson $files -}}
+{{- end -}}
+{{- end -}}
+
+{{/* sha256 of the spec files (name NUL text, NUL-joined, names sorted): scripts/chart-files.py
 computes the same to tell whether files/prometheusrule.yaml belongs to these specs. */}}
 {{- define "slo-agent.specsDigest" -}}
+{{- $specs := include "slo-agent.specFiles" . | fromJson -}}
 {{- $parts := list -}}
-{{- range $name := keys .Values.specs | sortAlpha -}}
-{{- $parts = append $parts (printf "%s\x00%s" $name (index $.Values.specs $name)) -}}
+{{- range $name := keys $specs | sortAlpha -}}
+{{- $parts = append $parts (printf "%s\x00%s" $name (index $specs $name)) -}}
 {{- end -}}
 {{- join "\x00" $parts | sha256sum -}}
 {{- end -}}

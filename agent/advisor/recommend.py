@@ -1,0 +1,332 @@
+"""What the measurements say about a node's mode: ``keep``, ``review: operate``, ``review:
+orchestrate`` or ``reroute`` (to another node of the same capability, named), with reasons in
+plain language that quote the figures they rest on.
+
+The rules, with their thresholds in the :class:`~agent.advisor.policy.DecisionPolicy`:
+
+- an orchestrated node with a strict SLO whose partner falls short (budget exhausted or the
+  contract's availability missed) and no fallback proven by drills: ``review: operate``
+  (orchestrate only where fallback routes are real and tested);
+- a node whose answers keep failing their contract assertions: ``reroute`` to an alternative
+  whose contract holds, else ``review: operate`` (orchestration pays only while data contracts
+  are stable);
+- an orchestrated node with an alternative that is at least as available, faster and cheaper:
+  ``reroute`` to it;
+- an operated node of low criticality and differentiation with repeated long recoveries:
+  ``review: orchestrate``;
+- anything else: ``keep``.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from agent.advisor.figures import (
+    Figure,
+    Reason,
+    count,
+    factor,
+    money,
+    number,
+    percent,
+    reason,
+    seconds,
+)
+from agent.advisor.policy import Axis, DecisionPolicy
+from agent.advisor.scores import AxisScore
+from agent.advisor.signals import NodeSignals
+from agent.model import Mode
+
+
+class Recommendation(StrEnum):
+    KEEP = "keep"
+    OPERATE = "review: operate"
+    ORCHESTRATE = "review: orchestrate"
+    REROUTE = "reroute"
+
+
+FLAGS: tuple[Recommendation, ...] = (
+    Recommendation.OPERATE,
+    Recommendation.ORCHESTRATE,
+    Recommendation.REROUTE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    recommendation: Recommendation
+    target: str | None  # the node to reroute to
+    reasons: tuple[Reason, ...]
+
+
+def recommend(
+    signals: NodeSignals,
+    peers: Sequence[NodeSignals],
+    scores: Mapping[Axis, AxisScore],
+    lean: float,
+    policy: DecisionPolicy,
+) -> Advice:
+    """The advice for one node; ``peers`` are the other nodes of its capability."""
+    if signals.mode is Mode.ORCHESTRATED:
+        advice = (
+            _strict_without_fallback(signals, scores, policy)
+            or _contract_breaking(signals, peers, policy)
+            or _cheaper_alternative(signals, peers, policy)
+        )
+    else:
+        advice = _contract_breaking(signals, peers, policy) or _run_badly(
+            signals, scores, lean, policy
+        )
+    return advice or _keep(signals, lean)
+
+
+# --- review: operate ----------------------------------------------------------------------
+
+
+def _strict_without_fallback(
+    s: NodeSignals, scores: Mapping[Axis, AxisScore], policy: DecisionPolicy
+) -> Advice | None:
+    critical = scores[Axis.SLO_CRITICALITY]
+    if critical.score < policy.operate.min_criticality:
+        return None
+    shortfalls = _shortfalls(s)
+    if not shortfalls:
+        return None
+    fallback = _unproven_fallback(s, policy)
+    if fallback is None:
+        return None
+    strict = reason(
+        "strict SLO: {why}, criticality {score} of 5".replace("{why}", critical.reason.text),
+        **{f.name: f for f in critical.reason.figures},
+        score=count("criticality", critical.score),
+    )
+    return Advice(Recommendation.OPERATE, None, (strict, *shortfalls, fallback))
+
+
+def _shortfalls(s: NodeSignals) -> list[Reason]:
+    found: list[Reason] = []
+    for slo in s.slos:
+        if slo.exhausted and slo.budget_remaining is not None:
+            burn = slo.burn_recent if slo.burn_recent is not None else slo.burn_period or 0.0
+            found.append(
+                reason(
+                    slo.slo + " error budget exhausted: {spent} of it spent, attained "
+                    "{attained} against {objective}, burning {burn} over the last hour",
+                    spent=_spent(1.0 - slo.budget_remaining),
+                    attained=percent("attainment", slo.attainment or 0.0, 3),
+                    objective=percent("objective", slo.objective, 3),
+                    burn=factor("burn_rate_1h", burn),
+                )
+            )
+    partner = s.partner
+    if partner is not None and partner.shortfall and partner.promised_availability is not None:
+        found.append(
+            reason(
+                partner.partner + " promised {promised} availability, measured {measured} "
+                "(short by {short})",
+                promised=percent("promised_availability", partner.promised_availability, 3),
+                measured=percent("availability", partner.availability or 0.0, 3),
+                short=percent("shortfall", partner.shortfall, 3),
+            )
+        )
+    return found
+
+
+def _spent(consumed: float) -> Figure:
+    """The share of an error budget spent: ``140%``, or ``2,000x`` when far over."""
+    text = f"{consumed * 100:.0f}%" if consumed < 10 else f"{consumed:,.0f}x"
+    return Figure("budget_spent", consumed, text)
+
+
+def _unproven_fallback(s: NodeSignals, policy: DecisionPolicy) -> Reason | None:
+    """Why no fallback of ``s`` counts as real and tested; None when one does."""
+    minimum = policy.operate.min_drill_success
+    if not s.drills:
+        return reason(
+            "{n} fallback routes: orchestrate only where fallback routes are real and tested",
+            n=count("fallbacks", 0),
+        )
+    for drill in s.drills:
+        if drill.drilled and drill.runs and (drill.success_rate or 0.0) >= minimum:
+            return None
+    tested = [d for d in s.drills if d.drilled and d.runs]
+    if not tested:
+        return reason(
+            "{n} fallback routes, {runs} drill runs: no fallback is tested",
+            n=count("fallbacks", len(s.drills)),
+            runs=count("drill_runs", 0),
+        )
+    best = max(tested, key=lambda d: d.success_rate or 0.0)
+    text = (
+        "fallback " + best.fallback + " drills succeeded {ok} of {runs} ({rate}), below the "
+        "{minimum} that proves a fallback"
+    )
+    figures = {
+        "ok": count("drill_successes", best.successes),
+        "runs": count("drill_runs", best.runs),
+        "rate": percent("drill_success_rate", best.success_rate or 0.0),
+        "minimum": percent("min_drill_success", minimum),
+    }
+    if best.incidents_drilled:
+        text += "; failover worked in {failed_over} of {drilled} incidents drilled"
+        figures["failed_over"] = count("failovers", best.failovers)
+        figures["drilled"] = count("incidents_drilled", best.incidents_drilled)
+    return reason(text, **figures)
+
+
+# --- contract -------------------------------------------------------------------------------
+
+
+def _contract_breaking(
+    s: NodeSignals, peers: Sequence[NodeSignals], policy: DecisionPolicy
+) -> Advice | None:
+    contract = s.contract
+    rate = contract.contract_rate
+    limit = policy.contract.max_failure
+    if rate is None or rate <= limit:
+        return None
+    broken = reason(
+        "{rate} of answered probes failed their contract assertions ({failures} of "
+        "{answered}; transport failures {transport}), above the {limit} allowed: "
+        "orchestration pays only while data contracts are stable",
+        rate=percent("contract_failure_rate", rate),
+        failures=count("contract_failures", contract.contract_failures),
+        answered=count("answered", contract.answered),
+        transport=percent("transport_failure_rate", contract.transport_rate or 0.0),
+        limit=percent("max_contract_failure", limit),
+    )
+    keeping = [
+        p
+        for p in peers
+        if p.contract.contract_rate is not None and p.contract.contract_rate <= limit
+    ]
+    if keeping:
+        best = min(keeping, key=lambda p: (p.contract.contract_rate or 0.0, -(p.availability or 0)))
+        alternative = reason(
+            best.node + " answers within its contract ({rate} contract failures, {avail} "
+            "available)",
+            rate=percent("alternative_contract_failure_rate", best.contract.contract_rate or 0.0),
+            avail=percent("alternative_availability", best.availability or 0.0, 3),
+        )
+        return Advice(Recommendation.REROUTE, best.node, (broken, alternative))
+    alone = reason(
+        "{n} other nodes of capability " + s.capability + " keep their contract",
+        n=count("alternatives", 0),
+    )
+    if s.mode is Mode.OPERATED:
+        return None  # the team owns the contract: its SLOs and incidents tell the story
+    return Advice(Recommendation.OPERATE, None, (broken, alone))
+
+
+# --- reroute --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Alternative:
+    signals: NodeSignals
+    p50: float
+    cost_per_good: float
+    latency_ratio: float
+    cost_ratio: float
+
+    @property
+    def node(self) -> str:
+        return self.signals.node
+
+
+def _cheaper_alternative(
+    s: NodeSignals, peers: Sequence[NodeSignals], policy: DecisionPolicy
+) -> Advice | None:
+    mine, cost = s.recent_latency.p50, s.cost
+    if mine is None or cost is None or cost.per_good is None:
+        return None
+    rule = policy.reroute
+    found: list[tuple[float, str, _Alternative]] = []
+    for p in peers:
+        theirs, their_cost = p.recent_latency.p50, p.cost
+        if theirs is None or their_cost is None or not their_cost.per_good or theirs <= 0:
+            continue
+        if their_cost.currency != cost.currency:
+            continue  # no exchange rates here: only like is compared with like
+        if (p.recent_availability or 0.0) < (s.recent_availability or 0.0):
+            continue
+        latency_ratio, cost_ratio = mine / theirs, cost.per_good / their_cost.per_good
+        if latency_ratio >= rule.min_latency_ratio and cost_ratio >= rule.min_cost_ratio:
+            alternative = _Alternative(p, theirs, their_cost.per_good, latency_ratio, cost_ratio)
+            found.append((cost_ratio * latency_ratio, p.node, alternative))
+    if not found:
+        return None
+    best = max(found)[2]
+    latency_ratio, cost_ratio = best.latency_ratio, best.cost_ratio
+    slower = reason(
+        "median latency {mine} over the last {recent} against {theirs} on "
+        + best.node
+        + " ({ratio} slower)",
+        mine=seconds("p50_seconds", mine),
+        recent=seconds("recent_seconds", s.recent_span),
+        theirs=seconds("alternative_p50_seconds", best.p50),
+        ratio=factor("latency_ratio", latency_ratio),
+    )
+    costlier = reason(
+        "cost per good transaction {mine} against {theirs} on " + best.node + " ({ratio} costlier)",
+        mine=money("cost_per_good", cost.per_good, cost.currency),
+        theirs=money("alternative_cost_per_good", best.cost_per_good, cost.currency),
+        ratio=factor("cost_ratio", cost_ratio),
+    )
+    steady = reason(
+        best.node + " available {theirs} recently, against {mine} here",
+        theirs=percent("alternative_availability", best.signals.recent_availability or 0.0, 3),
+        mine=percent("recent_availability", s.recent_availability or 0.0, 3),
+    )
+    return Advice(Recommendation.REROUTE, best.node, (slower, costlier, steady))
+
+
+# --- review: orchestrate ------------------------------------------------------------------
+
+
+def _run_badly(
+    s: NodeSignals, scores: Mapping[Axis, AxisScore], lean: float, policy: DecisionPolicy
+) -> Advice | None:
+    rule = policy.orchestrate
+    if lean > rule.max_lean or len(s.incidents) < rule.min_incidents:
+        return None
+    if s.mttr is None or s.mttr < rule.min_recovery.total_seconds():
+        return None
+    low = reason(
+        "low value to run in-house: lean {lean} (criticality {crit}, brand/differentiation "
+        "{diff}, integration {integ} of 5)",
+        lean=number("lean", lean),
+        crit=count("slo_criticality", scores[Axis.SLO_CRITICALITY].score),
+        diff=count("brand_differentiation", scores[Axis.BRAND_DIFFERENTIATION].score),
+        integ=count("integration_complexity", scores[Axis.INTEGRATION_COMPLEXITY].score),
+    )
+    burden = reason(
+        "{n} incidents in {span}, mean time to recovery {mttr} (long from {minimum})",
+        n=count("incidents", len(s.incidents)),
+        span=seconds("span_seconds", s.span),
+        mttr=seconds("mttr_seconds", s.mttr),
+        minimum=seconds("min_recovery_seconds", rule.min_recovery.total_seconds()),
+    )
+    return Advice(Recommendation.ORCHESTRATE, None, (low, burden))
+
+
+# --- keep -----------------------------------------------------------------------------------
+
+
+def _keep(s: NodeSignals, lean: float) -> Advice:
+    if s.availability is None:
+        why = reason("{runs} probe runs measured yet", runs=count("runs", s.volume.total))
+        return Advice(Recommendation.KEEP, None, (why,))
+    why = reason(
+        "measurements agree with the mode: available {avail} over {span}, {n} incidents, "
+        "lean {lean}",
+        avail=percent("availability", s.availability, 3),
+        span=seconds("span_seconds", s.span),
+        n=count("incidents", len(s.incidents)),
+        lean=number("lean", lean),
+    )
+    return Advice(Recommendation.KEEP, None, (why,))

@@ -1,0 +1,377 @@
+"""Measured signals per node, over its SLO window, from the evidence handed in.
+
+The caller reads the evidence (raw probe and drill results, per-minute probe buckets, the SLO
+statuses of a snapshot) and passes it in with ``now``; nothing here does I/O or reads a clock.
+
+Signals: attainment against the objective, budget left and burn trend per SLO; incidents and
+mean time to recovery; latency p50/p99 and its dispersion across the nodes of a capability;
+contract failures (answered, but failing body/JSON assertions) against transport failures;
+fallback drills (success rate, detection-to-failover time, added latency); volume and its
+stability; cost per good transaction from the declared cost model; and, for partners,
+compliance with the contract and the shortfall against it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from agent.advisor.incidents import Incident, failovers, mean_recovery, node_incidents, percentile
+from agent.model import Mode, Node
+from agent.probes.result import ProbeResult, Reason
+from agent.slo.status import SloStatus
+from agent.slo.windows import period_of
+from agent.store.buckets import ProbeCounts, minute_of
+
+MONTH = 30 * 86400.0  # seconds: the declared cost model's "monthly"
+DEFAULT_SPAN = 28 * 86400.0  # for a node without SLOs
+TRANSPORT_REASONS = frozenset(
+    {Reason.TIMEOUT, Reason.CONNECT, Reason.DNS, Reason.TLS, Reason.ERROR}
+)
+TREND_MARGIN = 1.2  # the recent burn is "rising" above 1.2x the period's, "falling" below 1/1.2
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEvidence:
+    """What was measured for one node, as read from the store."""
+
+    results: tuple[ProbeResult, ...] = ()  # raw results of the node's own probes, oldest first
+    drills: Mapping[str, tuple[ProbeResult, ...]] = field(default_factory=dict)  # by fallback
+    buckets: Mapping[int, ProbeCounts] = field(default_factory=dict)  # minute -> all probes
+    slos: tuple[SloStatus, ...] = ()  # the node's SLO statuses at ``now``
+
+    def between(self, start: float, end: float, slos: tuple[SloStatus, ...]) -> NodeEvidence:
+        """The part of this evidence in ``[start, end)``, with the SLO statuses of ``end``."""
+        lo, hi = minute_of(start), minute_of(end)
+        return NodeEvidence(
+            results=tuple(r for r in self.results if start <= r.started_at < end),
+            drills={
+                name: tuple(r for r in runs if start <= r.started_at < end)
+                for name, runs in self.drills.items()
+            },
+            buckets={m: c for m, c in self.buckets.items() if lo <= m <= hi},
+            slos=slos,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SloSignal:
+    slo: str
+    objective: float  # ratio
+    attainment: float | None  # the period's SLI; None = no data
+    budget_remaining: float | None  # ratio of the budget left (negative when overspent)
+    burn_recent: float | None  # 1h burn rate
+    burn_period: float | None
+
+    @property
+    def exhausted(self) -> bool:
+        return self.budget_remaining is not None and self.budget_remaining <= 0
+
+    @property
+    def trend(self) -> str:
+        """``rising``, ``falling`` or ``steady`` (recent burn against the period's)."""
+        recent, period = self.burn_recent, self.burn_period
+        if recent is None or period is None:
+            return "no data"
+        if recent > max(period * TREND_MARGIN, period + 0.1):
+            return "rising"
+        if recent < period / TREND_MARGIN - 0.1 or (period > 0 and recent == 0):
+            return "falling"
+        return "steady"
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    samples: int  # successful probe runs measured
+    p50: float | None  # seconds
+    p99: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """Probe runs by how they failed: answered but breaking the contract (``assertion``),
+    answered with a wrong status, or not answered at all (transport)."""
+
+    runs: int
+    contract_failures: int
+    status_failures: int
+    transport_failures: int
+
+    @property
+    def answered(self) -> int:
+        return self.runs - self.transport_failures
+
+    @property
+    def contract_rate(self) -> float | None:
+        return self.contract_failures / self.answered if self.answered else None
+
+    @property
+    def transport_rate(self) -> float | None:
+        return self.transport_failures / self.runs if self.runs else None
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    """A fallback route and how its drills fared."""
+
+    fallback: str
+    drilled: bool  # the spec drills this fallback
+    runs: int
+    successes: int
+    incidents_drilled: int  # incidents of the node during which a drill ran
+    failovers: int  # of those, incidents during which a drill succeeded
+    failover: float | None  # mean seconds from detection to the first successful drill
+    added_latency: float | None  # drill p50 minus the node's own p50, seconds
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.runs if self.runs else None
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    total: int  # probe runs in the span
+    per_hour: float
+    variation: float | None  # coefficient of variation of the per-minute volume
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    currency: str
+    span_cost: float  # fixed share of the span plus per-request cost of its volume
+    good: int  # successful probe runs in the span
+    monthly: float  # fixed_monthly + per_request x volume per 30 days
+
+    @property
+    def per_good(self) -> float | None:
+        return self.span_cost / self.good if self.good else None
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerCompliance:
+    partner: str
+    promised_availability: float | None
+    availability: float | None  # measured: successful runs over all runs in the span
+    promised_latency: float | None  # seconds
+    p99: float | None
+
+    @property
+    def shortfall(self) -> float | None:
+        """Promised minus measured availability (ratio), when below the promise."""
+        if self.promised_availability is None or self.availability is None:
+            return None
+        return max(0.0, self.promised_availability - self.availability)
+
+    @property
+    def latency_met(self) -> bool | None:
+        if self.promised_latency is None or self.p99 is None:
+            return None
+        return self.p99 <= self.promised_latency
+
+    @property
+    def availability_met(self) -> bool | None:
+        shortfall = self.shortfall
+        return None if shortfall is None else shortfall == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Dispersion:
+    """The node's median latency against the other nodes of its capability."""
+
+    peers: int  # other nodes of the capability with a measured median
+    fastest: str  # the node with the lowest median (maybe this one)
+    ratio_to_fastest: float  # this node's p50 / the fastest p50 (1 = fastest)
+    spread: float  # slowest p50 / fastest p50 across the capability
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSignals:
+    node: str
+    mode: Mode
+    capability: str
+    start: float  # the span measured: [start, now)
+    now: float
+    recent_span: float  # seconds: the span of the recent latency and availability
+    slos: tuple[SloSignal, ...]
+    incidents: tuple[Incident, ...]
+    mttr: float | None  # mean seconds to recovery over recovered incidents
+    latency: Latency
+    recent_latency: Latency
+    availability: float | None  # probe runs that succeeded, over the span
+    recent_availability: float | None
+    contract: Contract
+    drills: tuple[Drill, ...]
+    volume: Volume
+    cost: Cost | None  # None: no cost model declared
+    partner: PartnerCompliance | None
+    dispersion: Dispersion | None = None
+
+    @property
+    def span(self) -> float:
+        return self.now - self.start
+
+    def incident_hours_per_month(self) -> float:
+        hours = sum(incident.duration(self.now) for incident in self.incidents) / 3600
+        return hours * MONTH / self.span if self.span > 0 else 0.0
+
+
+def span_start(node: Node, now: float) -> float:
+    """Start of the span a node's signals cover: its longest SLO period."""
+    starts = [period_of(slo.window, now).start for slo in node.slos]
+    return min(starts) if starts else now - DEFAULT_SPAN
+
+
+def _slo_signal(status: SloStatus) -> SloSignal:
+    period = status.window(status.period)
+    recent = status.window("1h")
+    return SloSignal(
+        slo=status.slo,
+        objective=status.objective,
+        attainment=period.sli,
+        budget_remaining=status.budget.remaining_ratio,
+        burn_recent=recent.burn_rate,
+        burn_period=period.burn_rate,
+    )
+
+
+def _latency(results: Sequence[ProbeResult]) -> Latency:
+    durations = [r.duration for r in results if r.ok]
+    return Latency(len(durations), percentile(durations, 0.5), percentile(durations, 0.99))
+
+
+def _sum(buckets: Mapping[int, ProbeCounts], lo: int, hi: int) -> ProbeCounts:
+    return sum((c for m, c in buckets.items() if lo <= m < hi), ProbeCounts())
+
+
+def _availability(counts: ProbeCounts) -> float | None:
+    return 1.0 - counts.failures / counts.total if counts.total else None
+
+
+def _contract(counts: ProbeCounts) -> Contract:
+    reasons = counts.failures_by_reason
+    return Contract(
+        runs=counts.total,
+        contract_failures=reasons.get(Reason.ASSERTION, 0),
+        status_failures=reasons.get(Reason.STATUS, 0),
+        transport_failures=sum(n for r, n in reasons.items() if r in TRANSPORT_REASONS),
+    )
+
+
+def _volume(buckets: Mapping[int, ProbeCounts], lo: int, hi: int, span: float) -> Volume:
+    per_minute = {m: c.total for m, c in buckets.items() if lo <= m < hi}
+    total = sum(per_minute.values())
+    variation: float | None = None
+    if per_minute:
+        first, last = min(per_minute), max(per_minute)
+        series = [per_minute.get(m, 0) for m in range(first, last + 1)]
+        mean = statistics.fmean(series)
+        if len(series) >= 2 and mean > 0:
+            variation = statistics.pstdev(series) / mean
+    return Volume(total, total / (span / 3600) if span > 0 else 0.0, variation)
+
+
+def _cost(node: Node, counts: ProbeCounts, span: float) -> Cost | None:
+    model = node.decision.cost
+    if model is None:
+        return None
+    span_cost = model.fixed_monthly * span / MONTH + model.per_request * counts.total
+    monthly = model.fixed_monthly + model.per_request * counts.total * MONTH / max(span, 1.0)
+    return Cost(model.currency, span_cost, counts.total - counts.failures, monthly)
+
+
+def _drills(
+    node: Node,
+    evidence: NodeEvidence,
+    incidents: Sequence[Incident],
+    own_p50: float | None,
+    now: float,
+) -> tuple[Drill, ...]:
+    drills: list[Drill] = []
+    for fallback in node.fallbacks:
+        runs = evidence.drills.get(fallback.node, ())
+        fared = failovers(incidents, runs, now)
+        drill_p50 = _latency(runs).p50
+        added = None if drill_p50 is None or own_p50 is None else drill_p50 - own_p50
+        drills.append(
+            Drill(
+                fallback=fallback.node,
+                drilled=fallback.drill is not None,
+                runs=len(runs),
+                successes=sum(1 for r in runs if r.ok),
+                incidents_drilled=fared.drilled,
+                failovers=len(fared.seconds),
+                failover=fared.mean_seconds,
+                added_latency=added,
+            )
+        )
+    return tuple(drills)
+
+
+def node_signals(
+    node: Node, evidence: NodeEvidence, now: float, *, recent: float, incident_failures: int
+) -> NodeSignals:
+    """The signals of ``node`` at ``now`` over its longest SLO period; ``recent`` (seconds) is
+    the span of the recent latency and availability."""
+    start = span_start(node, now)
+    span = now - start
+    lo, hi = minute_of(start), minute_of(now) + 1
+    counts = _sum(evidence.buckets, lo, hi)
+    recent_counts = _sum(evidence.buckets, minute_of(now - recent), hi)
+    results = [r for r in evidence.results if start <= r.started_at <= now]
+    incidents = node_incidents(results, incident_failures, now)
+    latency = _latency(results)
+    partner = None
+    if node.partner is not None:
+        contract = node.partner.contract
+        limit = contract.latency_under
+        partner = PartnerCompliance(
+            partner=node.partner.name,
+            promised_availability=contract.availability,
+            availability=_availability(counts),
+            promised_latency=None if limit is None else limit.total_seconds(),
+            p99=latency.p99,
+        )
+    return NodeSignals(
+        node=node.name,
+        mode=node.mode,
+        capability=node.capability,
+        start=start,
+        now=now,
+        recent_span=recent,
+        slos=tuple(_slo_signal(status) for status in evidence.slos),
+        incidents=incidents,
+        mttr=mean_recovery(incidents),
+        latency=latency,
+        recent_latency=_latency([r for r in results if r.started_at >= now - recent]),
+        availability=_availability(counts),
+        recent_availability=_availability(recent_counts),
+        contract=_contract(counts),
+        drills=_drills(node, evidence, incidents, latency.p50, now),
+        volume=_volume(evidence.buckets, lo, hi, span),
+        cost=_cost(node, counts, span),
+        partner=partner,
+    )
+
+
+def with_dispersion(signals: Mapping[str, NodeSignals]) -> dict[str, NodeSignals]:
+    """``signals`` with each node's latency dispersion across its capability (recent medians)
+    filled in, for nodes whose capability has at least two measured nodes."""
+    by_capability: dict[str, list[NodeSignals]] = {}
+    for s in signals.values():
+        if s.recent_latency.p50 is not None:
+            by_capability.setdefault(s.capability, []).append(s)
+    out = dict(signals)
+    for members in by_capability.values():
+        if len(members) < 2:
+            continue
+        medians = {s.node: s.recent_latency.p50 or 0.0 for s in members}
+        fastest = min(medians, key=lambda name: (medians[name], name))
+        low, high = medians[fastest], max(medians.values())
+        for s in members:
+            ratio = medians[s.node] / low if low > 0 else 1.0
+            spread = high / low if low > 0 else 1.0
+            out[s.node] = replace(
+                s, dispersion=Dispersion(len(members) - 1, fastest, ratio, spread)
+            )
+    return out
