@@ -37,13 +37,16 @@ from typing import Any
 
 import httpx
 
-from agent.model import HttpCheck, Mode, Node, Probe
+from agent.model import HttpCheck, Mode, Node, Probe, ProbeSli, RollingWindow, Slo
+from agent.probes import Probers
 from agent.probes.http import HttpProber, TransportFactory
 from agent.probes.result import ProbeResult
 from agent.probes.transport import FreshConnectionTransport
+from agent.runtime.pipeline import ProbePipeline
 from agent.schedule import scheduler as scheduler_module
 from agent.schedule.scheduler import ProbeScheduler, Target
 from agent.schedule.spread import spread_offsets
+from agent.store.sqlite import SqliteStore
 from bench.harness import (
     Row,
     cpu_seconds,
@@ -53,10 +56,11 @@ from bench.harness import (
     percentile,
 )
 from bench.targets import HEALTH_BODY, REPO, BlackboxExporter, Nginx, ensure_installed
+from exporters.prometheus.metrics import AgentMetrics
 
 TRANSPORTS = ("fresh", "default", "aiohttp")
 LOOPS = ("uvloop", "asyncio")
-BODIES = ("prober", "get", "noop")
+BODIES = ("pipeline", "prober", "get", "noop")
 STARTUP_ALLOWANCE = 4.0  # seconds for worker processes to import and schedule their jobs
 
 
@@ -97,7 +101,15 @@ def shard_targets(
             owner="bench",
             capability="bench",
             probes=(probe,),
-            slos=(),
+            slos=(
+                Slo("availability", 0.999, RollingWindow(timedelta(days=28)), ProbeSli("health")),
+                Slo(
+                    "latency",
+                    0.99,
+                    RollingWindow(timedelta(days=28)),
+                    ProbeSli("health", timedelta(milliseconds=300)),
+                ),
+            ),
         )
         target = Target(node, probe)
         targets[target.key] = target
@@ -159,6 +171,19 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     starts: dict[str, float] = {}
     prober = HttpProber(transport_factory=transport_factory(args.transport))
     client = None
+    pipeline: ProbePipeline | None = None
+    store: SqliteStore | None = None
+    flusher: asyncio.Task[None] | None = None
+    if args.body == "pipeline":  # the agent's whole path: probe, SLI events, store, metrics
+        store = SqliteStore(Path(tempfile.mkdtemp(prefix="slo-bench-")) / "store.db")
+        pipeline = ProbePipeline(Probers(http=prober), store, AgentMetrics(), clock=time.time)
+
+        async def flush_every_second() -> None:
+            while True:
+                await asyncio.sleep(1.0)
+                await asyncio.to_thread(store.flush)
+
+        flusher = asyncio.create_task(flush_every_second())
     if args.body == "get":
         factory = transport_factory(args.transport)
         transport = (
@@ -178,6 +203,10 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         if args.body == "noop":  # the scheduler's own cost
             await asyncio.sleep(0)
             ok, reason = True, "ok"
+        elif pipeline is not None:
+            result = await pipeline.run(target)
+            ok = result is not None and result.ok
+            reason = result.observation.reason.value if result is not None else "error"
         elif client is not None:
             response = await client.get(args.url)
             ok = response.status_code == 200
@@ -211,6 +240,9 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     scheduler.shutdown()
     await asyncio.sleep(min(2.0, interval))  # let in-flight probes of the window finish
     await prober.aclose()
+    if flusher is not None and store is not None:
+        flusher.cancel()
+        store.close()
     if client is not None:
         await client.aclose()
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -317,7 +349,7 @@ def measure_agent(
     setup = f"{args.jobs:,} jobs @ {args.interval:g}s"
     setup += f", {args.procs} procs" if args.procs > 1 else ""
     setup += f", {slot_ms:g} ms slots" if slot_ms else ""
-    setup += f", body={args.body}" if args.body != "prober" else ""
+    setup += f", body={args.body}" if args.body != "pipeline" else ""
     return Row(
         name=f"slo-agent {transport} / {loop} ({setup})",
         probes_per_s=executed / seconds,
@@ -356,7 +388,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--procs", type=int, default=1, help="worker processes sharing the jobs")
     ap.add_argument("--transport", default="fresh", help="comma-separated: " + ",".join(TRANSPORTS))
     ap.add_argument("--loop", default="uvloop", help="comma-separated: " + ",".join(LOOPS))
-    ap.add_argument("--body", choices=BODIES, default="prober", help="job body (default prober)")
+    ap.add_argument(
+        "--body", choices=BODIES, default="pipeline", help="job body (default pipeline)"
+    )
     ap.add_argument(
         "--slot-ms",
         default="0",

@@ -7,9 +7,9 @@ The rules, with their thresholds in the :class:`~agent.advisor.policy.DecisionPo
 - an orchestrated node with a strict SLO whose partner falls short (budget exhausted or the
   contract's availability missed) and no fallback proven by drills: ``review: operate``
   (orchestrate only where fallback routes are real and tested);
-- a node whose answers keep failing their contract assertions: ``reroute`` to an alternative
-  whose contract holds, else ``review: operate`` (orchestration pays only while data contracts
-  are stable);
+- an orchestrated node whose answers keep failing their contract assertions: ``reroute`` to an
+  alternative whose contract holds, else ``review: operate`` (orchestration pays only while
+  data contracts are stable);
 - an orchestrated node with an alternative that is at least as available, faster and cheaper:
   ``reroute`` to it;
 - an operated node of low criticality and differentiation with repeated long recoveries:
@@ -77,10 +77,8 @@ def recommend(
             or _contract_breaking(signals, peers, policy)
             or _cheaper_alternative(signals, peers, policy)
         )
-    else:
-        advice = _contract_breaking(signals, peers, policy) or _run_badly(
-            signals, scores, lean, policy
-        )
+    else:  # the team owns its contract and routes: its health and burden tell the story
+        advice = _run_badly(signals, scores, lean, policy)
     return advice or _keep(signals, lean)
 
 
@@ -217,8 +215,6 @@ def _contract_breaking(
         "{n} other nodes of capability " + s.capability + " keep their contract",
         n=count("alternatives", 0),
     )
-    if s.mode is Mode.OPERATED:
-        return None  # the team owns the contract: its SLOs and incidents tell the story
     return Advice(Recommendation.OPERATE, None, (broken, alone))
 
 

@@ -22,7 +22,7 @@ from agent.model import Mode, Node
 from agent.probes.result import ProbeResult, Reason
 from agent.slo.status import SloStatus
 from agent.slo.windows import period_of
-from agent.store.buckets import ProbeCounts, minute_of
+from agent.store.buckets import ProbeCounts, first_minute_from
 
 MONTH = 30 * 86400.0  # seconds: the declared cost model's "monthly"
 DEFAULT_SPAN = 28 * 86400.0  # for a node without SLOs
@@ -43,14 +43,14 @@ class NodeEvidence:
 
     def between(self, start: float, end: float, slos: tuple[SloStatus, ...]) -> NodeEvidence:
         """The part of this evidence in ``[start, end)``, with the SLO statuses of ``end``."""
-        lo, hi = minute_of(start), minute_of(end)
+        lo, hi = first_minute_from(start), first_minute_from(end)
         return NodeEvidence(
             results=tuple(r for r in self.results if start <= r.started_at < end),
             drills={
                 name: tuple(r for r in runs if start <= r.started_at < end)
                 for name, runs in self.drills.items()
             },
-            buckets={m: c for m, c in self.buckets.items() if lo <= m <= hi},
+            buckets={m: c for m, c in self.buckets.items() if lo <= m < hi},
             slos=slos,
         )
 
@@ -289,7 +289,7 @@ def _drills(
 ) -> tuple[Drill, ...]:
     drills: list[Drill] = []
     for fallback in node.fallbacks:
-        runs = evidence.drills.get(fallback.node, ())
+        runs = [r for r in evidence.drills.get(fallback.node, ()) if r.started_at < now]
         fared = failovers(incidents, runs, now)
         drill_p50 = _latency(runs).p50
         added = None if drill_p50 is None or own_p50 is None else drill_p50 - own_p50
@@ -315,10 +315,11 @@ def node_signals(
     the span of the recent latency and availability."""
     start = span_start(node, now)
     span = now - start
-    lo, hi = minute_of(start), minute_of(now) + 1
+    # whole minutes, as the store counts them: a bucket belongs to the minute it starts in
+    lo, hi = first_minute_from(start), first_minute_from(now)
     counts = _sum(evidence.buckets, lo, hi)
-    recent_counts = _sum(evidence.buckets, minute_of(now - recent), hi)
-    results = [r for r in evidence.results if start <= r.started_at <= now]
+    recent_counts = _sum(evidence.buckets, first_minute_from(now - recent), hi)
+    results = [r for r in evidence.results if start <= r.started_at < now]
     incidents = node_incidents(results, incident_failures, now)
     latency = _latency(results)
     partner = None

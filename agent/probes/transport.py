@@ -25,6 +25,7 @@ It speaks HTTP/1.1 only, sends ``Connection: close`` and supports no proxies.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,6 +39,9 @@ Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NO_BODY_STATUS = frozenset({204, 304})
 _READ_BUFFER_LIMIT = 256 * 1024  # bytes buffered before the socket stops being read
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field name
+_UNSAFE_VALUE = re.compile(rb"[\r\n\x00]")
 
 
 class _Connection(asyncio.Protocol):
@@ -355,6 +359,10 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         head = [request.method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
         chunked = False
         for name, value in request.headers.raw:
+            # never let a header smuggle in another header or request (CR/LF/NUL); the
+            # message names neither the value nor the header: values may be secrets
+            if not _TOKEN.fullmatch(name) or _UNSAFE_VALUE.search(value):
+                raise httpx.LocalProtocolError("a request header has an illegal name or value")
             lowered = name.lower()
             if lowered == b"connection":
                 continue

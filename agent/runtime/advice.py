@@ -67,19 +67,22 @@ def _statuses(snapshot: Snapshot | None, node: str) -> tuple[SloStatus, ...]:
 def read_evidence(
     specs: SpecSet, store: AdviceStore, start: float, end: float, snapshot: Snapshot | None
 ) -> dict[str, NodeEvidence]:
-    """Every node's evidence over ``[start, end)``, with its SLO statuses from ``snapshot``."""
+    """Every node's evidence over ``[start, end)`` (the buckets of the whole minutes in it, as
+    the store counts them), with its SLO statuses from ``snapshot``."""
     evidence: dict[str, NodeEvidence] = {}
     for node in specs.nodes:
         probes = {probe.name for probe in node.probes}
         results = store.recent_results(node=node.name, since=start, limit=MAX_RESULTS)
         drills = {
             fallback.node: tuple(
-                store.recent_results(
+                r
+                for r in store.recent_results(
                     node=drill_series(node.name),
                     probe=fallback.node,
                     since=start,
                     limit=MAX_RESULTS,
                 )
+                if r.started_at < end
             )
             for fallback in node.fallbacks
         }
@@ -102,7 +105,7 @@ def review_at(
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """One review at ``now`` of every node of ``specs``, with the statuses of ``snapshot``."""
     start = min((span_start(node, now) for node in specs.nodes), default=now)
-    evidence = read_evidence(specs, store, start, now + 1e-6, snapshot)
+    evidence = read_evidence(specs, store, start, now, snapshot)
     return review_nodes(specs.nodes, specs.journeys, evidence, now, policy, state)
 
 
@@ -124,14 +127,14 @@ def replay(
     no data in the replayed past)."""
     times = replay_times(now, policy)
     first = min((span_start(node, times[0]) for node in specs.nodes), default=times[0])
-    evidence = read_evidence(specs, store, first, now + 1e-6, None)
+    evidence = read_evidence(specs, store, first, now, None)
     nodes = {node.name: node for node in specs.nodes}
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
     for at in times:
         snapshot = evaluate(specs, store, at)
         sliced = {
-            name: e.between(span_start(nodes[name], at), at + 1e-6, _statuses(snapshot, name))
+            name: e.between(span_start(nodes[name], at), at, _statuses(snapshot, name))
             for name, e in evidence.items()
         }
         report, state = review_nodes(specs.nodes, specs.journeys, sliced, at, policy, state)

@@ -70,7 +70,12 @@ async def probe_timeline(
     """Run every probe and drill of ``specs`` when due, minute by minute for ``minutes`` fake
     minutes from :data:`START`; ``script(minute)`` sets the targets' behaviour first."""
     await run_timeline(
-        specs, store, clock, seconds=minutes * MINUTE, step=MINUTE, script=lambda elapsed: script(int(elapsed // MINUTE))
+        specs,
+        store,
+        clock,
+        seconds=minutes * MINUTE,
+        step=MINUTE,
+        script=lambda elapsed: script(int(elapsed // MINUTE)),
     )
 
 
@@ -111,7 +116,10 @@ async def run_timeline(
 
 
 def reviews(
-    specs: SpecSet, store: SqliteStore, minutes: Sequence[float], policy: DecisionPolicy | None = None
+    specs: SpecSet,
+    store: SqliteStore,
+    minutes: Sequence[float],
+    policy: DecisionPolicy | None = None,
 ) -> list[DecisionReport]:
     """The advisor's review at each of ``minutes`` (fake minutes from the start), in order,
     its hysteresis state carried from one to the next like the running agent's."""

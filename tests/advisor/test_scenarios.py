@@ -90,7 +90,10 @@ def assert_reasons_quote_figures(report: DecisionReport) -> None:
 async def test_strict_partner_with_exhausted_budget_and_failing_drills_is_review_operate(
     tmp_path: Path, store: SqliteStore
 ) -> None:
-    async with Target({"/health": OK, "/backup": DOWN}) as primary, Target({"/health": OK}) as backup:
+    async with (
+        Target({"/health": OK, "/backup": DOWN}) as primary,
+        Target({"/health": OK}) as backup,
+    ):
         drill = (
             "  fallbacks:\n    - node: backup-pay\n      drill: {every: 5m, http: {url: "
             f'"{primary.url("/backup")}", timeout: 2s}}}}\n'

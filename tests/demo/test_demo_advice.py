@@ -3,20 +3,24 @@ DecisionPolicy, raises every kind of flag within one 10-minute fault cycle.
 
 The ecosystem runs on a manual clock and answers delayed requests at once; the probers' clock
 moves by each delay instead, so a latency spike is measured without waiting for it. Probes run
-through the real pipeline into a real store; the advisor reviews every 10 simulated seconds.
+through the real pipeline into a real store, and the advisor reviews every 10 simulated seconds
+as it goes, with its hysteresis state carried along like the running agent's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from agent.advisor.hysteresis import FlagState
+from agent.advisor.review import DecisionReport
 from agent.demo.ecosystem import Ecosystem
 from agent.demo.templates import render_demo_specs
 from agent.probes import Probers
-from agent.runtime.advice import policy_of
+from agent.runtime.advice import policy_of, review_at
+from agent.runtime.evaluator import evaluate
 from agent.spec.loader import load_specs
 from agent.store.sqlite import SqliteStore
-from tests.advisor.ecosystem import START, FakeClock, reviews, run_timeline
+from tests.advisor.ecosystem import START, FakeClock, run_timeline
 
 CYCLE = 600
 
@@ -41,8 +45,17 @@ async def test_every_kind_of_flag_within_one_cycle(tmp_path: Path) -> None:
         policy = policy_of(specs)
         assert (policy.name, policy.sustain.total_seconds()) == ("demo-fast", 30.0)
 
+        timeline: list[DecisionReport] = []
+        state: dict[str, FlagState] = {}
+
         def script(elapsed: float) -> None:
+            nonlocal state
             moment.now = elapsed
+            if elapsed % 10 == 0:  # review what was measured before this moment
+                now = START + elapsed
+                snapshot = evaluate(specs, store, now)
+                report, state = review_at(specs, store, snapshot, now, policy, state)
+                timeline.append(report)
 
         with SqliteStore(tmp_path / "demo.db") as store:
             await run_timeline(
@@ -54,7 +67,6 @@ async def test_every_kind_of_flag_within_one_cycle(tmp_path: Path) -> None:
                 script=script,
                 probers=Probers(clock=probe_clock),
             )
-            timeline = reviews(specs, store, [t / 60 for t in range(0, CYCLE + 1, 10)])
     flags = {
         (review.node, review.recommendation, review.target)
         for report in timeline

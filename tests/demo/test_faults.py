@@ -56,9 +56,14 @@ def expect(**changed: Fault) -> dict[str, Fault]:
         (119.9, expect(acme_pay=OUTAGE)),
         (120.0, expect(acme_pay=OUTAGE, storefront=BURST_20)),
         (159.9, expect(acme_pay=OUTAGE, storefront=BURST_20)),
-        (160.0, expect(acme_pay=OUTAGE)),
-        (209.9, expect(acme_pay=OUTAGE)),
-        (210.0, expect()),
+        (160.0, expect(acme_pay=OUTAGE, inventory=OUTAGE)),
+        (179.9, expect(acme_pay=OUTAGE, inventory=OUTAGE)),
+        (180.0, expect(acme_pay=OUTAGE)),
+        (200.0, expect(acme_pay=OUTAGE, inventory=OUTAGE)),
+        (209.9, expect(acme_pay=OUTAGE, inventory=OUTAGE)),
+        (210.0, expect(inventory=OUTAGE)),
+        (219.9, expect(inventory=OUTAGE)),
+        (220.0, expect()),
         (239.9, expect()),
         (240.0, expect(fastship=SPIKE)),
         (359.9, expect(fastship=SPIKE)),
@@ -146,7 +151,9 @@ def test_next_slot() -> None:
     wait, slot = next_slot(DEMO_SCHEDULE, 30.0) or (0.0, None)
     assert (wait, slot and slot.node) == (30.0, "acme-pay")
     wait, slot = next_slot(DEMO_SCHEDULE, 130.0) or (0.0, None)
-    assert (wait, slot and slot.node) == (110.0, "fastship")
+    assert (wait, slot and slot.node) == (30.0, "inventory")
+    wait, slot = next_slot(DEMO_SCHEDULE, 230.0) or (0.0, None)
+    assert (wait, slot and slot.node) == (10.0, "fastship")
     wait, slot = next_slot(DEMO_SCHEDULE, 590.0 + 600.0) or (0.0, None)
     assert (wait, slot and slot.node) == (70.0, "acme-pay")
     assert next_slot(FaultSchedule(nodes=("a",), cycle=10.0), 3.0) is None

@@ -126,6 +126,25 @@ async def test_content_length_response_round_trips() -> None:
         assert await all_closed(target.port)
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Bearer t\r\nX-Injected: 1"},
+        {"X-Bad\r\nX-Injected": "1"},
+        {"X-Nul": "a\x00b"},
+    ],
+    ids=["crlf-in-value", "crlf-in-name", "nul-in-value"],
+)
+async def test_header_injection_is_refused_before_anything_is_sent(
+    headers: dict[str, str],
+) -> None:
+    async with Target({"/": Reply(200)}) as target, client() as http:
+        with pytest.raises(httpx.LocalProtocolError) as raised:
+            await http.get(target.url("/"), headers=headers)
+        assert "Bearer" not in str(raised.value)
+        assert target.request_count == 0
+
+
 async def test_request_body_reaches_the_server() -> None:
     async with Target({"/post": Reply(204)}) as target, client() as http:
         response = await http.post(target.url("/post"), content=b"payload-bytes")
