@@ -17,9 +17,8 @@ from exporters.prometheus.rules.recording import (
     sli_error,
 )
 
-# DESIGN.md "Metrics": exposed by the advisor (slo-agent advise), one series per flagged node
-DECISION_FLAG = "slo_agent_decision_flag"  # {node, mode, recommendation}
-DECISION_AXIS_SCORE = "slo_agent_decision_axis_score"  # {node, axis}, 1..5
+DECISION_FLAG = names.DECISION_FLAG  # {node, mode, recommendation}: 1 while flagged
+DECISION_AXIS_SCORE = names.DECISION_AXIS_SCORE  # {node, axis}: 1..5
 
 NODE_INFO = names.NODE_INFO
 OBJECTIVE = names.OBJECTIVE

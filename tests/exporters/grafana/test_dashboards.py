@@ -45,7 +45,7 @@ def known_metrics() -> set[str]:
         recording.INFO,
         *(recording.sli_error(window) for window in STANDARD_WINDOWS),
     }
-    return exposed | suffixed | rules | {q.DECISION_FLAG, q.DECISION_AXIS_SCORE}
+    return exposed | suffixed | rules
 
 
 @pytest.fixture(scope="module")

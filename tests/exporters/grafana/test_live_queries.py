@@ -23,18 +23,18 @@ from agent.demo.templates import render_demo_specs
 from agent.slo.windows import STANDARD_WINDOWS
 from agent.spec.loader import load_specs
 from exporters.grafana import PanelQuery, dashboards, panel_queries, variable_queries
+from exporters.prometheus import names
 from exporters.prometheus.rules import RuleFormat
 from tests.support.agents import FAST, options
-from tests.support.fakes import eventually
 from tests.support.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.integration
 
-# 2:05 into the demo's fault schedule: acme-pay is down (every probe fails, its budget is
+# 2:01 into the demo's fault schedule: acme-pay is down (every probe fails, its budget is
 # spent, its page alert fires) and storefront answers 20% of requests with a 500, which fails
 # checkout journey runs at their first hop (blame on an operated node).
-DEMO_MOMENT = 125.0
-WITHIN = 60.0  # seconds: bound on waiting for the series below to reach Prometheus
+DEMO_MOMENT = 121.0
+WITHIN = 60.0  # seconds: bound on waiting for every query to have its series
 
 # The values Grafana would put in: "All" for the multi-value variables, one demo node for
 # the node dashboard, and ranges long enough to hold the few seconds of data the test has.
@@ -42,26 +42,15 @@ ALL = {"node": ".+", "mode": ".*", "slo": ".+", "journey": ".+"}
 NODE_DASHBOARD = {"node": "acme-pay"}
 BUILTINS = {"__rate_interval": "1m", "__range": "1h", "__interval": "15s"}
 
-# Series the setup must hold before the panels are asked (one per kind of panel).
-AWAITED = (
-    'slo_agent_probe_results_total{node="acme-pay", outcome="failure"}',
-    'slo_agent_error_budget_remaining_ratio{node="acme-pay"}',
-    'slo_agent_budget_exhaustion_seconds{node="acme-pay"}',
-    'slo:period_error_budget_remaining:ratio{node="acme-pay"}',
-    'slo:sli_error:ratio_rate5m{node="acme-pay"}',
-    "slo_agent_journey_step_duration_seconds_bucket",
-    "slo_agent_journey_hop_blame_total",
-    'slo_agent_error_budget_remaining_ratio{node="checkout"}',
-)
-
-# (dashboard file, panel title, refId): queries over the advisor's series, which the agent
-# does not expose yet — they must parse; whether they return series is not asked.
-PARSE_ONLY = {
-    ("slo-agent-overview.json", "Decision flags", "A"),
-    ("slo-agent-decisions.json", "Nodes to revisit", "A"),
-    ("slo-agent-decisions.json", "Axis scores (1 low - 5 high)", "A"),
-    ("slo-agent-decisions.json", "Axis scores over time", "A"),
-    ("slo-agent-decisions.json", "Flags over time", "A"),
+# (dashboard file, panel title, refId) -> the advisor series it reads: these queries must
+# parse; they must return series only once the agent exposes that series (None: never asked,
+# they list flagged nodes only, and the demo's first seconds may flag none).
+PARSE_ONLY: dict[tuple[str, str, str], str | None] = {
+    ("slo-agent-overview.json", "Decision flags", "A"): None,
+    ("slo-agent-decisions.json", "Nodes to revisit", "A"): None,
+    ("slo-agent-decisions.json", "Axis scores (1 low - 5 high)", "A"): names.DECISION_AXIS_SCORE,
+    ("slo-agent-decisions.json", "Axis scores over time", "A"): names.DECISION_AXIS_SCORE,
+    ("slo-agent-decisions.json", "Flags over time", "A"): names.DECISION_FLAG,
 }
 VARIABLE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 
@@ -85,7 +74,7 @@ def test_parse_only_names_real_panels() -> None:
     existing = {
         (name, *where(query)) for name, board in boards.items() for query in panel_queries(board)
     }
-    assert existing >= PARSE_ONLY
+    assert existing >= set(PARSE_ONLY)
 
 
 async def test_every_panel_query_parses_and_returns_series(tmp_path: Path) -> None:
@@ -104,13 +93,16 @@ async def test_every_panel_query_parses_and_returns_series(tmp_path: Path) -> No
             )
             await asyncio.to_thread(prometheus.start)
             try:
-                for expr in AWAITED:
-
-                    async def present(expr: str = expr) -> bool:
-                        return bool(await asyncio.to_thread(prometheus.query, expr))
-
-                    await eventually(present, within=WITHIN)
-                answers = await asyncio.to_thread(ask_every_query, prometheus)
+                # asked again until every query has series (rates need two scrapes, blame a
+                # failed journey run), or the time is up; then judged below
+                deadline = asyncio.get_running_loop().time() + WITHIN
+                while True:
+                    answers = await asyncio.to_thread(ask_every_query, prometheus)
+                    exposed = await asyncio.to_thread(advisor_series, prometheus)
+                    done = not missing(answers, exposed)
+                    if done or asyncio.get_running_loop().time() > deadline:
+                        break
+                    await asyncio.sleep(0.5)
                 broken = await asyncio.to_thread(prometheus.query_raw, "sum by (node) (")
             finally:
                 await asyncio.to_thread(prometheus.stop)
@@ -118,8 +110,7 @@ async def test_every_panel_query_parses_and_returns_series(tmp_path: Path) -> No
     assert (broken.status_code, broken.json()["errorType"]) == (400, "bad_data")  # as caught
     bad = [f"{w}: {status} {body.get('error')}" for w, status, body in answers if status != 200]
     assert bad == []
-    empty = [w for w, _, body in answers if not body["data"]["result"] and w not in PARSE_ONLY]
-    assert empty == [], "queries without series"
+    assert missing(answers, exposed) == [], "queries without series"
     assert len(answers) >= 50  # every panel query and variable of the four dashboards
 
     # and the series are the right ones
@@ -147,9 +138,29 @@ async def test_every_panel_query_parses_and_returns_series(tmp_path: Path) -> No
     assert windows == {(window,) for window in STANDARD_WINDOWS}
 
 
-def ask_every_query(
-    prometheus: PrometheusServer,
-) -> list[tuple[tuple[str, str, str], int, dict[str, Any]]]:
+Answer = tuple[tuple[str, str, str], int, dict[str, Any]]
+
+
+def missing(answers: list[Answer], exposed: set[str]) -> list[tuple[str, str, str]]:
+    """The queries that answered without any series, but for the parse-only ones over
+    series the agent does not expose (``exposed``: the advisor series it does)."""
+
+    def excused(where: tuple[str, str, str]) -> bool:
+        return where in PARSE_ONLY and PARSE_ONLY[where] not in exposed
+
+    return [
+        where
+        for where, status, body in answers
+        if status == 200 and not body["data"]["result"] and not excused(where)
+    ]
+
+
+def advisor_series(prometheus: PrometheusServer) -> set[str]:
+    metrics = {metric for metric in PARSE_ONLY.values() if metric is not None}
+    return {metric for metric in metrics if prometheus.query(f"count({metric})")}
+
+
+def ask_every_query(prometheus: PrometheusServer) -> list[Answer]:
     """(dashboard, panel title, refId), HTTP status and body for each query."""
     answers = []
     for name, board in dashboards().items():

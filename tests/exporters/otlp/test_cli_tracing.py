@@ -16,7 +16,7 @@ from tests.support.net import free_port, wait_for_port
 from tests.support.otlp import OtlpHttpReceiver
 from tests.support.targets import Reply, ThreadedTarget
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _probe_three_times(

@@ -1,0 +1,79 @@
+"""Fallback drills: one scheduled job per drill, results under the drill series, no SLI events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from agent.probes import Probers
+from agent.runtime.drills import DrillPipeline, drill_jobs_of, drill_series
+from agent.store.sqlite import SqliteStore
+from tests.support.targets import Reply, Target
+
+from .ecosystem import FakeClock, load
+
+SPECS = """
+apiVersion: slo-agent/v1
+kind: Node
+metadata: {{name: acme-pay}}
+spec:
+  mode: orchestrated
+  owner: payments
+  capability: payments
+  partner: {{name: Acme}}
+  probes: [{{name: authorize, http: {{url: "{url}/health"}}}}]
+  slos: [{{name: availability, objective: 99.9, window: 1h, sli: {{probe: authorize}}}}]
+  fallbacks:
+    - node: backup-pay
+      drill: {{every: 10m, http: {{url: "{url}/backup", headers: {{X-Route: backup}}}}}}
+    - node: spare-pay
+---
+apiVersion: slo-agent/v1
+kind: Node
+metadata: {{name: backup-pay}}
+spec:
+  mode: orchestrated
+  owner: payments
+  capability: payments
+  partner: {{name: Backup}}
+  probes: [{{name: authorize, http: {{url: "{url}/health"}}}}]
+---
+apiVersion: slo-agent/v1
+kind: Node
+metadata: {{name: spare-pay}}
+spec:
+  mode: orchestrated
+  owner: payments
+  capability: payments
+  partner: {{name: Spare}}
+  probes: [{{name: authorize, http: {{url: "{url}/health"}}}}]
+"""
+
+
+async def test_a_drill_is_a_job_of_its_own_stored_apart_from_the_nodes_slos(
+    tmp_path: Path,
+) -> None:
+    async with Target({"/backup": Reply(500)}) as target:
+        specs = load(tmp_path, SPECS.format(url=target.base_url))
+        jobs = drill_jobs_of(specs)
+        assert list(jobs) == ["drill:acme-pay/backup-pay"]  # spare-pay is not drilled
+        (job,) = jobs.values()
+        assert job.interval == timedelta(minutes=10)
+        with SqliteStore(tmp_path / "store.db") as store:
+            probers = Probers()
+            try:
+                result = await DrillPipeline(probers, store, clock=FakeClock(1000.0)).run(job)
+            finally:
+                await probers.aclose()
+            assert result is not None
+            assert (result.node, result.probe, result.started_at, result.ok) == (
+                drill_series("acme-pay"),
+                "backup-pay",
+                1000.0,
+                False,
+            )
+            (request,) = target.requests
+            assert (request.path, request.header("x-route")) == ("/backup", "backup")
+            store.flush()
+            assert store.series_totals() == {}  # no SLI event: no budget burns
+            assert set(store.probe_totals()) == {("drill:acme-pay", "backup-pay")}
