@@ -59,6 +59,7 @@ from agent.store import journeys, queries, schema
 from agent.store.buckets import (
     Pending,
     ProbeCounts,
+    RawSampler,
     first_minute_from,
     minute_of,
     minute_ranges,
@@ -88,11 +89,14 @@ class SqliteStore:
         prune_batch: int = 5_000,
         prune_limit: int = 100_000,
         max_pending_results: int = 50_000,
+        raw_success_every: timedelta = timedelta(minutes=1),
     ) -> None:
         """Open or create the store at ``path`` (parent directories are created).
 
         ``busy_timeout`` is how long a write waits for another connection's lock (seconds);
         ``prune`` deletes at most ``prune_limit`` rows per call, ``prune_batch`` per transaction.
+        Raw results keep every failure and change of outcome but only one success per probe per
+        ``raw_success_every`` (0 keeps all); the buckets count every result.
         """
         _require_positive("raw_retention", raw_retention)
         _require_positive("bucket_retention", bucket_retention)
@@ -104,6 +108,7 @@ class SqliteStore:
         self._prune_batch = prune_batch
         self._prune_limit = prune_limit
         self._max_pending_results = max_pending_results
+        self._raw_sampler = RawSampler(raw_success_every.total_seconds())
         self._db_lock = threading.Lock()  # the connection; taken before _pending_lock
         self._pending_lock = threading.Lock()
         self._pending = Pending(max_pending_results)
@@ -129,7 +134,7 @@ class SqliteStore:
         with self._pending_lock:
             if self._conn is None:
                 raise StoreError(f"the store {self.path} is closed")
-            self._pending.add(result, events)
+            self._pending.add(result, events, keep_raw=self._raw_sampler.keep(result))
 
     def record_journey(
         self, result: JourneyResult, events: Sequence[SliEvent], blames: Sequence[Blame]

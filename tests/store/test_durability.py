@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,7 @@ def test_kill_9_loses_nothing_acknowledged_and_at_most_one_flush_interval(
 
 def test_a_failed_flush_keeps_its_data_for_the_next_one(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
-    store = SqliteStore(db, busy_timeout=0.05)
+    store = SqliteStore(db, busy_timeout=0.05, raw_success_every=timedelta(0))
     store.record(probe_result(BASE), events(("shop/a", False)))
     store.flush()
     store.record(probe_result(BASE + 1), events(("shop/a", True)))
@@ -121,7 +122,7 @@ def test_a_failed_flush_keeps_its_data_for_the_next_one(tmp_path: Path) -> None:
 def test_recording_while_another_thread_flushes_loses_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
-    store = SqliteStore(tmp_path / "store.db")
+    store = SqliteStore(tmp_path / "store.db", raw_success_every=timedelta(0))
     series = [f"node-{i}/slo" for i in range(7)]
     count = 20_000
     done = threading.Event()

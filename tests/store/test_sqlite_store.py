@@ -24,7 +24,7 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(db) as s:
+    with SqliteStore(db, raw_success_every=timedelta(0)) as s:
         yield s
 
 
@@ -138,7 +138,7 @@ def test_sums_many_handles_more_series_than_one_query_takes(store: SqliteStore) 
 
 
 def test_reopening_the_file_gives_identical_answers(db: Path) -> None:
-    store = SqliteStore(db)
+    store = SqliteStore(db, raw_success_every=timedelta(0))
     fill(store)
     store.record(probe_result(BASE, reason=Reason.STATUS, status=503), events(("pay/x", False)))
     store.flush()
@@ -215,7 +215,7 @@ def test_recent_results_filter_limit_and_order_across_stored_and_pending(
 
 
 def test_a_closed_store_refuses_work_and_closing_twice_is_harmless(db: Path) -> None:
-    store = SqliteStore(db)
+    store = SqliteStore(db, raw_success_every=timedelta(0))
     store.close()
     store.close()
     with pytest.raises(StoreError, match="is closed"):

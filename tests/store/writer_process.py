@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import timedelta
 
 from agent.probes.result import Observation, Outcome, ProbeResult, Reason
 from agent.slo.events import SliEvent
@@ -21,7 +22,7 @@ START = 1_700_000_040.0
 
 def main(argv: list[str]) -> int:
     path, interval, pace, max_seconds = argv[1], float(argv[2]), float(argv[3]), float(argv[4])
-    store = SqliteStore(path)
+    store = SqliteStore(path, raw_success_every=timedelta(0))  # every result, to count them
     recorded = 0
     now = time.monotonic()
     deadline, next_flush = now + max_seconds, now + interval
