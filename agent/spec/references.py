@@ -98,10 +98,8 @@ def _one_policy(entries: Sequence[Entry]) -> list[SpecProblem]:
     ]
 
 
-def _fallbacks(
-    entry: Entry, node: Node, nodes: dict[str, Entry], complete: bool
-) -> list[SpecProblem]:
-    problems: list[SpecProblem] = []
+def _alternatives_hint(node: Node, nodes: dict[str, Entry]) -> str:
+    """What a fallback of ``node`` could name instead: the other nodes of its capability."""
     alternatives = sorted(
         name
         for name, other in nodes.items()
@@ -110,9 +108,15 @@ def _fallbacks(
         and name != node.name
     )
     if alternatives:
-        candidates = f'; nodes of capability "{node.capability}": {", ".join(alternatives)}'
-    else:
-        candidates = f'; no other node has capability "{node.capability}"'
+        return f'; nodes of capability "{node.capability}": {", ".join(alternatives)}'
+    return f'; no other node has capability "{node.capability}"'
+
+
+def _fallbacks(
+    entry: Entry, node: Node, nodes: dict[str, Entry], complete: bool
+) -> list[SpecProblem]:
+    problems: list[SpecProblem] = []
+    candidates = _alternatives_hint(node, nodes)
     for index, fallback in enumerate(node.fallbacks):
         path = f"spec.fallbacks[{index}].node"
         target = nodes.get(fallback.node)
@@ -165,17 +169,7 @@ def _step_fallback(
 ) -> list[SpecProblem]:
     assert step.fallback is not None
     fallback = step.fallback.node
-    alternatives = sorted(
-        name
-        for name, other in nodes.items()
-        if isinstance(other.value, Node)
-        and other.value.capability == node.capability
-        and name != node.name
-    )
-    if alternatives:
-        candidates = f'; nodes of capability "{node.capability}": {", ".join(alternatives)}'
-    else:
-        candidates = f'; no other node has capability "{node.capability}"'
+    candidates = _alternatives_hint(node, nodes)
     target = nodes.get(fallback)
     if fallback == node.name:
         return [

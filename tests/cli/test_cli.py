@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,20 +13,9 @@ from agent.probes.result import Observation, Outcome, ProbeResult, Reason
 from agent.slo.events import SliEvent
 from agent.store.sqlite import SqliteStore
 from tests.support.agents import node_spec, write_specs
+from tests.support.cli import slo_agent
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def slo_agent(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **(env or {})},
-        cwd=ROOT,
-    )
 
 
 def test_help_lists_every_verb() -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,22 +11,11 @@ import yaml
 from agent.cli.rules import rules
 from agent.errors import SpecError
 from exporters.prometheus.rules import RuleFormat
+from tests.support.cli import slo_agent
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "rules"
 BAD_SPEC = ROOT / "tests" / "testdata" / "specs" / "bad" / "objective-100.yaml"
-
-
-def slo_agent(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **(env or {})},
-        cwd=ROOT,
-    )
 
 
 def test_rules_prints_the_rule_file_on_stdout() -> None:
