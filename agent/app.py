@@ -25,6 +25,7 @@ from agent.probes import Probers
 from agent.probes.http import HttpProber
 from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
+from agent.runtime.heap import tune_collector
 from agent.runtime.source import SpecSource
 from agent.schedule.shard import UNSHARDED, Shard
 from agent.sources.prometheus import PrometheusSliSource
@@ -168,6 +169,7 @@ def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:
 
 async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None:
     """``slo-agent run``: run until SIGINT or SIGTERM."""
+    tune_collector()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -42,6 +42,7 @@ from agent.probes import Probers
 from agent.probes.http import HttpProber, TransportFactory
 from agent.probes.result import ProbeResult
 from agent.probes.transport import FreshConnectionTransport
+from agent.runtime.heap import freeze_long_lived, tune_collector
 from agent.runtime.pipeline import ProbePipeline
 from agent.schedule import scheduler as scheduler_module
 from agent.schedule.scheduler import ProbeScheduler, Target
@@ -235,6 +236,9 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     loop.call_later(max(0.0, window.t0 - time.time()), window.snapshot)
     loop.call_later(max(0.0, window.t1 - time.time()), window.snapshot)
+    # as the agent does (agent/runtime/heap.py): frozen long-lived objects, fewer collections
+    tune_collector()
+    freeze_long_lived()
     scheduler.start()
     await asyncio.sleep(max(0.0, window.t1 - time.time()) + 0.2)
     scheduler.shutdown()

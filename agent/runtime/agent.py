@@ -23,6 +23,7 @@ from agent.model import CalendarWindow, SpecSet
 from agent.runtime.drills import DrillJob, DrillPipeline, drill_jobs_of
 from agent.runtime.evaluator import evaluate
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
+from agent.runtime.heap import freeze_long_lived
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
 from agent.runtime.sli_source import SliSource
 from agent.runtime.source import Fingerprint, SpecSource
@@ -261,6 +262,7 @@ class Agent:
         elif specs.journeys:
             log.warning("journeys are not run: the agent was started without a journey prober")
         self.scheduler.apply(jobs)
+        freeze_long_lived()  # the new spec set and its jobs live until the next reload
 
     async def _run_job(self, job: Target | JourneyJob | DrillJob) -> object:
         if isinstance(job, Target):
