@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 CONFIG = """\
 route:
@@ -104,15 +105,7 @@ class AlertmanagerServer:
     def stop(self) -> None:
         """Terminate the process (kill it after 10 s); idempotent."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
 
     def __enter__(self) -> AlertmanagerServer:
         return self.start()

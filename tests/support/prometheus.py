@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 START_TIMEOUT = 30.0  # seconds until /-/ready must answer 200
 STOP_TIMEOUT = 10.0  # seconds between terminate and kill
@@ -208,11 +209,4 @@ class PrometheusServer:
     def stop(self) -> None:
         """Terminate (then kill) the process; idempotent."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+        stop_process(process, STOP_TIMEOUT)
