@@ -27,6 +27,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.model import Journey, Node, Probe
+from agent.schedule.executor import TaskExecutor
+from agent.schedule.jobstore import SortedJobStore
 from agent.schedule.spread import spread_offsets
 
 log = logging.getLogger(__name__)
@@ -45,19 +47,31 @@ class Job(Protocol):
 J = TypeVar("J", bound=Job)
 
 
-class MillisecondScheduler(AsyncIOScheduler):  # type: ignore[misc]
-    """APScheduler's asyncio scheduler with its wake-ups rounded up to whole milliseconds.
+class ProbeLoopScheduler(AsyncIOScheduler):  # type: ignore[misc]
+    """APScheduler's asyncio scheduler, tuned for thousands of short jobs.
 
-    libuv (uvloop) timers have 1 ms resolution, so a wake-up asked for in 0.3 ms fires at once,
-    finds nothing due yet and asks again: with first runs spread 0.5 ms apart that busy spin
-    cost ~0.3 ms of CPU per probe run at 2,000 probes/s (bench/RESULTS.md). Rounding up adds at
-    most 1 ms of lag. ``_start_timer`` is APScheduler 3's hook for this (pinned < 4).
+    * Wake-ups are rounded up to whole milliseconds. libuv (uvloop) timers have 1 ms
+      resolution, so a wake-up asked for in 0.3 ms fires at once, finds nothing due yet and asks
+      again: with first runs spread 0.5 ms apart that busy spin cost ~0.3 ms of CPU per probe
+      run at 2,000 probes/s (bench/RESULTS.md). Rounding up adds at most 1 ms of lag.
+    * Jobs live in a :class:`~agent.schedule.jobstore.SortedJobStore` and coroutine jobs run
+      on a :class:`~agent.schedule.executor.TaskExecutor`, which do MemoryJobStore's and
+      AsyncIOExecutor's jobs with less work per run.
+
+    ``_start_timer``, ``_create_default_jobstore`` and ``_create_default_executor`` are
+    APScheduler 3's hooks for these (pinned < 4).
     """
 
     def _start_timer(self, wait_seconds: float | None) -> None:
         if wait_seconds is not None:
             wait_seconds = math.ceil(wait_seconds * 1000) / 1000
         super()._start_timer(wait_seconds)
+
+    def _create_default_jobstore(self) -> SortedJobStore:
+        return SortedJobStore()
+
+    def _create_default_executor(self) -> TaskExecutor:
+        return TaskExecutor()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +134,7 @@ class ProbeScheduler(Generic[J]):
         self._clock = clock
         self._targets: dict[str, J] = {}
         self._last_run_time: dict[str, float] = {}
-        self._scheduler = MillisecondScheduler(timezone=UTC)
+        self._scheduler = ProbeLoopScheduler(timezone=UTC)
         self._scheduler.add_listener(
             self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
         )

@@ -27,6 +27,12 @@ from agent.slo.events import SliEvent
 from agent.slo.status import Snapshot
 from exporters.prometheus import names
 from exporters.prometheus.decisions import DecisionCollector
+from exporters.prometheus.tallies import (
+    CounterTally,
+    HistogramCell,
+    HistogramTally,
+    TallyCollector,
+)
 
 
 class SnapshotCollector(Collector):
@@ -109,34 +115,41 @@ class AgentMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.probe_results = Counter(
+        # the per-probe path: plain numbers under one lock (see exporters/prometheus/tallies.py)
+        self.probe_results = CounterTally(
             names.PROBE_RESULTS,
             "Probe runs by outcome and reason.",
             (*names.PROBE_LABELS, "outcome", "reason"),
-            registry=r,
         )
-        self.probe_duration = Histogram(
+        self.probe_duration = HistogramTally(
             names.PROBE_DURATION,
             "Probe duration in seconds, failures included.",
             names.PROBE_LABELS,
-            buckets=names.DURATION_BUCKETS,
-            registry=r,
+            names.DURATION_BUCKETS,
         )
-        self.sli_events = Counter(
-            names.SLI_EVENTS,
-            "SLI events (probe runs counted by an SLO).",
-            names.SLI_LABELS,
-            registry=r,
+        self.sli_events = CounterTally(
+            names.SLI_EVENTS, "SLI events (probe runs counted by an SLO).", names.SLI_LABELS
         )
-        self.sli_bad_events = Counter(
-            names.SLI_BAD_EVENTS, "SLI events that missed the SLO.", names.SLI_LABELS, registry=r
+        self.sli_bad_events = CounterTally(
+            names.SLI_BAD_EVENTS, "SLI events that missed the SLO.", names.SLI_LABELS
         )
-        self.scheduler_lag = Histogram(
+        self.scheduler_lag = HistogramTally(
             names.SCHEDULER_LAG,
             "Delay between a probe's scheduled and actual start, seconds.",
-            buckets=names.LAG_BUCKETS,
-            registry=r,
+            (),
+            names.LAG_BUCKETS,
         )
+        self._tallies = TallyCollector(
+            (
+                self.probe_results,
+                self.probe_duration,
+                self.sli_events,
+                self.sli_bad_events,
+                self.scheduler_lag,
+            )
+        )
+        r.register(self._tallies)
+        self._lag = self.scheduler_lag.cell()
         self.scheduler_skipped = Counter(
             names.SCHEDULER_SKIPPED,
             "Scheduled probe runs that did not run (max_instances, missed, coalesced).",
@@ -193,9 +206,9 @@ class AgentMetrics:
         r.register(self.snapshot_collector)
         self.decision_collector = DecisionCollector()
         r.register(self.decision_collector)
-        # label children are cached: .labels() costs more than .inc() on the hot path
-        self._result_children: dict[tuple[str, ...], tuple[Counter, Histogram]] = {}
-        self._sli_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
+        # label values -> the cells they update, so the hot path builds no label tuples twice
+        self._result_cells: dict[tuple[str, ...], tuple[list[float], HistogramCell]] = {}
+        self._sli_cells: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
 
     # --- hot path ---------------------------------------------------------------------------
 
@@ -208,19 +221,17 @@ class AgentMetrics:
     ) -> None:
         obs = result.observation
         key = (node.name, result.probe, node.mode.value, obs.outcome.value, obs.reason.value)
-        children = self._result_children.get(key)
-        if children is None:
-            children = (
-                self.probe_results.labels(*key),
-                self.probe_duration.labels(*key[:3]),
-            )
-            self._result_children[key] = children
-        children[0].inc()
-        if trace_id is None:
-            children[1].observe(obs.duration)
-        else:  # shown in OpenMetrics exposition only
-            children[1].observe(obs.duration, exemplar={"trace_id": trace_id})
-        self._count_events(events, node.mode.value)
+        with self._tallies.lock:
+            cells = self._result_cells.get(key)
+            if cells is None:
+                cells = (self.probe_results.cell(key), self.probe_duration.cell(key[:3]))
+                self._result_cells[key] = cells
+            cells[0][0] += 1
+            if trace_id is None:
+                cells[1].observe(obs.duration)
+            else:  # shown in OpenMetrics exposition only
+                cells[1].observe(obs.duration, {"trace_id": trace_id})
+            self._count_events(events, node.mode.value)
 
     def observe_journey(
         self,
@@ -237,25 +248,25 @@ class AgentMetrics:
         for step in result.steps:
             hop = (journey.name, step.step, step.node)
             self.journey_step_duration.labels(*hop).observe(step.duration)
-        self._count_events(events, "journey")
+        with self._tallies.lock:
+            self._count_events(events, "journey")
         for blame in blames:
             key = (blame.journey, blame.node, blame.mode, blame.reason)
             self.journey_hop_blame.labels(*key).inc(blame.share)
 
     def _count_events(self, events: Sequence[SliEvent], mode: str) -> None:
+        """Count SLI events; the caller holds the tallies' lock."""
         for event in events:
             sli_key = (event.series, mode)
-            sli = self._sli_children.get(sli_key)
-            if sli is None:
+            cells = self._sli_cells.get(sli_key)
+            if cells is None:
                 node_name, slo_name = event.series.split("/", 1)
-                sli = (
-                    self.sli_events.labels(node_name, slo_name, mode),
-                    self.sli_bad_events.labels(node_name, slo_name, mode),
-                )
-                self._sli_children[sli_key] = sli
-            sli[0].inc()
+                labels = (node_name, slo_name, mode)
+                cells = (self.sli_events.cell(labels), self.sli_bad_events.cell(labels))
+                self._sli_cells[sli_key] = cells
+            cells[0][0] += 1
             if not event.good:
-                sli[1].inc()
+                cells[1][0] += 1
 
     # --- state from the agent -----------------------------------------------------------------
 
@@ -270,7 +281,8 @@ class AgentMetrics:
         self.evaluation_timestamp.set(snapshot.evaluated_at)
 
     def observe_lag(self, seconds: float) -> None:
-        self.scheduler_lag.observe(seconds)
+        with self._tallies.lock:
+            self._lag.observe(seconds)
 
     def count_skipped(self, reason: str, runs: int = 1) -> None:
         self.scheduler_skipped.labels(reason).inc(runs)
