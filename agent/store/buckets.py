@@ -161,7 +161,10 @@ class Pending:
     ) -> None:
         minute = minute_of(result.started_at)
         self.add_events(minute, events)
-        tallies = self.probes.setdefault((result.node, result.probe), {})
+        key = (result.node, result.probe)
+        tallies = self.probes.get(key)
+        if tallies is None:
+            tallies = self.probes[key] = {}
         tally = tallies.get(minute)
         if tally is None:
             tally = tallies[minute] = ProbeTally()
@@ -174,10 +177,14 @@ class Pending:
 
     def add_events(self, minute: int, events: Iterable[SliEvent]) -> None:
         """Count SLI events in the bucket of ``minute``."""
+        sli = self.sli
         for event in events:
-            bucket = self.sli.setdefault(event.series, {}).get(minute)
+            minutes = sli.get(event.series)
+            if minutes is None:
+                minutes = sli[event.series] = {}
+            bucket = minutes.get(minute)
             if bucket is None:
-                self.sli[event.series][minute] = [1, 0 if event.good else 1]
+                minutes[minute] = [1, 0 if event.good else 1]
             else:
                 bucket[0] += 1
                 if not event.good:

@@ -253,6 +253,41 @@ async def test_method_headers_and_body_reach_the_target(target: Target, prober: 
     assert (request.header("user-agent") or "").startswith("slo-agent/")
 
 
+async def test_every_run_of_a_check_sends_the_same_request(
+    target: Target, prober: HttpProber
+) -> None:
+    """Runs of one check share a prepared request: its body and headers go out every time, and
+    a run with extra headers (a trace context) changes no later run."""
+    target.route("/orders", Reply(201))
+    check = HttpCheck(
+        url=target.url("/orders"),
+        method="POST",
+        headers={"X-Route": "backup"},
+        body=b'{"amount": 12}',
+        expect_status=frozenset({201}),
+    )
+
+    assert (await prober.observe(check)).ok
+    assert (
+        await prober.observe(check, {"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
+    ).ok
+    assert (await prober.observe(check)).ok
+
+    first, traced, last = target.requests
+    for request in (first, traced, last):
+        assert (request.method, request.target, request.body) == (
+            "POST",
+            "/orders",
+            b'{"amount": 12}',
+        )
+        assert request.header("x-route") == "backup"
+        assert request.header("content-length") == "14"
+    assert traced.header("traceparent") is not None
+    assert first.header("traceparent") is None
+    assert last.header("traceparent") is None
+    assert first.headers == last.headers
+
+
 async def test_user_headers_override_defaults(target: Target, prober: HttpProber) -> None:
     await prober.observe(HttpCheck(url=target.url("/"), headers={"user-agent": "custom/1"}))
 
