@@ -4,8 +4,9 @@ Runs the agent's own scheduling path — :class:`agent.schedule.scheduler.ProbeS
 (APScheduler 3, one IntervalTrigger job per probe, first runs spread over the interval,
 ``max_instances=1``, coalescing, misfire grace) — with the agent's whole probe path as the job
 body by default (``--body pipeline``: :class:`agent.runtime.pipeline.ProbePipeline` with
-:class:`agent.probes.http.HttpProber`, SQLite store and metrics), against a local nginx. blackbox_exporter probes the same nginx at the same
-offered rate in the same run, as the yardstick.
+:class:`agent.probes.http.HttpProber`, SQLite store and metrics), against a local nginx.
+blackbox_exporter probes the same nginx at the same offered rate in the same run, as the
+yardstick.
 
 Per configuration it reports, over a fixed window after a warm-up: executed runs against the
 runs the schedule called for (the difference is every skipped, missed or coalesced run), start

@@ -24,11 +24,10 @@ import asyncio
 import contextlib
 import http.cookiejar
 import importlib.metadata
-import os
 import socket
 import ssl
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -37,7 +36,9 @@ import httpx
 from agent.durations import format_duration
 from agent.model import HttpCheck
 from agent.probes.assertions import BodyAssertions
-from agent.probes.result import Observation, Outcome, Phases, Reason
+from agent.probes.details import causes, message, one_line, root_cause, secret_spellings
+from agent.probes.http_trace import WAITING_FOR, PhaseTrace
+from agent.probes.result import Observation, Outcome, Reason
 from agent.probes.transport import FreshConnectionTransport
 
 Clock = Callable[[], float]
@@ -45,74 +46,6 @@ TransportFactory = Callable[[ssl.SSLContext | bool], httpx.AsyncBaseTransport]
 
 _PLAN_CACHE_SIZE = 4096
 _KEEPALIVE_EXPIRY = 60.0  # seconds an idle kept-alive connection may wait for the next probe
-_MAX_DETAIL = 240
-
-# trace event name -> (phase, edge); http11 and http2 name the same steps
-_EVENTS: dict[str, tuple[str, str]] = {
-    "connection.connect_tcp.started": ("connect", "started"),
-    "connection.connect_tcp.complete": ("connect", "complete"),
-    "connection.connect_tcp.failed": ("connect", "failed"),
-    "connection.start_tls.started": ("tls", "started"),
-    "connection.start_tls.complete": ("tls", "complete"),
-    "connection.start_tls.failed": ("tls", "failed"),
-    **{
-        f"{protocol}.{step}.started": (phase, "started")
-        for protocol in ("http11", "http2")
-        for step, phase in (
-            ("send_request_headers", "send"),
-            ("receive_response_headers", "headers"),
-            ("receive_response_body", "body"),
-        )
-    },
-    "http11.receive_response_headers.complete": ("headers", "complete"),
-    "http2.receive_response_headers.complete": ("headers", "complete"),
-}
-
-_WAITING_FOR = {
-    "start": "before connecting",
-    "connect": "while connecting",
-    "tls": "during the TLS handshake",
-    "send": "while sending the request",
-    "headers": "waiting for response headers",
-    "body": "while reading the body",
-}
-
-
-class _Trace:
-    """Receives a request's trace events and keeps the phase durations (summed over redirects)."""
-
-    __slots__ = ("_clock", "_mark", "connect", "failed", "first_byte", "stage", "start", "tls")
-
-    def __init__(self, clock: Clock, start: float) -> None:
-        self._clock = clock
-        self._mark = start
-        self.start = start
-        self.stage = "start"  # the phase the request is in, for timeout details
-        self.failed = ""  # the phase whose "failed" event arrived, if any
-        self.connect: float | None = None
-        self.tls: float | None = None
-        self.first_byte: float | None = None
-
-    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
-        event = _EVENTS.get(name)
-        if event is None:
-            return
-        phase, edge = event
-        now = self._clock()
-        if edge == "started":
-            self.stage = phase
-            self._mark = now
-        elif edge == "failed":
-            self.failed = phase
-        elif phase == "connect":
-            self.connect = (self.connect or 0.0) + (now - self._mark)
-        elif phase == "tls":
-            self.tls = (self.tls or 0.0) + (now - self._mark)
-        else:
-            self.first_byte = now - self.start
-
-    def phases(self) -> Phases:
-        return Phases(connect=self.connect, tls=self.tls, first_byte=self.first_byte)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +122,7 @@ class HttpProber:
             return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=detail), None
         if isinstance(plan, str):
             return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=plan), None
-        trace = _Trace(clock, start)
+        trace = PhaseTrace(clock, start)
         status: int | None = None
         body: bytes | None = None
         try:
@@ -221,7 +154,7 @@ class HttpProber:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
             reason = Reason.TIMEOUT
-            detail = f"timed out after {plan.timeout_text} {_WAITING_FOR[trace.stage]}"
+            detail = f"timed out after {plan.timeout_text} {WAITING_FOR[trace.stage]}"
         except Exception as exc:  # a failing target is data, whatever the exception
             reason, detail = _classify(exc, trace, plan)
         outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
@@ -250,15 +183,15 @@ class HttpProber:
 
     def _make_plan(self, check: HttpCheck) -> _Plan | str:
         """The plan, or why the check cannot be sent at all (reported as an error)."""
-        secrets = _secret_spellings(check.headers.values())
+        secrets = secret_spellings(check.headers.values())
         try:
             url = httpx.URL(check.url)
         except Exception as exc:
-            return _one_line(f"invalid URL: {_message(exc)}", secrets)
+            return one_line(f"invalid URL: {message(exc)}", secrets)
         if not url.scheme:
             return "invalid URL: no scheme (use http:// or https://)"
         if url.scheme not in ("http", "https"):
-            return _one_line(f"unsupported URL scheme {url.scheme!r} (use http or https)", ())
+            return one_line(f"unsupported URL scheme {url.scheme!r} (use http or https)")
         if not url.host:
             return "invalid URL: no host"
         if url.port is not None and not 0 < url.port < 65536:
@@ -266,7 +199,7 @@ class HttpProber:
         try:
             assertions = BodyAssertions.from_check(check)
         except ValueError as exc:
-            return _one_line(str(exc), ())
+            return one_line(str(exc))
         headers = httpx.Headers(
             {
                 "User-Agent": self._user_agent,
@@ -280,13 +213,13 @@ class HttpProber:
             try:
                 headers[name] = value
             except Exception:
-                return _one_line(f"header {name!r} cannot be sent", ())
+                return one_line(f"header {name!r} cannot be sent")
         timeout = check.timeout.total_seconds()
         method = check.method.upper()
         try:
             request = httpx.Request(method, url, headers=headers, content=check.body)
         except Exception as exc:
-            return _one_line(f"the request cannot be built: {_message(exc)}", secrets)
+            return one_line(f"the request cannot be built: {message(exc)}", secrets)
         return _Plan(
             method=method,
             url=url,
@@ -412,77 +345,26 @@ def _charset(response: httpx.Response) -> str | None:
     return response.charset_encoding
 
 
-def _classify(exc: Exception, trace: _Trace, plan: _Plan) -> tuple[Reason, str]:
+def _classify(exc: Exception, trace: PhaseTrace, plan: _Plan) -> tuple[Reason, str]:
     """The reason for a request that ended in ``exc`` (a timeout was already handled)."""
     if isinstance(exc, httpx.ConnectError) or trace.failed in ("connect", "tls"):
-        for cause in _causes(exc):
+        for cause in causes(exc):
             if isinstance(cause, socket.gaierror):
-                return Reason.DNS, f"cannot resolve {plan.url.host}: {_message(cause)}"
+                return Reason.DNS, f"cannot resolve {plan.url.host}: {message(cause)}"
             if isinstance(cause, ssl.SSLCertVerificationError):
-                problem = cause.verify_message or _message(cause)
-                return Reason.TLS, _one_line(f"TLS certificate rejected: {problem}", ())
+                problem = cause.verify_message or message(cause)
+                return Reason.TLS, one_line(f"TLS certificate rejected: {problem}")
             if isinstance(cause, ssl.SSLError):
-                return Reason.TLS, _one_line(f"TLS handshake failed: {_message(cause)}", ())
-        root = _root_cause(exc)
+                return Reason.TLS, one_line(f"TLS handshake failed: {message(cause)}")
+        root = root_cause(exc)
         if trace.failed == "tls":
-            return Reason.TLS, _one_line(f"TLS handshake failed: {_message(root)}", plan.secrets)
-        return Reason.CONNECT, _one_line(f"cannot connect: {_message(root)}", plan.secrets)
+            return Reason.TLS, one_line(f"TLS handshake failed: {message(root)}", plan.secrets)
+        return Reason.CONNECT, one_line(f"cannot connect: {message(root)}", plan.secrets)
     if isinstance(exc, httpx.LocalProtocolError):
         # its message may quote a header value verbatim
         return Reason.ERROR, "request rejected by the HTTP client (invalid method or header)"
-    detail = f"{type(exc).__name__}: {_message(_root_cause(exc))}"
-    return Reason.ERROR, _one_line(detail, plan.secrets)
-
-
-def _causes(exc: BaseException) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        if isinstance(current, BaseExceptionGroup) and current.exceptions:
-            current = current.exceptions[0]
-        else:
-            current = current.__cause__ or current.__context__
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The innermost exception with an errno (``Connection refused``), else the innermost one
-    whose message says more than the wrapper's (httpx's wrappers often have none)."""
-    found = exc
-    for cause in _causes(exc):
-        if isinstance(cause, OSError) and cause.errno:
-            return cause
-        if not str(found) or isinstance(found, BaseExceptionGroup):
-            found = cause
-    return found
-
-
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, socket.gaierror) and exc.strerror:
-        return exc.strerror
-    if isinstance(exc, OSError) and exc.errno and exc.errno > 0:
-        return os.strerror(exc.errno)
-    return str(exc) or type(exc).__name__
-
-
-def _one_line(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "<redacted>")
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
-
-
-def _secret_spellings(values: Iterable[str]) -> tuple[str, ...]:
-    """Header values as str, as repr() of str and of bytes would show them, longest first."""
-    spellings: set[str] = set()
-    for value in values:
-        if not value:
-            continue
-        spellings.add(value)
-        spellings.add(repr(value)[1:-1])
-        spellings.add(repr(value.encode("utf-8", "replace"))[2:-1])
-    return tuple(sorted(spellings, key=len, reverse=True))
+    detail = f"{type(exc).__name__}: {message(root_cause(exc))}"
+    return Reason.ERROR, one_line(detail, plan.secrets)
 
 
 def _status_text(codes: frozenset[int]) -> str:

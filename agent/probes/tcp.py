@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from collections.abc import Callable
 
 from agent.durations import format_duration
 from agent.model import TcpCheck
+from agent.probes.details import message, one_line
 from agent.probes.result import Observation, Outcome, Phases, Reason
 
 Clock = Callable[[], float]
@@ -37,11 +37,10 @@ class TcpProber:
             detail = f"cannot resolve {check.host}: {exc.strerror or exc}"
             return Observation(Outcome.FAILURE, Reason.DNS, clock() - start, detail=detail)
         except OSError as exc:
-            problem = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
-            detail = _one_line(f"cannot connect to {check.host}:{check.port}: {problem}")
+            detail = one_line(f"cannot connect to {check.host}:{check.port}: {message(exc)}")
             return Observation(Outcome.FAILURE, Reason.CONNECT, clock() - start, detail=detail)
         except Exception as exc:  # a bad port or host value is a failed probe, not a crash
-            detail = _one_line(f"{type(exc).__name__}: {exc}")
+            detail = one_line(f"{type(exc).__name__}: {exc}")
             return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=detail)
         connected = clock() - start
         transport.close()
@@ -49,8 +48,3 @@ class TcpProber:
 
     async def aclose(self) -> None:
         """Nothing to release; present for the Prober contract."""
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 240 else text[:239] + "…"

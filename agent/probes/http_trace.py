@@ -1,0 +1,78 @@
+"""Phase timings of one HTTP request from the ``trace`` extension events (the names httpcore
+uses), so that any transport emitting those events reports phases too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from agent.probes.result import Phases
+
+Clock = Callable[[], float]
+
+# trace event name -> (phase, edge); http11 and http2 name the same steps
+EVENTS: dict[str, tuple[str, str]] = {
+    "connection.connect_tcp.started": ("connect", "started"),
+    "connection.connect_tcp.complete": ("connect", "complete"),
+    "connection.connect_tcp.failed": ("connect", "failed"),
+    "connection.start_tls.started": ("tls", "started"),
+    "connection.start_tls.complete": ("tls", "complete"),
+    "connection.start_tls.failed": ("tls", "failed"),
+    **{
+        f"{protocol}.{step}.started": (phase, "started")
+        for protocol in ("http11", "http2")
+        for step, phase in (
+            ("send_request_headers", "send"),
+            ("receive_response_headers", "headers"),
+            ("receive_response_body", "body"),
+        )
+    },
+    "http11.receive_response_headers.complete": ("headers", "complete"),
+    "http2.receive_response_headers.complete": ("headers", "complete"),
+}
+
+WAITING_FOR = {
+    "start": "before connecting",
+    "connect": "while connecting",
+    "tls": "during the TLS handshake",
+    "send": "while sending the request",
+    "headers": "waiting for response headers",
+    "body": "while reading the body",
+}
+
+
+class PhaseTrace:
+    """Receives a request's trace events and keeps the phase durations (summed over redirects)."""
+
+    __slots__ = ("_clock", "_mark", "connect", "failed", "first_byte", "stage", "start", "tls")
+
+    def __init__(self, clock: Clock, start: float) -> None:
+        self._clock = clock
+        self._mark = start
+        self.start = start
+        self.stage = "start"  # the phase the request is in, for timeout details
+        self.failed = ""  # the phase whose "failed" event arrived, if any
+        self.connect: float | None = None
+        self.tls: float | None = None
+        self.first_byte: float | None = None
+
+    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
+        event = EVENTS.get(name)
+        if event is None:
+            return
+        phase, edge = event
+        now = self._clock()
+        if edge == "started":
+            self.stage = phase
+            self._mark = now
+        elif edge == "failed":
+            self.failed = phase
+        elif phase == "connect":
+            self.connect = (self.connect or 0.0) + (now - self._mark)
+        elif phase == "tls":
+            self.tls = (self.tls or 0.0) + (now - self._mark)
+        else:
+            self.first_byte = now - self.start
+
+    def phases(self) -> Phases:
+        return Phases(connect=self.connect, tls=self.tls, first_byte=self.first_byte)
