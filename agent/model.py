@@ -207,6 +207,11 @@ class Node:
     fallbacks: tuple[Fallback, ...] = ()
     decision: Decision = Decision()
 
+    @property
+    def mode_label(self) -> str:
+        """The ``mode`` label of this node's SLO series and alerts."""
+        return self.mode.value
+
     def probe(self, name: str) -> Probe:
         for probe in self.probes:
             if probe.name == name:
@@ -245,6 +250,18 @@ class Journey:
     labels: Mapping[str, str] = field(default_factory=dict)
     alerting: Alerting = Alerting()
 
+    @property
+    def mode_label(self) -> str:
+        """The ``mode`` label of this journey's SLO series and alerts."""
+        return JOURNEY_MODE
+
+
+JOURNEY_MODE = "journey"
+"""The ``mode`` label of journey SLO series and alerts (``node`` = the journey's name)."""
+
+SloOwner = Node | Journey
+"""What an SLO belongs to: a node, or a journey (named like a node in series and alerts)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SpecSet:
@@ -262,5 +279,9 @@ class SpecSet:
                 return node
         raise KeyError(name)
 
-    def windows_for(self, node: Node) -> AlertWindows:
-        return self.alert_windows[node.alerting.windows]
+    def windows_for(self, owner: SloOwner) -> AlertWindows:
+        return self.alert_windows[owner.alerting.windows]
+
+    def owners(self) -> tuple[SloOwner, ...]:
+        """Every node, then every journey: whatever has SLOs."""
+        return (*self.nodes, *self.journeys)

@@ -4,7 +4,7 @@ Alertmanager, so one Alertmanager routing tree serves both paths (DESIGN.md "Ale
 from __future__ import annotations
 
 from agent.durations import format_duration
-from agent.model import AlertTier, Node, Slo
+from agent.model import AlertTier, Node, Slo, SloOwner
 
 BURN = "ErrorBudgetBurn"
 EXHAUSTED = "ErrorBudgetExhausted"
@@ -22,15 +22,16 @@ def format_factor(factor: float) -> str:
     return f"{factor:.4g}"
 
 
-def slo_labels(node: Node, slo: Slo) -> dict[str, str]:
-    """The labels every alert about one SLO carries: the spec's own, then node/slo/mode."""
-    return {**node.alerting.labels, "node": node.name, "slo": slo.name, "mode": node.mode.value}
+def slo_labels(owner: SloOwner, slo: Slo) -> dict[str, str]:
+    """The labels every alert about one SLO carries: the spec's own, then node/slo/mode (a
+    journey's SLO: ``node`` is the journey's name, ``mode`` is ``journey``)."""
+    return {**owner.alerting.labels, "node": owner.name, "slo": slo.name, "mode": owner.mode_label}
 
 
-def burn_labels(node: Node, slo: Slo, tier: AlertTier, factor: float) -> dict[str, str]:
+def burn_labels(owner: SloOwner, slo: Slo, tier: AlertTier, factor: float) -> dict[str, str]:
     """Labels of one ``ErrorBudgetBurn`` tier (without ``alertname``)."""
     return {
-        **slo_labels(node, slo),
+        **slo_labels(owner, slo),
         "severity": tier.severity.value,
         "long": format_duration(tier.long),
         "short": format_duration(tier.short),
@@ -38,12 +39,12 @@ def burn_labels(node: Node, slo: Slo, tier: AlertTier, factor: float) -> dict[st
     }
 
 
-def exhausted_labels(node: Node, slo: Slo) -> dict[str, str]:
-    return {**slo_labels(node, slo), "severity": "ticket"}
+def exhausted_labels(owner: SloOwner, slo: Slo) -> dict[str, str]:
+    return {**slo_labels(owner, slo), "severity": "ticket"}
 
 
-def absent_labels(node: Node, slo: Slo) -> dict[str, str]:
-    return {**slo_labels(node, slo), "severity": "ticket"}
+def absent_labels(owner: SloOwner, slo: Slo) -> dict[str, str]:
+    return {**slo_labels(owner, slo), "severity": "ticket"}
 
 
 def decision_labels(node: Node, recommendation: str) -> dict[str, str]:

@@ -34,7 +34,7 @@ def evaluate(
             if not isinstance(slo.sli, PrometheusSli):
                 requests[series_key(node.name, slo.name)] = required_ranges(slo, windows, now)
     for journey in specs.journeys:
-        windows = specs.alert_windows[journey.alerting.windows]
+        windows = specs.windows_for(journey)
         for slo in journey.slos:
             requests[series_key(journey.name, slo.name)] = required_ranges(slo, windows, now)
     sums = store.sums_many(requests)
@@ -51,9 +51,9 @@ def evaluate(
             tuple(
                 evaluate_slo(
                     journey.name,
-                    "journey",
+                    journey.mode_label,
                     slo,
-                    specs.alert_windows[journey.alerting.windows],
+                    specs.windows_for(journey),
                     sums.get(series_key(journey.name, slo.name), {}),
                     now,
                 )

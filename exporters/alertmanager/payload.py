@@ -12,9 +12,10 @@ The alerts carry the same names and labels as the generated Prometheus rules
 
 Every alert also carries ``alertname`` and the spec's ``alerting.labels``; ``burn_rate`` is the
 tier's factor for the period the rules use (a calendar month counts as its nominal 30 days
-there, so the label does not change from month to month). Journeys get no alerts here, as they
-get no rules. Annotations are ``summary`` and ``description`` quoting the numbers, then the
-spec's ``alerting.annotations`` (``runbook_url``, ...), which win over ours on the same name.
+there, so the label does not change from month to month). A journey's SLOs alert like a
+node's, with ``node`` = the journey's name and ``mode`` = ``journey``, as in the rules.
+Annotations are ``summary`` and ``description`` quoting the numbers, then the spec's
+``alerting.annotations`` (``runbook_url``, ...), which win over ours on the same name.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.model import AlertTier, Node, Slo, SpecSet
+from agent.model import AlertTier, Slo, SloOwner, SpecSet
 from agent.slo.alerts import burn_factor
 from agent.slo.status import AlertStatus, SloStatus, Snapshot
 from exporters.alerting import (
@@ -80,26 +81,26 @@ def firing_alerts(
     """Every alert ``snapshot`` fires, by identity.
 
     ``watched_since`` holds, per (node, slo), when the agent first evaluated that SLO; an SLO
-    missing from it counts as watched since ``snapshot.evaluated_at``. SLOs of nodes that
-    ``specs`` does not hold (journeys) are skipped.
+    missing from it counts as watched since ``snapshot.evaluated_at``. SLOs of nodes or
+    journeys that ``specs`` does not hold are skipped.
     """
-    nodes = {node.name: node for node in specs.nodes}
+    owners = {owner.name: owner for owner in specs.owners()}
     alerts: dict[AlertKey, Alert] = {}
     for status in snapshot.slos():
-        node = nodes.get(status.node)
-        slo = _slo(node, status.slo) if node is not None else None
-        if node is None or slo is None:
+        owner = owners.get(status.node)
+        slo = _slo(owner, status.slo) if owner is not None else None
+        if owner is None or slo is None:
             continue
         watched = snapshot.evaluated_at - watched_since.get(
             (status.node, status.slo), snapshot.evaluated_at
         )
-        for alert in slo_alerts(node, slo, specs.windows_for(node).tiers, status, watched):
+        for alert in slo_alerts(owner, slo, specs.windows_for(owner).tiers, status, watched):
             alerts[alert.key] = alert
     return alerts
 
 
 def slo_alerts(
-    node: Node, slo: Slo, tiers: tuple[AlertTier, ...], status: SloStatus, watched: float
+    node: SloOwner, slo: Slo, tiers: tuple[AlertTier, ...], status: SloStatus, watched: float
 ) -> list[Alert]:
     """The alerts one SLO fires; ``watched`` is how long (seconds) the agent has evaluated it.
 
@@ -123,11 +124,11 @@ def slo_alerts(
     return alerts
 
 
-def _slo(node: Node, name: str) -> Slo | None:
+def _slo(node: SloOwner, name: str) -> Slo | None:
     return next((slo for slo in node.slos if slo.name == name), None)
 
 
-def _alert(name: str, labels: Mapping[str, str], notes: dict[str, str], node: Node) -> Alert:
+def _alert(name: str, labels: Mapping[str, str], notes: dict[str, str], node: SloOwner) -> Alert:
     return Alert(
         labels={"alertname": name, **labels},
         annotations={**notes, **node.alerting.annotations},

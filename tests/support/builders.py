@@ -6,6 +6,9 @@ from datetime import timedelta
 
 from agent.model import (
     HttpCheck,
+    Journey,
+    JourneySli,
+    JourneyStep,
     Mode,
     Node,
     Partner,
@@ -48,8 +51,20 @@ def node(
     )
 
 
-def spec_set(*nodes: Node) -> SpecSet:
-    return SpecSet(nodes=tuple(nodes), alert_windows={"default": WORKBOOK})
+def journey(
+    name: str = "checkout", *, objective: float = 0.999, steps_to: tuple[str, ...] = ("acme-pay",)
+) -> Journey:
+    """A journey with a ``success`` SLO over 30 days and one step per node in ``steps_to``."""
+    steps = tuple(
+        JourneyStep(f"step-{i}", node_name, HttpCheck(url=f"http://127.0.0.1:9/{node_name}"))
+        for i, node_name in enumerate(steps_to)
+    )
+    slo = Slo("success", objective, RollingWindow(timedelta(days=30)), JourneySli())
+    return Journey(name, timedelta(minutes=1), steps, (slo,))
+
+
+def spec_set(*nodes: Node, journeys: tuple[Journey, ...] = ()) -> SpecSet:
+    return SpecSet(nodes=tuple(nodes), alert_windows={"default": WORKBOOK}, journeys=journeys)
 
 
 def probe_sli(slo: Slo) -> ProbeSli:

@@ -1,12 +1,13 @@
 """The rule groups of a spec set: three per SLO, Sloth style, in a fixed order.
 
 ``slo-agent/<node>/<slo>/sli-recordings``, ``.../meta-recordings``, ``.../alerts``, for every
-node (sorted by name) and every SLO of it (in spec order). Pure: no I/O.
+node (sorted by name) and every SLO of it (in spec order), then the same for every journey
+(``<node>`` being the journey's name, which no node may have). Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from agent.model import AlertWindows, Node, Slo, SpecSet
+from agent.model import AlertWindows, Slo, SloOwner, SpecSet
 from exporters.prometheus.rules.alerts import alert_rules
 from exporters.prometheus.rules.identity import SloIdentity
 from exporters.prometheus.rules.recording import meta_recordings, sli_recordings
@@ -34,18 +35,20 @@ def _notes(identity: SloIdentity) -> tuple[str, ...]:
     )
 
 
-def slo_rules(node: Node, slo: Slo, windows: AlertWindows) -> SloRules:
-    identity = SloIdentity(node, slo)
+def slo_rules(owner: SloOwner, slo: Slo, windows: AlertWindows) -> SloRules:
+    identity = SloIdentity(owner, slo)
     groups = (
         RuleGroup(group_name(identity, "sli-recordings"), sli_recordings(identity, windows)),
         RuleGroup(group_name(identity, "meta-recordings"), meta_recordings(identity)),
         RuleGroup(group_name(identity, "alerts"), alert_rules(identity, windows)),
     )
-    return SloRules(node=node.name, slo=slo.name, groups=groups, notes=_notes(identity))
+    return SloRules(node=owner.name, slo=slo.name, groups=groups, notes=_notes(identity))
 
 
 def rule_set(specs: SpecSet) -> tuple[SloRules, ...]:
-    """The rules of every SLO of every node in ``specs``."""
+    """The rules of every SLO of every node and journey in ``specs``."""
     return tuple(
-        slo_rules(node, slo, specs.windows_for(node)) for node in specs.nodes for slo in node.slos
+        slo_rules(owner, slo, specs.windows_for(owner))
+        for owner in specs.owners()
+        for slo in owner.slos
     )

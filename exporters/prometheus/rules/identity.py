@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from agent.durations import format_duration
-from agent.model import CalendarWindow, Node, RollingWindow, Slo
+from agent.model import CalendarWindow, RollingWindow, Slo, SloOwner
 from exporters.alerting import slo_labels
 
 NOMINAL_MONTH = timedelta(days=30)
@@ -62,9 +62,9 @@ def rule_period(slo: Slo) -> RulePeriod:
 
 @dataclass(frozen=True, slots=True)
 class SloIdentity:
-    """One SLO of one node, as named in rules, series and alerts."""
+    """One SLO of one node or journey, as named in rules, series and alerts."""
 
-    node: Node
+    node: SloOwner  # a journey is named like a node: node=<journey>, mode=journey
     slo: Slo
 
     @property

@@ -12,7 +12,9 @@ import pytest
 
 from agent.model import Alerting, CalendarWindow, RollingWindow, SpecSet
 from agent.slo.alerts import burn_factor
+from agent.slo.evaluate import evaluate_slo
 from agent.slo.events import Counts
+from agent.slo.status import JourneyStatus, Snapshot
 from exporters.alerting import (
     ABSENT,
     BURN,
@@ -31,7 +33,7 @@ from tests.exporters.alertmanager.statuses import (
     snapshot,
     specs,
 )
-from tests.support.builders import spec_set
+from tests.support.builders import WORKBOOK, journey, spec_set
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "alertmanager"
 HOUR = 3600.0
@@ -176,6 +178,40 @@ def test_slos_of_nodes_the_specs_do_not_hold_are_skipped() -> None:
     current = snapshot(set_, {"availability": BURNING})
 
     assert firing_alerts(current, other, {}) == {}
+
+
+def test_a_journey_slo_alerts_like_a_node_slo_named_by_the_journey() -> None:
+    checkout = dataclasses.replace(
+        journey("checkout", steps_to=("acme-pay",)),
+        alerting=Alerting(labels={"team": "checkout"}, annotations={"runbook_url": "https://rb"}),
+    )
+    set_ = spec_set(acme_pay(), journeys=(checkout,))
+    [slo] = checkout.slos
+    page_1h, _, ticket_1d, _ = set_.windows_for(checkout).tiers
+    assert isinstance(slo.window, RollingWindow)
+    current = Snapshot(
+        NOW,
+        (),
+        (
+            JourneyStatus(
+                "checkout", (evaluate_slo("checkout", "journey", slo, WORKBOOK, BURNING, NOW),)
+            ),
+        ),
+    )
+
+    alerts = firing_alerts(current, set_, {})
+
+    labels = by_labels(a.labels for a in alerts.values())
+    expected = [
+        {"alertname": BURN, **burn_labels(checkout, slo, t, burn_factor(t, slo.window.length))}
+        for t in (page_1h, ticket_1d)
+    ]
+    expected.append({"alertname": EXHAUSTED, **exhausted_labels(checkout, slo)})
+    assert labels == by_labels(expected)
+    assert {(a["node"], a["mode"], a["team"]) for a in labels} == {
+        ("checkout", "journey", "checkout")
+    }
+    assert all(a.annotations["runbook_url"] == "https://rb" for a in alerts.values())
 
 
 def test_timestamps_are_rfc3339_utc_with_milliseconds() -> None:

@@ -31,7 +31,7 @@ from tests.exporters.rules.scenario import (
     run_unit_tests,
     traffic,
 )
-from tests.support.builders import node, spec_set
+from tests.support.builders import journey, node, spec_set
 
 BURN = "ErrorBudgetBurn"
 EXHAUSTED = "ErrorBudgetExhausted"
@@ -211,3 +211,17 @@ def test_a_prometheus_sli_counts_a_missing_error_series_as_no_errors(tmp_path: P
     done = run_unit_tests(tmp_path, render([rules]), rules, [quiet, half], "1m")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
+
+
+def test_a_journey_outage_pages_with_the_journey_as_node(tmp_path: Path) -> None:
+    """A journey's SLO gets the same tiers, fed by its own SLI counters (node=<journey>,
+    mode=journey), and its alerts carry those labels."""
+    checkout = journey("checkout", objective=0.999, steps_to=("shop",))
+    [rules] = rule_set(spec_set(node("shop", mode=Mode.OPERATED), journeys=(checkout,)))[1:]
+    assert (rules.node, rules.slo) == ("checkout", "success")
+    runs = traffic("checkout", "success", "journey", ((CLEAN, RATE, 0), (3, RATE, RATE)))
+    test = UnitTest("journey outage", runs)
+    test.alert_at(CLEAN, BURN)
+    labels = {**PAGE_1H, "node": "checkout", "slo": "success", "mode": "journey"}
+    test.alert_at(CLEAN + 2, BURN, expect(burn_rule(rules, "1h"), labels, 2000 / HOUR / BUDGET))
+    run(tmp_path, rules, test, "2m")
