@@ -11,6 +11,10 @@ EXHAUSTED = "ErrorBudgetExhausted"
 ABSENT = "SLIMetricAbsent"
 DECISION_REVIEW = "NodeDecisionReview"
 
+SILENT_WINDOW = "1h"
+"""An SLO without a single SLI event in this window raises ``SLIMetricAbsent``, on both paths."""
+SILENT_SECONDS = 3600.0  # the length of SILENT_WINDOW
+
 # labels slo-agent sets itself; a spec's alerting.labels may not override them
 RESERVED_LABELS = frozenset(
     {"alertname", "severity", "node", "slo", "mode", "long", "short", "burn_rate"}

@@ -8,7 +8,8 @@ The alerts carry the same names and labels as the generated Prometheus rules
 - ``ErrorBudgetExhausted`` while the period's remaining budget is zero or less;
 - ``SLIMetricAbsent`` while an SLO has recorded no event at all in the last hour although the
   agent has been evaluating it for at least that hour (so a fresh start or a newly added SLO
-  does not raise it before its first probes had a chance to run).
+  does not raise it before its first probes had a chance to run). The generated rules check the
+  same hour without events, and also an event counter absent from Prometheus.
 
 Every alert also carries ``alertname`` and the spec's ``alerting.labels``; ``burn_rate`` is the
 tier's factor for the period the rules use (a calendar month counts as its nominal 30 days
@@ -32,16 +33,14 @@ from exporters.alerting import (
     ABSENT,
     BURN,
     EXHAUSTED,
+    SILENT_SECONDS,
+    SILENT_WINDOW,
     absent_labels,
     burn_labels,
     exhausted_labels,
     format_factor,
 )
 from exporters.prometheus.rules.identity import rule_period
-
-ABSENT_WINDOW = "1h"
-"""The window with no events that raises ``SLIMetricAbsent`` (after being watched this long)."""
-ABSENT_AFTER = 3600.0  # seconds: the length of ABSENT_WINDOW
 
 AlertKey = tuple[tuple[str, str], ...]
 """An alert's identity: its labels, sorted (Alertmanager tells alerts apart the same way)."""
@@ -118,7 +117,7 @@ def slo_alerts(
     if remaining is not None and remaining <= 0:
         labels = exhausted_labels(node, slo)
         alerts.append(_alert(EXHAUSTED, labels, _exhausted_notes(status), node))
-    if status.window(ABSENT_WINDOW).total == 0 and watched >= ABSENT_AFTER:
+    if status.window(SILENT_WINDOW).total == 0 and watched >= SILENT_SECONDS:
         labels = absent_labels(node, slo)
         alerts.append(_alert(ABSENT, labels, _absent_notes(status), node))
     return alerts
@@ -190,10 +189,10 @@ def _exhausted_notes(status: SloStatus) -> dict[str, str]:
 
 def _absent_notes(status: SloStatus) -> dict[str, str]:
     return {
-        "summary": f"{status.node}/{status.slo} has recorded no events in {ABSENT_WINDOW}",
+        "summary": f"{status.node}/{status.slo} has recorded no events in {SILENT_WINDOW}",
         "description": (
             f"{_objective(status)}. The agent recorded no events for this SLO in the last "
-            f"{ABSENT_WINDOW} while it was running: its probes do not run or its SLI source "
+            f"{SILENT_WINDOW} while it was running: its probes do not run or its SLI source "
             "returns nothing, so the SLO cannot be judged."
         ),
     }

@@ -25,6 +25,7 @@ from exporters.alerting import (
     ABSENT,
     BURN,
     EXHAUSTED,
+    SILENT_WINDOW,
     absent_labels,
     burn_labels,
     exhausted_labels,
@@ -113,11 +114,17 @@ def exhausted_rule(identity: SloIdentity) -> AlertingRule:
 
 def absent_rule(identity: SloIdentity) -> AlertingRule:
     if isinstance(identity.slo.sli, PrometheusSli):
-        missing = f"the SLI's total query has returned nothing for {ABSENT_FOR}"
-        cause = "its metric is missing or renamed, or its target is not scraped"
+        missing = (
+            f"For {ABSENT_FOR}, the SLI's total query has returned nothing or counted no "
+            f"traffic in {SILENT_WINDOW}"
+        )
+        cause = "its metric is missing or renamed, its target is not scraped, or nothing is served"
     else:
-        missing = f"{EVENTS_TOTAL}{identity.event_selector()} has been absent for {ABSENT_FOR}"
-        cause = "the agent is not scraped, or no probe of this SLO has run"
+        missing = (
+            f"For {ABSENT_FOR}, {EVENTS_TOTAL}{identity.event_selector()} has been absent or "
+            f"has not grown in {SILENT_WINDOW}"
+        )
+        cause = "the agent is not scraped, or the probes of this SLO do not run"
     notes = {
         "summary": f"{_where(identity)} has no SLI data",
         "description": f"{_objective(identity)}. {missing}: {cause}, so the SLO cannot be judged.",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from agent.model import JourneySli, ProbeSli, PrometheusSli
+from exporters.alerting import SILENT_WINDOW
 from exporters.prometheus import names
 from exporters.prometheus.rules.identity import SloIdentity
 
@@ -57,18 +58,22 @@ ABSENT_WINDOW = "5m"
 
 
 def absent_expr(identity: SloIdentity) -> str:
-    """True (1) while the SLI has no input series at all.
+    """True (1) while the SLI has no input: no series at all, or no event in the last hour.
 
-    For a probe SLI: the agent's event counter of this SLO is absent (the agent is not
-    scraped, or no probe of the SLO has run). For a PrometheusSli: the user's total query,
-    over 5m, returns nothing (the metric is missing or renamed, or its target is not
-    scraped). A total query written never to be empty (``... or vector(0)``) never raises it;
-    a query that only lost traffic does not either — the burn alerts and the absence of
-    ``slo:sli_error:*`` samples show that.
+    For a probe or journey SLI: the agent's event counter of this SLO is absent (the agent is
+    not scraped, or no run of the SLO has happened yet), or it has not grown in the last hour
+    (its probes stopped running). For a PrometheusSli: the user's total query over 5m returns
+    nothing (the metric is missing or renamed, or its target is not scraped), or over 1h it
+    returns 0 (no traffic at all). A total query written never to be empty (``... or
+    vector(0)``) raises it only through the second case. The agent's push raises the same
+    alert after an hour without events (:mod:`exporters.alertmanager.payload`).
     """
     sli = identity.slo.sli
     if isinstance(sli, ProbeSli | JourneySli):
-        return f"absent({EVENTS_TOTAL}{identity.event_selector()})"
+        counter = f"{EVENTS_TOTAL}{identity.event_selector()}"
+        return f"absent({counter})\nor\nsum(increase({counter}[{SILENT_WINDOW}])) == 0"
     if isinstance(sli, PrometheusSli):
-        return f"absent(\n  {with_window(sli.total_query, ABSENT_WINDOW)}\n)"
+        missing = with_window(sli.total_query, ABSENT_WINDOW)
+        silent = with_window(sli.total_query, SILENT_WINDOW)
+        return f"absent(\n  {missing}\n)\nor\n(\n  {silent}\n) == 0"
     raise TypeError(f"unknown SLI {sli!r}")

@@ -225,3 +225,18 @@ def test_a_journey_outage_pages_with_the_journey_as_node(tmp_path: Path) -> None
     labels = {**PAGE_1H, "node": "checkout", "slo": "success", "mode": "journey"}
     test.alert_at(CLEAN + 2, BURN, expect(burn_rule(rules, "1h"), labels, 2000 / HOUR / BUDGET))
     run(tmp_path, rules, test, "2m")
+
+
+def test_a_counter_that_stops_growing_raises_sli_metric_absent_after_an_hour(
+    tmp_path: Path, slo_rules: SloRules
+) -> None:
+    """The probes stop at minute 30 but the agent stays scraped (the counters stay, flat): no
+    event for 1h, then 10m more, raises the alert, as the agent's own push does after 1h."""
+    test = UnitTest("stopped", shop((30, RATE, 0), (120, 0, 0)))
+    [rule] = alerting_rules(slo_rules, ABSENT)
+    labels = {**SLO, "severity": "ticket"}
+    firing = {"exp_labels": labels, "exp_annotations": dict(rule.annotations)}
+    test.alert_at(90, ABSENT)  # 1h without events: from now on it is pending for 10m
+    test.alert_at(99, ABSENT)
+    test.alert_at(100, ABSENT, firing)
+    run(tmp_path, slo_rules, test, "1m")

@@ -190,7 +190,10 @@ def test_a_prometheus_sli_divides_the_users_queries_per_window() -> None:
         "((sum(rate(http_requests_total[1h]))) > 0)"
     )
     absent = next(r for r in alerts(rules) if r.alert == "SLIMetricAbsent")
-    assert absent.expr == "absent(\n  sum(rate(http_requests_total[5m]))\n)"
+    assert absent.expr == (
+        "absent(\n  sum(rate(http_requests_total[5m]))\n)"
+        "\nor\n(\n  sum(rate(http_requests_total[1h]))\n) == 0"
+    )
     assert "{{" not in "".join(r.expr for r in records(rules))
 
 
