@@ -253,6 +253,10 @@ class Pending:
                     tallies.setdefault(minute, ProbeTally()).merge(tally)
         return {minute: tally.counts() for minute, tally in tallies.items()}
 
+    def series_below(self, minute: int) -> list[str]:
+        """The series with a bucket before ``minute`` in this buffer."""
+        return [series for series, minutes in self.sli.items() if min(minutes) < minute]
+
     # --- rows for the writer ---------------------------------------------------------------
 
     def sli_rows(self) -> Iterator[tuple[str, int, int, int]]:

@@ -7,7 +7,7 @@ when and under which lock these run.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,34 +126,17 @@ def delete_buckets_before(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def bucket_sums(
-    conn: sqlite3.Connection, names: Sequence[str], ranges: Mapping[str, tuple[int, int]]
-) -> dict[str, dict[str, Counts]]:
-    """Series -> label -> stored counts over each half-open minute range, in one query.
-
-    Series without any bucket in the ranges are left out.
-    """
-    live = [(label, lo, hi) for label, (lo, hi) in ranges.items() if lo < hi]
-    if not live or not names:
-        return {}
-    columns: list[str] = []
-    params: list[object] = []
-    for _, lo, hi in live:
-        columns.append("SUM(CASE WHEN minute >= ? AND minute < ? THEN total ELSE 0 END)")
-        columns.append("SUM(CASE WHEN minute >= ? AND minute < ? THEN bad ELSE 0 END)")
-        params += [lo, hi, lo, hi]
+def range_sums(
+    conn: sqlite3.Connection, names: Sequence[str], lo: int, hi: int
+) -> dict[str, Counts]:
+    """Series -> stored counts over the minute range ``[lo, hi)``; series without any bucket
+    there are left out."""
     marks = ", ".join("?" for _ in names)
     sql = (
-        f"SELECT series, {', '.join(columns)} FROM sli_bucket"
+        "SELECT series, SUM(total), SUM(bad) FROM sli_bucket"
         f" WHERE series IN ({marks}) AND minute >= ? AND minute < ? GROUP BY series"
     )
-    params += [*names, min(lo for _, lo, _ in live), max(hi for _, _, hi in live)]
-    out: dict[str, dict[str, Counts]] = {}
-    for row in conn.execute(sql, params):
-        out[row[0]] = {
-            label: Counts(row[1 + 2 * i], row[2 + 2 * i]) for i, (label, _, _) in enumerate(live)
-        }
-    return out
+    return {row[0]: Counts(row[1], row[2]) for row in conn.execute(sql, [*names, lo, hi])}
 
 
 def series_totals(conn: sqlite3.Connection) -> dict[str, Counts]:
