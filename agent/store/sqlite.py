@@ -49,7 +49,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 from agent.errors import StoreError
 from agent.journeys.blame import Blame
@@ -66,13 +66,7 @@ from agent.store.buckets import (
     minute_ranges,
 )
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
-from agent.store.schema import (
-    JOURNEY_BLAME_BUCKETS,
-    JOURNEY_STEP_BUCKETS,
-    PROBE_BUCKETS,
-    SLI_BUCKETS,
-    BucketTable,
-)
+from agent.store.pruning import Pruner, release_free_pages
 from agent.store.window_sums import FROZEN_AFTER, WindowSums, combine
 
 T = TypeVar("T")
@@ -109,15 +103,13 @@ class SqliteStore:
         self.path = Path(path)
         self._raw_retention = raw_retention
         self._bucket_retention = bucket_retention
-        self._prune_batch = prune_batch
-        self._prune_limit = prune_limit
         self._max_pending_results = max_pending_results
         self._raw_sampler = RawSampler(raw_success_every.total_seconds())
         self._db_lock = threading.Lock()  # the connection; taken before _pending_lock
         self._pending_lock = threading.Lock()
         self._pending = Pending(max_pending_results)
         self._dropped_results = 0  # by batches already written
-        self._prune_cursor: dict[str, tuple[Any, ...] | None] = {}
+        self._pruner = Pruner(self._pruning, batch=prune_batch, limit=prune_limit)
         self._clock = clock
         self._window_sums = WindowSums()
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout)
@@ -196,13 +188,11 @@ class SqliteStore:
         """
         bucket_cutoff = first_minute_from(now - self._bucket_retention.total_seconds())
         raw_cutoff = now - self._raw_retention.total_seconds()
-        deleted = self._prune_results(raw_cutoff, self._prune_limit)
-        deleted += self._prune_blamed_runs(raw_cutoff, self._prune_limit - deleted)
-        for table in (SLI_BUCKETS, PROBE_BUCKETS, JOURNEY_STEP_BUCKETS, JOURNEY_BLAME_BUCKETS):
-            deleted += self._prune_buckets(table, bucket_cutoff, self._prune_limit - deleted)
-        with self._db_lock:  # sums kept over pruned buckets would keep counting them
+        deleted = self._pruner.prune(raw_cutoff, bucket_cutoff)
+        with self._db_lock:
+            # sums kept over pruned buckets would keep counting them
             self._window_sums.forget_below(bucket_cutoff)
-        self._release_free_pages()
+            release_free_pages(self._connection(), self.path, self._pruner.limit)
         return deleted
 
     def close(self) -> None:
@@ -394,72 +384,15 @@ class SqliteStore:
             raise StoreError(f"the store {self.path} is closed")
         return self._conn
 
+    def _pruning(self, action: Callable[[sqlite3.Connection], T]) -> T:
+        with self._db_lock:
+            return queries.in_transaction(self._connection(), self.path, "prune", action)
+
     def _read(self, conn: sqlite3.Connection, action: Callable[[sqlite3.Connection], T]) -> T:
         try:
             return action(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
-
-    def _pruning(self, action: Callable[[sqlite3.Connection], T]) -> T:
-        with self._db_lock:
-            return queries.in_transaction(self._connection(), self.path, "prune", action)
-
-    def _prune_results(self, cutoff: float, budget: int) -> int:
-        deleted = 0
-        while deleted < budget:
-            room = min(self._prune_batch, budget - deleted)
-            n = self._pruning(partial(queries.delete_results_before, cutoff=cutoff, room=room))
-            deleted += n
-            if n < room:
-                break
-        return deleted
-
-    def _prune_blamed_runs(self, cutoff: float, budget: int) -> int:
-        deleted = 0
-        while deleted < budget:
-            room = min(self._prune_batch, budget - deleted)
-            delete = partial(journeys.delete_runs_before, cutoff=cutoff, room=room)
-            n = self._pruning(delete)
-            deleted += n
-            if n < room:
-                break
-        return deleted
-
-    def _prune_buckets(self, table: BucketTable, cutoff: int, budget: int) -> int:
-        """Delete old buckets in chunks, resuming where the previous chunk or call stopped."""
-        deleted = 0
-        while deleted < budget:
-            room = min(self._prune_batch, budget - deleted)
-            start = self._prune_cursor.get(table.name)
-            chunk = partial(
-                queries.delete_buckets_before, table=table, cutoff=cutoff, room=room, start=start
-            )
-            n, cursor, finished = self._pruning(chunk)
-            self._prune_cursor[table.name] = cursor
-            deleted += n
-            if finished:
-                break
-        return deleted
-
-    def _release_free_pages(self) -> None:
-        """Give free pages back to the file system once they exceed a quarter of the file.
-
-        Under steady load, pages freed by pruning are reused by new rows and the file stops
-        growing; only after a large deletion (say, a shorter retention) is there a surplus
-        worth returning. A tenth of the file is kept free for reuse.
-        """
-        with self._db_lock:
-            conn = self._connection()
-            try:
-                free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-                pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
-                if free * 4 > pages:
-                    release = min(free - pages // 10, self._prune_limit)
-                    # executescript steps the pragma to completion; execute() would free
-                    # a single page.
-                    conn.executescript(f"PRAGMA incremental_vacuum({release})")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot prune the store {self.path}: {exc}") from exc
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
