@@ -13,7 +13,8 @@ from agent.errors import SpecError, SpecProblem
 from agent.model import AlertWindows
 from agent.spec.documents import parse_documents
 from agent.spec.problems import translate
-from agent.spec.v1 import AlertWindowsDocument, to_alert_windows
+from agent.spec.v1 import AlertWindowsDocument
+from agent.spec.v1_convert import to_alert_windows
 
 DEFAULT_ALERT_WINDOWS = "default-alert-windows.yaml"
 DEFAULT_DECISION_POLICY = "default-decision-policy.yaml"

@@ -30,11 +30,10 @@ from agent.spec.v1 import (
     HttpSpec,
     Metadata,
     _duplicates,
-    _http_check,
     _Spec,
     _too_long,
-    ratio,
 )
+from agent.spec.v1_convert import http_check, ratio
 from agent.spec.variables import (
     HeaderExpander,
     expand_except,
@@ -214,12 +213,12 @@ def _step(
     fallback = None
     if spec.fallback is not None:
         at = (*loc, "fallback", "http")
-        check = _http_check(spec.fallback.http, every, at, expander)
+        check = http_check(spec.fallback.http, every, at, expander)
         fallback = model.StepFallback(node=spec.fallback.node, check=check)
     return model.JourneyStep(
         name=spec.name,
         node=spec.node,
-        check=_http_check(spec.http, every, (*loc, "http"), expander),
+        check=http_check(spec.http, every, (*loc, "http"), expander),
         capture=dict(spec.capture),
         fallback=fallback,
     )

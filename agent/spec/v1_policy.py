@@ -27,7 +27,8 @@ from agent.advisor.policy import (
 from agent.durations import format_duration
 from agent.spec.problems import Loc, validation_error
 from agent.spec.scalars import Duration, ObjectivePercent, Percent
-from agent.spec.v1 import Metadata, _Spec, ratio
+from agent.spec.v1 import Metadata, _Spec
+from agent.spec.v1_convert import ratio
 
 T = TypeVar("T")
 STEPS = 4  # steps between the five scores of a ladder

@@ -15,7 +15,8 @@ from agent.model import ProbeSli, PrometheusSli
 from agent.spec.loader import load_specs
 from agent.spec.problems import translate
 from agent.spec.schema import kind_json_schema
-from agent.spec.v1 import NodeDocument, to_node
+from agent.spec.v1 import NodeDocument
+from agent.spec.v1_convert import to_node
 from tests.spec.helpers import node_yaml, write
 
 EXAMPLES = Path(__file__).parents[2] / "slo_specs" / "examples"

@@ -19,13 +19,8 @@ from agent.model import (
     TcpCheck,
 )
 from agent.spec.problems import translate
-from agent.spec.v1 import (
-    AlertWindowsDocument,
-    NodeDocument,
-    ratio,
-    to_alert_windows,
-    to_node,
-)
+from agent.spec.v1 import AlertWindowsDocument, NodeDocument
+from agent.spec.v1_convert import ratio, to_alert_windows, to_node
 from tests.support.builders import probe_sli
 
 

@@ -1,0 +1,181 @@
+"""Spec version ``slo-agent/v1``: turning validated Node and AlertWindows documents
+(:mod:`agent.spec.v1`) into the version-free :mod:`agent.model`. Percents become ratios here
+and nowhere else; header templates are expanded from the environment. It imports the document
+models for type checking only, so it can be imported before or after :mod:`agent.spec.v1`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from agent import model
+from agent.spec.problems import Loc, validation_error
+from agent.spec.variables import HeaderExpander
+
+if TYPE_CHECKING:  # at run time this module needs only the documents' attributes
+    from agent.spec.v1 import (
+        AlertWindowsDocument,
+        DecisionSpec,
+        FallbackSpec,
+        HttpSpec,
+        NodeDocument,
+        PartnerSpec,
+        ProbeSpec,
+        SliSpec,
+        SloSpec,
+    )
+
+DEFAULT_INTERVAL = timedelta(seconds=30)
+DEFAULT_TIMEOUT = timedelta(seconds=5)
+
+
+def ratio(percent: float) -> float:
+    """``99.9`` -> ``0.999`` (decimal arithmetic, so no 0.9990000000000001)."""
+    return float(Decimal(repr(percent)) / 100)
+
+
+def _statuses(codes: list[int | str] | None) -> frozenset[int]:
+    if codes is None:
+        return frozenset(range(200, 300))
+    result: set[int] = set()
+    for code in codes:
+        if isinstance(code, int):
+            result.add(code)
+        else:
+            base = int(code[0]) * 100
+            result.update(range(base, base + 100))
+    return frozenset(result)
+
+
+def http_check(
+    spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpander
+) -> model.HttpCheck:
+    return model.HttpCheck(
+        url=spec.url,
+        method=spec.method,
+        headers=expander.headers(loc, spec.headers),
+        body=None if spec.body is None else spec.body.encode(),
+        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
+        expect_status=_statuses(spec.expect.status),
+        body_contains=spec.expect.body_contains,
+        body_regex=None if spec.expect.body_regex is None else re.compile(spec.expect.body_regex),
+        json_equals=dict(spec.expect.json_),
+        max_body_bytes=spec.max_body_bytes,
+        verify_tls=spec.verify_tls,
+        keep_alive=spec.keep_alive,
+        follow_redirects=spec.follow_redirects,
+    )
+
+
+def _probe(spec: ProbeSpec, loc: Loc, expander: HeaderExpander) -> model.Probe:
+    every = spec.interval or DEFAULT_INTERVAL
+    check: model.Check
+    if spec.http is not None:
+        check = http_check(spec.http, every, (*loc, "http"), expander)
+    else:
+        assert spec.tcp is not None  # the model validator guarantees exactly one
+        timeout = spec.tcp.timeout or min(DEFAULT_TIMEOUT, every)
+        check = model.TcpCheck(host=spec.tcp.host, port=spec.tcp.port, timeout=timeout)
+    return model.Probe(name=spec.name, interval=every, check=check)
+
+
+def _sli(spec: SliSpec) -> model.ProbeSli | model.PrometheusSli:
+    if spec.prometheus is not None:
+        return model.PrometheusSli(spec.prometheus.error_query, spec.prometheus.total_query)
+    assert spec.probe is not None  # the model validator guarantees exactly one
+    return model.ProbeSli(probe=spec.probe, latency_under=spec.latency_under)
+
+
+def _slo(spec: SloSpec) -> model.Slo:
+    return model.Slo(
+        name=spec.name,
+        objective=ratio(spec.objective),
+        window=spec.window,
+        sli=_sli(spec.sli),
+        min_events=spec.min_events,
+    )
+
+
+def _partner(spec: PartnerSpec | None) -> model.Partner | None:
+    if spec is None:
+        return None
+    percent = spec.contract.availability_percent
+    contract = model.Contract(
+        availability=None if percent is None else ratio(percent),
+        latency_under=spec.contract.latency_under,
+    )
+    return model.Partner(name=spec.name, contract=contract)
+
+
+def _fallback(spec: FallbackSpec, loc: Loc, expander: HeaderExpander) -> model.Fallback:
+    if spec.drill is None:
+        return model.Fallback(node=spec.node)
+    every = spec.drill.every
+    check = http_check(spec.drill.http, every, (*loc, "drill", "http"), expander)
+    return model.Fallback(node=spec.node, drill=model.Drill(every=every, check=check))
+
+
+def _decision(spec: DecisionSpec) -> model.Decision:
+    cost = spec.cost
+    return model.Decision(
+        brand_control=spec.brand_control,
+        differentiation=spec.differentiation,
+        cost=None
+        if cost is None
+        else model.Cost(cost.fixed_monthly, cost.per_request, cost.currency),
+        integration_complexity=spec.integration_complexity,
+    )
+
+
+def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
+    """The model of a validated Node document, header templates expanded from ``env``.
+
+    Raises ValidationError naming every header whose variable is missing from ``env``.
+    """
+    spec = doc.spec
+    expander = HeaderExpander(env)
+    probes = tuple(
+        _probe(probe, ("spec", "probes", index), expander)
+        for index, probe in enumerate(spec.probes)
+    )
+    fallbacks = tuple(
+        _fallback(fallback, ("spec", "fallbacks", index), expander)
+        for index, fallback in enumerate(spec.fallbacks)
+    )
+    if expander.missing:
+        raise validation_error("node", expander.missing)
+    return model.Node(
+        name=doc.metadata.name,
+        mode=model.Mode(spec.mode),
+        owner=spec.owner,
+        capability=spec.capability,
+        probes=probes,
+        slos=tuple(_slo(slo) for slo in spec.slos),
+        labels=dict(doc.metadata.labels),
+        partner=_partner(spec.partner),
+        alerting=model.Alerting(
+            windows=spec.alerting.windows,
+            labels=dict(spec.alerting.labels),
+            annotations=dict(spec.alerting.annotations),
+        ),
+        fallbacks=fallbacks,
+        decision=_decision(spec.decision),
+    )
+
+
+def to_alert_windows(doc: AlertWindowsDocument, env: Mapping[str, str]) -> model.AlertWindows:
+    """The model of a validated AlertWindows document: page tiers first, then ticket tiers."""
+    del env  # alert windows have nothing to expand
+    tiers = [
+        model.AlertTier(severity, ratio(tier.budget_percent), tier.long, tier.short)
+        for severity, group in (
+            (model.Severity.PAGE, doc.spec.page),
+            (model.Severity.TICKET, doc.spec.ticket),
+        )
+        for tier in group
+    ]
+    return model.AlertWindows(name=doc.metadata.name, tiers=tuple(tiers))
