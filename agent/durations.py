@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 _UNITS: dict[str, timedelta] = {
     "ms": timedelta(milliseconds=1),
@@ -25,7 +26,16 @@ DURATION_HELP = "a duration such as 500ms, 30s, 5m, 1h30m, 28d (units ms, s, m, 
 
 def parse_duration(text: str) -> timedelta:
     """Parse ``text`` into a timedelta; raise ValueError naming what is allowed."""
-    if not isinstance(text, str) or not _WHOLE.fullmatch(text.strip()):
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not {DURATION_HELP}")
+    return _parse(text)
+
+
+# Both are called for every window of every SLO at every evaluation: thousands of times a
+# second at scale, on a handful of distinct values.
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> timedelta:
+    if not _WHOLE.fullmatch(text.strip()):
         raise ValueError(f"{text!r} is not {DURATION_HELP}")
     total = timedelta()
     for number, unit in _PART.findall(text.strip()):
@@ -33,6 +43,7 @@ def parse_duration(text: str) -> timedelta:
     return total
 
 
+@lru_cache(maxsize=4096)
 def format_duration(value: timedelta) -> str:
     """The shortest spelling of ``value`` that ``parse_duration`` reads back exactly."""
     ms = round(value.total_seconds() * 1000)

@@ -39,16 +39,18 @@ from typing import Any
 
 import httpx
 
-from agent.model import HttpCheck, Mode, Node, Probe, ProbeSli, RollingWindow, Slo
+from agent.model import HttpCheck, Mode, Node, Probe, ProbeSli, RollingWindow, Slo, SpecSet
 from agent.probes import Probers
 from agent.probes.http import HttpProber, TransportFactory
 from agent.probes.result import ProbeResult
 from agent.probes.transport import FreshConnectionTransport
+from agent.runtime.evaluator import evaluate_in_steps
 from agent.runtime.heap import freeze_long_lived, tune_collector
 from agent.runtime.pipeline import ProbePipeline
 from agent.schedule import scheduler as scheduler_module
 from agent.schedule.scheduler import ProbeScheduler, Target
 from agent.schedule.spread import spread_offsets
+from agent.spec.defaults import default_alert_windows
 from agent.store.sqlite import SqliteStore
 from bench.harness import (
     Row,
@@ -64,6 +66,7 @@ from exporters.prometheus.metrics import AgentMetrics
 TRANSPORTS = ("fresh", "default", "aiohttp")
 LOOPS = ("uvloop", "asyncio")
 BODIES = ("pipeline", "prober", "get", "noop")
+EVALUATION_INTERVAL = 10.0  # seconds, the agent's default
 STARTUP_ALLOWANCE = 4.0  # seconds for worker processes to import and schedule their jobs
 
 
@@ -144,6 +147,7 @@ class _Window:
     submit_lags: list[float] = field(default_factory=list)
     skips: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    evaluations: int = 0  # SLO evaluations started during the run (pipeline body)
     cpu: list[float] = field(default_factory=list)  # own CPU seconds at t0 and t1
     wall: list[float] = field(default_factory=list)
 
@@ -179,14 +183,26 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     flusher: asyncio.Task[None] | None = None
     if args.body == "pipeline":  # the agent's whole path: probe, SLI events, store, metrics
         store = SqliteStore(Path(tempfile.mkdtemp(prefix="slo-bench-")) / "store.db")
-        pipeline = ProbePipeline(Probers(http=prober), store, AgentMetrics(), clock=time.time)
+        metrics = AgentMetrics()
+        pipeline = ProbePipeline(Probers(http=prober), store, metrics, clock=time.time)
+        specs = SpecSet(
+            nodes=tuple(t.node for t in targets.values()),
+            alert_windows={"default": default_alert_windows()},
+        )
 
-        async def flush_every_second() -> None:
+        async def flush_and_evaluate() -> None:
+            """As the agent does: flush every second, evaluate every SLO every 10 s."""
+            last = time.time()
             while True:
                 await asyncio.sleep(1.0)
                 await asyncio.to_thread(store.flush)
+                if args.evaluate and time.time() - last >= EVALUATION_INTERVAL:
+                    last = time.time()
+                    snapshot = await evaluate_in_steps(specs, store, last)
+                    metrics.set_snapshot(snapshot)
+                    window.evaluations += 1
 
-        flusher = asyncio.create_task(flush_every_second())
+        flusher = asyncio.create_task(flush_and_evaluate())
     if args.body == "get":
         factory = transport_factory(args.transport)
         transport = (
@@ -268,6 +284,7 @@ async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         "max_rss_mb": usage.ru_maxrss / 1024,
         # time to spare between placing the jobs and the earliest moment allowed for it
         "startup_slack_s": (window.t0 - args.warmup) - (clock.first or 0),
+        "evaluations": window.evaluations,
     }
 
 
@@ -306,6 +323,7 @@ def measure_agent(
         f"--transport={transport}",
         f"--loop={loop}",
         f"--body={args.body}",
+        *(["--evaluate"] if args.evaluate else []),
         f"--url={nginx.url}",
         f"--t0={t0}",
         f"--warmup={args.warmup}",
@@ -356,6 +374,7 @@ def measure_agent(
     setup += f", {args.procs} procs" if args.procs > 1 else ""
     setup += f", {slot_ms:g} ms slots" if slot_ms else ""
     setup += f", body={args.body}" if args.body != "pipeline" else ""
+    setup += ", SLOs evaluated every 10 s" if args.evaluate and args.body == "pipeline" else ""
     return Row(
         name=f"slo-agent {transport} / {loop} ({setup})",
         probes_per_s=executed / seconds,
@@ -380,6 +399,7 @@ def measure_agent(
             "body": args.body,
             "procs": args.procs,
             "startup_slack_s": min(o["startup_slack_s"] for o in outputs),
+            "evaluations": sum(o["evaluations"] for o in outputs),
             "loadavg_1m": os.getloadavg()[0],  # other work on the machine shows up here
         },
     )
@@ -406,6 +426,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--blackbox-conns", type=int, default=64)
     ap.add_argument("--no-blackbox", action="store_true")
+    ap.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="pipeline body: also evaluate every SLO every 10 s, as the agent does",
+    )
     ap.add_argument("--json", help="also write every row as a JSON line to this file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--shard", type=int, default=0, help=argparse.SUPPRESS)

@@ -21,7 +21,7 @@ from agent.journeys.runner import JourneyRunner, StepProber
 from agent.journeys.views import JourneyReadings, JourneyView, read_journey_views
 from agent.model import CalendarWindow, SpecSet
 from agent.runtime.drills import DrillJob, DrillPipeline, drill_jobs_of
-from agent.runtime.evaluator import evaluate
+from agent.runtime.evaluator import evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.heap import freeze_long_lived
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
@@ -170,7 +170,7 @@ class Agent:
         specs = self.specs
         now = self._clock()
         external = await self._external_counts(specs, now)
-        snapshot = await asyncio.to_thread(evaluate, specs, self.store, now, external)
+        snapshot = await evaluate_in_steps(specs, self.store, now, external)
         if specs.journeys:
             # the hops' nodes may be owned by other shards: look them up in the whole set
             scope = dataclasses.replace(self.all_specs, journeys=specs.journeys)

@@ -17,7 +17,7 @@ covers pruned buckets. Pure: no I/O, no clock, no locking.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from agent.slo.events import Counts
 
@@ -30,8 +30,7 @@ RESCAN_OVER = 1440
 Range = tuple[int, int]  # half-open minute range [lo, hi)
 
 
-@dataclass(frozen=True, slots=True)
-class Kept:
+class Kept(NamedTuple):
     """The stored counts of one series over the minute range ``[lo, hi)``."""
 
     lo: int
@@ -39,17 +38,18 @@ class Kept:
     counts: Counts
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
+class Term(NamedTuple):
     """``sign`` times the stored counts of a series over ``range``."""
 
     range: Range
     sign: int
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """How to get one window's counts: a kept sum (or nothing) plus the terms to read."""
+class Plan(NamedTuple):
+    """How to get one window's counts: a kept sum (or nothing) plus the terms to read.
+
+    (Named tuples, not dataclasses: an evaluation makes one per SLO and window.)
+    """
 
     frozen: Range  # the frozen part of the window, kept after this evaluation
     base: Counts  # the kept counts the terms patch (zero when summed afresh)
