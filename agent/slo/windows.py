@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from agent.durations import format_duration, parse_duration
 from agent.model import AlertWindows, CalendarWindow, RollingWindow, Slo, Window
@@ -90,12 +91,21 @@ def required_ranges(slo: Slo, windows: AlertWindows, now: float) -> dict[str, tu
     events over each range and hands the result to
     :func:`agent.slo.evaluate.evaluate_slo` keyed by the same labels.
     """
+    return dict(_ranges(slo.window, windows, now))
+
+
+# An evaluation asks this for every SLO at the same ``now``, and most SLOs share their window and
+# AlertWindows: thousands of identical answers per evaluation.
+@lru_cache(maxsize=64)
+def _ranges(
+    window: Window, windows: AlertWindows, now: float
+) -> tuple[tuple[str, tuple[float, float]], ...]:
     ranges: dict[str, tuple[float, float]] = {
         label: rolling_range(window_length(label), now) for label in STANDARD_WINDOWS
     }
-    period = period_of(slo.window, now)
+    period = period_of(window, now)
     ranges.setdefault(period.label, (period.start, period.end))
     for tier in windows.tiers:
         for length in (tier.long, tier.short):
             ranges.setdefault(format_duration(length), rolling_range(length, now))
-    return ranges
+    return tuple(ranges.items())

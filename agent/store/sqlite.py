@@ -232,7 +232,14 @@ class SqliteStore:
         the buckets a window gained or lost since (:mod:`agent.store.window_sums`), so a 28-day
         window costs a few bucket reads per call instead of 40,320.
         """
-        wanted = {series: minute_ranges(ranges) for series, ranges in requests.items()}
+        converted: dict[tuple[tuple[str, tuple[float, float]], ...], dict[str, tuple[int, int]]]
+        converted = {}  # series mostly share their ranges: convert each distinct set once
+        wanted: dict[str, dict[str, tuple[int, int]]] = {}
+        for series, ranges in requests.items():
+            key = tuple(ranges.items())
+            if key not in converted:
+                converted[key] = minute_ranges(ranges)
+            wanted[series] = converted[key]
         horizon = minute_of(self._clock()) - FROZEN_AFTER
         with self._db_lock:
             conn = self._connection()
