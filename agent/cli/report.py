@@ -65,7 +65,7 @@ def _row(s: SloStatus) -> list[str]:
         s.slo,
         _pct(s.objective),
         f"{_pct(period.sli)} ({_events(period.bad)}/{_events(period.total)} bad)",
-        _pct(s.budget.remaining_ratio, 1),
+        s.budget.left_text(1) or "no data",
         _burn(one_hour.burn_rate),
         f"[{style}]{state}[/{style}]",
         _eta(s.exhaustion_seconds),

@@ -85,7 +85,7 @@ def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed
             slo.slo,
             faults.get(name, ""),
             _pct(slo.window("5m").sli),
-            _pct(slo.budget.remaining_ratio),
+            slo.budget.left_text(2) or "  -  ",
             _burn(slo.window("5m").burn_rate),
             _burn(slo.window("1h").burn_rate),
             Text(state, style=style),

@@ -31,6 +31,17 @@ class BudgetStatus:
     budget_minutes: float  # (1 - objective) * period length in minutes: 43.2 for 99.9% / 30d
     remaining_minutes: float | None  # remaining_ratio * budget_minutes
 
+    def left_text(self, digits: int = 1) -> str | None:
+        """The budget left for people: ``"87.5%"``, or once it is overspent ``"overspent
+        636x"`` (the budget used 636 times over) rather than ``"-63536.4%"``; None = no data."""
+        remaining = self.remaining_ratio
+        if remaining is None:
+            return None
+        if remaining >= 0:
+            return f"{remaining * 100:.{digits}f}%"
+        consumed = self.consumed_ratio if self.consumed_ratio is not None else 1 - remaining
+        return f"overspent {consumed:.3g}x"
+
 
 @dataclass(frozen=True, slots=True)
 class AlertStatus:

@@ -8,6 +8,7 @@ from agent.model import AlertTier
 from agent.slo.alerts import burn_factor
 from agent.slo.budget import budget_minutes, budget_status
 from agent.slo.events import Counts
+from agent.slo.status import BudgetStatus
 from tests.slo.workbook import PAGE_FAST, PAGE_SLOW, TICKET_FAST, TICKET_SLOW
 
 
@@ -82,3 +83,20 @@ def test_burning_at_the_factor_for_the_long_window_spends_the_tier_fraction(
     assert status.allowed_bad_events == pytest.approx(43_200)
     assert status.consumed_ratio == pytest.approx(fraction)
     assert status.remaining_minutes == pytest.approx((1 - fraction) * 43.2)
+
+
+@pytest.mark.parametrize(
+    ("consumed", "remaining", "text"),
+    [
+        (None, None, None),
+        (0.125, 0.875, "87.5%"),
+        (1.0, 0.0, "0.0%"),
+        (1.2, -0.2, "overspent 1.2x"),
+        (636.36, -635.36, "overspent 636x"),
+    ],
+)
+def test_budget_left_reads_as_overspent_once_negative(
+    consumed: float | None, remaining: float | None, text: str | None
+) -> None:
+    budget = BudgetStatus(10, 0, consumed, remaining, 43.2, None)
+    assert budget.left_text() == text
