@@ -3,7 +3,7 @@ Alertmanager, so one Alertmanager routing tree serves both paths (DESIGN.md "Ale
 
 from __future__ import annotations
 
-from agent.durations import format_duration
+from agent.durations import format_duration, parse_duration
 from agent.model import AlertTier, Node, Slo, SloOwner
 
 BURN = "ErrorBudgetBurn"
@@ -13,7 +13,7 @@ DECISION_REVIEW = "NodeDecisionReview"
 
 SILENT_WINDOW = "1h"
 """An SLO without a single SLI event in this window raises ``SLIMetricAbsent``, on both paths."""
-SILENT_SECONDS = 3600.0  # the length of SILENT_WINDOW
+SILENT_SECONDS = parse_duration(SILENT_WINDOW).total_seconds()
 
 # labels slo-agent sets itself; a spec's alerting.labels may not override them
 RESERVED_LABELS = frozenset(

@@ -9,6 +9,7 @@ from typing import Any
 from agent.api.status_json import slo_json
 from agent.journeys.ceiling import Ceiling
 from agent.journeys.views import JourneyView
+from agent.model import JOURNEY_MODE
 
 
 def ceiling_json(ceiling: Ceiling) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def ceiling_json(ceiling: Ceiling) -> dict[str, Any]:
 def journey_json(view: JourneyView) -> dict[str, Any]:
     return {
         "journey": view.journey,
-        "mode": "journey",
+        "mode": JOURNEY_MODE,
         "period": view.period,
         "runs": view.runs,
         "bad_runs": view.bad_runs,

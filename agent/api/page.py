@@ -130,12 +130,11 @@ def state_badge(state: str) -> str:
 
 def budget_bar(budget: BudgetStatus) -> str:
     """The remaining error budget as a bar (0 to 100%), with the overspent case called out."""
-    remaining = budget.remaining_ratio
-    if remaining is None:
+    remaining, consumed = budget.remaining_ratio, budget.consumed_ratio
+    if remaining is None or consumed is None:  # both or neither: see budget_status
         return '<div class="budget nodata"><div class="bar"></div><span>no data</span></div>'
     width = bar_width(remaining)
     if remaining < 0:
-        consumed = budget.consumed_ratio if budget.consumed_ratio is not None else 1 - remaining
         return (
             '<div class="budget overspent"><div class="bar">'
             f'<span class="fill" style="width:{width:.1f}%"></span></div>'

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.model import JOURNEY_MODE
 from agent.slo.status import SloStatus, Snapshot
 
 
@@ -68,7 +69,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             for n in snapshot.nodes
         ],
         "journeys": [
-            {"journey": j.journey, "mode": "journey", "slos": [slo_json(s) for s in j.slos]}
+            {"journey": j.journey, "mode": JOURNEY_MODE, "slos": [slo_json(s) for s in j.slos]}
             for j in snapshot.journeys
         ],
     }

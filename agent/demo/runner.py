@@ -27,6 +27,7 @@ from agent.api.status_json import alert_state
 from agent.app import RunOptions, running_agent
 from agent.demo.ecosystem import Ecosystem
 from agent.demo.templates import render_demo_specs
+from agent.model import JOURNEY_MODE
 from agent.runtime.advice import Advisor
 from agent.runtime.agent import Agent, AgentSettings
 from agent.slo.status import Snapshot
@@ -75,7 +76,7 @@ def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed
     if snapshot is None:
         return table
     rows = [(node.node, node.mode.value, slo) for node in snapshot.nodes for slo in node.slos]
-    rows += [(j.journey, "journey", slo) for j in snapshot.journeys for slo in j.slos]
+    rows += [(j.journey, JOURNEY_MODE, slo) for j in snapshot.journeys for slo in j.slos]
     for name, mode, slo in rows:
         state = alert_state(slo)
         style = {"page": "bold red", "ticket": "yellow"}.get(state, "green")

@@ -34,12 +34,11 @@ class BudgetStatus:
     def left_text(self, digits: int = 1) -> str | None:
         """The budget left for people: ``"87.5%"``, or once it is overspent ``"overspent
         636x"`` (the budget used 636 times over) rather than ``"-63536.4%"``; None = no data."""
-        remaining = self.remaining_ratio
-        if remaining is None:
+        remaining, consumed = self.remaining_ratio, self.consumed_ratio
+        if remaining is None or consumed is None:  # both or neither: see budget_status
             return None
         if remaining >= 0:
             return f"{remaining * 100:.{digits}f}%"
-        consumed = self.consumed_ratio if self.consumed_ratio is not None else 1 - remaining
         return f"overspent {consumed:.3g}x"
 
 

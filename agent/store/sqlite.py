@@ -253,8 +253,8 @@ class SqliteStore:
             }
             readers: dict[tuple[int, int], dict[str, None]] = {}
             for (series, _), plan in plans.items():
-                for term in plan.terms:
-                    readers.setdefault(term.range, {})[series] = None
+                for window in plan.reads():
+                    readers.setdefault(window, {})[series] = None
             stored: dict[str, dict[tuple[int, int], Counts]] = {}
             for window, names in readers.items():
                 for chunk in _chunks(list(names), queries.SERIES_PER_QUERY):

@@ -46,15 +46,21 @@ class Term(NamedTuple):
 
 
 class Plan(NamedTuple):
-    """How to get one window's counts: a kept sum (or nothing) plus the terms to read.
+    """How to get one window's counts: the frozen part as a kept sum (or nothing) patched by
+    signed terms, plus the live part read whole.
 
     (Named tuples, not dataclasses: an evaluation makes one per SLO and window.)
     """
 
     frozen: Range  # the frozen part of the window, kept after this evaluation
-    base: Counts  # the kept counts the terms patch (zero when summed afresh)
-    terms: tuple[Term, ...]  # frozen-part terms, then the live part (sign 1)
-    live_terms: int  # how many of the last terms are the live part (not kept)
+    base: Counts  # the kept counts the patches apply to (zero when summed afresh)
+    patches: tuple[Term, ...]  # what to add to (or take from) ``base`` for the frozen part
+    live: Range | None  # the live part, read every time and never kept
+
+    def reads(self) -> list[Range]:
+        """Every range whose stored counts the plan needs."""
+        ranges = [term.range for term in self.patches]
+        return ranges if self.live is None else [*ranges, self.live]
 
 
 def _span(start: int, end: int) -> Term | None:
@@ -79,18 +85,15 @@ class WindowSums:
         """The plan for ``series`` over ``window`` with buckets below ``horizon`` frozen."""
         lo, hi = window
         frozen = (lo, max(lo, min(hi, horizon)))
-        live = (max(lo, horizon), hi)
-        live_terms = (Term(live, 1),) if live[0] < live[1] else ()
-        kept = self._kept.get(series, {}).get(label)
+        live = (max(lo, horizon), hi) if max(lo, horizon) < hi else None
         if frozen[0] >= frozen[1]:
-            return Plan(frozen, Counts(), live_terms, len(live_terms))
+            return Plan(frozen, Counts(), (), live)
+        kept = self._kept.get(series, {}).get(label)
         if kept is None or abs(frozen[0] - kept.lo) + abs(frozen[1] - kept.hi) > RESCAN_OVER:
-            terms = (Term(frozen, 1), *live_terms)
-            return Plan(frozen, Counts(), terms, len(live_terms))
-        gained = _span(kept.hi, frozen[1])
-        lost = _span(kept.lo, frozen[0])
-        patches = [t for t in (gained, None if lost is None else Term(lost.range, -lost.sign)) if t]
-        return Plan(frozen, kept.counts, (*patches, *live_terms), len(live_terms))
+            return Plan(frozen, Counts(), (Term(frozen, 1),), live)
+        gained = _span(kept.hi, frozen[1])  # + what came in at the new end
+        lost = _span(frozen[0], kept.lo)  # - what went out at the old start (signs flipped)
+        return Plan(frozen, kept.counts, tuple(t for t in (gained, lost) if t), live)
 
     def keep(self, series: str, label: str, frozen: Range, counts: Counts) -> None:
         """Keep ``counts`` as the stored counts of ``series`` over ``frozen`` (if not empty)."""
@@ -116,15 +119,13 @@ def _reaches_below(kept: Mapping[str, Kept], minute: int) -> bool:
 
 def combine(plan: Plan, stored: Mapping[Range, Counts]) -> tuple[Counts, Counts]:
     """The frozen part's counts (to keep) and the whole window's, from the stored counts of
-    each of the plan's term ranges."""
+    each range the plan reads."""
     frozen = plan.base
-    cut = len(plan.terms) - plan.live_terms
-    for term in plan.terms[:cut]:
+    for term in plan.patches:
         frozen = frozen + _times(stored.get(term.range, Counts()), term.sign)
-    window = frozen
-    for term in plan.terms[cut:]:
-        window = window + stored.get(term.range, Counts())
-    return frozen, window
+    if plan.live is None:
+        return frozen, frozen
+    return frozen, frozen + stored.get(plan.live, Counts())
 
 
 def _times(counts: Counts, sign: int) -> Counts:

@@ -8,6 +8,7 @@ pick hops.
 
 from __future__ import annotations
 
+from agent.model import JOURNEY_MODE
 from exporters.grafana import promql as q
 from exporters.grafana.dashboard import dashboard, query_variable
 from exporters.grafana.overview import MODE_VARIABLE, NODE_VARIABLE
@@ -84,8 +85,8 @@ def journeys() -> Json:
     layout = Layout()
     layout.row("Journeys")
     layout.add(_slo_table(), width=24, height=7)
-    runs = f'{q.SLI_EVENTS_TOTAL}{{{JOURNEYS}, mode="journey"}}'
-    bad = f'{q.SLI_BAD_EVENTS_TOTAL}{{{JOURNEYS}, mode="journey"}}'
+    runs = f'{q.SLI_EVENTS_TOTAL}{{{JOURNEYS}, mode="{JOURNEY_MODE}"}}'
+    bad = f'{q.SLI_BAD_EVENTS_TOTAL}{{{JOURNEYS}, mode="{JOURNEY_MODE}"}}'
     layout.add(
         timeseries(
             "Bad runs by SLO",

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from agent.advisor.review import DecisionReport
 from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
-from agent.model import Journey, Node, SpecSet
+from agent.model import JOURNEY_MODE, Journey, Node, SpecSet
 from agent.probes.result import ProbeResult
 from agent.slo.events import SliEvent
 from agent.slo.status import Snapshot
@@ -249,7 +249,7 @@ class AgentMetrics:
             hop = (journey.name, step.step, step.node)
             self.journey_step_duration.labels(*hop).observe(step.duration)
         with self._tallies.lock:
-            self._count_events(events, "journey")
+            self._count_events(events, JOURNEY_MODE)
         for blame in blames:
             key = (blame.journey, blame.node, blame.mode, blame.reason)
             self.journey_hop_blame.labels(*key).inc(blame.share)

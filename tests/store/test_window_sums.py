@@ -98,21 +98,21 @@ def test_reads_equal_counting_from_scratch_through_late_writes_and_pruning(
 def test_a_kept_window_is_patched_by_the_buckets_it_gained_and_lost() -> None:
     sums = WindowSums()
     first = sums.plan("s", "1h", (100, 160), horizon=150)
-    assert first.terms == (Term((100, 150), 1), Term((150, 160), 1))  # afresh, then live
+    assert (first.patches, first.live) == ((Term((100, 150), 1),), (150, 160))  # afresh, live
     sums.keep("s", "1h", first.frozen, Counts(50, 5))
 
     later = sums.plan("s", "1h", (103, 163), horizon=153)
 
     assert later.base == Counts(50, 5)
-    assert later.terms == (Term((150, 153), 1), Term((100, 103), -1), Term((153, 163), 1))
-    assert later.live_terms == 1
+    assert later.patches == (Term((150, 153), 1), Term((100, 103), -1))
+    assert later.live == (153, 163)
 
 
 def test_a_window_that_moved_far_or_was_forgotten_is_summed_afresh() -> None:
     sums = WindowSums()
     sums.keep("s", "w", (0, 100), Counts(10, 1))
     far = sums.plan("s", "w", (RESCAN_OVER, RESCAN_OVER + 200), horizon=RESCAN_OVER + 100)
-    assert far.terms[0] == Term((RESCAN_OVER, RESCAN_OVER + 100), 1)
+    assert far.patches[0] == Term((RESCAN_OVER, RESCAN_OVER + 100), 1)
     assert far.base == Counts()
     sums.forget(["s"])
     assert sums.plan("s", "w", (0, 110), horizon=105).base == Counts()
