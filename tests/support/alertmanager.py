@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ import pytest
 
 from tests.support.net import free_port
 from tests.support.processes import stop_process
+from tests.support.service import Service
 
 CONFIG = """\
 route:
@@ -46,7 +46,7 @@ def alertmanager_binary() -> str:
     pytest.fail("Alertmanager is not installed: run `make tools` (scripts/ensure-debs.sh)")
 
 
-class AlertmanagerServer:
+class AlertmanagerServer(Service):
     """An Alertmanager process on 127.0.0.1; a context manager (``with``)."""
 
     def __init__(
@@ -106,17 +106,6 @@ class AlertmanagerServer:
         """Terminate the process (kill it after 10 s); idempotent."""
         process, self._process = self._process, None
         stop_process(process)
-
-    def __enter__(self) -> AlertmanagerServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- for tests ----------------------------------------------------------------------------
 

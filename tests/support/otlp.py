@@ -21,7 +21,6 @@ from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
@@ -32,6 +31,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from tests.support.service import Service
 
 _MAX_BODY = 16 * 1024 * 1024
 
@@ -129,7 +130,7 @@ class _Spans:
             return list(self._spans)
 
 
-class _Receiver:
+class _Receiver(Service):
     """What both receivers share: the received spans and waiting for them."""
 
     def __init__(self) -> None:
@@ -199,17 +200,6 @@ class OtlpHttpReceiver(_Receiver):
             server.server_close()
         if thread is not None:
             thread.join(timeout=10)
-
-    def __enter__(self) -> OtlpHttpReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -289,14 +279,3 @@ class OtlpGrpcReceiver(_Receiver):
         server, self._server = self._server, None
         if server is not None:
             server.stop(grace=None).wait(timeout=10)
-
-    def __enter__(self) -> OtlpGrpcReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

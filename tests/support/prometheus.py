@@ -15,8 +15,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +23,7 @@ import yaml
 
 from tests.support.net import free_port
 from tests.support.processes import stop_process
+from tests.support.service import Service
 
 START_TIMEOUT = 30.0  # seconds until /-/ready must answer 200
 STOP_TIMEOUT = 10.0  # seconds between terminate and kill
@@ -81,7 +81,7 @@ def _host_port(url: str) -> str:
     return f"{parsed.host}:{port}"
 
 
-class PrometheusServer:
+class PrometheusServer(Service):
     """One Prometheus process; a context manager that always stops what it started."""
 
     def __init__(
@@ -108,18 +108,6 @@ class PrometheusServer:
         self.pid = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path = self.directory / "prometheus.log"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Start on a free port; retried when the port is taken before Prometheus binds it."""

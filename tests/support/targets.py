@@ -32,6 +32,8 @@ from typing import Any, Protocol
 
 import trustme
 
+from tests.support.service import Service
+
 _HEAD_LIMIT = 64 * 1024
 _REQUEST_LOG = 10_000
 
@@ -425,7 +427,7 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
-class ThreadedTarget:
+class ThreadedTarget(Service):
     """A :class:`Target` on its own event loop in a thread, for sync tests: ``with``."""
 
     def __init__(
@@ -464,17 +466,6 @@ class ThreadedTarget:
             if not thread.is_alive():
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
-
-    def __enter__(self) -> ThreadedTarget:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
