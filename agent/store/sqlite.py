@@ -49,7 +49,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import NamedTuple, Self, TypeVar
 
 from agent.errors import StoreError
 from agent.journeys.blame import Blame
@@ -67,9 +67,17 @@ from agent.store.buckets import (
 )
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.pruning import Pruner, release_free_pages
+from agent.store.recent import RecentSlots, Split
 from agent.store.window_sums import FROZEN_AFTER, WindowSums, combine
 
 T = TypeVar("T")
+
+
+class _Ranges(NamedTuple):
+    """One request's ranges: label -> minute range, label -> fine-slot split."""
+
+    minutes: dict[str, tuple[int, int]]
+    fine: dict[str, Split]
 
 
 class SqliteStore:
@@ -112,6 +120,7 @@ class SqliteStore:
         self._pruner = Pruner(self._pruning, batch=prune_batch, limit=prune_limit)
         self._clock = clock
         self._window_sums = WindowSums()
+        self._recent = RecentSlots()
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout)
 
     def __enter__(self) -> Self:
@@ -133,6 +142,9 @@ class SqliteStore:
             if self._conn is None:
                 raise StoreError(f"the store {self.path} is closed")
             self._pending.add(result, events, keep_raw=self._raw_sampler.keep(result))
+            if self._recent:
+                for event in events:
+                    self._recent.add(event.series, result.started_at, event.good)
 
     def record_journey(
         self, result: JourneyResult, events: Sequence[SliEvent], blames: Sequence[Blame]
@@ -145,6 +157,9 @@ class SqliteStore:
                 raise StoreError(f"the store {self.path} is closed")
             self._pending.add_events(minute, events)
             self._pending.journeys.add(minute, result, blames)
+            if self._recent:
+                for event in events:
+                    self._recent.add(event.series, result.started_at, event.good)
 
     def flush(self) -> int:
         """Write everything recorded so far in one transaction; return the rows written.
@@ -228,28 +243,39 @@ class SqliteStore:
     ) -> dict[str, dict[str, Counts]]:
         """:meth:`sums` for many series, one query per distinct minute range (per 500 series).
 
+        A recent range shorter than an hour is counted in fine slots
+        (:mod:`agent.store.recent`), so it covers ``[start, end)`` to within a 60th of its
+        length rather than to whole minutes; longer ranges are counted in whole minutes.
+
         Sums of buckets older than a few minutes are kept from call to call and patched with
         the buckets a window gained or lost since (:mod:`agent.store.window_sums`), so a 28-day
         window costs a few bucket reads per call instead of 40,320.
         """
-        converted: dict[tuple[tuple[str, tuple[float, float]], ...], dict[str, tuple[int, int]]]
-        converted = {}  # series mostly share their ranges: convert each distinct set once
-        wanted: dict[str, dict[str, tuple[int, int]]] = {}
-        for series, ranges in requests.items():
-            key = tuple(ranges.items())
-            if key not in converted:
-                converted[key] = minute_ranges(ranges)
-            wanted[series] = converted[key]
-        horizon = minute_of(self._clock()) - FROZEN_AFTER
+        now = self._clock()
+        horizon = minute_of(now) - FROZEN_AFTER
         with self._db_lock:
             conn = self._connection()
             with self._pending_lock:
-                out = {s: self._pending.sli_counts(s, ranges) for s, ranges in wanted.items()}
+                # series mostly share their ranges: split and convert each distinct set once
+                converted: dict[tuple[tuple[str, tuple[float, float]], ...], _Ranges] = {}
+                wanted: dict[str, _Ranges] = {}
+                for series, ranges in requests.items():
+                    key = tuple(ranges.items())
+                    if key not in converted:
+                        converted[key] = self._split(ranges, now)
+                    wanted[series] = converted[key]
+                out = {
+                    s: self._pending.sli_counts(s, ranges.minutes) for s, ranges in wanted.items()
+                }
+                for series, ranges in wanted.items():
+                    for label, split in ranges.fine.items():
+                        fine = self._recent.counts(series, split)
+                        out[series][label] = out[series].get(label, Counts()) + fine
             sums = self._window_sums
             plans = {
                 (series, label): sums.plan(series, label, window, horizon)
                 for series, ranges in wanted.items()
-                for label, window in ranges.items()
+                for label, window in ranges.minutes.items()
             }
             readers: dict[tuple[int, int], dict[str, None]] = {}
             for (series, _), plan in plans.items():
@@ -266,6 +292,21 @@ class SqliteStore:
                 sums.keep(series, label, plan.frozen, frozen)
                 out[series][label] = out[series][label] + window_counts
         return out
+
+    def _split(self, ranges: Mapping[str, tuple[float, float]], now: float) -> _Ranges:
+        """Which part of each range the fine slots count and which the minute buckets."""
+        minutes: dict[str, tuple[float, float]] = {}
+        fine: dict[str, Split] = {}
+        # longest first, so that rings are sized for every window of a resolution at once
+        for label, (start, end) in sorted(ranges.items(), key=lambda r: r[1][0] - r[1][1]):
+            split = self._recent.split(start, end, now)
+            if split is None:
+                minutes[label] = (start, end)
+                continue
+            fine[label] = split
+            if split.older is not None:
+                minutes[label] = split.older
+        return _Ranges(minute_ranges(minutes), fine)
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""

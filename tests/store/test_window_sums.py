@@ -1,4 +1,5 @@
-"""Window sums kept between reads (agent/store/window_sums.py) against counting from scratch.
+"""Window sums kept between reads (agent/store/window_sums.py) and recent fine slots
+(agent/store/recent.py) against counting from scratch.
 
 A simulated hour of an agent: results recorded minute by minute, flushed (sometimes only after
 a long failure, so buckets far below the frozen horizon are written late), pruned, and read
@@ -8,6 +9,7 @@ and infinite bounds. Every read must equal the counts of every event still retai
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from datetime import timedelta
@@ -17,6 +19,7 @@ import pytest
 
 from agent.slo.events import Counts
 from agent.store.buckets import first_minute_from, minute_of
+from agent.store.recent import FINE_BELOW, LATE_SECONDS, resolution_for, slots_for
 from agent.store.sqlite import SqliteStore
 from agent.store.window_sums import FROZEN_AFTER, RESCAN_OVER, Term, WindowSums
 from tests.store.factories import BASE, events, probe_result
@@ -32,14 +35,40 @@ class _Clock:
         return self.now
 
 
+class _Slots:
+    """The store's choice of bucket per window, modelled plainly: recent windows under an hour
+    count events in slots of ``resolution_for(length)`` seconds from the minute after their
+    resolution was first read (or its rings last grew), minute buckets before that."""
+
+    def __init__(self) -> None:
+        self.since: dict[int, tuple[float, int]] = {}  # resolution -> (since, ring slots)
+
+    def choose(self, start: float, end: float, now: float) -> tuple[int, float]:
+        """(slot seconds, since when they count) for the window; minutes throughout: (60, inf)."""
+        length = end - start
+        if not 0 < length < FINE_BELOW or end > now + 1 or end < now - LATE_SECONDS:
+            return 60, math.inf
+        r = resolution_for(length)
+        since, size = self.since.get(r, (0.0, 0))
+        if slots_for(r, length) > size:
+            since, size = 60.0 * first_minute_from(now), slots_for(r, length)
+            self.since[r] = since, size
+        return r, since
+
+
 def _expected(
-    recorded: Counter[tuple[str, int, bool]], series: str, start: float, end: float
+    recorded: Counter[tuple[str, float, bool]],
+    series: str,
+    window: tuple[float, float],
+    choice: tuple[int, float],
 ) -> Counts:
-    lo, hi = first_minute_from(start), first_minute_from(end)
-    total = sum(n for (s, m, _), n in recorded.items() if s == series and lo <= m < hi)
-    bad = sum(
-        n for (s, m, good), n in recorded.items() if s == series and lo <= m < hi and not good
-    )
+    (start, end), (r, since) = window, choice
+    total = bad = 0
+    for (s, at, good), n in recorded.items():
+        width = r if at >= since else 60
+        if s == series and start <= width * math.floor(at / width) < end:
+            total += n
+            bad += 0 if good else n
     return Counts(total, bad)
 
 
@@ -53,6 +82,7 @@ def _windows(now: float, rng: random.Random) -> dict[str, tuple[float, float]]:
         "old": (now - 3600, now - 1200),
         "all": (float("-inf"), float("inf")),
         "random": (now - rng.randrange(0, 7200), now - rng.randrange(0, 600)),
+        "1m": (now - 60, now),
     }
 
 
@@ -63,7 +93,8 @@ def test_reads_equal_counting_from_scratch_through_late_writes_and_pruning(
     rng = random.Random(seed)
     clock = _Clock(BASE)
     store = SqliteStore(tmp_path / "s.db", clock=clock, raw_success_every=timedelta(0))
-    recorded: Counter[tuple[str, int, bool]] = Counter()
+    recorded: Counter[tuple[str, float, bool]] = Counter()
+    slots = _Slots()
     held_back = False
     for step in range(240):  # 4 hours in steps of one minute
         clock.now = BASE + 60 * step + rng.random() * 59
@@ -72,7 +103,7 @@ def test_reads_equal_counting_from_scratch_through_late_writes_and_pruning(
         for series in rng.sample(SERIES, rng.randrange(1, 4)):
             good = rng.random() < 0.8
             store.record(probe_result(at, node=series.split("/")[0]), events((series, good)))
-            recorded[(series, minute_of(at), good)] += 1
+            recorded[(series, at, good)] += 1
         if rng.random() < 0.05:
             held_back = True  # the disk is full for a while: nothing is flushed
         elif held_back and rng.random() < 0.3:
@@ -83,15 +114,16 @@ def test_reads_equal_counting_from_scratch_through_late_writes_and_pruning(
             cutoff = clock.now - 2 * 3600
             store.set_bucket_retention(timedelta(hours=2))
             store.prune(clock.now)
-            for key in [k for k in recorded if k[1] < first_minute_from(cutoff)]:
+            for key in [k for k in recorded if minute_of(k[1]) < first_minute_from(cutoff)]:
                 del recorded[key]
         windows = _windows(clock.now, rng)
         got = store.sums_many(dict.fromkeys(SERIES, windows))
+        longest_first = sorted(windows.items(), key=lambda w: w[1][0] - w[1][1])
+        choices = {label: slots.choose(*window, clock.now) for label, window in longest_first}
         for series in SERIES:
-            for label, (start, end) in windows.items():
-                assert got[series][label] == _expected(recorded, series, start, end), (
-                    f"step {step}, {series}, {label}"
-                )
+            for label, window in windows.items():
+                want = _expected(recorded, series, window, choices[label])
+                assert got[series][label] == want, f"step {step}, {series}, {label}"
     store.close()
 
 
