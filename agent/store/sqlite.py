@@ -264,18 +264,16 @@ class SqliteStore:
                     if key not in converted:
                         converted[key] = self._split(ranges, now)
                     wanted[series] = converted[key]
-                out = {
-                    s: self._pending.sli_counts(s, ranges.minutes) for s, ranges in wanted.items()
-                }
-                for series, ranges in wanted.items():
-                    for label, split in ranges.fine.items():
+                out = {s: self._pending.sli_counts(s, w.minutes) for s, w in wanted.items()}
+                for series, parts in wanted.items():
+                    for label, split in parts.fine.items():
                         fine = self._recent.counts(series, split)
                         out[series][label] = out[series].get(label, Counts()) + fine
             sums = self._window_sums
             plans = {
                 (series, label): sums.plan(series, label, window, horizon)
-                for series, ranges in wanted.items()
-                for label, window in ranges.minutes.items()
+                for series, parts in wanted.items()
+                for label, window in parts.minutes.items()
             }
             readers: dict[tuple[int, int], dict[str, None]] = {}
             for (series, _), plan in plans.items():
