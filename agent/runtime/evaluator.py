@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from agent.model import PrometheusSli, SpecSet
 from agent.runtime.pipeline import Store
 from agent.slo.evaluate import evaluate_node, evaluate_slo
 from agent.slo.events import Counts, series_key
-from agent.slo.status import JourneyStatus, Snapshot
+from agent.slo.status import JourneyStatus, SloKey, Snapshot, TierKey
 from agent.slo.windows import required_ranges
 
 
@@ -21,15 +21,19 @@ def evaluate(
     store: Store,
     now: float,
     external: Mapping[str, Mapping[str, Counts]] | None = None,
+    firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
 ) -> Snapshot:
     """Evaluate every SLO of ``specs`` at ``now``.
 
     SLOs measured by the agent come from ``store`` (one batched store read); SLOs measured by
     the user's own metrics (a :class:`~agent.model.PrometheusSli`) from ``external``, keyed like
     the store's sums (``series_key(node, slo) -> window label -> Counts``). A window missing
-    from either is no data.
+    from either is no data. ``firing_before`` holds the tiers that fired at the evaluation
+    before (``Snapshot.firing_tiers``): a short window without data does not end them
+    (:mod:`agent.slo.alerts`).
     """
     external = external or {}
+    before = firing_before or {}
     requests: dict[str, Mapping[str, tuple[float, float]]] = {}
     for node in specs.nodes:
         windows = specs.windows_for(node)
@@ -47,7 +51,7 @@ def evaluate(
         for slo in node.slos:
             measured = external if isinstance(slo.sli, PrometheusSli) else sums
             counts[slo.name] = measured.get(series_key(node.name, slo.name), {})
-        statuses.append(evaluate_node(node, specs.windows_for(node), counts, now))
+        statuses.append(evaluate_node(node, specs.windows_for(node), counts, now, before))
     journeys = tuple(
         JourneyStatus(
             journey.name,
@@ -59,6 +63,7 @@ def evaluate(
                     specs.windows_for(journey),
                     sums.get(series_key(journey.name, slo.name), {}),
                     now,
+                    before.get(SloKey(journey.name, slo.name), frozenset()),
                 )
                 for slo in journey.slos
             ),
@@ -77,6 +82,7 @@ async def evaluate_in_steps(
     store: Store,
     now: float,
     external: Mapping[str, Mapping[str, Counts]] | None = None,
+    previous: Snapshot | None = None,
     *,
     per_step: int = OWNERS_PER_STEP,
 ) -> Snapshot:
@@ -87,8 +93,10 @@ async def evaluate_in_steps(
     a quarter of a second to start (bench/RESULTS.md). Here it runs ``per_step`` nodes at a
     time, each step in a worker thread and followed by a pause as long as the step took, so
     the loop always has at least half of the interpreter. Every step evaluates at the same
-    ``now``; journeys go with the last step.
+    ``now``; journeys go with the last step. ``previous`` is the snapshot of the evaluation
+    before (its firing alerts, see :func:`evaluate`).
     """
+    before = previous.firing_tiers() if previous is not None else {}
     nodes = specs.nodes
     steps = [nodes[i : i + per_step] for i in range(0, len(nodes), per_step)] or [()]
     parts: list[Snapshot] = []
@@ -96,7 +104,7 @@ async def evaluate_in_steps(
         last = index == len(steps) - 1
         subset = dataclasses.replace(specs, nodes=part, journeys=specs.journeys if last else ())
         started = time.monotonic()
-        parts.append(await asyncio.to_thread(evaluate, subset, store, now, external))
+        parts.append(await asyncio.to_thread(evaluate, subset, store, now, external, before))
         if not last:
             await asyncio.sleep(time.monotonic() - started)
     return Snapshot(

@@ -3,19 +3,26 @@
 A tier ("page when 2% of the budget burns in 1h") turns into a burn-rate threshold, its
 *factor* ``budget_fraction * period / long``. The tier fires when the burn rate over its long
 window AND over its short window both reach the factor: the long window makes it significant,
-the short one makes it stop soon after the burn stops. No data in either window never fires.
+the short one makes it stop soon after the burn stops. A window with fewer than the SLO's
+``min_events`` events has no data (its burn rate is ``None``).
+
+No data never starts an alert, and never ends one either: a firing tier whose short window
+runs out of data (the probes stopped, or too few ran) keeps firing while its long window still
+burns at the factor. It resolves once the short window has data again and burns below the
+factor, or the long window stops burning or has no data. The generated Prometheus rules do the
+same, so both alert paths fire and resolve together.
 
 Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 
 from agent.durations import format_duration
 from agent.model import AlertTier, AlertWindows
-from agent.slo.status import AlertStatus
+from agent.slo.status import AlertStatus, TierKey
 
 
 def burn_factor(tier: AlertTier, period: timedelta) -> float:
@@ -23,17 +30,31 @@ def burn_factor(tier: AlertTier, period: timedelta) -> float:
     return tier.budget_fraction * (period / tier.long)
 
 
-def is_firing(long_burn: float | None, short_burn: float | None, factor: float) -> bool:
-    """Both windows have data and burn at ``factor`` or faster."""
-    if long_burn is None or short_burn is None:
+def is_firing(
+    long_burn: float | None, short_burn: float | None, factor: float, was_firing: bool = False
+) -> bool:
+    """Both windows have data and burn at ``factor`` or faster; or the tier was firing, its
+    long window still burns at ``factor`` and its short window has no data."""
+    if long_burn is None or long_burn < factor:
         return False
-    return long_burn >= factor and short_burn >= factor
+    if short_burn is None:
+        return was_firing
+    return short_burn >= factor
+
+
+def tier_key(tier: AlertTier) -> TierKey:
+    return TierKey(tier.severity, format_duration(tier.long), format_duration(tier.short))
 
 
 def tier_status(
-    tier: AlertTier, period: timedelta, long_burn: float | None, short_burn: float | None
+    tier: AlertTier,
+    period: timedelta,
+    long_burn: float | None,
+    short_burn: float | None,
+    was_firing: bool = False,
 ) -> AlertStatus:
-    """The state of one tier given the burn rates of its two windows."""
+    """The state of one tier given the burn rates of its two windows and whether it fired at
+    the previous evaluation."""
     factor = burn_factor(tier, period)
     return AlertStatus(
         severity=tier.severity,
@@ -42,14 +63,18 @@ def tier_status(
         factor=factor,
         long_burn=long_burn,
         short_burn=short_burn,
-        firing=is_firing(long_burn, short_burn, factor),
+        firing=is_firing(long_burn, short_burn, factor, was_firing),
     )
 
 
 def alert_statuses(
-    windows: AlertWindows, period: timedelta, burn_rates: Mapping[str, float | None]
+    windows: AlertWindows,
+    period: timedelta,
+    burn_rates: Mapping[str, float | None],
+    firing_before: Collection[TierKey] = frozenset(),
 ) -> tuple[AlertStatus, ...]:
-    """Every tier of ``windows``, in order; ``burn_rates`` is keyed by window label.
+    """Every tier of ``windows``, in order; ``burn_rates`` is keyed by window label,
+    ``firing_before`` holds the tiers that fired at the previous evaluation.
 
     A window missing from ``burn_rates`` counts as no data.
     """
@@ -59,6 +84,7 @@ def alert_statuses(
             period,
             burn_rates.get(format_duration(tier.long)),
             burn_rates.get(format_duration(tier.short)),
+            tier_key(tier) in firing_before,
         )
         for tier in windows.tiers
     )

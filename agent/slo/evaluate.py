@@ -7,7 +7,7 @@ stored events over each, and passes the sums keyed by the same labels. A label m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from agent.model import AlertWindows, Node, Slo
 from agent.slo.alerts import alert_statuses
@@ -15,7 +15,7 @@ from agent.slo.budget import budget_status
 from agent.slo.burn import exhaustion_seconds, guarded_burn_rate
 from agent.slo.events import Counts
 from agent.slo.sli import sli_ratio
-from agent.slo.status import NodeStatus, SloStatus, WindowStatus
+from agent.slo.status import NodeStatus, SloKey, SloStatus, TierKey, WindowStatus
 from agent.slo.windows import STANDARD_WINDOWS, period_of, required_ranges
 
 CURRENT_BURN_WINDOW = "1h"
@@ -40,6 +40,7 @@ def evaluate_slo(
     windows: AlertWindows,
     counts: Mapping[str, Counts],
     now: float,
+    firing_before: Collection[TierKey] = frozenset(),
 ) -> SloStatus:
     """The status of one SLO at ``now``.
 
@@ -47,7 +48,8 @@ def evaluate_slo(
     ``SloStatus.windows`` holds the standard windows in order, then the period last (a rolling
     period equal to a standard window, e.g. ``1d``, appears once, last). The time to
     exhaustion uses the 1h burn rate as the current burn, or the period's burn rate when the
-    last hour has no data.
+    last hour has no data. ``firing_before`` holds the tiers that fired at the previous
+    evaluation (see :mod:`agent.slo.alerts` for why it matters).
     """
     period = period_of(slo.window, now)
     labels = required_ranges(slo, windows, now)
@@ -74,7 +76,7 @@ def evaluate_slo(
         period=period.label,
         windows=window_statuses,
         budget=budget,
-        alerts=alert_statuses(windows, period.length, burns),
+        alerts=alert_statuses(windows, period.length, burns, firing_before),
         exhaustion_seconds=exhaustion_seconds(
             budget.remaining_ratio, current_burn, period.length.total_seconds()
         ),
@@ -86,11 +88,14 @@ def evaluate_node(
     windows: AlertWindows,
     counts_by_slo: Mapping[str, Mapping[str, Counts]],
     now: float,
+    firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
 ) -> NodeStatus:
     """The status of every SLO of ``node``; ``counts_by_slo`` is keyed by SLO name.
 
     An SLO missing from ``counts_by_slo`` is evaluated with no events (no data).
+    ``firing_before`` holds the tiers that fired at the previous evaluation, per SLO.
     """
+    before = firing_before or {}
     return NodeStatus(
         node=node.name,
         mode=node.mode,
@@ -99,7 +104,13 @@ def evaluate_node(
         partner=node.partner.name if node.partner is not None else "",
         slos=tuple(
             evaluate_slo(
-                node.name, node.mode.value, slo, windows, counts_by_slo.get(slo.name, {}), now
+                node.name,
+                node.mode.value,
+                slo,
+                windows,
+                counts_by_slo.get(slo.name, {}),
+                now,
+                before.get(SloKey(node.name, slo.name), frozenset()),
             )
             for slo in node.slos
         ),

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from agent.model import Mode, Severity
 
@@ -42,6 +43,21 @@ class BudgetStatus:
         return f"overspent {consumed:.3g}x"
 
 
+class SloKey(NamedTuple):
+    """Which SLO: its owner (a node or a journey) and its name."""
+
+    owner: str
+    slo: str
+
+
+class TierKey(NamedTuple):
+    """Which alert tier of an SLO: its severity and its two windows."""
+
+    severity: Severity
+    long: str
+    short: str
+
+
 @dataclass(frozen=True, slots=True)
 class AlertStatus:
     severity: Severity
@@ -51,6 +67,10 @@ class AlertStatus:
     long_burn: float | None
     short_burn: float | None
     firing: bool
+
+    @property
+    def key(self) -> TierKey:
+        return TierKey(self.severity, self.long, self.short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +117,14 @@ class Snapshot:
     evaluated_at: float  # unix seconds
     nodes: tuple[NodeStatus, ...]
     journeys: tuple[JourneyStatus, ...] = ()
+
+    def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
+        """SLO -> the tiers firing in this snapshot (only SLOs with any)."""
+        return {
+            SloKey(s.node, s.slo): frozenset(a.key for a in s.firing)
+            for s in self.slos()
+            if s.firing
+        }
 
     def slos(self) -> tuple[SloStatus, ...]:
         """Every SLO: the nodes' first, then the journeys' (``node`` = the journey's name)."""

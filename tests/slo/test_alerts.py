@@ -6,7 +6,7 @@ import pytest
 
 from agent.model import AlertTier, Severity
 from agent.slo.alerts import alert_statuses, burn_factor, is_firing, tier_status
-from agent.slo.status import AlertStatus
+from agent.slo.status import AlertStatus, TierKey
 from tests.slo.workbook import PAGE_FAST, PAGE_SLOW, TICKET_FAST, TICKET_SLOW, WORKBOOK
 
 
@@ -57,6 +57,33 @@ def test_multi_window_truth_table(
         short_burn=short_burn,
         firing=firing,
     )
+
+
+@pytest.mark.parametrize(
+    ("long_burn", "short_burn", "firing"),
+    [
+        pytest.param(20.0, None, True, id="short-no-data-long-burning-holds"),
+        pytest.param(20.0, 20.0, True, id="both-high-holds"),
+        pytest.param(20.0, 1.0, False, id="short-recovered-resolves"),
+        pytest.param(1.0, None, False, id="long-recovered-resolves"),
+        pytest.param(None, None, False, id="no-data-anywhere-resolves"),
+        pytest.param(None, 20.0, False, id="long-no-data-resolves"),
+    ],
+)
+def test_a_firing_tier_is_not_ended_by_a_short_window_without_data(
+    long_burn: float | None, short_burn: float | None, firing: bool
+) -> None:
+    assert is_firing(long_burn, short_burn, 14.4, was_firing=True) is firing
+    status = tier_status(PAGE_FAST, timedelta(days=30), long_burn, short_burn, was_firing=True)
+    assert status.firing is firing
+
+
+def test_firing_before_is_matched_by_severity_and_windows() -> None:
+    burns: dict[str, float | None] = {"1h": 20.0, "5m": None, "6h": 20.0, "30m": None}
+    page_fast = TierKey(Severity.PAGE, "1h", "5m")
+    statuses = alert_statuses(WORKBOOK, timedelta(days=30), burns, {page_fast})
+    assert [s.firing for s in statuses] == [True, False, False, False]
+    assert statuses[0].key == page_fast
 
 
 def test_alert_statuses_follow_the_tiers_in_order() -> None:
