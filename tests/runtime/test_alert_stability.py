@@ -107,4 +107,5 @@ def test_one_firing_episode_per_outage_resolved_within_the_short_window(
     # outage filled it: no hysteresis was needed to hold the page
     assert all(b is not None for at, _, b in steps if started <= at < OUTAGE)
     filled = [b for at, _, b in steps if short + case.interval <= at < OUTAGE]
-    assert filled and all(b == pytest.approx(1000) for b in filled)
+    assert filled
+    assert all(b == pytest.approx(1000) for b in filled)
