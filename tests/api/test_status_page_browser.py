@@ -125,7 +125,8 @@ async def test_the_browser_shows_the_running_agents_status(tmp_path: Path) -> No
     # one state per SLO: the header counts exactly the badges the browser shows
     counts = header_counts(dom)
     assert counts == {label: badge_counts(dom)[label] for label in counts}
-    assert len(counts) == 5 and sum(counts.values()) == len(slo_rows(dom)) == 3
+    assert len(counts) == 5
+    assert sum(counts.values()) == len(slo_rows(dom)) == 3
     assert counts["page"] >= 1
     assert '<meta http-equiv="refresh" content="10">' in dom
     assert "<script" not in dom
