@@ -188,7 +188,7 @@ def slo_table(slos: Sequence[SloStatus]) -> str:
     return (
         '<table class="slos"><thead><tr><th scope="col">SLO</th><th scope="col">objective</th>'
         '<th scope="col">SLI</th><th scope="col">error budget</th>'
-        '<th scope="col">burn rate</th><th scope="col">alert</th></tr></thead>'
+        '<th scope="col">burn rate</th><th scope="col">state</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
 
