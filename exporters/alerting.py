@@ -33,7 +33,13 @@ def slo_labels(owner: SloOwner, slo: Slo) -> dict[str, str]:
 
 
 def burn_labels(owner: SloOwner, slo: Slo, tier: AlertTier, factor: float) -> dict[str, str]:
-    """Labels of one ``ErrorBudgetBurn`` tier (without ``alertname``)."""
+    """Labels of one ``ErrorBudgetBurn`` tier (without ``alertname``).
+
+    ``burn_rate`` is ``factor``, the threshold the tier fires at on the path raising it: the
+    tier's budget share x period / long. For a calendar-month SLO the generated rules take
+    the period as a nominal 30 days (14.4 for 2% in 1h), the agent's push as the month's
+    real length (13.44 to 14.88), so outside 30-day months the two labels differ.
+    """
     return {
         **slo_labels(owner, slo),
         "severity": tier.severity.value,

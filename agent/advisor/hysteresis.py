@@ -9,9 +9,38 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import timedelta
+
+from agent.durations import format_duration
 
 KEEP = "keep"
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A recommendation the measurements point to that is not in force yet."""
+
+    recommendation: str
+    target: str | None
+    since: float  # since when the measurements point to it
+    takes_effect_at: float  # when it comes into force if they keep pointing to it
+
+    def shown(self) -> str:
+        """``"review: operate"``, ``"reroute to backup-pay"``."""
+        if self.target is None:
+            return self.recommendation
+        return f"{self.recommendation} to {self.target}"
+
+    def wait(self, now: float) -> float:
+        """Seconds from ``now`` until it takes effect (0 once due)."""
+        return max(0.0, self.takes_effect_at - now)
+
+    def text(self, now: float) -> str:
+        """``"pending: review: operate, takes effect in 2m10s"``."""
+        wait = format_duration(timedelta(seconds=math.ceil(self.wait(now))))
+        return f"pending: {self.shown()}, takes effect in {wait}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +57,14 @@ class FlagState:
     @property
     def flagged(self) -> bool:
         return self.recommendation != KEEP
+
+    def pending(self, sustain: float, clear: float) -> Pending | None:
+        """The candidate, with when it takes effect; None when nothing is pending."""
+        if self.candidate is None or self.candidate_since is None:
+            return None
+        since = self.candidate_since
+        wait = needed(self.candidate, sustain, clear)
+        return Pending(self.candidate, self.candidate_target, since, since + wait)
 
 
 def needed(candidate: str, sustain: float, clear: float) -> float:

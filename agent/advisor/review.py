@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from agent.advisor.hysteresis import FlagState, step
+from agent.advisor.hysteresis import FlagState, Pending, step
 from agent.advisor.policy import Axis, DecisionPolicy
 from agent.advisor.recommend import Advice, recommend
 from agent.advisor.scores import AxisScore, lean, score_node
@@ -50,6 +50,11 @@ class DecisionReport:
     @property
     def flagged(self) -> tuple[NodeReview, ...]:
         return tuple(r for r in self.reviews if r.flagged)
+
+    def pending(self, review: NodeReview) -> Pending | None:
+        """What ``review``'s measurements point to that is not in force yet, and when it
+        takes effect under this report's ``sustain``/``clear``."""
+        return review.state.pending(self.sustain, self.clear)
 
     def review(self, node: str) -> NodeReview:
         for r in self.reviews:

@@ -20,12 +20,12 @@ from agent.api.decisions_json import decisions_json
 from agent.api.journeys_json import journeys_json
 from agent.api.page import (
     ENDPOINTS,
-    DecisionRow,
     PageData,
     SourceProblem,
     pending_page,
     status_page,
 )
+from agent.api.page_decisions import DecisionRow
 from agent.api.status_json import snapshot_json
 from agent.journeys.views import JourneyView
 from agent.schedule.shard import Shard

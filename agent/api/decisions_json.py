@@ -9,7 +9,7 @@ from typing import Any
 from agent.advisor.figures import Reason
 from agent.advisor.review import DecisionReport, NodeReview
 from agent.advisor.signals import NodeSignals
-from agent.api.page import DecisionRow
+from agent.api.page_decisions import DecisionRow
 
 
 def _time(seconds: float | None) -> str | None:
@@ -110,14 +110,18 @@ def signals_json(s: NodeSignals) -> dict[str, Any]:
     }
 
 
-def review_json(review: NodeReview) -> dict[str, Any]:
+def review_json(review: NodeReview, report: DecisionReport) -> dict[str, Any]:
     state = review.state
     pending = None
-    if state.candidate is not None:
+    waiting = report.pending(review)
+    if waiting is not None:
         pending = {
-            "recommendation": state.candidate,
-            "target": state.candidate_target,
-            "since": _time(state.candidate_since),
+            "recommendation": waiting.recommendation,
+            "target": waiting.target,
+            "since": _time(waiting.since),
+            "takes_effect_at": _time(waiting.takes_effect_at),
+            "takes_effect_in_seconds": waiting.wait(report.evaluated_at),
+            "text": waiting.text(report.evaluated_at),
         }
     return {
         "node": review.node,
@@ -153,7 +157,7 @@ def decisions_json(report: DecisionReport) -> dict[str, Any]:
         "sustain_seconds": report.sustain,
         "clear_seconds": report.clear,
         "flagged": [review.node for review in report.flagged],
-        "nodes": [review_json(review) for review in report.reviews],
+        "nodes": [review_json(review, report) for review in report.reviews],
     }
 
 
@@ -161,6 +165,7 @@ def decision_rows(report: DecisionReport) -> list[DecisionRow]:
     """One row of the status page per node."""
     rows: list[DecisionRow] = []
     for review in report.reviews:
+        waiting = report.pending(review)
         shown = "" if not review.flagged else review.recommendation
         if review.target is not None:
             shown = f"{shown} to {review.target}"
@@ -172,6 +177,7 @@ def decision_rows(report: DecisionReport) -> list[DecisionRow]:
                 flagged=review.flagged,
                 reasons=tuple(r.text for r in review.advice.reasons),
                 scores=tuple((axis.value, float(s.score)) for axis, s in review.scores.items()),
+                pending="" if waiting is None else waiting.text(report.evaluated_at),
             )
         )
     return rows

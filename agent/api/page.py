@@ -14,11 +14,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agent.api.page_decisions import DecisionRow, decisions_section
 from agent.api.page_style import STYLE
-from agent.api.status_json import alert_state
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
-from agent.slo.status import BudgetStatus, NodeStatus, SloStatus, Snapshot
+from agent.slo.status import (
+    PRECEDENCE,
+    BudgetStatus,
+    NodeStatus,
+    SloState,
+    SloStatus,
+    Snapshot,
+    worst_state,
+)
 
 DEFAULT_REFRESH = 10  # seconds between reloads of the page
 
@@ -36,18 +44,6 @@ MODE_TITLES = {
     Mode.OPERATED: ("Operated nodes", "run by the team"),
     Mode.ORCHESTRATED: ("Orchestrated nodes", "run by partners"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionRow:
-    """One node's operate-vs-orchestrate review, as the page shows it."""
-
-    node: str
-    mode: str  # the node's current mode
-    recommendation: str  # what the measurements point to, e.g. "review: operate"
-    flagged: bool  # True when the current mode should be revisited
-    reasons: tuple[str, ...] = ()
-    scores: tuple[tuple[str, float], ...] = ()  # (axis, score) pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +120,8 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def state_badge(state: str) -> str:
-    return f'<span class="badge {_e(state)}">{_e(state)}</span>'
+def state_badge(state: SloState) -> str:
+    return f'<span class="badge {_e(state.value)}">{_e(state.label)}</span>'
 
 
 def budget_bar(budget: BudgetStatus) -> str:
@@ -161,7 +157,6 @@ def burn_rates(slo: SloStatus) -> str:
 
 
 def alert_cell(slo: SloStatus) -> str:
-    state = alert_state(slo)
     tiers = "".join(
         f"<li>{_e(a.severity.value)} {_e(a.long)}/{_e(a.short)}: "
         f"{_e(burn_text(a.long_burn))}/{_e(burn_text(a.short_burn))} "
@@ -174,14 +169,14 @@ def alert_cell(slo: SloStatus) -> str:
         gone = "budget exhausted" if left <= 0 else f"budget gone in {duration_text(left)}"
         exhaustion = f'<p class="exhaust">{_e(gone)}</p>'
     listing = f'<ul class="tiers">{tiers}</ul>' if tiers else ""
-    return f"{state_badge(state)}{listing}{exhaustion}"
+    return f"{state_badge(slo.state)}{listing}{exhaustion}"
 
 
 def slo_table(slos: Sequence[SloStatus]) -> str:
     if not slos:
         return '<p class="empty">No SLOs.</p>'
     rows = "".join(
-        f'<tr class="slo state-{_e(alert_state(s))}">'
+        f'<tr class="slo state-{_e(s.state.value)}">'
         f'<th scope="row">{_e(s.slo)}</th>'
         f"<td>{_e(objective_text(s.objective))}</td>"
         f"<td>{_e(percent(s.windows[-1].sli, 3))} <small>{_e(s.period)}</small></td>"
@@ -193,23 +188,18 @@ def slo_table(slos: Sequence[SloStatus]) -> str:
     return (
         '<table class="slos"><thead><tr><th scope="col">SLO</th><th scope="col">objective</th>'
         '<th scope="col">SLI</th><th scope="col">error budget</th>'
-        '<th scope="col">burn rate</th><th scope="col">alert</th></tr></thead>'
+        '<th scope="col">burn rate</th><th scope="col">state</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
-
-
-def worst_state(slos: Iterable[SloStatus]) -> str:
-    states = {alert_state(s) for s in slos}
-    return next((s for s in ("page", "ticket") if s in states), "ok")
 
 
 def node_card(node: NodeStatus) -> str:
     who = [f"owner {node.owner}", f"capability {node.capability}"]
     if node.partner:
         who.append(f"partner {node.partner}")
-    state = worst_state(node.slos)
+    state = worst_state(s.state for s in node.slos)
     return (
-        f'<article class="card state-{_e(state)}" id="node-{_e(node.node)}">'
+        f'<article class="card state-{_e(state.value)}" id="node-{_e(node.node)}">'
         f'<h3><span class="name">{_e(node.node)}</span> {state_badge(state)}</h3>'
         f'<p class="who">{" · ".join(_e(w) for w in who)}</p>'
         f"{slo_table(node.slos)}</article>"
@@ -240,7 +230,7 @@ def hop_row(hop: HopShare) -> str:
 
 
 def journey_card(view: JourneyView) -> str:
-    state = worst_state(view.slos)
+    state = worst_state(s.state for s in view.slos)
     if view.hops:
         blame = (
             '<table class="blame"><caption>Burned budget by hop</caption><thead><tr>'
@@ -264,7 +254,7 @@ def journey_card(view: JourneyView) -> str:
     if ceiling.above:
         warn = f' <span class="badge ticket">above ceiling: {_e(", ".join(ceiling.above))}</span>'
     return (
-        f'<article class="card state-{_e(state)}" id="journey-{_e(view.journey)}">'
+        f'<article class="card state-{_e(state.value)}" id="journey-{_e(view.journey)}">'
         f'<h3><span class="name">{_e(view.journey)}</span> {state_badge(state)}</h3>'
         f'<p class="who">{view.runs} runs, {view.bad_runs:g} bad in {_e(view.period)} · '
         f"{_e(ceiling_text)}{warn}</p>{slo_table(view.slos)}{blame}</article>"
@@ -278,37 +268,6 @@ def journeys_section(views: Sequence[JourneyView]) -> str:
     return (
         '<section id="journeys"><h2>Journeys <small>cross-partner paths · '
         f"{len(views)}</small></h2>{cards}</section>"
-    )
-
-
-def decisions_section(rows: Sequence[DecisionRow] | None) -> str:
-    if rows is None:
-        return ""
-    if not rows:
-        body = '<p class="empty">No decision reviews.</p>'
-    else:
-        body = (
-            '<table class="decisions"><thead><tr><th scope="col">node</th>'
-            '<th scope="col">mode</th><th scope="col">review</th><th scope="col">reasons</th>'
-            '<th scope="col">scores</th></tr></thead><tbody>'
-            + "".join(_decision_row(r) for r in rows)
-            + "</tbody></table>"
-        )
-    title = "<h2>Decisions <small>operate or orchestrate</small></h2>"
-    return f'<section id="decisions">{title}{body}</section>'
-
-
-def _decision_row(row: DecisionRow) -> str:
-    verdict = (
-        f'<span class="badge ticket">{_e(row.recommendation or "review")}</span>'
-        if row.flagged
-        else f'<span class="badge ok">{_e(row.recommendation or "keep")}</span>'
-    )
-    reasons = "".join(f"<li>{_e(r)}</li>" for r in row.reasons)
-    scores = " · ".join(f"{_e(axis)} {score:.2g}" for axis, score in row.scores)
-    return (
-        f'<tr><th scope="row">{_e(row.node)}</th><td>{_e(row.mode)}</td><td>{verdict}</td>'
-        f"<td><ul>{reasons}</ul></td><td>{scores}</td></tr>"
     )
 
 
@@ -344,6 +303,18 @@ def document(title: str, refresh: int, body: str) -> str:
     )
 
 
+def state_counts(slos: Iterable[SloStatus]) -> dict[SloState, int]:
+    """How many SLOs are in each state, worst first (every state, zeros included)."""
+    states = [s.state for s in slos]
+    return {state: states.count(state) for state in PRECEDENCE}
+
+
+def count_badge(state: SloState, count: int) -> str:
+    """A header count in its state's colour, greyed out at zero."""
+    kind = state.value if count else "none"
+    return f'<span class="badge count {_e(kind)}">{count} {_e(state.label)}</span>'
+
+
 # --- pages --------------------------------------------------------------------------------------
 
 
@@ -351,12 +322,10 @@ def status_page(data: PageData) -> str:
     """The whole status page for one snapshot."""
     snapshot = data.snapshot
     slos = snapshot.slos()
-    states = [alert_state(s) for s in slos]
-    paging, ticket = states.count("page"), states.count("ticket")
+    counts = state_counts(slos)
     summary = (
         f"{len(snapshot.nodes)} nodes · {len(snapshot.journeys)} journeys · {len(slos)} SLOs · "
-        f'<span class="badge {"page" if paging else "ok"}">{paging} paging</span> '
-        f'<span class="badge {"ticket" if ticket else "ok"}">{ticket} ticket</span>'
+        + " ".join(count_badge(state, n) for state, n in counts.items())
     )
     shard = f"shard {_e(data.shard)} (this replica's nodes) · " if data.shard else ""
     header = (
@@ -370,7 +339,8 @@ def status_page(data: PageData) -> str:
         f"<main>{sections}{journeys_section(data.journeys)}"
         f"{decisions_section(data.decisions)}</main>"
     )
-    title = f"slo-agent · {paging} paging, {ticket} ticket"
+    alerting = ", ".join(f"{counts[s]} {s.label}" for s in PRECEDENCE[:3])
+    title = f"slo-agent · {alerting}"
     return document(title, data.refresh, header + banners(data) + main + footer(data.endpoints))
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 STYLE = """
-:root{--ok:#1a7f37;--ticket:#b35900;--page:#c62828;--muted:#5f6b7a;--line:#d8dee4;
+:root{--ok:#1a7f37;--ticket:#b35900;--page:#c62828;--exhausted:#7b1fa2;--nodata:#6e7781;
+--muted:#5f6b7a;--line:#d8dee4;
 --bg:#f6f8fa;--card:#fff;--ink:#1f2328}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
@@ -19,6 +20,8 @@ h3{font-size:15px;margin:0 0 2px;display:flex;gap:8px;align-items:center}
 border-radius:6px;padding:10px 12px;margin:0 0 10px}
 .card.state-ticket{border-left-color:var(--ticket)}
 .card.state-page{border-left-color:var(--page)}
+.card.state-exhausted{border-left-color:var(--exhausted)}
+.card.state-no_data{border-left-color:var(--nodata)}
 .who{color:var(--muted);margin:0 0 6px}
 table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:4px 6px;border-top:1px solid var(--line);vertical-align:top}
@@ -28,6 +31,10 @@ caption{text-align:left;color:var(--muted);font-size:12px;padding:8px 0 2px}
 color:#fff;background:var(--ok)}
 .badge.ticket{background:var(--ticket)}
 .badge.page{background:var(--page)}
+.badge.exhausted{background:var(--exhausted)}
+.badge.no_data{background:var(--nodata)}
+.badge.none{background:#e6eaef;color:var(--muted)}
+.badge.pending{background:#fff4e5;color:var(--ticket);border:1px solid var(--ticket)}
 .bar{position:relative;width:160px;height:10px;background:#e6eaef;border-radius:5px;
 overflow:hidden;display:inline-block;vertical-align:middle;margin-right:6px}
 .fill{position:absolute;left:0;top:0;bottom:0;background:var(--ok)}

@@ -9,19 +9,18 @@ from agent.model import JOURNEY_MODE
 from agent.slo.status import SloStatus, Snapshot
 
 
-def alert_state(slo: SloStatus) -> str:
-    """``page`` if any page tier fires, else ``ticket`` if a ticket tier fires, else ``ok``."""
-    firing = {a.severity.value for a in slo.firing}
-    for severity in ("page", "ticket"):
-        if severity in firing:
-            return severity
-    return "ok"
+def _alert_state(slo: SloStatus) -> str:
+    """The most severe firing tier (``page``, ``ticket``) or ``ok``: the burn alerts alone,
+    kept for readers of earlier versions; ``state`` is the SLO's one state."""
+    severity = slo.alert_severity
+    return "ok" if severity is None else severity.value
 
 
 def slo_json(slo: SloStatus) -> dict[str, Any]:
     b = slo.budget
     return {
         "slo": slo.slo,
+        "state": slo.state.value,
         "objective": slo.objective,
         "period": slo.period,
         "windows": {
@@ -48,7 +47,7 @@ def slo_json(slo: SloStatus) -> dict[str, Any]:
             }
             for a in slo.alerts
         ],
-        "alert_state": alert_state(slo),
+        "alert_state": _alert_state(slo),
         "exhaustion_seconds": slo.exhaustion_seconds,
     }
 

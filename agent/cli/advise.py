@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agent.advisor.policy import AXES
@@ -35,16 +36,16 @@ AXIS_HEADERS = {
 }
 
 
-def _verdict(review: NodeReview) -> str:
-    text = review.recommendation
+def _verdict(review: NodeReview, report: DecisionReport) -> str:
+    """The recommendation in force, then what is pending and when it takes effect."""
+    text = escape(review.recommendation)
     if review.target is not None:
-        text = f"{text} -> {review.target}"
-    if review.flagged:
-        return f"[bold yellow]{text}[/bold yellow]"
-    state = review.state
-    if state.candidate is not None:
-        return f"keep [dim](pending: {state.candidate})[/dim]"
-    return f"[green]{text}[/green]"
+        text = f"{text} -> {escape(review.target)}"
+    shown = f"[bold yellow]{text}[/bold yellow]" if review.flagged else f"[green]{text}[/green]"
+    pending = report.pending(review)
+    if pending is not None:
+        shown += f"\n[yellow]{escape(pending.text(report.evaluated_at))}[/yellow]"
+    return shown
 
 
 def render_table(report: DecisionReport, console: Console) -> None:
@@ -63,7 +64,7 @@ def render_table(report: DecisionReport, console: Console) -> None:
         table.add_row(
             review.node,
             review.mode.value,
-            _verdict(review),
+            _verdict(review, report),
             *scores,
             f"{review.lean:+.2f}",
             reasons,

@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.api.journeys_json import journey_json
-from agent.api.status_json import alert_state, snapshot_json
+from agent.api.status_json import snapshot_json
 from agent.cli.journeys import render_journeys
+from agent.cli.styles import STATE_STYLES
 from agent.errors import UserError
 from agent.journeys.views import read_journey_views
 from agent.model import SpecSet
@@ -57,8 +58,8 @@ def _eta(seconds: float | None) -> str:
 def _row(s: SloStatus) -> list[str]:
     period = s.window(s.period)
     one_hour = s.window("1h")
-    state = alert_state(s)
-    style = {"page": "bold red", "ticket": "yellow"}.get(state, "green")
+    state = s.state
+    style = STATE_STYLES[state]
     return [
         s.node,
         s.mode,
@@ -67,7 +68,7 @@ def _row(s: SloStatus) -> list[str]:
         f"{_pct(period.sli)} ({_events(period.bad)}/{_events(period.total)} bad)",
         s.budget.left_text(1) or "no data",
         _burn(one_hour.burn_rate),
-        f"[{style}]{state}[/{style}]",
+        f"[{style}]{state.label}[/{style}]",
         _eta(s.exhaustion_seconds),
     ]
 
@@ -82,7 +83,7 @@ def render_table(snapshot: Snapshot, console: Console) -> None:
         "SLI (period)",
         "budget left",
         "burn 1h",
-        "alert",
+        "state",
         "exhausted in",
     ):
         table.add_column(header)

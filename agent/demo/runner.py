@@ -23,14 +23,14 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.advisor.review import DecisionReport
-from agent.api.status_json import alert_state
 from agent.app import RunOptions, running_agent
+from agent.cli.styles import STATE_STYLES
 from agent.demo.ecosystem import Ecosystem
 from agent.demo.templates import render_demo_specs
 from agent.model import JOURNEY_MODE
 from agent.runtime.advice import Advisor
 from agent.runtime.agent import Agent, AgentSettings
-from agent.slo.status import Snapshot
+from agent.slo.status import SloState, SloStatus, Snapshot
 
 REFRESH_SECONDS = 2.0
 
@@ -70,7 +70,7 @@ def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed
         "budget left",
         "burn 5m",
         "burn 1h",
-        "alert",
+        "state",
     ):
         table.add_column(column)
     if snapshot is None:
@@ -78,8 +78,7 @@ def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed
     rows = [(node.node, node.mode.value, slo) for node in snapshot.nodes for slo in node.slos]
     rows += [(j.journey, JOURNEY_MODE, slo) for j in snapshot.journeys for slo in j.slos]
     for name, mode, slo in rows:
-        state = alert_state(slo)
-        style = {"page": "bold red", "ticket": "yellow"}.get(state, "green")
+        state = slo.state
         table.add_row(
             name,
             mode,
@@ -89,32 +88,44 @@ def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed
             slo.budget.left_text(2) or "  -  ",
             _burn(slo.window("5m").burn_rate),
             _burn(slo.window("1h").burn_rate),
-            Text(state, style=style),
+            Text(state.label, style=STATE_STYLES[state]),
         )
     return table
 
 
 def alert_changes(
-    before: Mapping[str, str], snapshot: Snapshot
-) -> tuple[dict[str, str], list[str]]:
-    """New alert state per ``node/slo`` and a line for each change since ``before``."""
-    now: dict[str, str] = {}
+    before: Mapping[str, SloState], snapshot: Snapshot
+) -> tuple[dict[str, SloState], list[str]]:
+    """New state per ``node/slo`` and a line for each change since ``before`` (an SLO not in
+    ``before`` starts with no data, so the first data coming in prints nothing)."""
+    now: dict[str, SloState] = {}
     lines: list[str] = []
     for slo in snapshot.slos():
         key = f"{slo.node}/{slo.slo}"
-        state = alert_state(slo)
+        state = slo.state
         now[key] = state
-        if state != before.get(key, "ok"):
-            if state == "ok":
-                lines.append(f"resolved  {key}")
-            else:
-                burns = "; ".join(
-                    f"{a.severity.value} {a.long}/{a.short} burning "
-                    f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {a.factor:.1f}x)"
-                    for a in slo.firing
-                )
-                lines.append(f"{state.upper():<8}  {key}: {burns}")
+        previous = before.get(key, SloState.NO_DATA)
+        if state != previous:
+            line = _change_line(key, slo, previous)
+            if line:
+                lines.append(line)
     return now, lines
+
+
+def _change_line(key: str, slo: SloStatus, previous: SloState) -> str:
+    state = slo.state
+    if state is SloState.OK:
+        return "" if previous is SloState.NO_DATA else f"resolved  {key}"
+    if state is SloState.NO_DATA:
+        return f"NO DATA   {key}: too few events in the period to judge it"
+    if state is SloState.EXHAUSTED:
+        return f"EXHAUSTED {key}: error budget {slo.budget.left_text(2)}"
+    burns = "; ".join(
+        f"{a.severity.value} {a.long}/{a.short} burning "
+        f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {a.factor:.1f}x)"
+        for a in slo.firing
+    )
+    return f"{state.label.upper():<8}  {key}: {burns}"
 
 
 def decision_changes(
@@ -210,7 +221,7 @@ async def _show_progress(
     duration: float | None,
     advisor: Advisor | None = None,
 ) -> None:
-    states: dict[str, str] = {}
+    states: dict[str, SloState] = {}
     decisions: dict[str, str] = {}
     deadline = None if duration is None else asyncio.get_running_loop().time() + duration
     live = Live(console=console, auto_refresh=False, transient=False)

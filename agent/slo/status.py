@@ -2,14 +2,60 @@
 
 ``/metrics``, ``/api/v1/status``, ``slo-agent report`` and alerting all render one
 :class:`Snapshot`; none of them computes SLO numbers of its own.
+
+Each SLO has one :class:`SloState`, derived here from its firing tiers and its budget, and
+shown the same on every path (status page, ``/api/v1/status``, ``report``, pushed alerts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple
 
 from agent.model import Mode, Severity
+
+
+class SloState(StrEnum):
+    """The one state of an SLO, from worst to best (see :data:`PRECEDENCE`):
+
+    - ``page``: a page tier fires;
+    - ``exhausted``: the budget over the period is used up (remaining <= 0, with data);
+    - ``ticket``: a ticket tier fires;
+    - ``no_data``: the period holds fewer than ``min_events`` events;
+    - ``ok``: none of these.
+    """
+
+    OK = "ok"
+    NO_DATA = "no_data"
+    TICKET = "ticket"
+    PAGE = "page"
+    EXHAUSTED = "exhausted"
+
+    @property
+    def label(self) -> str:
+        """For people: ``"no data"`` rather than ``"no_data"``."""
+        return self.value.replace("_", " ")
+
+
+PRECEDENCE: tuple[SloState, ...] = (
+    SloState.PAGE,
+    SloState.EXHAUSTED,
+    SloState.TICKET,
+    SloState.NO_DATA,
+    SloState.OK,
+)
+"""Worst first: an SLO in two states at once (paging with its budget gone) shows the first."""
+
+SEVERITY_STATES = {Severity.PAGE: SloState.PAGE, Severity.TICKET: SloState.TICKET}
+"""The state a firing tier of each severity puts its SLO in."""
+
+
+def worst_state(states: Iterable[SloState]) -> SloState:
+    """The first of ``states`` by :data:`PRECEDENCE`; ``ok`` when there are none."""
+    present = set(states)
+    return next((state for state in PRECEDENCE if state in present), SloState.OK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +87,16 @@ class BudgetStatus:
         if remaining >= 0:
             return f"{remaining * 100:.{digits}f}%"
         return f"overspent {consumed:.3g}x"
+
+    @property
+    def has_data(self) -> bool:
+        """The period holds at least ``min_events`` events (the ratios are known)."""
+        return self.remaining_ratio is not None
+
+    @property
+    def exhausted(self) -> bool:
+        """Used up: remaining <= 0 over the period, with data (``ErrorBudgetExhausted``)."""
+        return self.remaining_ratio is not None and self.remaining_ratio <= 0
 
 
 class SloKey(NamedTuple):
@@ -94,6 +150,23 @@ class SloStatus:
     @property
     def firing(self) -> tuple[AlertStatus, ...]:
         return tuple(a for a in self.alerts if a.firing)
+
+    @property
+    def alert_severity(self) -> Severity | None:
+        """The most severe firing tier's severity (``page`` over ``ticket``); None = none fires."""
+        firing = {a.severity for a in self.firing}
+        return next((s for s in Severity if s in firing), None)
+
+    @property
+    def state(self) -> SloState:
+        """The one state of this SLO: its firing tiers' severities, its budget exhausted, no
+        data over the period, else ok; the worst by :data:`PRECEDENCE` wins."""
+        states = {SEVERITY_STATES[a.severity] for a in self.firing}
+        if self.budget.exhausted:
+            states.add(SloState.EXHAUSTED)
+        if not self.budget.has_data:
+            states.add(SloState.NO_DATA)
+        return worst_state(states)
 
 
 @dataclass(frozen=True, slots=True)

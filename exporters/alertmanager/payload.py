@@ -5,15 +5,22 @@ The alerts carry the same names and labels as the generated Prometheus rules
 
 - ``ErrorBudgetBurn``, one per firing tier of the node's AlertWindows (``severity``, ``long``,
   ``short``, ``burn_rate`` labels);
-- ``ErrorBudgetExhausted`` while the period's remaining budget is zero or less;
+- ``ErrorBudgetExhausted`` while the period's remaining budget is zero or less, with data
+  (:attr:`agent.slo.status.BudgetStatus.exhausted`, the test behind the SLO state
+  ``exhausted``: the status page, ``/api/v1/status`` and ``report`` say ``exhausted``
+  whenever this alert is pushed, unless a page tier also fires and the state says ``page``);
 - ``SLIMetricAbsent`` while an SLO has recorded no event at all in the last hour although the
   agent has been evaluating it for at least that hour (so a fresh start or a newly added SLO
   does not raise it before its first probes had a chance to run). The generated rules check the
   same hour without events, and also an event counter absent from Prometheus.
 
 Every alert also carries ``alertname`` and the spec's ``alerting.labels``; ``burn_rate`` is the
-tier's factor for the period the rules use (a calendar month counts as its nominal 30 days
-there, so the label does not change from month to month). A journey's SLOs alert like a
+factor the tier fires at (:attr:`agent.slo.status.AlertStatus.factor`). For a rolling period
+that is the rules' factor too. For a calendar month the agent judges by the month's real length
+(13.44 for the 1h page tier in a 28-day February, 14.88 in a 31-day month), while the rules,
+which cannot select "since the 1st", use a nominal 30 days (14.4): in months that are not 30
+days long the two paths fire at different thresholds, and their alerts carry different
+``burn_rate`` labels, each naming the threshold it fired at. A journey's SLOs alert like a
 node's, with ``node`` = the journey's name and ``mode`` = ``journey``, as in the rules.
 Annotations are ``summary`` and ``description`` quoting the numbers, then the spec's
 ``alerting.annotations`` (``runbook_url``, ...), which win over ours on the same name.
@@ -27,7 +34,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.model import AlertTier, Slo, SloOwner, SpecSet
-from agent.slo.alerts import burn_factor
 from agent.slo.status import AlertStatus, SloStatus, Snapshot
 from exporters.alerting import (
     ABSENT,
@@ -40,7 +46,6 @@ from exporters.alerting import (
     exhausted_labels,
     format_factor,
 )
-from exporters.prometheus.rules.identity import rule_period
 
 AlertKey = tuple[tuple[str, str], ...]
 """An alert's identity: its labels, sorted (Alertmanager tells alerts apart the same way)."""
@@ -106,15 +111,13 @@ def slo_alerts(
     ``status.alerts`` is in the order of ``tiers`` (the node's AlertWindows).
     """
     alerts: list[Alert] = []
-    period = rule_period(slo).length
     if len(tiers) == len(status.alerts):
         for tier, tier_state in zip(tiers, status.alerts, strict=True):
             if tier_state.firing:
-                labels = burn_labels(node, slo, tier, burn_factor(tier, period))
+                labels = burn_labels(node, slo, tier, tier_state.factor)
                 notes = _burn_notes(status, tier, tier_state)
                 alerts.append(_alert(BURN, labels, notes, node))
-    remaining = status.budget.remaining_ratio
-    if remaining is not None and remaining <= 0:
+    if status.budget.exhausted:
         labels = exhausted_labels(node, slo)
         alerts.append(_alert(EXHAUSTED, labels, _exhausted_notes(status), node))
     if status.window(SILENT_WINDOW).total == 0 and watched >= SILENT_SECONDS:

@@ -93,3 +93,35 @@ def test_state_says_what_is_pending_and_since_when() -> None:
 def test_zero_sustain_flags_at_once() -> None:
     state = step(FlagState(), OPERATE, None, 5.0, sustain=0, clear=0)
     assert (state.recommendation, state.since) == (OPERATE, 5.0)
+
+
+def test_a_pending_flag_says_when_it_takes_effect() -> None:
+    state = step(FlagState(), OPERATE, None, 1000.0, sustain=SUSTAIN, clear=CLEAR)
+
+    pending = state.pending(SUSTAIN, CLEAR)
+
+    assert pending is not None
+    assert (pending.recommendation, pending.since, pending.takes_effect_at) == (OPERATE, 1000, 1100)
+    assert pending.wait(1030.0) == 70
+    assert pending.text(1030.0) == "pending: review: operate, takes effect in 1m10s"
+    assert pending.text(1099.5) == "pending: review: operate, takes effect in 1s"
+    assert pending.wait(1200.0) == 0
+
+
+def test_a_pending_clear_waits_for_clear_and_a_reroute_names_its_target() -> None:
+    flagged = FlagState(OPERATE, None, since=0.0)
+    clearing = step(flagged, KEEP, None, 500.0, sustain=SUSTAIN, clear=CLEAR)
+    rerouting = step(FlagState(), "reroute", "backup-pay", 0.0, sustain=130.0, clear=CLEAR)
+
+    assert (pending := clearing.pending(SUSTAIN, CLEAR)) is not None
+    assert pending.takes_effect_at == 550
+    assert pending.text(500.0) == "pending: keep, takes effect in 50s"
+    assert (pending := rerouting.pending(130.0, CLEAR)) is not None
+    assert pending.text(0.0) == "pending: reroute to backup-pay, takes effect in 2m10s"
+
+
+def test_nothing_is_pending_once_in_force_or_without_a_signal() -> None:
+    assert FlagState().pending(SUSTAIN, CLEAR) is None
+    [*_, in_force] = run([(0, OPERATE, None), (100, OPERATE, None)])
+    assert in_force.flagged
+    assert in_force.pending(SUSTAIN, CLEAR) is None

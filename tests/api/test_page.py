@@ -11,7 +11,6 @@ import pytest
 
 from agent.api.app import create_app
 from agent.api.page import (
-    DecisionRow,
     PageData,
     SourceProblem,
     bar_width,
@@ -19,6 +18,7 @@ from agent.api.page import (
     pending_page,
     status_page,
 )
+from agent.api.page_decisions import DecisionRow
 from agent.api.server import AppServer
 from agent.journeys.ceiling import Ceiling
 from agent.journeys.views import HopShare, JourneyView, PartnerShare
@@ -133,8 +133,9 @@ def test_nodes_are_grouped_by_mode_with_their_alert_state() -> None:
     assert "acme-pay page owner checkout · capability payments · partner Acme Pay" in text
     assert "page 1h/5m: 2\u00d7/2\u00d7 (fires at 13.4\u00d7)" in text
     assert "budget gone in 5h 0m" in text
-    assert "1 paging" in text
-    assert "<title>slo-agent · 1 paging, 0 ticket</title>" in page
+    assert "2 SLOs · 1 page 0 exhausted 0 ticket 0 no data 1 ok" in text
+    assert '<span class="badge count none">0 exhausted</span>' in page
+    assert "<title>slo-agent · 1 page, 0 exhausted, 0 ticket</title>" in page
 
 
 def test_the_page_refreshes_itself_and_lists_the_endpoints_without_scripts() -> None:

@@ -14,6 +14,7 @@ from agent.runtime.agent import Agent
 from tests.support.agents import options, write_specs
 from tests.support.browser import Chromium
 from tests.support.fakes import eventually
+from tests.support.status_page import badge_counts, header_counts, slo_rows
 from tests.support.targets import Reply, Target, json_reply
 
 pytestmark = pytest.mark.integration
@@ -121,6 +122,12 @@ async def test_the_browser_shows_the_running_agents_status(tmp_path: Path) -> No
     assert "acme-pay <small>orchestrated</small>" in journey
     assert "status " in journey
     assert 'id="decisions"' in dom  # the advisor is wired in: its section is there
+    # one state per SLO: the header counts exactly the badges the browser shows
+    counts = header_counts(dom)
+    assert counts == {label: badge_counts(dom)[label] for label in counts}
+    assert len(counts) == 5
+    assert sum(counts.values()) == len(slo_rows(dom)) == 3
+    assert counts["page"] >= 1
     assert '<meta http-equiv="refresh" content="10">' in dom
     assert "<script" not in dom
 

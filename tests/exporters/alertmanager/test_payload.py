@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from agent.durations import format_duration
 from agent.model import Alerting, CalendarWindow, RollingWindow, SpecSet
 from agent.slo.alerts import burn_factor
 from agent.slo.evaluate import evaluate_slo
 from agent.slo.events import Counts
-from agent.slo.status import JourneyStatus, Snapshot
+from agent.slo.status import AlertStatus, JourneyStatus, Snapshot
 from exporters.alerting import (
     ABSENT,
     BURN,
@@ -22,8 +23,11 @@ from exporters.alerting import (
     absent_labels,
     burn_labels,
     exhausted_labels,
+    format_factor,
 )
 from exporters.alertmanager.payload import Notice, firing_alerts, payload, timestamp
+from exporters.prometheus.rules.alerts import burn_rule
+from exporters.prometheus.rules.identity import SloIdentity
 from tests.exporters.alertmanager.statuses import (
     BURNING,
     CLEAN,
@@ -219,18 +223,53 @@ def test_timestamps_are_rfc3339_utc_with_milliseconds() -> None:
     assert timestamp(NOW + 0.25) == "2023-11-14T22:13:20.250Z"
 
 
-def test_a_calendar_month_slo_is_labelled_with_the_rules_nominal_30_day_factor() -> None:
+def month_alerts(at: float) -> tuple[list[AlertStatus], dict[str, Mapping[str, str]]]:
+    """A calendar-month version of the burning SLO at ``at``: its tiers, and the labels of its
+    pushed burn alerts by long window."""
     node = acme_pay()
     month = dataclasses.replace(node.slos[0], window=CalendarWindow())
     set_ = spec_set(dataclasses.replace(node, slos=(month,)))
-    december = 1_702_000_000.0  # 2023-12-08: a 31-day month
     counts = {**BURNING, "month": BURNING["30d"]}
-
-    current = snapshot(set_, {"availability": counts}, december)
+    current = snapshot(set_, {"availability": counts}, at)
     alerts = firing_alerts(current, set_, {}).values()
+    tiers = list(current.slos()[0].alerts)
+    return tiers, {a.labels["long"]: a.labels for a in alerts if a.name == BURN}
 
-    [page, *_] = current.slos()[0].alerts
+
+@pytest.mark.parametrize(
+    ("at", "page_factor", "labels"),
+    [
+        (1_702_000_000.0, 14.88, {"1h": "14.88", "1d": "3.1"}),  # 2023-12-08: 31 days
+        (1_677_000_000.0, 13.44, {"1h": "13.44", "1d": "2.8"}),  # 2023-02-21: 28 days
+    ],
+)
+def test_a_calendar_month_slo_is_labelled_with_the_factor_it_fires_at(
+    at: float, page_factor: float, labels: dict[str, str]
+) -> None:
+    tiers, pushed = month_alerts(at)
+
+    page = tiers[0]
     assert page.firing
-    assert page.factor == pytest.approx(14.88)  # the agent judges by the real month
-    rates = {a.labels["long"]: a.labels["burn_rate"] for a in alerts if a.name == BURN}
-    assert rates == {"1h": "14.4", "1d": "3"}  # like the rules: 30 days
+    assert page.factor == pytest.approx(page_factor)  # the agent judges by the real month
+    assert {long: each["burn_rate"] for long, each in pushed.items()} == labels
+    firing = {t.long: format_factor(t.factor) for t in tiers if t.firing}
+    assert firing == labels  # the label is the threshold it fired at, not the 30-day one
+
+
+def test_in_a_30_day_month_the_push_carries_exactly_the_generated_rules_labels() -> None:
+    node = acme_pay()
+    month = dataclasses.replace(node.slos[0], window=CalendarWindow())
+    owner = dataclasses.replace(node, slos=(month,))
+    tiers = spec_set(owner).windows_for(owner).tiers
+    rules = {
+        format_duration(t.long): {
+            "alertname": BURN,
+            **burn_rule(SloIdentity(owner, month), t).labels,
+        }
+        for t in tiers
+    }
+
+    _, pushed = month_alerts(NOW)  # 2023-11-14: November has 30 days, like the rules' month
+
+    assert pushed == {long: rules[long] for long in ("1h", "1d")}
+    assert pushed["1h"]["burn_rate"] == "14.4"
