@@ -4,7 +4,7 @@ probe) and minute, so latency percentiles come from every run and not from a sam
 A run of ``d`` seconds counts in the first bucket whose bound is at least ``d`` (``d <= bound``);
 runs longer than the last bound count in an overflow bucket. A percentile read from buckets is
 known to the bucket: "p99 at most 700ms, above 600ms" (:class:`LatencyRange`). The bounds are
-15 per decade from 0.1 ms to 1 h (1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9 x
+15 per decade from 0.1 ms to 3500 s (1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9 x
 10^k), so every multiple of 50 ms up to 500 ms, of 100 ms up to 1 s, and so on, is a bound:
 a threshold written that way (``latency_under: 400ms``) is compared exactly.
 
