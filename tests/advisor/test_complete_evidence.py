@@ -167,7 +167,8 @@ def test_no_reroute_to_an_unhealthy_flagged_node_and_no_agreement_with_a_failing
     report = review(tmp_path, store, node("acme-pay") + costly)
     acme, backup = report.review("acme-pay"), report.review("backup-pay")
     assert acme.advice.recommendation == "review: operate"
-    assert acme.signals.availability is not None and acme.signals.availability < 0.72
+    assert acme.signals.availability is not None
+    assert acme.signals.availability < 0.72
     assert backup.advice.recommendation == "keep"
     assert "availability missed its objective: attained 31.667% against 99%" in texts(
         report, "backup-pay"

@@ -67,6 +67,7 @@ async def test_a_drill_is_a_job_of_its_own_stored_apart_from_the_nodes_slos(
                 result = await DrillPipeline(probers, store, clock=FakeClock(1000.0)).run(job)
             finally:
                 await probers.aclose()
+            assert result is not None
             assert result == DrillRun(
                 DrillKey("acme-pay", "backup-pay"), 1000.0, False, result.duration
             )

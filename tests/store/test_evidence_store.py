@@ -3,6 +3,7 @@ histograms, drill runs and failure runs; kept across flushes, restarts, pruning 
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 from datetime import timedelta
@@ -26,7 +27,7 @@ def node_histogram(store: SqliteStore, node: str = "shop") -> LatencyHistogram:
 def test_the_bounds_are_fixed_and_hold_round_thresholds_exactly() -> None:
     # written into files as indexes: a change needs a new schema version
     assert (len(LATENCY_BOUNDS), LATENCY_BOUNDS[0], LATENCY_BOUNDS[-1]) == (113, 0.0001, 3500.0)
-    assert all(a < b for a, b in zip(LATENCY_BOUNDS, LATENCY_BOUNDS[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(LATENCY_BOUNDS))
     for threshold in (0.05, 0.1, 0.25, 0.4, 0.45, 0.8, 2.0, 5.0):
         assert LATENCY_BOUNDS[bucket_of(threshold)] == threshold
     assert LATENCY_BOUNDS[bucket_of(0.7000001)] == 0.8
