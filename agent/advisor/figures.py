@@ -7,6 +7,7 @@ number a reason rests on in its text. Pure: no I/O.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -48,6 +49,14 @@ def seconds(name: str, value: float) -> Figure:
         return Figure(name, value, f"{round(value * 1000)}ms")
     sign = "-" if value < 0 else ""
     return Figure(name, value, sign + format_duration(timedelta(seconds=round(abs(value)))))
+
+
+def at_most(name: str, lower: float, upper: float) -> Figure:
+    """A latency known to its histogram bucket ``(lower, upper]``: ``≤ 700ms``, or ``> 1h``
+    for the overflow bucket (``upper`` infinite)."""
+    if math.isinf(upper):
+        return Figure(name, lower, "> " + seconds(name, lower).text)
+    return Figure(name, upper, "≤ " + seconds(name, upper).text)
 
 
 def count(name: str, value: float) -> Figure:

@@ -1,5 +1,6 @@
 """Incidents (runs of consecutive failed probe runs), recovery times, drill failovers and
-latency percentiles, from raw probe results. Pure: no I/O, no clock.
+drill latency, from the store's failure runs and drill runs, which count every run (never from
+the sampled raw results). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from agent.probes.result import ProbeResult
+from agent.store.evidence import DrillRun, FailureRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,35 +30,27 @@ class Incident:
         return self.end is not None
 
 
-def probe_incidents(results: Sequence[ProbeResult], min_failures: int) -> list[Incident]:
-    """The incidents of one probe's results (oldest first): runs of at least ``min_failures``
-    consecutive failures."""
-    incidents: list[Incident] = []
-    run: list[ProbeResult] = []
-    for result in results:
-        if not result.ok:
-            run.append(result)
-            continue
-        if len(run) >= min_failures:
-            incidents.append(Incident(run[0].started_at, result.started_at, len(run)))
-        run = []
-    if len(run) >= max(1, min_failures):
-        incidents.append(Incident(run[0].started_at, None, len(run)))
-    return incidents
-
-
 def node_incidents(
-    results: Iterable[ProbeResult], min_failures: int, now: float
+    runs: Iterable[FailureRun], min_failures: int, start: float, now: float
 ) -> tuple[Incident, ...]:
-    """The incidents of a node: each probe's incidents, overlapping ones merged into one."""
-    by_probe: dict[str, list[ProbeResult]] = {}
-    for result in results:
-        by_probe.setdefault(result.probe, []).append(result)
-    found: list[Incident] = []
-    for probe_results in by_probe.values():
-        ordered = sorted(probe_results, key=lambda r: r.started_at)
-        found += probe_incidents(ordered, min_failures)
-    found.sort(key=lambda incident: incident.start)
+    """The incidents of a node over ``[start, now)`` from its probes' failure runs (every run
+    of consecutive failures, as the store counts them): the runs of at least ``min_failures``
+    failures, overlapping ones merged into one. A run that began before ``start`` counts from
+    ``start``; one that ended after ``now`` was still going on at ``now``."""
+    found = sorted(
+        (
+            Incident(
+                max(run.start, start),
+                None if run.end is None or run.end > now else run.end,
+                run.failures,
+            )
+            for run in runs
+            if run.failures >= max(1, min_failures)
+            and run.start < now
+            and (run.end is None or run.end > start)
+        ),
+        key=lambda incident: incident.start,
+    )
     merged: list[Incident] = []
     for incident in found:
         if merged:
@@ -104,9 +97,7 @@ class Failovers:
         return sum(self.seconds) / len(self.seconds) if self.seconds else None
 
 
-def failovers(
-    incidents: Sequence[Incident], drills: Sequence[ProbeResult], now: float
-) -> Failovers:
+def failovers(incidents: Sequence[Incident], drills: Sequence[DrillRun], now: float) -> Failovers:
     """Detection-to-failover per incident: from the incident's start to the end of the first
     successful drill that started during it."""
     drilled = 0

@@ -10,24 +10,30 @@ The rules, with their thresholds in the :class:`~agent.advisor.policy.DecisionPo
 - an orchestrated node whose answers keep failing their contract assertions: ``reroute`` to an
   alternative whose contract holds, else ``review: operate`` (orchestration pays only while
   data contracts are stable);
-- an orchestrated node with an alternative that is at least as available, faster and cheaper:
-  ``reroute`` to it;
+- an orchestrated node with an alternative that is at least as available, materially faster
+  (by ratio and by a floor of absolute difference) and cheaper: ``reroute`` to it;
 - an operated node of low criticality and differentiation with repeated long recoveries:
   ``review: orchestrate``;
-- anything else: ``keep``.
+- anything else: ``keep``; its reasons say so plainly when an objective is missed ("measurements
+  agree with the mode" only when every objective with data is met).
+
+A reroute only ever goes to an alternative that is healthy itself (every SLO objective with data
+met) and not flagged (``flagged``: the caller's list of nodes flagged by a rule of their own or
+by the state in force).
 
 Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from agent.advisor.figures import (
     Figure,
     Reason,
+    at_most,
     count,
     factor,
     money,
@@ -38,7 +44,7 @@ from agent.advisor.figures import (
 )
 from agent.advisor.policy import Axis, DecisionPolicy
 from agent.advisor.scores import AxisScore
-from agent.advisor.signals import NodeSignals
+from agent.advisor.signals import Drill, NodeSignals
 from agent.model import Mode
 
 
@@ -69,17 +75,38 @@ def recommend(
     scores: Mapping[Axis, AxisScore],
     lean: float,
     policy: DecisionPolicy,
+    flagged: Collection[str] = (),
 ) -> Advice:
-    """The advice for one node; ``peers`` are the other nodes of its capability."""
+    """The advice for one node; ``peers`` are the other nodes of its capability, of which
+    only the healthy ones not in ``flagged`` are alternatives to reroute to."""
     if signals.mode is Mode.ORCHESTRATED:
+        alternatives = [p for p in peers if p.node not in flagged and healthy(p)]
         advice = (
             _strict_without_fallback(signals, scores, policy)
-            or _contract_breaking(signals, peers, policy)
-            or _cheaper_alternative(signals, peers, policy)
+            or _contract_breaking(signals, alternatives, policy)
+            or _cheaper_alternative(signals, alternatives, policy)
         )
     else:  # the team owns its contract and routes: its health and burden tell the story
         advice = _run_badly(signals, scores, lean, policy)
-    return advice or _keep(signals, lean)
+    return advice or _keep(signals, lean, policy)
+
+
+def healthy(s: NodeSignals) -> bool:
+    """Whether ``s`` meets its own objectives: no SLO with data below its objective or with
+    its budget exhausted."""
+    return not _missed(s)
+
+
+def _missed(s: NodeSignals) -> list[Reason]:
+    return [
+        reason(
+            slo.slo + " missed its objective: attained {attained} against {objective}",
+            attained=percent("attainment", slo.attainment or 0.0, 3),
+            objective=percent("objective", slo.objective, 3),
+        )
+        for slo in s.slos
+        if slo.attainment is not None and (slo.attainment < slo.objective or slo.exhausted)
+    ]
 
 
 # --- review: operate ----------------------------------------------------------------------
@@ -140,17 +167,38 @@ def _spent(consumed: float) -> Figure:
     return Figure("budget_spent", consumed, text)
 
 
+def _proven_fallback(s: NodeSignals, policy: DecisionPolicy) -> Drill | None:
+    """The fallback of ``s`` whose drills prove it best, if any does."""
+    minimum = policy.operate.min_drill_success
+    proven = [d for d in s.drills if d.drilled and d.runs and (d.success_rate or 0.0) >= minimum]
+    return max(proven, key=lambda d: (d.success_rate or 0.0, d.runs), default=None)
+
+
+def _drill_figures(drill: Drill, policy: DecisionPolicy) -> dict[str, Figure]:
+    figures = {
+        "ok": count("drill_successes", drill.successes),
+        "runs": count("drill_runs", drill.runs),
+        "rate": percent("drill_success_rate", drill.success_rate or 0.0),
+        "minimum": percent("min_drill_success", policy.operate.min_drill_success),
+    }
+    if drill.incidents_drilled:
+        figures["failed_over"] = count("failovers", drill.failovers)
+        figures["drilled"] = count("incidents_drilled", drill.incidents_drilled)
+    return figures
+
+
+_FAILOVERS = "; failover worked in {failed_over} of {drilled} incidents drilled"
+
+
 def _unproven_fallback(s: NodeSignals, policy: DecisionPolicy) -> Reason | None:
     """Why no fallback of ``s`` counts as real and tested; None when one does."""
-    minimum = policy.operate.min_drill_success
     if not s.drills:
         return reason(
             "{n} fallback routes: orchestrate only where fallback routes are real and tested",
             n=count("fallbacks", 0),
         )
-    for drill in s.drills:
-        if drill.drilled and drill.runs and (drill.success_rate or 0.0) >= minimum:
-            return None
+    if _proven_fallback(s, policy) is not None:
+        return None
     tested = [d for d in s.drills if d.drilled and d.runs]
     if not tested:
         return reason(
@@ -163,17 +211,8 @@ def _unproven_fallback(s: NodeSignals, policy: DecisionPolicy) -> Reason | None:
         "fallback " + best.fallback + " drills succeeded {ok} of {runs} ({rate}), below the "
         "{minimum} that proves a fallback"
     )
-    figures = {
-        "ok": count("drill_successes", best.successes),
-        "runs": count("drill_runs", best.runs),
-        "rate": percent("drill_success_rate", best.success_rate or 0.0),
-        "minimum": percent("min_drill_success", minimum),
-    }
-    if best.incidents_drilled:
-        text += "; failover worked in {failed_over} of {drilled} incidents drilled"
-        figures["failed_over"] = count("failovers", best.failovers)
-        figures["drilled"] = count("incidents_drilled", best.incidents_drilled)
-    return reason(text, **figures)
+    figures = _drill_figures(best, policy)
+    return reason(text + (_FAILOVERS if best.incidents_drilled else ""), **figures)
 
 
 # --- contract -------------------------------------------------------------------------------
@@ -212,7 +251,7 @@ def _contract_breaking(
         )
         return Advice(Recommendation.REROUTE, best.node, (broken, alternative))
     alone = reason(
-        "{n} other nodes of capability " + s.capability + " keep their contract",
+        "{n} other healthy, unflagged nodes of capability " + s.capability + " keep their contract",
         n=count("alternatives", 0),
     )
     return Advice(Recommendation.OPERATE, None, (broken, alone))
@@ -224,9 +263,10 @@ def _contract_breaking(
 @dataclass(frozen=True, slots=True)
 class _Alternative:
     signals: NodeSignals
-    p50: float
+    p50: float  # the upper bound of its median's bucket: the most it is
     cost_per_good: float
     latency_ratio: float
+    difference: float  # seconds
     cost_ratio: float
 
     @property
@@ -237,22 +277,32 @@ class _Alternative:
 def _cheaper_alternative(
     s: NodeSignals, peers: Sequence[NodeSignals], policy: DecisionPolicy
 ) -> Advice | None:
-    mine, cost = s.recent_latency.p50, s.cost
-    if mine is None or cost is None or cost.per_good is None:
+    median, cost = s.recent_latency.p50, s.cost
+    if median is None or cost is None or cost.per_good is None:
         return None
+    mine = median.lower  # the least this node's median is
     rule = policy.reroute
+    floor = rule.min_latency_difference.total_seconds()
     found: list[tuple[float, str, _Alternative]] = []
     for p in peers:
-        theirs, their_cost = p.recent_latency.p50, p.cost
-        if theirs is None or their_cost is None or not their_cost.per_good or theirs <= 0:
+        their_median, their_cost = p.recent_latency.p50, p.cost
+        if their_median is None or their_cost is None or not their_cost.per_good:
             continue
+        theirs = their_median.upper  # the most the alternative's median is
         if their_cost.currency != cost.currency:
             continue  # no exchange rates here: only like is compared with like
         if (p.recent_availability or 0.0) < (s.recent_availability or 0.0):
             continue
         latency_ratio, cost_ratio = mine / theirs, cost.per_good / their_cost.per_good
-        if latency_ratio >= rule.min_latency_ratio and cost_ratio >= rule.min_cost_ratio:
-            alternative = _Alternative(p, theirs, their_cost.per_good, latency_ratio, cost_ratio)
+        difference = mine - theirs
+        if (
+            latency_ratio >= rule.min_latency_ratio
+            and difference >= floor
+            and cost_ratio >= rule.min_cost_ratio
+        ):
+            alternative = _Alternative(
+                p, theirs, their_cost.per_good, latency_ratio, difference, cost_ratio
+            )
             found.append((cost_ratio * latency_ratio, p.node, alternative))
     if not found:
         return None
@@ -261,11 +311,13 @@ def _cheaper_alternative(
     slower = reason(
         "median latency {mine} over the last {recent} against {theirs} on "
         + best.node
-        + " ({ratio} slower)",
-        mine=seconds("p50_seconds", mine),
+        + " (at least {difference} and {ratio} slower; the floor is {floor})",
+        mine=at_most("p50_seconds", median.lower, median.upper),
         recent=seconds("recent_seconds", s.recent_span),
-        theirs=seconds("alternative_p50_seconds", best.p50),
+        theirs=at_most("alternative_p50_seconds", 0.0, best.p50),
+        difference=seconds("latency_difference_seconds", best.difference),
         ratio=factor("latency_ratio", latency_ratio),
+        floor=seconds("min_latency_difference_seconds", floor),
     )
     costlier = reason(
         "cost per good transaction {mine} against {theirs} on " + best.node + " ({ratio} costlier)",
@@ -313,16 +365,47 @@ def _run_badly(
 # --- keep -----------------------------------------------------------------------------------
 
 
-def _keep(s: NodeSignals, lean: float) -> Advice:
+def _keep(s: NodeSignals, lean: float, policy: DecisionPolicy) -> Advice:
     if s.availability is None:
         why = reason("{runs} probe runs measured yet", runs=count("runs", s.volume.total))
         return Advice(Recommendation.KEEP, None, (why,))
-    why = reason(
-        "measurements agree with the mode: available {avail} over {span}, {n} incidents, "
-        "lean {lean}",
-        avail=percent("availability", s.availability, 3),
-        span=seconds("span_seconds", s.span),
-        n=count("incidents", len(s.incidents)),
-        lean=number("lean", lean),
-    )
-    return Advice(Recommendation.KEEP, None, (why,))
+    missed = _missed(s)
+    figures = {
+        "avail": percent("availability", s.availability, 3),
+        "span": seconds("span_seconds", s.span),
+        "n": count("incidents", len(s.incidents)),
+        "lean": number("lean", lean),
+    }
+    if missed:
+        why = reason(
+            "no rule of the policy points to another mode: available {avail} over {span}, "
+            "{n} incidents, lean {lean}",
+            **figures,
+        )
+    else:
+        why = reason(
+            "measurements agree with the mode: available {avail} over {span}, {n} incidents, "
+            "lean {lean}",
+            **figures,
+        )
+    reasons = [*missed, why]
+    proven = _proven_fallback(s, policy) if s.mode is Mode.ORCHESTRATED else None
+    if proven is not None:
+        text = (
+            "fallback " + proven.fallback + " proven by drills: succeeded {ok} of {runs} "
+            "({rate}), at least the {minimum} that proves a fallback"
+        )
+        figures = _drill_figures(proven, policy)
+        reasons.append(reason(text + (_FAILOVERS if proven.incidents_drilled else ""), **figures))
+    partner = s.partner
+    if partner is not None and partner.latency_met is False and partner.p99 is not None:
+        reasons.append(
+            reason(
+                partner.partner + " promised answers within {promised}: p99 {p99} over "
+                "{span}, latency missed",
+                promised=seconds("promised_latency_seconds", partner.promised_latency or 0.0),
+                p99=at_most("p99_seconds", partner.p99.lower, partner.p99.upper),
+                span=seconds("span_seconds", s.span),
+            )
+        )
+    return Advice(Recommendation.KEEP, None, tuple(reasons))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from agent.advisor.hysteresis import FlagState, Pending, step
 from agent.advisor.policy import Axis, DecisionPolicy
-from agent.advisor.recommend import Advice, recommend
+from agent.advisor.recommend import Advice, Recommendation, recommend
 from agent.advisor.scores import AxisScore, lean, score_node
 from agent.advisor.signals import NodeEvidence, NodeSignals, node_signals, with_dispersion
 from agent.model import Journey, Mode, Node
@@ -101,6 +101,18 @@ def review_nodes(
     sustain, clear = policy.sustain.total_seconds(), policy.clear.total_seconds()
     reviews: list[NodeReview] = []
     new_state: dict[str, FlagState] = {}
+    scored = {}
+    flagged: set[str] = set()  # flagged by a rule of their own, or by the state in force
+    for node in nodes:
+        mine = signals[node.name]
+        scores = score_node(node, mine, steps.get(node.name, 0), policy)
+        leaning = lean(scores, policy)
+        scored[node.name] = (scores, leaning)
+        alone = recommend(mine, (), scores, leaning, policy)
+        if alone.recommendation is not Recommendation.KEEP or (
+            node.name in state and state[node.name].flagged
+        ):
+            flagged.add(node.name)
     for node in nodes:
         mine = signals[node.name]
         peers = [
@@ -108,9 +120,8 @@ def review_nodes(
             for name, s in signals.items()
             if s.capability == node.capability and name != node.name
         ]
-        scores = score_node(node, mine, steps.get(node.name, 0), policy)
-        leaning = lean(scores, policy)
-        advice = recommend(mine, peers, scores, leaning, policy)
+        scores, leaning = scored[node.name]
+        advice = recommend(mine, peers, scores, leaning, policy, flagged)
         flag = step(
             state.get(node.name, FlagState()),
             advice.recommendation.value,

@@ -1,7 +1,10 @@
 """Measured signals per node, over its SLO window, from the evidence handed in.
 
-The caller reads the evidence (raw probe and drill results, per-minute probe buckets, the SLO
-statuses of a snapshot) and passes it in with ``now``; nothing here does I/O or reads a clock.
+The caller reads the evidence and passes it in with ``now``; nothing here does I/O or reads a
+clock. Every figure counts every run: per-minute probe buckets (availability, contract failures,
+volume, cost), per-minute latency histograms (percentiles, known to the bucket: "p99 at most
+700ms"), every run of consecutive failures (incidents) and every drill run (drills, failovers).
+The sampled raw results are never counted from.
 
 Signals: attainment against the objective, budget left and burn trend per SLO; incidents and
 mean time to recovery; latency p50/p99 and its dispersion across the nodes of a capability;
@@ -19,10 +22,12 @@ from dataclasses import dataclass, field, replace
 
 from agent.advisor.incidents import Incident, failovers, mean_recovery, node_incidents, percentile
 from agent.model import Mode, Node
-from agent.probes.result import ProbeResult, Reason
+from agent.probes.result import Reason
 from agent.slo.status import SloStatus
 from agent.slo.windows import period_of
 from agent.store.buckets import ProbeCounts, first_minute_from
+from agent.store.evidence import DrillRun, FailureRun
+from agent.store.latency import LatencyHistogram, LatencyRange
 
 MONTH = 30 * 86400.0  # seconds: the declared cost model's "monthly"
 DEFAULT_SPAN = 28 * 86400.0  # for a node without SLOs
@@ -36,21 +41,25 @@ TREND_MARGIN = 1.2  # the recent burn is "rising" above 1.2x the period's, "fall
 class NodeEvidence:
     """What was measured for one node, as read from the store."""
 
-    results: tuple[ProbeResult, ...] = ()  # raw results of the node's own probes, oldest first
-    drills: Mapping[str, tuple[ProbeResult, ...]] = field(default_factory=dict)  # by fallback
+    failure_runs: tuple[FailureRun, ...] = ()  # of the node's own probes
+    drills: Mapping[str, tuple[DrillRun, ...]] = field(default_factory=dict)  # by fallback
     buckets: Mapping[int, ProbeCounts] = field(default_factory=dict)  # minute -> all probes
+    latency: Mapping[int, LatencyHistogram] = field(default_factory=dict)  # minute -> all probes
     slos: tuple[SloStatus, ...] = ()  # the node's SLO statuses at ``now``
 
     def between(self, start: float, end: float, slos: tuple[SloStatus, ...]) -> NodeEvidence:
         """The part of this evidence in ``[start, end)``, with the SLO statuses of ``end``."""
         lo, hi = first_minute_from(start), first_minute_from(end)
         return NodeEvidence(
-            results=tuple(r for r in self.results if start <= r.started_at < end),
+            failure_runs=tuple(
+                r for r in self.failure_runs if r.start < end and (r.end is None or r.end > start)
+            ),
             drills={
                 name: tuple(r for r in runs if start <= r.started_at < end)
                 for name, runs in self.drills.items()
             },
             buckets={m: c for m, c in self.buckets.items() if lo <= m < hi},
+            latency={m: h for m, h in self.latency.items() if lo <= m < hi},
             slos=slos,
         )
 
@@ -83,9 +92,11 @@ class SloSignal:
 
 @dataclass(frozen=True, slots=True)
 class Latency:
+    """Percentiles of the successful runs' durations, each known to its histogram bucket."""
+
     samples: int  # successful probe runs measured
-    p50: float | None  # seconds
-    p99: float | None
+    p50: LatencyRange | None  # None: no successful run
+    p99: LatencyRange | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +165,7 @@ class PartnerCompliance:
     promised_availability: float | None
     availability: float | None  # measured: successful runs over all runs in the span
     promised_latency: float | None  # seconds
-    p99: float | None
+    p99: LatencyRange | None
 
     @property
     def shortfall(self) -> float | None:
@@ -165,9 +176,11 @@ class PartnerCompliance:
 
     @property
     def latency_met(self) -> bool | None:
+        """Whether the p99 is within the promise; None when unknown (no promise, no runs, or
+        a promise inside the p99's bucket)."""
         if self.promised_latency is None or self.p99 is None:
             return None
-        return self.p99 <= self.promised_latency
+        return self.p99.at_most(self.promised_latency)
 
     @property
     def availability_met(self) -> bool | None:
@@ -235,9 +248,9 @@ def _slo_signal(status: SloStatus) -> SloSignal:
     )
 
 
-def _latency(results: Sequence[ProbeResult]) -> Latency:
-    durations = [r.duration for r in results if r.ok]
-    return Latency(len(durations), percentile(durations, 0.5), percentile(durations, 0.99))
+def _latency(minutes: Mapping[int, LatencyHistogram], lo: int, hi: int) -> Latency:
+    histogram = sum((h for m, h in minutes.items() if lo <= m < hi), LatencyHistogram())
+    return Latency(histogram.total, histogram.percentile(0.5), histogram.percentile(0.99))
 
 
 def _sum(buckets: Mapping[int, ProbeCounts], lo: int, hi: int) -> ProbeCounts:
@@ -284,15 +297,17 @@ def _drills(
     node: Node,
     evidence: NodeEvidence,
     incidents: Sequence[Incident],
-    own_p50: float | None,
+    own_p50: LatencyRange | None,
+    start: float,
     now: float,
 ) -> tuple[Drill, ...]:
     drills: list[Drill] = []
     for fallback in node.fallbacks:
-        runs = [r for r in evidence.drills.get(fallback.node, ()) if r.started_at < now]
+        runs = [r for r in evidence.drills.get(fallback.node, ()) if start <= r.started_at < now]
         fared = failovers(incidents, runs, now)
-        drill_p50 = _latency(runs).p50
-        added = None if drill_p50 is None or own_p50 is None else drill_p50 - own_p50
+        drill_p50 = percentile([r.duration for r in runs if r.ok], 0.5)
+        # against the upper bound of the node's own median bucket: the least it adds
+        added = None if drill_p50 is None or own_p50 is None else drill_p50 - own_p50.upper
         drills.append(
             Drill(
                 fallback=fallback.node,
@@ -319,9 +334,8 @@ def node_signals(
     lo, hi = first_minute_from(start), first_minute_from(now)
     counts = _sum(evidence.buckets, lo, hi)
     recent_counts = _sum(evidence.buckets, first_minute_from(now - recent), hi)
-    results = [r for r in evidence.results if start <= r.started_at < now]
-    incidents = node_incidents(results, incident_failures, now)
-    latency = _latency(results)
+    incidents = node_incidents(evidence.failure_runs, incident_failures, start, now)
+    latency = _latency(evidence.latency, lo, hi)
     partner = None
     if node.partner is not None:
         contract = node.partner.contract
@@ -344,11 +358,11 @@ def node_signals(
         incidents=incidents,
         mttr=mean_recovery(incidents),
         latency=latency,
-        recent_latency=_latency([r for r in results if r.started_at >= now - recent]),
+        recent_latency=_latency(evidence.latency, first_minute_from(now - recent), hi),
         availability=_availability(counts),
         recent_availability=_availability(recent_counts),
         contract=_contract(counts),
-        drills=_drills(node, evidence, incidents, latency.p50, now),
+        drills=_drills(node, evidence, incidents, latency.p50, start, now),
         volume=_volume(evidence.buckets, lo, hi, span),
         cost=_cost(node, counts, span),
         partner=partner,
@@ -366,7 +380,10 @@ def with_dispersion(signals: Mapping[str, NodeSignals]) -> dict[str, NodeSignals
     for members in by_capability.values():
         if len(members) < 2:
             continue
-        medians = {s.node: s.recent_latency.p50 or 0.0 for s in members}
+        # by the upper bounds of the median buckets
+        medians = {
+            s.node: s.recent_latency.p50.upper if s.recent_latency.p50 else 0.0 for s in members
+        }
         fastest = min(medians, key=lambda name: (medians[name], name))
         low, high = medians[fastest], max(medians.values())
         for s in members:

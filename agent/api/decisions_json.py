@@ -3,19 +3,38 @@ and the rows of the status page's decisions section."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
 from agent.advisor.figures import Reason
 from agent.advisor.review import DecisionReport, NodeReview
-from agent.advisor.signals import NodeSignals
+from agent.advisor.signals import Latency, NodeSignals
 from agent.api.page_decisions import DecisionRow
+from agent.store.latency import LatencyRange
 
 
 def _time(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _upper(bucket: LatencyRange | None) -> float | None:
+    """A percentile's bucket upper bound (it is at most that); None for none or overflow."""
+    return None if bucket is None or math.isinf(bucket.upper) else bucket.upper
+
+
+def _latency(latency: Latency) -> dict[str, Any]:
+    """Percentiles from every successful run's histogram bucket: ``p50``/``p99`` are the upper
+    bounds (at most), ``*_above`` the lower bounds."""
+    return {
+        "p50": _upper(latency.p50),
+        "p50_above": None if latency.p50 is None else latency.p50.lower,
+        "p99": _upper(latency.p99),
+        "p99_above": None if latency.p99 is None else latency.p99.lower,
+        "samples": latency.samples,
+    }
 
 
 def reason_json(reason: Reason) -> dict[str, Any]:
@@ -46,12 +65,8 @@ def signals_json(s: NodeSignals) -> dict[str, Any]:
             for i in s.incidents
         ],
         "mttr_seconds": s.mttr,
-        "latency": {"p50": s.latency.p50, "p99": s.latency.p99, "samples": s.latency.samples},
-        "recent_latency": {
-            "p50": s.recent_latency.p50,
-            "p99": s.recent_latency.p99,
-            "samples": s.recent_latency.samples,
-        },
+        "latency": _latency(s.latency),
+        "recent_latency": _latency(s.recent_latency),
         "dispersion": None
         if s.dispersion is None
         else {
@@ -104,7 +119,7 @@ def signals_json(s: NodeSignals) -> dict[str, Any]:
             "availability": partner.availability,
             "shortfall": partner.shortfall,
             "promised_latency_seconds": partner.promised_latency,
-            "p99_seconds": partner.p99,
+            "p99_seconds": _upper(partner.p99),
             "latency_met": partner.latency_met,
         },
     }

@@ -20,7 +20,8 @@ The default schedule, :data:`DEMO_SCHEDULE`, over a 10-minute cycle::
 What the advisor makes of it (the demo's DecisionPolicy raises a flag once its signal has held
 for 30 s): inventory, operated, low in value and twice down for 20 s -> ``review: orchestrate``
 (about 4:10); fastship during its spike, slower and costlier than slowfreight -> ``reroute`` to
-slowfreight (about 5:00); backup-pay breaking its contract -> ``reroute`` to acme-pay, and
+slowfreight (about 5:00); backup-pay breaking its contract with no healthy, unflagged
+alternative that keeps it (acme-pay is still short of its objective) -> ``review: operate``, and
 acme-pay, strict (99.95%), its budget spent and its drilled fallback now failing ->
 ``review: operate`` (8:00-9:30).
 """

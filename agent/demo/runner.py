@@ -208,7 +208,7 @@ def _print_where_to_look(
         f"at 4:00; inventory errors at 6:30; backup-pay contract break at 8:00. The checkout "
         f"journey (storefront -> acme-pay, falling back to backup-pay -> fastship) runs every "
         f"2s, one trace per run. The advisor flags inventory (review: orchestrate) near 4:10, "
-        f"fastship (reroute) near 5:00, backup-pay (reroute) and acme-pay (review: operate) "
+        f"fastship (reroute) near 5:00, backup-pay and acme-pay (review: operate) "
         f"after 8:00: see {url}/api/v1/decisions. Running {until}.\n"
     )
 

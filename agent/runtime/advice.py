@@ -2,9 +2,11 @@
 periodically in the running agent, and replaying the stored history to rebuild the hysteresis
 state (``slo-agent advise``, and the agent at start).
 
-The review itself is pure (:mod:`agent.advisor.review`); this module only gathers what it needs:
-raw probe results (incidents, latency percentiles), the drill series (fallback drills),
-per-minute probe buckets (failures by reason, volume) and the SLO statuses of a snapshot.
+The review itself is pure (:mod:`agent.advisor.review`); this module only gathers what it needs,
+all of it counting every run (never the sampled raw results): per-minute probe buckets
+(availability, failures by reason, volume), per-minute latency histograms (percentiles), the
+failure runs of the node's probes (incidents), every drill run (fallback drills, failovers),
+and the SLO statuses of a snapshot.
 """
 
 from __future__ import annotations
@@ -21,17 +23,16 @@ from agent.advisor.review import DecisionReport, review_nodes
 from agent.advisor.signals import NodeEvidence, span_start
 from agent.errors import StoreError
 from agent.model import SpecSet
-from agent.probes.result import ProbeResult
-from agent.runtime.drills import drill_series
 from agent.runtime.evaluator import evaluate
 from agent.runtime.pipeline import Store
 from agent.slo.status import SloStatus, Snapshot
 from agent.spec.defaults import default_decision_policy
 from agent.store.buckets import ProbeCounts
+from agent.store.evidence import DrillRun, FailureRun
+from agent.store.latency import LatencyHistogram
 
 log = logging.getLogger(__name__)
 
-MAX_RESULTS = 500_000  # raw results read per node and review, at most
 MAX_REPLAY_STEPS = 200  # reviews replayed to rebuild the hysteresis state, at most
 
 
@@ -40,14 +41,13 @@ class AdviceStore(Store, Protocol):
 
     def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]: ...
 
-    def recent_results(
-        self,
-        *,
-        node: str | None = None,
-        probe: str | None = None,
-        since: float | None = None,
-        limit: int = 1000,
-    ) -> list[ProbeResult]: ...
+    def latency_minutes(
+        self, node: str, start: float, end: float
+    ) -> dict[int, LatencyHistogram]: ...
+
+    def failure_runs(self, node: str, start: float, end: float) -> list[FailureRun]: ...
+
+    def drill_runs(self, node: str, start: float, end: float) -> list[DrillRun]: ...
 
 
 def policy_of(specs: SpecSet) -> DecisionPolicy:
@@ -72,24 +72,16 @@ def read_evidence(
     evidence: dict[str, NodeEvidence] = {}
     for node in specs.nodes:
         probes = {probe.name for probe in node.probes}
-        results = store.recent_results(node=node.name, since=start, limit=MAX_RESULTS)
-        drills = {
-            fallback.node: tuple(
-                r
-                for r in store.recent_results(
-                    node=drill_series(node.name),
-                    probe=fallback.node,
-                    since=start,
-                    limit=MAX_RESULTS,
-                )
-                if r.started_at < end
-            )
-            for fallback in node.fallbacks
-        }
+        drills: dict[str, list[DrillRun]] = {fallback.node: [] for fallback in node.fallbacks}
+        for run in store.drill_runs(node.name, start, end):
+            if run.drill.fallback in drills:
+                drills[run.drill.fallback].append(run)
+        failure_runs = store.failure_runs(node.name, start, end)
         evidence[node.name] = NodeEvidence(
-            results=tuple(r for r in results if r.probe in probes and r.started_at < end),
-            drills=drills,
+            failure_runs=tuple(r for r in failure_runs if r.probe in probes),
+            drills={fallback: tuple(runs) for fallback, runs in drills.items()},
             buckets=store.probe_minutes(node.name, start, end),
+            latency=store.latency_minutes(node.name, start, end),
             slos=_statuses(snapshot, node.name),
         )
     return evidence

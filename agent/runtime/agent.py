@@ -20,7 +20,7 @@ from agent.journeys.pipeline import JourneyPipeline, JourneyStore, journey_jobs_
 from agent.journeys.runner import JourneyRunner, StepProber
 from agent.journeys.views import JourneyReadings, JourneyView, read_journey_views
 from agent.model import CalendarWindow, SpecSet
-from agent.runtime.drills import DrillJob, DrillPipeline, drill_jobs_of
+from agent.runtime.drills import DrillJob, DrillPipeline, DrillStore, drill_jobs_of
 from agent.runtime.evaluator import evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.heap import freeze_long_lived
@@ -51,8 +51,9 @@ def targets_of(specs: SpecSet) -> dict[str, Target]:
     return {t.key: t for t in targets}
 
 
-class AgentStore(Store, JourneyStore, JourneyReadings, Protocol):
-    """What the agent needs of a store: probe results, journey runs, and reading them back."""
+class AgentStore(Store, DrillStore, JourneyStore, JourneyReadings, Protocol):
+    """What the agent needs of a store: probe results, drill and journey runs, and reading them
+    back."""
 
 
 def bucket_retention(specs: SpecSet, margin: timedelta) -> timedelta:

@@ -1,33 +1,27 @@
 """Fallback drills: scheduled probes forced onto a node's fallback route (spec
 ``fallbacks[].drill``), one scheduler job per drill.
 
-A drill's result is stored under the drill series of its node: store node ``drill:<node>``,
-probe ``<fallback>`` (":" is in no name, so it never mixes with a node's own probes). It
-produces no SLI events, so a failing drill never burns the node's budgets; the advisor reads
-the series back to judge whether the fallback is real and tested.
+Every drill run is stored as a :class:`~agent.store.evidence.DrillRun` of its
+:class:`~agent.store.evidence.DrillKey` (node, fallback), apart from the node's own probe
+results. It produces no SLI events, so a failing drill never burns the node's budgets; the
+advisor reads every run back to judge whether the fallback is real and tested.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from agent.model import Drill, Node, SpecSet
-from agent.probes.result import ProbeResult
 from agent.runtime.pipeline import Observer
-from agent.slo.events import SliEvent
+from agent.store.evidence import DrillKey, DrillRun
 
 log = logging.getLogger(__name__)
 
-DRILL_PREFIX = "drill:"
-
-
-def drill_series(node: str) -> str:
-    """The store's node key of ``node``'s drill results."""
-    return f"{DRILL_PREFIX}{node}"
+JOB_PREFIX = "drill:"  # scheduler job keys: "drill:<node>/<fallback>" (":" is in no name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +34,12 @@ class DrillJob:
 
     @property
     def key(self) -> str:
-        return f"{drill_series(self.node.name)}/{self.fallback}"
+        """The scheduler's job key."""
+        return f"{JOB_PREFIX}{self.node.name}/{self.fallback}"
+
+    @property
+    def identity(self) -> DrillKey:
+        return DrillKey(self.node.name, self.fallback)
 
     @property
     def interval(self) -> timedelta:
@@ -59,24 +58,24 @@ def drill_jobs_of(specs: SpecSet) -> dict[str, DrillJob]:
 
 
 class DrillStore(Protocol):
-    def record(self, result: ProbeResult, events: Sequence[SliEvent]) -> None: ...
+    def record_drill(self, run: DrillRun) -> None: ...
 
 
 class DrillPipeline:
-    """Runs a drill's check and stores the result under the drill series (no SLI events)."""
+    """Runs a drill's check and stores the run (no SLI events)."""
 
     def __init__(self, probers: Observer, store: DrillStore, *, clock: Callable[[], float]) -> None:
         self._probers = probers
         self._store = store
         self._clock = clock
 
-    async def run(self, job: DrillJob) -> ProbeResult | None:
+    async def run(self, job: DrillJob) -> DrillRun | None:
         started = self._clock()
         try:
             observation = await self._probers.observe(job.drill.check)
         except Exception:
             log.exception("drill %s raised instead of returning a result", job.key)
             return None
-        result = ProbeResult(drill_series(job.node.name), job.fallback, started, observation)
-        self._store.record(result, ())
-        return result
+        run = DrillRun(job.identity, started, observation.ok, observation.duration)
+        self._store.record_drill(run)
+        return run

@@ -162,6 +162,9 @@ class ContractRuleSpec(_Spec):
 class RerouteSpec(_Spec):
     min_latency_ratio: float | None = Field(None, ge=1)
     min_cost_ratio: float | None = Field(None, ge=1)
+    min_latency_difference: Duration | None = Field(
+        None, description="the least median latency difference that counts as faster"
+    )
 
 
 class DecisionPolicySpec(_Spec):
@@ -313,6 +316,11 @@ def policy_from(doc: DecisionPolicyDocument, base: DecisionPolicy | None) -> Dec
                 ("reroute", "min_cost_ratio"),
                 spec.reroute.min_cost_ratio,
                 lambda p: p.reroute.min_cost_ratio,
+            ),
+            m.pick(
+                ("reroute", "min_latency_difference"),
+                spec.reroute.min_latency_difference,
+                lambda p: p.reroute.min_latency_difference,
             ),
         ),
     )

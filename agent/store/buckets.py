@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from agent.probes.result import ProbeResult, Reason
 from agent.slo.events import Counts, SliEvent
+from agent.store.evidence import EvidencePending
 from agent.store.journeys import JourneyPending
 
 # Failure reasons with a counter column of their own, in column order. Written out rather
@@ -152,9 +153,10 @@ class Pending:
         self.results: deque[ProbeResult] = deque(maxlen=max_results)
         self.dropped_results = 0
         self.journeys = JourneyPending(max_results)
+        self.evidence = EvidencePending()  # latency histograms, drill and failure runs
 
     def __bool__(self) -> bool:
-        return bool(self.sli or self.probes or self.results or self.journeys)
+        return bool(self.sli or self.probes or self.results or self.journeys or self.evidence)
 
     def add(
         self, result: ProbeResult, events: Iterable[SliEvent], *, keep_raw: bool = True
@@ -169,6 +171,7 @@ class Pending:
         if tally is None:
             tally = tallies[minute] = ProbeTally()
         tally.add(result)
+        self.evidence.latency.add(minute, result)
         if not keep_raw:
             return
         if len(self.results) == self.results.maxlen:
@@ -213,6 +216,7 @@ class Pending:
         self.dropped_results += max(0, len(self.results) + len(newer.results) - maxlen)
         self.results.extend(newer.results)
         self.journeys.absorb(newer.journeys)
+        self.evidence.absorb(newer.evidence)
 
     # --- reading, for queries that include unflushed data ---------------------------------
 

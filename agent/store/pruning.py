@@ -14,16 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import StoreError
-from agent.store import journeys, queries
+from agent.store import evidence_sql, journeys, queries
 from agent.store.schema import (
     JOURNEY_BLAME_BUCKETS,
     JOURNEY_STEP_BUCKETS,
+    LATENCY_BUCKETS,
     PROBE_BUCKETS,
     SLI_BUCKETS,
     BucketTable,
 )
 
-BUCKET_TABLES = (SLI_BUCKETS, PROBE_BUCKETS, JOURNEY_STEP_BUCKETS, JOURNEY_BLAME_BUCKETS)
+BUCKET_TABLES = (
+    SLI_BUCKETS,
+    PROBE_BUCKETS,
+    JOURNEY_STEP_BUCKETS,
+    JOURNEY_BLAME_BUCKETS,
+    LATENCY_BUCKETS,
+)
 
 # runs one action in a write transaction under the store's lock and returns what it returned
 Transaction = Callable[[Callable[[sqlite3.Connection], Any]], Any]
@@ -37,11 +44,19 @@ class Pruner:
         self._cursor: dict[str, tuple[Any, ...] | None] = {}
 
     def prune(self, raw_cutoff: float, bucket_cutoff: int) -> int:
-        """Delete raw results and blamed runs started before ``raw_cutoff`` and buckets of
-        minutes before ``bucket_cutoff``; return the rows deleted (at most ``limit``)."""
+        """Delete raw results and blamed runs started before ``raw_cutoff``, and buckets of
+        minutes before ``bucket_cutoff`` with the drill runs started and failure runs ended
+        before it; return the rows deleted (at most ``limit``)."""
         deleted = self._rows(partial(queries.delete_results_before, cutoff=raw_cutoff), self.limit)
         runs = partial(journeys.delete_runs_before, cutoff=raw_cutoff)
         deleted += self._rows(runs, self.limit - deleted)
+        for delete in (
+            evidence_sql.delete_drill_runs_before,
+            evidence_sql.delete_failure_runs_before,
+        ):
+            deleted += self._rows(
+                partial(delete, cutoff=bucket_cutoff * 60.0), self.limit - deleted
+            )
         for table in BUCKET_TABLES:
             deleted += self._buckets(table, bucket_cutoff, self.limit - deleted)
         return deleted

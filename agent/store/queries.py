@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from agent.errors import StoreError
 from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
 from agent.slo.events import Counts
-from agent.store import journeys
+from agent.store import evidence_sql, journeys
 from agent.store.buckets import Pending, ProbeCounts, probe_counts
 from agent.store.schema import REASON_COLUMNS, BucketTable
 
@@ -69,7 +69,8 @@ def write_pending(conn: sqlite3.Connection, batch: Pending) -> int:
     conn.executemany(_UPSERT_SLI, sli)
     conn.executemany(_UPSERT_PROBE, probes)
     conn.executemany(_INSERT_RESULT, results)
-    return len(sli) + len(probes) + len(results) + journeys.write(conn, batch.journeys)
+    written = len(sli) + len(probes) + len(results) + journeys.write(conn, batch.journeys)
+    return written + evidence_sql.write(conn, batch.evidence)
 
 
 def delete_results_before(conn: sqlite3.Connection, cutoff: float, room: int) -> int:

@@ -7,7 +7,8 @@ version; an empty or missing file becomes a new store, and a store of an older l
 migrated in place (:data:`MIGRATIONS`).
 
 Layout versions: 1, SLI and probe buckets and raw probe results; 2, plus the journey tables of
-:mod:`agent.store.journeys`.
+:mod:`agent.store.journeys`; 3, plus the advisor's evidence of :mod:`agent.store.evidence_sql`
+(latency histograms, drill runs, failure runs), empty after a migration: they count from then.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import StoreError
-from agent.store import journeys
+from agent.store import evidence_sql, journeys
 from agent.store.buckets import FAILURE_REASONS
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -41,6 +42,7 @@ SLI_BUCKETS = BucketTable("sli_bucket", ("series",))
 PROBE_BUCKETS = BucketTable("probe_bucket", ("node", "probe"))
 JOURNEY_STEP_BUCKETS = BucketTable("journey_step_bucket", ("journey", "step"))
 JOURNEY_BLAME_BUCKETS = BucketTable("journey_blame_bucket", ("journey", "step", "node", "reason"))
+LATENCY_BUCKETS = BucketTable("latency_bucket", ("node", "probe"))
 
 _REASON_DDL = "".join(f"    {column} INTEGER NOT NULL,\n" for column in REASON_COLUMNS)
 
@@ -79,10 +81,11 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX probe_result_by_time ON probe_result (started_at)",
     "CREATE INDEX probe_result_by_probe ON probe_result (node, probe, started_at)",
     *journeys.DDL,
+    *evidence_sql.DDL,
 )
 
 # version -> the statements that bring a store of that version to the next one
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: journeys.DDL}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: journeys.DDL, 2: evidence_sql.DDL}
 
 
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:

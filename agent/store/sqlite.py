@@ -8,6 +8,11 @@ What it keeps
 * Probe buckets: per (node, probe) and minute, runs, failures, failures by reason and the sum
   of durations.
 * Raw probe results of the last ``raw_retention`` (48 h by default), for incident timelines.
+  They keep every failure but only one success per probe per ``raw_success_every``: a sample
+  to illustrate, never to count from.
+* The advisor's evidence (:mod:`agent.store.evidence`), counting every run: per-minute latency
+  histograms per (node, probe), every fallback drill run, and every run of consecutive
+  failures of a probe; kept as long as the buckets.
 * Journeys (:mod:`agent.store.journeys`): their SLI events in the SLI buckets, per-minute step
   counts and blame, and the blamed runs of the last ``raw_retention`` with their trace ids.
 
@@ -56,7 +61,7 @@ from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
 from agent.probes.result import ProbeResult
 from agent.slo.events import Counts, SliEvent
-from agent.store import journeys, queries, schema
+from agent.store import evidence_sql, journeys, queries, schema
 from agent.store.buckets import (
     Pending,
     ProbeCounts,
@@ -65,7 +70,9 @@ from agent.store.buckets import (
     minute_of,
     minute_ranges,
 )
+from agent.store.evidence import DrillRun, FailureRun, FailureRunTracker, overlapping
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
+from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
 from agent.store.recent import RecentSlots, Split
 from agent.store.window_sums import FROZEN_AFTER, WindowSums, combine
@@ -122,6 +129,9 @@ class SqliteStore:
         self._window_sums = WindowSums()
         self._recent = RecentSlots()
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout)
+        self._failure_runs = FailureRunTracker(
+            self._read(self._conn, evidence_sql.open_failure_runs)
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -145,6 +155,14 @@ class SqliteStore:
             if self._recent:
                 for event in events:
                     self._recent.add(event.series, result.started_at, event.good)
+            self._failure_runs.observe(result, self._pending.evidence)
+
+    def record_drill(self, run: DrillRun) -> None:
+        """Add one fallback drill run to memory; written by the next flush."""
+        with self._pending_lock:
+            if self._conn is None:
+                raise StoreError(f"the store {self.path} is closed")
+            self._pending.evidence.drills.append(run)
 
     def record_journey(
         self, result: JourneyResult, events: Sequence[SliEvent], blames: Sequence[Blame]
@@ -422,6 +440,52 @@ class SqliteStore:
                 seen[hop] = seen.get(hop, 0) + 1
                 kept.append(run)
         return kept
+
+    # --- the advisor's evidence (unflushed data included) ------------------------------------
+
+    def latency_minutes(self, node: str, start: float, end: float) -> dict[int, LatencyHistogram]:
+        """Minute -> latency histogram of ``node``'s successful runs (all its probes) over the
+        buckets whose minute start lies in ``[start, end)``."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                out = self._pending.evidence.latency.node_minutes(node, lo, hi)
+            query = partial(evidence_sql.latency_minutes, node=node, lo=lo, hi=hi)
+            for minute, histogram in self._read(conn, query).items():
+                out[minute] = out[minute] + histogram if minute in out else histogram
+        return out
+
+    def drill_runs(self, node: str, start: float, end: float) -> list[DrillRun]:
+        """Every drill run of ``node``'s fallbacks started in ``[start, end)``, oldest first."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = [
+                    run
+                    for run in self._pending.evidence.drills
+                    if run.drill.node == node and start <= run.started_at < end
+                ]
+            query = partial(evidence_sql.drill_runs, node=node, start=start, end=end)
+            stored = self._read(conn, query)
+        return sorted([*stored, *pending], key=lambda run: run.started_at)  # stable
+
+    def failure_runs(self, node: str, start: float, end: float) -> list[FailureRun]:
+        """Every run of consecutive failures of ``node``'s probes that was failing at some
+        moment of ``[start, end)``, oldest first (as known now: ``end`` is None while one is
+        still failing)."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = {
+                    key: run
+                    for key, run in self._pending.evidence.failure_runs.items()
+                    if run.node == node
+                }
+            query = partial(evidence_sql.failure_runs, node=node, start=start, end=end)
+            runs = {run.key: run for run in self._read(conn, query)}
+        runs.update(pending)  # the unflushed state of a run is the newer one
+        return overlapping(runs.values(), start, end)
 
     # --- internals -------------------------------------------------------------------------
 

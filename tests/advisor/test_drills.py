@@ -1,4 +1,5 @@
-"""Fallback drills: one scheduled job per drill, results under the drill series, no SLI events."""
+"""Fallback drills: one scheduled job per drill, every run stored as a drill run of its own
+(typed: node and fallback), apart from the node's probes, with no SLI events."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent.probes import Probers
-from agent.runtime.drills import DrillPipeline, drill_jobs_of, drill_series
+from agent.runtime.drills import DrillPipeline, drill_jobs_of
+from agent.store.evidence import DrillKey, DrillRun
 from agent.store.sqlite import SqliteStore
 from tests.support.targets import Reply, Target
 
@@ -66,14 +68,12 @@ async def test_a_drill_is_a_job_of_its_own_stored_apart_from_the_nodes_slos(
             finally:
                 await probers.aclose()
             assert result is not None
-            assert (result.node, result.probe, result.started_at, result.ok) == (
-                drill_series("acme-pay"),
-                "backup-pay",
-                1000.0,
-                False,
+            assert result == DrillRun(
+                DrillKey("acme-pay", "backup-pay"), 1000.0, False, result.duration
             )
             (request,) = target.requests
             assert (request.path, request.header("x-route")) == ("/backup", "backup")
             store.flush()
             assert store.series_totals() == {}  # no SLI event: no budget burns
-            assert set(store.probe_totals()) == {("drill:acme-pay", "backup-pay")}
+            assert store.probe_totals() == {}  # never mixed with the probes of a node
+            assert store.drill_runs("acme-pay", 0.0, 2000.0) == [result]

@@ -14,7 +14,11 @@ from tests.slo.test_purity import violations
 ADVISOR = Path(agent.advisor.__file__).parent
 # the only agent modules the advisor may import: pure data and pure functions
 ALLOWED = ("agent.advisor", "agent.model", "agent.durations", "agent.probes.result", "agent.slo")
-PURE_FROM_STORE = {"agent.store.buckets"}  # minute arithmetic and ProbeCounts only
+PURE_FROM_STORE = {  # minute arithmetic, ProbeCounts, the evidence records and histograms
+    "agent.store.buckets",
+    "agent.store.evidence",
+    "agent.store.latency",
+}
 
 
 def modules() -> list[Path]:

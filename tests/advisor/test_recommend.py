@@ -24,8 +24,16 @@ from agent.advisor.signals import (
 )
 from agent.model import Mode
 from agent.spec.defaults import default_decision_policy
+from agent.store.latency import LatencyRange, bucket_of, bucket_range
 
 POLICY = default_decision_policy()
+
+
+def at(seconds: float) -> LatencyRange:
+    """The histogram bucket a latency of ``seconds`` falls in."""
+    return bucket_range(bucket_of(seconds))
+
+
 HOUR = 3600.0
 NOW = 100 * HOUR
 
@@ -41,8 +49,8 @@ def signals(name: str = "n", **changes: Any) -> NodeSignals:
         slos=(SloSignal("availability", 0.999, 0.9995, 0.5, 0.5, 0.5),),
         incidents=(),
         mttr=None,
-        latency=Latency(100, 0.1, 0.2),
-        recent_latency=Latency(50, 0.1, 0.2),
+        latency=Latency(100, at(0.1), at(0.2)),
+        recent_latency=Latency(50, at(0.1), at(0.2)),
         availability=0.9995,
         recent_availability=0.9995,
         contract=Contract(1000, 0, 0, 0),
@@ -131,7 +139,7 @@ def slow(
     p50: float, cost: float, currency: str = "EUR", available: float = 0.9995
 ) -> dict[str, Any]:
     return {
-        "recent_latency": Latency(50, p50, p50 * 2),
+        "recent_latency": Latency(50, at(p50), at(p50 * 2)),
         "cost": Cost(currency, cost * 1000, 1000, 0.0),
         "recent_availability": available,
     }
@@ -180,3 +188,66 @@ def test_operated_nodes_are_never_rerouted_or_sent_to_operate() -> None:
     others = [signals("other", **slow(0.1, 0.01))]
     advice = recommend(operated, others, scores(crit=5), 0.5, POLICY)
     assert advice.recommendation is Recommendation.KEEP
+
+
+def test_a_ratio_without_a_material_difference_is_no_reason_to_reroute() -> None:
+    # 1ms against 0.6ms is "1.5x slower" by ratio, but 0.3ms apart: under the 50ms floor
+    mine, theirs = signals(**slow(0.001, 0.02)), signals("other", **slow(0.0006, 0.01))
+    assert POLICY.reroute.min_latency_difference.total_seconds() == 0.05
+    assert recommend(mine, [theirs], scores(), 0.0, POLICY).recommendation is Recommendation.KEEP
+    # the same ratio with 150ms between them is material
+    far = recommend(
+        signals(**slow(0.3, 0.02)), [signals("other", **slow(0.1, 0.01))], scores(), 0.0, POLICY
+    )
+    assert far.recommendation is Recommendation.REROUTE
+    assert "at least 150ms and 2.5x slower; the floor is 50ms" in far.reasons[0].text
+    assert "median latency ≤ 300ms" in far.reasons[0].text
+
+
+UNHEALTHY = (SloSignal("availability", 0.995, 0.71, -57.0, 60.0, 58.0),)
+
+
+@pytest.mark.parametrize(
+    ("other", "flagged"),
+    [
+        ({"slos": UNHEALTHY}, ()),  # misses its own objective
+        ({}, ("other",)),  # flagged itself
+    ],
+)
+def test_reroute_goes_only_to_a_healthy_unflagged_alternative(
+    other: dict[str, Any], flagged: tuple[str, ...]
+) -> None:
+    theirs = signals("other", **slow(0.1, 0.01), **other)
+    advice = recommend(signals(**slow(0.3, 0.02)), [theirs], scores(), 0.0, POLICY, flagged)
+    assert advice.recommendation is Recommendation.KEEP
+    broken = recommend(
+        signals(contract=BROKEN),
+        [replace(theirs, contract=Contract(200, 0, 0, 0))],
+        scores(),
+        0.0,
+        POLICY,
+        flagged,
+    )
+    assert (broken.recommendation, broken.target) == (Recommendation.OPERATE, None)
+    assert "0 other healthy, unflagged nodes of capability payments" in broken.reasons[1].text
+
+
+def test_keep_never_says_agree_with_the_mode_of_a_node_missing_its_objective() -> None:
+    advice = recommend(signals(slos=UNHEALTHY, availability=0.38), [], scores(crit=3), 0.0, POLICY)
+    assert advice.recommendation is Recommendation.KEEP
+    texts = [r.text for r in advice.reasons]
+    assert not any("agree with the mode" in t for t in texts)
+    assert "availability missed its objective: attained 71% against 99.5%" in texts
+    assert any(t.startswith("no rule of the policy points to another mode") for t in texts)
+    healthy = recommend(signals(), [], scores(), 0.0, POLICY)
+    assert healthy.reasons[0].text.startswith("measurements agree with the mode")
+
+
+def test_keep_with_a_proven_fallback_quotes_its_drills() -> None:
+    proven = Drill("backup", True, 52, 51, 1, 1, 4.0, 0.01)
+    advice = recommend(signals(slos=EXHAUSTED, drills=(proven,)), [], scores(5), 0.0, POLICY)
+    assert advice.recommendation is Recommendation.KEEP
+    assert (
+        "fallback backup proven by drills: succeeded 51 of 52 (98.08%), at least the 95% that "
+        "proves a fallback; failover worked in 1 of 1 incidents drilled"
+    ) in [r.text for r in advice.reasons]

@@ -186,7 +186,7 @@ async def test_partner_failing_contract_assertions_is_flagged_with_the_rate(
 async def test_the_steadily_slower_and_costlier_partner_is_rerouted_to_the_other(
     tmp_path: Path, store: SqliteStore
 ) -> None:
-    async with Target({"/quote": OK}) as fast, Target({"/quote": Delayed(0.03, OK)}) as slow:
+    async with Target({"/quote": OK}) as fast, Target({"/quote": Delayed(0.08, OK)}) as slow:
         specs = load(
             tmp_path,
             POLICY

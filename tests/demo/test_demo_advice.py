@@ -1,5 +1,6 @@
 """The demo ecosystem, probed as the bundled demo specs say and reviewed with the demo's own
-DecisionPolicy, raises every kind of flag within one 10-minute fault cycle.
+DecisionPolicy, raises every kind of flag within one 10-minute fault cycle, and none that
+is odd (a reroute to an unhealthy or flagged node, agreement with a node missing its objective).
 
 The ecosystem runs on a manual clock and answers delayed requests at once; the probers' clock
 moves by each delay instead, so a latency spike is measured without waiting for it. Probes run
@@ -12,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.advisor.hysteresis import FlagState
+from agent.advisor.recommend import healthy as healthy_node
 from agent.advisor.review import DecisionReport
 from agent.demo.ecosystem import Ecosystem
 from agent.demo.templates import render_demo_specs
@@ -82,6 +84,18 @@ async def test_every_kind_of_flag_within_one_cycle(tmp_path: Path) -> None:
     }
     healthy = {"storefront", "slowfreight"}
     assert not {node for node, _, _ in flags} & healthy
+    # no odd flag: acme-pay, down and flagged itself, is no alternative for backup-pay's broken
+    # contract, and a reroute goes only to a node meeting its objectives and flagged by nothing
+    assert ("backup-pay", "review: operate", None) in flags
+    assert ("backup-pay", "reroute", "acme-pay") not in flags
+    for report in timeline:
+        for review in report.reviews:
+            target = review.advice.target
+            if target is not None:
+                assert healthy_node(report.review(target).signals), (review.node, target)
+                assert not report.review(target).flagged, (review.node, target)
+            if not healthy_node(review.signals):
+                assert not any("agree with the mode" in r.text for r in review.advice.reasons)
     first = {
         (review.node, review.recommendation): report.evaluated_at - START
         for report in reversed(timeline)

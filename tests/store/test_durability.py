@@ -110,8 +110,8 @@ def test_a_failed_flush_keeps_its_data_for_the_next_one(tmp_path: Path) -> None:
         blocker.execute("ROLLBACK")
         blocker.close()
 
-    # SLI buckets shop/a@M and shop/b@M+1, probe buckets M and M+1, three raw results
-    assert store.flush() == 7
+    # SLI buckets shop/a@M and shop/b@M+1, probe and latency buckets M and M+1, 3 raw results
+    assert store.flush() == 9
     store.close()
     with SqliteStore(db) as reopened:
         assert reopened.series_totals() == {"shop/a": Counts(3, 1), "shop/b": Counts(1, 1)}

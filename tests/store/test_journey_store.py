@@ -151,6 +151,8 @@ def test_a_store_of_the_previous_layout_is_migrated_and_keeps_its_data(tmp_path:
     conn = sqlite3.connect(db)
     for table in ("journey_step_bucket", "journey_blame_bucket", "journey_blamed_run"):
         conn.execute(f"DROP TABLE {table}")
+    for table in ("latency_bucket", "drill_run", "failure_run"):  # added by layout 3
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -166,5 +168,5 @@ def test_a_store_of_the_previous_layout_is_migrated_and_keeps_its_data(tmp_path:
         rows = conn.execute("SELECT trace_id FROM journey_blamed_run").fetchall()
     finally:
         conn.close()
-    assert (version, app) == (SCHEMA_VERSION, APPLICATION_ID) == (2, APPLICATION_ID)
+    assert (version, app) == (SCHEMA_VERSION, APPLICATION_ID) == (3, APPLICATION_ID)
     assert rows == [("t",)]

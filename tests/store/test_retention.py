@@ -33,8 +33,9 @@ def test_prune_removes_old_buckets_and_raw_results_and_keeps_new_ones(tmp_path: 
     store.record(probe_result(now - 4 * HOUR, node="pay"), events(("pay/b", True)))
     store.flush()
 
-    # raw: 3 older than 1 h; buckets: shop/a@-5h and pay/b@-4h, plus their probe buckets
-    assert store.prune(now) == 3 + 2 + 2
+    # raw: 3 older than 1 h; buckets: shop/a@-5h and pay/b@-4h, plus their probe buckets and
+    # the latency bucket of pay's success (shop's failures are one run, still failing)
+    assert store.prune(now) == 3 + 2 + 2 + 1
     assert store.series_totals() == {"shop/a": Counts(2, 2)}
     assert [r.started_at for r in store.recent_results()] == [now - 30 * 60]
     assert list(store.probe_totals()) == [("shop", "home")]  # the "pay" bucket is gone
@@ -73,11 +74,11 @@ def test_a_large_backlog_is_pruned_a_bounded_amount_per_call(tmp_path: Path) -> 
     store.flush()
 
     deleted = []
-    for _ in range(20):  # bounded: 600 rows at 100 per call need 6 calls and one more for 0
+    for _ in range(20):  # bounded: 700 rows at 100 per call need 7 calls and one more for 0
         deleted.append(store.prune(now))
         if deleted[-1] == 0:
             break
-    assert deleted == [100, 100, 100, 100, 100, 100, 0]  # 500 SLI + 100 probe buckets
+    assert deleted == [100] * 7 + [0]  # 500 SLI + 100 probe + 100 latency buckets
     assert store.series_totals() == {f"s{k}/x": Counts(1, 0) for k in range(5)}
     assert store.probe_totals()[("shop", "home")].total == 1
     store.close()
@@ -88,7 +89,7 @@ def test_a_shorter_retention_prunes_more_and_returns_the_space(tmp_path: Path) -
     store = SqliteStore(db, raw_retention=timedelta(days=2), bucket_retention=timedelta(days=2))
     for minute in range(1440):
         at = BASE + minute * 60
-        pairs = [(f"node-{k}/availability", minute % 10 != 0) for k in range(10)]
+        pairs = [(f"node-{k}/availability", minute % 10 != 0) for k in range(20)]
         store.record(probe_result(at, detail="x" * 100), events(*pairs))
     store.flush()
     now = BASE + 1440 * 60

@@ -94,10 +94,10 @@ def test_sums_mix_stored_and_pending_data(store: SqliteStore) -> None:
 
 def test_repeated_minutes_add_up_across_flushes(store: SqliteStore, db: Path) -> None:
     store.record(probe_result(BASE + 1), events(("shop/a", True), ("shop/b", False)))
-    assert store.flush() == 4  # 2 SLI buckets, 1 probe bucket, 1 raw result
+    assert store.flush() == 5  # 2 SLI buckets, 1 probe bucket, 1 raw result, 1 latency bucket
     store.record(probe_result(BASE + 2), events(("shop/a", False)))
     store.record(probe_result(BASE + 3), events(("shop/a", False)))
-    assert store.flush() == 4  # 1 SLI bucket, 1 probe bucket, 2 raw results
+    assert store.flush() == 5  # 1 SLI bucket, 1 probe bucket, 2 raw results, 1 failure run
     assert sli_rows(db) == [("shop/a", M, 3, 2), ("shop/b", M, 1, 1)]
     assert store.flush() == 0
 
