@@ -40,7 +40,7 @@ from agent.store.sqlite import SqliteStore
 from exporters.alerting import BURN
 from exporters.alertmanager.payload import firing_alerts
 from exporters.prometheus.rules import render, rule_set
-from tests.exporters.rules.scenario import UnitTest, run_unit_tests, series, traffic
+from tests.exporters.rules.scenario import UnitTest, firing, run_unit_tests, traffic
 from tests.store.factories import BASE, events, probe_result
 from tests.support.builders import WORKBOOK, node, spec_set
 
@@ -243,13 +243,9 @@ def rules_test(stream: Stream, verdicts: dict[int, dict[str, Labels]]) -> UnitTe
             if not stable(ordered, index, name):
                 continue
             labels = ordered[index].get(name)
-            firing = [] if labels is None else [(series("ALERTS", alerts(labels)), 1.0)]
-            test.samples_at(minute, tier_alerts(tier), *firing)
+            fires = [] if labels is None else [(firing(BURN, labels), 1.0)]
+            test.samples_at(minute, tier_alerts(tier), *fires)
     return test
-
-
-def alerts(labels: Labels) -> Labels:
-    return {**labels, "alertstate": "firing"}
 
 
 # --- the comparison --------------------------------------------------------------------------
