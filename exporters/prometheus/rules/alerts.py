@@ -3,12 +3,23 @@
 
 ``ErrorBudgetBurn`` is one rule per tier of the node's AlertWindows (not one ``or`` of tiers
 per severity, as Sloth does): each tier has its own ``long``, ``short`` and ``burn_rate``
-labels. A tier fires while the burn rate (error ratio / error budget) over its long window
-AND over its short window are both at least its factor, ``budget share * period / long``;
-the alert's value is the long window's burn rate. The labels are exactly those of
+labels. The agent's rules, on the same numbers (:mod:`agent.slo.alerts`):
+
+- a window *has data* when it holds at least the SLO's ``min_events`` SLI events
+  (``slo:sli_events:count<W>``); fewer is no data, never a burn;
+- a tier starts firing when its long AND its short window have data and burn at least its
+  factor, ``budget share * period / long`` (burn rate = error ratio / error budget);
+- a firing tier stays firing while its short window has no data and its long window still has
+  data and burns (traffic that thins out during an outage does not resolve a page); it
+  resolves once the short window has data and burns below the factor, or the long window burns
+  below it or has no data. "Firing" is read from Prometheus's own ``ALERTS`` series of the
+  previous evaluation, so this needs an evaluation interval within the lookback delta (5m).
+
+The alert's value is the long window's burn rate. The labels are exactly those of
 :mod:`exporters.alerting` — the ones the agent pushes to Alertmanager itself — so both paths
 raise the same alert (Alertmanager deduplicates them) and one routing tree serves both: the
-expressions drop the ``sloth_*`` labels of the recorded series.
+expressions drop the ``sloth_*`` labels of the recorded series. ``ErrorBudgetExhausted`` too
+needs the period to have data.
 
 Annotations: ``summary`` and ``description`` quoting the numbers, then the spec's
 ``alerting.annotations`` (``runbook_url``, ...), which win over ours on the same name.
@@ -30,14 +41,16 @@ from exporters.alerting import (
     burn_labels,
     exhausted_labels,
 )
-from exporters.prometheus.rules.identity import SloIdentity, number, percent
-from exporters.prometheus.rules.recording import PERIOD_REMAINING, sli_error
+from exporters.prometheus.rules.identity import SloIdentity, number, percent, quote
+from exporters.prometheus.rules.recording import PERIOD_REMAINING, sli_error, sli_events
 from exporters.prometheus.rules.rule import AlertingRule
 from exporters.prometheus.rules.sli import EVENTS_TOTAL, absent_expr
 
 EXHAUSTED_FOR = "5m"  # remaining budget <= 0 this long before ErrorBudgetExhausted fires
 ABSENT_FOR = "10m"  # no SLI input this long before SLIMetricAbsent fires
 IDENTITY_LABELS = "sloth_id, sloth_service, sloth_slo"
+WINDOW_LABELS = f"{IDENTITY_LABELS}, sloth_window"
+SLO_MATCH = "on (node, slo)"  # one SLO's series, whatever other labels each side carries
 
 
 def _sorted(labels: dict[str, str]) -> dict[str, str]:
@@ -58,20 +71,62 @@ def _objective(identity: SloIdentity) -> str:
     return f"SLO {percent(identity.objective)}% over {span}"
 
 
-def _burn_over(identity: SloIdentity, window: str, factor: str) -> str:
+def _has_data(identity: SloIdentity, window: str) -> str:
+    """True while ``window`` holds at least ``min_events`` events."""
+    count = f"{sli_events(window)}{identity.selector()}"
+    return f"max without ({WINDOW_LABELS}) ({count}) >= {identity.slo.min_events}"
+
+
+def _burns(identity: SloIdentity, window: str, factor: str, indent: str) -> str:
+    """The burn rate over ``window`` while it has data and is at least ``factor``."""
     ratio = f"{sli_error(window)}{identity.selector()}"
-    without = f"{IDENTITY_LABELS}, sloth_window"
-    return f"max without ({without}) ({ratio})\n  / {number(identity.error_budget)} >= {factor}"
+    return (
+        f"{indent}max without ({WINDOW_LABELS}) ({ratio})\n"
+        f"{indent}/ {number(identity.error_budget)} >= {factor}\n"
+        f"{indent}and\n"
+        f"{indent}{_has_data(identity, window)}"
+    )
+
+
+def _firing(identity: SloIdentity, tier: AlertTier) -> str:
+    """This tier's own alert, firing at the previous evaluation (Prometheus's ``ALERTS``)."""
+    matchers = {
+        "alertname": BURN,
+        "alertstate": "firing",
+        "node": identity.node.name,
+        "slo": identity.slo.name,
+        "severity": tier.severity.value,
+        "long": format_duration(tier.long),
+        "short": format_duration(tier.short),
+    }
+    return "ALERTS{" + ", ".join(f"{k}={quote(v)}" for k, v in matchers.items()) + "}"
+
+
+def burn_expr(identity: SloIdentity, tier: AlertTier) -> str:
+    """Long window burns with data, and the short one too, or, while the tier fires, the
+    short one has no data (see the module docstring)."""
+    threshold = number(burn_factor(tier, identity.period.length))
+    long, short = format_duration(tier.long), format_duration(tier.short)
+    return (
+        f"(\n{_burns(identity, long, threshold, '  ')}\n)\n"
+        f"and {SLO_MATCH}\n"
+        f"(\n"
+        f"  (\n{_burns(identity, short, threshold, '    ')}\n  )\n"
+        f"  or\n"
+        f"  (\n"
+        f"    {_firing(identity, tier)}\n"
+        f"    unless {SLO_MATCH}\n"
+        f"    {_has_data(identity, short)}\n"
+        f"  )\n"
+        f")"
+    )
 
 
 def burn_rule(identity: SloIdentity, tier: AlertTier) -> AlertingRule:
     factor = burn_factor(tier, identity.period.length)
     threshold = number(factor)
     long, short = format_duration(tier.long), format_duration(tier.short)
-    expr = (
-        f"(\n  {_burn_over(identity, long, threshold)}\n)\n"
-        f"and\n(\n  {_burn_over(identity, short, threshold)}\n)"
-    )
+    expr = burn_expr(identity, tier)
     budget = percent(identity.error_budget)
     notes = {
         "summary": (
@@ -105,7 +160,10 @@ def exhausted_rule(identity: SloIdentity) -> AlertingRule:
     }
     return AlertingRule(
         alert=EXHAUSTED,
-        expr=f"max without ({IDENTITY_LABELS}) ({remaining}) <= 0",
+        expr=(
+            f"max without ({IDENTITY_LABELS}) ({remaining}) <= 0\n"
+            f"and\n{_has_data(identity, identity.period.label)}"
+        ),
         for_=EXHAUSTED_FOR,
         labels=_sorted(exhausted_labels(identity.node, identity.slo)),
         annotations=_annotations(identity, notes),

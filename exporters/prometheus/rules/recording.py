@@ -2,7 +2,9 @@
 
 SLI group: ``slo:sli_error:ratio_rate<W>`` for the standard windows (5m ... 3d), every long
 and short window of the node's AlertWindows, and the SLO period (e.g. ``ratio_rate30d``), each
-once, shortest first; each labelled ``sloth_window="<W>"``.
+once, shortest first; then ``slo:sli_events:count<W>``, the number of SLI events over the same
+windows, which the alerts compare with the SLO's ``min_events`` (fewer events = no data, as
+the agent judges a window). Each labelled ``sloth_window="<W>"``.
 
 Meta group: ``slo:objective:ratio``, ``slo:error_budget:ratio`` (1 - objective),
 ``slo:time_period:days``, ``slo:current_burn_rate:ratio`` (5m error ratio / budget),
@@ -20,9 +22,10 @@ from agent.model import AlertWindows
 from agent.slo.windows import STANDARD_WINDOWS
 from exporters.prometheus.rules.identity import SPEC_LABEL, SloIdentity, number, percent
 from exporters.prometheus.rules.rule import RecordingRule
-from exporters.prometheus.rules.sli import error_ratio
+from exporters.prometheus.rules.sli import error_ratio, event_count
 
 SLI_ERROR = "slo:sli_error:ratio_rate{window}"
+SLI_EVENTS = "slo:sli_events:count{window}"
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 TIME_PERIOD = "slo:time_period:days"
@@ -39,6 +42,11 @@ def sli_error(window: str) -> str:
     return SLI_ERROR.format(window=window)
 
 
+def sli_events(window: str) -> str:
+    """``slo:sli_events:count5m`` for ``"5m"``."""
+    return SLI_EVENTS.format(window=window)
+
+
 def sli_windows(identity: SloIdentity, windows: AlertWindows) -> tuple[str, ...]:
     """Every window this SLO records an error ratio for, shortest first, each once."""
     lengths = {parse_duration(label) for label in STANDARD_WINDOWS}
@@ -50,14 +58,20 @@ def sli_windows(identity: SloIdentity, windows: AlertWindows) -> tuple[str, ...]
 
 def sli_recordings(identity: SloIdentity, windows: AlertWindows) -> tuple[RecordingRule, ...]:
     labels = identity.labels()
-    return tuple(
-        RecordingRule(
-            record=sli_error(window),
-            expr=error_ratio(identity, window),
-            labels=dict(sorted({**labels, "sloth_window": window}.items())),
-        )
-        for window in sli_windows(identity, windows)
+    recorded = sli_windows(identity, windows)
+
+    def per_window(window: str) -> dict[str, str]:
+        return dict(sorted({**labels, "sloth_window": window}.items()))
+
+    ratios = tuple(
+        RecordingRule(sli_error(window), error_ratio(identity, window), per_window(window))
+        for window in recorded
     )
+    counts = tuple(
+        RecordingRule(sli_events(window), event_count(identity, window), per_window(window))
+        for window in recorded
+    )
+    return ratios + counts
 
 
 def _without_window(identity: SloIdentity, window: str) -> str:

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 
+from agent.durations import parse_duration
 from agent.model import JourneySli, ProbeSli, PrometheusSli
 from exporters.alerting import SILENT_WINDOW
 from exporters.prometheus import names
-from exporters.prometheus.rules.identity import SloIdentity
+from exporters.prometheus.rules.identity import SloIdentity, number
 
 EVENTS_TOTAL = f"{names.SLI_EVENTS}_total"
 BAD_EVENTS_TOTAL = f"{names.SLI_BAD_EVENTS}_total"
@@ -50,6 +51,24 @@ def error_ratio(identity: SloIdentity, window: str) -> str:
         bad = with_window(sli.error_query, window)
         total = with_window(sli.total_query, window)
         return f"(({bad}) or on() vector(0))\n/\n(({total}) > 0)"
+    raise TypeError(f"unknown SLI {sli!r}")
+
+
+def event_count(identity: SloIdentity, window: str) -> str:
+    """The number of SLI events over ``window``; the SLO's ``min_events`` guard reads it.
+
+    A probe or journey SLI: the growth of the agent's event counter, ``increase(total[W])``,
+    as in the ratio's denominator. A :class:`~agent.model.PrometheusSli`: the total query (a
+    per-second rate) times the window's length in seconds, as the agent turns the same answer
+    into events (:mod:`agent.sources.prometheus`). No sample when the total query returns
+    nothing.
+    """
+    sli = identity.slo.sli
+    if isinstance(sli, ProbeSli | JourneySli):
+        return f"sum(increase({EVENTS_TOTAL}{identity.event_selector()}[{window}]))"
+    if isinstance(sli, PrometheusSli):
+        seconds = parse_duration(window).total_seconds()
+        return f"({with_window(sli.total_query, window)}) * {number(seconds)}"
     raise TypeError(f"unknown SLI {sli!r}")
 
 

@@ -3,6 +3,7 @@ expanding notation, expected alerts with their rendered annotations, running pro
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,17 @@ def burn_rule(rules: SloRules, long: str) -> AlertingRule:
     return rule
 
 
+def series(name: str, labels: Mapping[str, str]) -> str:
+    """``name{a="1",b="2"}``, labels sorted, as promtool's ``exp_samples`` take them."""
+    matchers = ",".join(f"{key}={json.dumps(value)}" for key, value in sorted(labels.items()))
+    return f"{name}{{{matchers}}}"
+
+
+def firing(alertname: str, labels: Mapping[str, str]) -> str:
+    """The ``ALERTS`` series of a firing alert with ``labels`` (the rule's, without alertname)."""
+    return series("ALERTS", {**labels, "alertname": alertname, "alertstate": "firing"})
+
+
 def expect(rule: AlertingRule, labels: Mapping[str, str], value: float) -> dict[str, Any]:
     """One expected firing alert: ``labels`` written out by the test (the routing contract),
     annotations from the rule with ``value`` rendered into them."""
@@ -118,11 +130,15 @@ class UnitTest:
         )
 
     def expr_at(self, minutes: int, expr: str, labels: str, value: float) -> None:
+        self.samples_at(minutes, expr, (labels, value))
+
+    def samples_at(self, minutes: int, expr: str, *samples: tuple[str, float]) -> None:
+        """At ``minutes``, ``expr`` returns exactly ``samples`` (labels, value); none if empty."""
         self.exprs.append(
             {
                 "eval_time": f"{minutes}m",
                 "expr": expr,
-                "exp_samples": [{"labels": labels, "value": value}],
+                "exp_samples": [{"labels": labels, "value": value} for labels, value in samples],
             }
         )
 

@@ -28,6 +28,7 @@ from tests.exporters.rules.scenario import (
     alerting_rules,
     burn_rule,
     expect,
+    firing,
     run_unit_tests,
     traffic,
 )
@@ -183,7 +184,8 @@ def test_period_sli_is_the_ratio_of_sums_under_uneven_traffic(
     run(tmp_path, slo_rules, test, "1m")
 
 
-def test_a_prometheus_sli_counts_a_missing_error_series_as_no_errors(tmp_path: Path) -> None:
+def prometheus_sli_rules() -> SloRules:
+    """The rules of shop/availability measured by the shop's own request counter."""
     shop = node("shop", mode=Mode.OPERATED)
     sli = PrometheusSli(
         error_query='sum(rate(http_requests_total{job="shop",code=~"5.."}[{{window}}]))',
@@ -191,6 +193,11 @@ def test_a_prometheus_sli_counts_a_missing_error_series_as_no_errors(tmp_path: P
     )
     shop = dataclasses.replace(shop, slos=(dataclasses.replace(shop.slos[0], sli=sli),))
     [rules] = rule_set(spec_set(shop))
+    return rules
+
+
+def test_a_prometheus_sli_counts_a_missing_error_series_as_no_errors(tmp_path: Path) -> None:
+    rules = prometheus_sli_rules()
     ratio = 'slo:sli_error:ratio_rate5m{sloth_slo="availability"}'
     labels = f'slo:sli_error:ratio_rate5m{{{SERIES}, sloth_window="5m"}}'
     # no 5xx series at all: 0% errors, not "no data"
@@ -240,3 +247,88 @@ def test_a_counter_that_stops_growing_raises_sli_metric_absent_after_an_hour(
     test.alert_at(99, ABSENT)
     test.alert_at(100, ABSENT, firing)
     run(tmp_path, slo_rules, test, "1m")
+
+
+# --- min_events and a firing tier that holds ---------------------------------------------------
+
+PROBES = 12  # events per minute: a probe every 5 s
+PAGE_1H_SERIES = 'ALERTS{alertname="ErrorBudgetBurn", alertstate="firing", long="1h"}'
+
+
+def sparse(minutes: int, bad: bool) -> list[tuple[int, float, float]]:
+    """One event every 10 minutes, at the start of each 10, for ``minutes`` minutes."""
+    return [(1, 1, 1 if bad else 0), (9, 0, 0)] * (minutes // 10)
+
+
+def test_two_bad_events_are_no_data_and_a_third_raises_every_tier(
+    tmp_path: Path, slo_rules: SloRules
+) -> None:
+    # The SLO's min_events is 3 (the default): with two events in all, every window has no data,
+    # so nothing fires however bad they were (the agent says "no data" too). A third, a minute
+    # later, gives the 5m window and every longer one 3 bad events of 3: burn 1000 everywhere.
+    two = UnitTest("two-bad-events", shop((10, 0, 0), (2, 1, 1), (60, 0, 0)))
+    for minute in range(1, 72):
+        two.alert_at(minute, BURN)
+    three = UnitTest("three-bad-events", shop((10, 0, 0), (3, 1, 1), (10, 0, 0)))
+    three.alert_at(12, BURN)
+    tiers = [(PAGE_1H, "1h"), (PAGE_6H, "6h"), (TICKET_1D, "1d"), (TICKET_3D, "3d")]
+    everything = [expect(burn_rule(slo_rules, long), labels, 1 / BUDGET) for labels, long in tiers]
+    three.alert_at(13, BURN, *everything)
+    three.alert_at(15, BURN, *everything)
+    # at 16 the 5m window holds two of them: no data, and the 1h/5m page was firing: it holds
+    three.alert_at(16, BURN, *everything)
+    done = run_unit_tests(tmp_path, render([slo_rules]), slo_rules, [two, three], "1m")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_firing_page_holds_while_traffic_thins_out_and_resolves_on_a_clean_short_window(
+    tmp_path: Path, slo_rules: SloRules
+) -> None:
+    # A clean hour, a 10-minute outage from 60, then one failing event every 10 minutes (the
+    # 5m window holds at most one: no data) and clean traffic again from 100.
+    outage = [(60, PROBES, 0), (10, PROBES, PROBES)]
+    test = UnitTest("thinning", shop(*outage, *sparse(30, bad=True), (20, PROBES, 0)))
+    test.samples_at(60, PAGE_1H_SERIES)
+    page = firing(BURN, PAGE_1H)
+    # 12 bad of 720 in the last hour: burn 16.7 >= 14.4, and 12 of 60 over 5m
+    test.samples_at(61, PAGE_1H_SERIES, (page, 1))
+    # from 75 the 5m window has no data; the 1h window burns (at 100: 123 bad of 363 events)
+    for minute in (74, 75, 80, 90, 99, 100):
+        test.samples_at(minute, PAGE_1H_SERIES, (page, 1))
+    # 101: the 5m window holds 12 good events: data, burn 0, resolved; it does not come back
+    # while the 1h window still burns (123 bad of 375 events at 101)
+    for minute in (101, 105, 110, 119):
+        test.samples_at(minute, PAGE_1H_SERIES)
+    done = run_unit_tests(tmp_path, render([slo_rules]), slo_rules, [test], "1m")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_firing_page_holds_through_silence_until_its_long_window_has_no_data(
+    tmp_path: Path, slo_rules: SloRules
+) -> None:
+    # Traffic stops after a 10-minute outage (the counters stay, flat). The 1h window holds the
+    # outage's events until 130: 12 bad events of 12 at 129, none at 130.
+    test = UnitTest("silence", shop((60, PROBES, 0), (10, PROBES, PROBES), (70, 0, 0)))
+    page = firing(BURN, PAGE_1H)
+    for minute in (61, 75, 100, 129):
+        test.samples_at(minute, PAGE_1H_SERIES, (page, 1))
+    test.samples_at(130, PAGE_1H_SERIES)
+    test.samples_at(135, PAGE_1H_SERIES)
+    done = run_unit_tests(tmp_path, render([slo_rules]), slo_rules, [test], "1m")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_prometheus_sli_window_with_too_few_requests_has_no_data(tmp_path: Path) -> None:
+    # Every request fails, one every 2 minutes: 2.5 requests (rate x 300 s) in 5m, below
+    # min_events 3, so the 1h/5m page never fires; 15 in 30m, so the 6h/30m page does.
+    rules = prometheus_sli_rules()
+    errors = [{"series": 'http_requests_total{job="shop",code="500"}', "values": "0+0.5x60"}]
+    test = UnitTest("few-requests", errors)
+    counted = 'slo:sli_events:count5m{sloth_slo="availability"} == bool 2.5'
+    test.expr_at(30, counted, f'{{{SERIES}, sloth_window="5m"}}', 1)
+    page_6h = firing(BURN, PAGE_6H)
+    for minute in (10, 30, 60):
+        test.samples_at(minute, PAGE_1H_SERIES)
+        test.samples_at(minute, 'ALERTS{alertname="ErrorBudgetBurn", long="6h"}', (page_6h, 1))
+    done = run_unit_tests(tmp_path, render([rules]), rules, [test], "1m")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from agent.durations import format_duration
 from agent.model import (
     Alerting,
     AlertTier,
@@ -98,9 +99,12 @@ def test_group_names_cannot_collide_across_node_and_slo_names() -> None:
 def test_every_window_is_recorded_once_shortest_first() -> None:
     shop = with_slo(node("shop"), window=RollingWindow(timedelta(days=1)))
     [rules] = rule_set(SpecSet((shop,), {"default": FAST}))
-    windows = [r.labels["sloth_window"] for r in records(rules) if "sloth_window" in r.labels]
     # standard windows, the tiers' 2m/20m/12h, the 1d period (a standard window already)
-    assert windows == ["2m", "5m", "20m", "30m", "1h", "2h", "6h", "12h", "1d", "3d"]
+    expected = ["2m", "5m", "20m", "30m", "1h", "2h", "6h", "12h", "1d", "3d"]
+    for family in ("slo:sli_error:ratio_rate", "slo:sli_events:count"):
+        recorded = [r for r in records(rules) if r.record.startswith(family)]
+        assert [r.labels["sloth_window"] for r in recorded] == expected, family
+        assert [r.record for r in recorded] == [family + window for window in expected]
     assert [r.record for r in records(rules)][:3] == [
         "slo:sli_error:ratio_rate2m",
         "slo:sli_error:ratio_rate5m",
@@ -194,6 +198,10 @@ def test_a_prometheus_sli_divides_the_users_queries_per_window() -> None:
         "absent(\n  sum(rate(http_requests_total[5m]))\n)"
         "\nor\n(\n  sum(rate(http_requests_total[1h]))\n) == 0"
     )
+    # the min_events guard counts events as the agent does: the total rate times the window
+    assert record(rules, "slo:sli_events:count1h").expr == (
+        "(sum(rate(http_requests_total[1h]))) * 3600"
+    )
     assert "{{" not in "".join(r.expr for r in records(rules))
 
 
@@ -204,6 +212,40 @@ def test_a_probe_sli_reads_the_agents_counters_as_a_ratio_of_sums() -> None:
         "/\n"
         '(sum(increase(slo_agent_sli_events_total{node="shop",slo="availability"}[30d])) > 0)'
     )
+
+
+def test_burn_and_exhausted_alerts_need_min_events_in_their_windows() -> None:
+    shop = node("shop")
+    shop = dataclasses.replace(shop, slos=(dataclasses.replace(shop.slos[0], min_events=7),))
+    [rules] = rule_set(spec_set(shop))
+    assert record(rules, "slo:sli_events:count5m").expr == (
+        'sum(increase(slo_agent_sli_events_total{node="shop",slo="availability"}[5m]))'
+    )
+    burns = [r for r in alerts(rules) if r.alert == "ErrorBudgetBurn"]
+    for rule, tier in zip(burns, WORKBOOK.tiers, strict=True):
+        for window in (tier.long, tier.short):
+            count = f"slo:sli_events:count{format_duration(window)}{{"
+            assert count in rule.expr
+            guard = rule.expr.split(count)[1].split("\n")[0]
+            assert guard.endswith(") >= 7"), guard
+    [exhausted] = [r.expr for r in alerts(rules) if r.alert == "ErrorBudgetExhausted"]
+    assert "(slo:sli_events:count30d{" in exhausted
+    assert exhausted.endswith(") >= 7")
+
+
+def test_a_firing_tier_is_held_through_its_own_alerts_series() -> None:
+    [rules] = rule_set(spec_set(node("shop")))
+    burns = [r for r in alerts(rules) if r.alert == "ErrorBudgetBurn"]
+    for rule, tier in zip(burns, WORKBOOK.tiers, strict=True):
+        long, short = format_duration(tier.long), format_duration(tier.short)
+        own = (
+            'ALERTS{alertname="ErrorBudgetBurn", alertstate="firing", node="shop", '
+            f'slo="availability", severity="{tier.severity.value}", long="{long}", '
+            f'short="{short}"}}'
+        )
+        assert rule.expr.count("ALERTS{") == 1
+        assert own in rule.expr
+        assert (rule.labels["long"], rule.labels["short"]) == (long, short)
 
 
 def test_several_nodes_render_in_spec_order_and_deterministically() -> None:
