@@ -11,10 +11,15 @@ from agent.slo.sli import has_data
 
 
 def error_allowance(objective: float) -> float:
-    """The error ratio the objective allows: ``1 - objective`` (0.001 for 99.9%)."""
+    """The error ratio the objective allows: ``1 - objective`` (0.001 for 99.9%).
+
+    Rounded to 12 significant digits, as the user wrote it and as the generated rules state it
+    (0.001, not 0.0010000000000000009), so a burn exactly at a threshold, or a budget spent
+    exactly, reads the same on both alert paths.
+    """
     if not 0.0 < objective < 1.0:
         raise ValueError(f"objective must be a ratio strictly between 0 and 1, not {objective!r}")
-    return 1.0 - objective
+    return float(f"{1.0 - objective:.12g}")
 
 
 def burn_rate(bad: float, total: float, objective: float) -> float:

@@ -73,3 +73,10 @@ def test_exhaustion_seconds(
         assert result is None
     else:
         assert result == pytest.approx(expected)
+
+
+def test_a_burn_exactly_at_a_threshold_reads_as_at_it() -> None:
+    """9 bad of 3,000 at 99.9% burns at exactly 3, the 30-day 1d ticket factor: the rules
+    compare 0.003 >= 3 * 0.001 and fire, so the agent must not read 2.9999999999999973."""
+    assert burn_rate(9, 3000, 0.999) == 3.0
+    assert error_allowance(0.999) == 0.001

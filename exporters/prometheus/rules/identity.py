@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from agent.durations import format_duration
 from agent.model import CalendarWindow, RollingWindow, Slo, SloOwner
+from agent.slo.burn import error_allowance
 from exporters.alerting import slo_labels
 
 NOMINAL_MONTH = timedelta(days=30)
@@ -78,7 +79,7 @@ class SloIdentity:
     @property
     def error_budget(self) -> float:
         """``1 - objective``, rounded to what the user wrote (0.001, not 0.0010000000000000009)."""
-        return float(number(1 - self.slo.objective))
+        return error_allowance(self.slo.objective)
 
     @property
     def period(self) -> RulePeriod:
