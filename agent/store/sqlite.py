@@ -5,6 +5,8 @@ What it keeps
 * SLI buckets: per series (``"<node>/<slo>"``) and minute, ``total`` and ``bad`` event counts.
   Whether an event is good (latency thresholds included) is decided before it gets here, so
   these counts are enough to evaluate every SLO over any window of whole minutes.
+* Recent SLI events in memory at finer resolution (:mod:`agent.store.recent`), so that windows
+  shorter than an hour cover the last ``w`` to within a 60th of it, not to whole minutes.
 * Probe buckets: per (node, probe) and minute, runs, failures, failures by reason and the sum
   of durations.
 * Raw probe results of the last ``raw_retention`` (48 h by default), for incident timelines.
