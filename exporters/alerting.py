@@ -1,5 +1,5 @@
 """Alert names and labels, shared by the generated Prometheus rules and the agent's own push to
-Alertmanager, so one Alertmanager routing tree serves both paths (DESIGN.md "Alerts")."""
+Alertmanager, so one Alertmanager routing tree serves both paths."""
 
 from __future__ import annotations
 

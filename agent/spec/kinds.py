@@ -1,7 +1,8 @@
 """A kind of spec document: the wire model that validates it and the converter into the model.
 
-Each spec version lists its kinds in a ``KINDS`` dict (``agent.spec.v1.KINDS``); the loader maps
-each apiVersion to such a dict. A new kind is one entry there, a new version one more dict.
+Each spec version lists its kinds in a ``KINDS`` dict (``agent.spec.v1_kinds.KINDS``); the
+loader maps each apiVersion to such a dict. A new kind is one entry there, a new version one
+more dict.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from agent.advisor.policy import DecisionPolicy
 from agent.errors import SpecError, SpecProblem
 from agent.model import AlertWindows, Journey, Node, SpecSet
-from agent.spec import v1
+from agent.spec import v1_kinds
 from agent.spec.defaults import default_alert_windows
 from agent.spec.documents import Document, parse_documents
 from agent.spec.kinds import Kind
@@ -32,7 +32,7 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 # apiVersion -> kind -> how to read it
 API_VERSIONS: dict[str, Mapping[str, Kind[Any, Node | AlertWindows | Journey | DecisionPolicy]]] = {
-    v1.API_VERSION: v1.KINDS,
+    v1_kinds.API_VERSION: v1_kinds.KINDS,
 }
 
 
@@ -161,7 +161,7 @@ def _load_document(
     if version is None:
         return partial, [problem("apiVersion", f"is required; supported: {supported}")]
     if not isinstance(version, str):
-        message = f"must be a string such as {v1.API_VERSION}, got {describe(version)}"
+        message = f"must be a string such as {v1_kinds.API_VERSION}, got {describe(version)}"
         return partial, [problem("apiVersion", message)]
     if version not in API_VERSIONS:
         hint = did_you_mean(version, list(API_VERSIONS))

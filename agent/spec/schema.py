@@ -16,7 +16,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import CoreSchema, core_schema
 
-from agent.spec import v1
+from agent.spec import v1_kinds
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KIND_FILES = {
@@ -48,14 +48,14 @@ class _Generator(GenerateJsonSchema):
 
 def kind_json_schema(kind: str) -> dict[str, Any]:
     """The schema of one kind of document, e.g. ``"Node"``."""
-    document = v1.KINDS[kind].document
+    document = v1_kinds.KINDS[kind].document
     schema = document.model_json_schema(by_alias=True, schema_generator=_Generator)
     return {"$schema": DIALECT, **schema}
 
 
 def spec_json_schema() -> dict[str, Any]:
     """One schema for any v1 document: the ``kind`` field selects the kind's schema."""
-    models = [(kind.document, "validation") for kind in v1.KINDS.values()]
+    models = [(kind.document, "validation") for kind in v1_kinds.KINDS.values()]
     _, definitions = models_json_schema(
         models,  # type: ignore[arg-type]
         ref_template="#/$defs/{model}",
@@ -66,14 +66,17 @@ def spec_json_schema() -> dict[str, Any]:
             "if": {"properties": {"kind": {"const": name}}, "required": ["kind"]},
             "then": {"$ref": f"#/$defs/{kind.document.__name__}"},
         }
-        for name, kind in v1.KINDS.items()
+        for name, kind in v1_kinds.KINDS.items()
     ]
     return {
         "$schema": DIALECT,
-        "title": f"{v1.API_VERSION} spec document",
+        "title": f"{v1_kinds.API_VERSION} spec document",
         "type": "object",
         "required": ["apiVersion", "kind"],
-        "properties": {"apiVersion": {"const": v1.API_VERSION}, "kind": {"enum": list(v1.KINDS)}},
+        "properties": {
+            "apiVersion": {"const": v1_kinds.API_VERSION},
+            "kind": {"enum": list(v1_kinds.KINDS)},
+        },
         "allOf": branches,
         "$defs": definitions["$defs"],
     }

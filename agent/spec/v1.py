@@ -1,5 +1,6 @@
 """Spec version ``slo-agent/v1``: the wire format of the kinds ``Node`` and ``AlertWindows``
-(``Journey`` and ``DecisionPolicy`` in modules of their own, registered in ``KINDS`` here).
+(``Journey`` and ``DecisionPolicy`` in modules of their own; all four are registered in
+:mod:`agent.spec.v1_kinds`).
 
 Strict frozen pydantic models (unknown keys are errors); :mod:`agent.spec.v1_convert` turns a
 validated document into the version-free :mod:`agent.model`. Durations become timedeltas here
@@ -14,10 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent import model
-from agent.advisor.policy import DecisionPolicy
 from agent.durations import format_duration
-from agent.spec.kinds import Kind
 from agent.spec.problems import Loc, did_you_mean, validation_error
 from agent.spec.scalars import (
     Currency,
@@ -36,7 +34,7 @@ from agent.spec.scalars import (
     Url,
     WindowSpec,
 )
-from agent.spec.v1_convert import DEFAULT_INTERVAL, to_alert_windows, to_node
+from agent.spec.v1_convert import DEFAULT_INTERVAL
 
 API_VERSION = "slo-agent/v1"
 # labels slo-agent puts on every alert itself; a spec may not set them
@@ -321,16 +319,3 @@ class AlertWindowsDocument(_Spec):
     kind: Literal["AlertWindows"]
     metadata: Metadata
     spec: AlertWindowsSpec
-
-
-# Journey and DecisionPolicy documents build on the models above (HttpSpec, AlertingSpec...),
-# so their modules are imported only once those exist.
-from agent.spec.v1_journey import JourneyDocument, to_journey  # noqa: E402
-from agent.spec.v1_policy import DecisionPolicyDocument, to_decision_policy  # noqa: E402
-
-KINDS: dict[str, Kind[Any, model.Node | model.AlertWindows | model.Journey | DecisionPolicy]] = {
-    "Node": Kind(NodeDocument, to_node),
-    "AlertWindows": Kind(AlertWindowsDocument, to_alert_windows),
-    "Journey": Kind(JourneyDocument, to_journey),
-    "DecisionPolicy": Kind(DecisionPolicyDocument, to_decision_policy),
-}

@@ -2,7 +2,7 @@
 transaction.
 
 Builds on the models of :mod:`agent.spec.v1` (a step's ``http`` block is a probe's, with the same
-expectations and defaults) and is registered in ``agent.spec.v1.KINDS``.
+expectations and defaults) and is registered in ``agent.spec.v1_kinds.KINDS``.
 
 Captures
 --------

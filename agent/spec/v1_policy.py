@@ -3,7 +3,7 @@
 Every field is optional: a DecisionPolicy document in the specs overrides the values it sets
 and takes the others from the built-in policy (``agent/policies/default-decision-policy.yaml``),
 which sets them all. At most one DecisionPolicy may be in force. Registered in
-``agent.spec.v1.KINDS``; converted into :class:`agent.advisor.policy.DecisionPolicy`.
+``agent.spec.v1_kinds.KINDS``; converted into :class:`agent.advisor.policy.DecisionPolicy`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every metric name slo-agent exposes, in one place (DESIGN.md "Metrics").
+"""Every metric name slo-agent exposes, in one place (README, "Metrics").
 
 The names are the same for every node and SLO; labels carry node, slo, window, so one dashboard
 and one rule set serve all SLOs.

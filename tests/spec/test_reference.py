@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.spec.schema import kind_json_schema
-from agent.spec.v1 import KINDS
+from agent.spec.v1_kinds import KINDS
 
 README = Path(__file__).parents[2] / "slo_specs" / "README.md"
 # a drill's and a journey step's http blocks are a probe's http block; documented once
