@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agent.slo.events import Counts
+from agent.slo.events import Counts, SliEvent
 
 FINE_BELOW = 3600.0
 """Windows (seconds) shorter than this are counted in fine slots; longer ones in minutes."""
@@ -120,13 +121,6 @@ class Resolution:
     since: float  # unix seconds, a whole minute: rings hold every event from here on
     rings: dict[str, Ring] = field(default_factory=dict)
 
-    def add(self, series: str, at: float, good: bool) -> None:
-        slot = math.floor(at / self.seconds)
-        ring = self.rings.get(series)
-        if ring is None:
-            ring = self.rings[series] = Ring(self.size, slot)
-        ring.add(slot, good)
-
 
 def slots_for(resolution: int, length: float) -> int:
     """Ring slots for windows up to ``length`` seconds at ``resolution``, late events included."""
@@ -153,10 +147,16 @@ class RecentSlots:
     def __bool__(self) -> bool:
         return bool(self._resolutions)
 
-    def add(self, series: str, at: float, good: bool) -> None:
-        """Count one event of ``series`` that happened at ``at`` (unix seconds)."""
+    def add(self, events: Iterable[SliEvent], at: float) -> None:
+        """Count the events of one run that started at ``at`` (unix seconds)."""
         for resolution in self._resolutions.values():
-            resolution.add(series, at, good)
+            slot = int(at // resolution.seconds)
+            rings = resolution.rings
+            for event in events:
+                ring = rings.get(event.series)
+                if ring is None:
+                    ring = rings[event.series] = Ring(resolution.size, slot)
+                ring.add(slot, event.good)
 
     def split(self, start: float, end: float, now: float) -> Split | None:
         """How to count ``[start, end)`` at ``now``, or None when it is not a recent window

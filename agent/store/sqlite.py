@@ -155,8 +155,7 @@ class SqliteStore:
                 raise StoreError(f"the store {self.path} is closed")
             self._pending.add(result, events, keep_raw=self._raw_sampler.keep(result))
             if self._recent:
-                for event in events:
-                    self._recent.add(event.series, result.started_at, event.good)
+                self._recent.add(events, result.started_at)
             self._failure_runs.observe(result, self._pending.evidence)
 
     def record_drill(self, run: DrillRun) -> None:
@@ -178,8 +177,7 @@ class SqliteStore:
             self._pending.add_events(minute, events)
             self._pending.journeys.add(minute, result, blames)
             if self._recent:
-                for event in events:
-                    self._recent.add(event.series, result.started_at, event.good)
+                self._recent.add(events, result.started_at)
 
     def flush(self) -> int:
         """Write everything recorded so far in one transaction; return the rows written.
