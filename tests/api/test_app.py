@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import httpx
 import pytest
 
@@ -12,21 +10,12 @@ from agent.slo.events import Counts
 from agent.slo.status import Snapshot
 from agent.slo.windows import required_ranges
 from tests.support.builders import WORKBOOK, node
+from tests.support.fakes import StaticView
 
 NOW = 1_700_000_000.0
 
 
-@dataclass
-class View:
-    snapshot: Snapshot | None = None
-    last_reload_error: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.snapshot is not None
-
-
-def _server(view: View) -> AppServer:
+def _server(view: StaticView) -> AppServer:
     return AppServer(create_app(view, lambda: b"# metrics\n", "text/plain; version=0.0.4"))
 
 
@@ -38,7 +27,7 @@ def _snapshot() -> Snapshot:
 
 
 async def test_not_ready_until_the_first_evaluation() -> None:
-    view = View()
+    view = StaticView()
     async with _server(view) as server, httpx.AsyncClient(base_url=server.url) as client:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/readyz")).status_code == 503
@@ -48,7 +37,7 @@ async def test_not_ready_until_the_first_evaluation() -> None:
 
 
 async def test_status_lists_every_slo_with_windows_budget_burn_alerts() -> None:
-    view = View(_snapshot(), last_reload_error="specs/x.yaml: document 1: boom")
+    view = StaticView(_snapshot(), last_reload_error="specs/x.yaml: document 1: boom")
     async with _server(view) as server, httpx.AsyncClient(base_url=server.url) as client:
         body = (await client.get("/api/v1/status")).json()
     assert body["evaluated_at"] == NOW
@@ -71,7 +60,7 @@ async def test_status_lists_every_slo_with_windows_budget_burn_alerts() -> None:
 
 
 async def test_metrics_endpoint_serves_the_exposition() -> None:
-    async with _server(View()) as server, httpx.AsyncClient(base_url=server.url) as client:
+    async with _server(StaticView()) as server, httpx.AsyncClient(base_url=server.url) as client:
         response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.text == "# metrics\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -18,22 +17,13 @@ from agent.slo.windows import required_ranges
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from tests.journeys.support import NODES, journey, step
 from tests.support.builders import WORKBOOK
+from tests.support.fakes import StaticView
 
 NOW = 1_700_000_000.0
 CHECKOUT = journey(
     step("add-to-cart", "storefront", "http://shop.invalid/cart"),
     step("authorize", "acme-pay", "http://pay.invalid/", fallback=("backup-pay", "http://b/")),
 )
-
-
-@dataclass
-class View:
-    snapshot: Snapshot | None = None
-    last_reload_error: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.snapshot is not None
 
 
 def _snapshot() -> Snapshot:
@@ -65,13 +55,16 @@ def _views(snapshot: Snapshot) -> tuple[JourneyView, ...]:
     return (view,)
 
 
-def _server(view: View, views: Sequence[JourneyView]) -> AppServer:
+def _server(view: StaticView, views: Sequence[JourneyView]) -> AppServer:
     app = create_app(view, lambda: b"", "text/plain; version=0.0.4", journeys=lambda: views)
     return AppServer(app)
 
 
 async def test_journeys_wait_for_the_first_evaluation() -> None:
-    async with _server(View(), ()) as server, httpx.AsyncClient(base_url=server.url) as client:
+    async with (
+        _server(StaticView(), ()) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
         response = await client.get("/api/v1/journeys")
     assert response.status_code == 503
 
@@ -79,7 +72,7 @@ async def test_journeys_wait_for_the_first_evaluation() -> None:
 async def test_journeys_show_slos_blame_shares_examples_and_ceiling() -> None:
     snapshot = _snapshot()
     async with (
-        _server(View(snapshot), _views(snapshot)) as server,
+        _server(StaticView(snapshot), _views(snapshot)) as server,
         httpx.AsyncClient(base_url=server.url) as client,
     ):
         body = (await client.get("/api/v1/journeys")).json()

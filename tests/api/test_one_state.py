@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import httpx
 from rich.console import Console
@@ -24,6 +23,7 @@ from exporters.alerting import BURN, EXHAUSTED
 from exporters.alertmanager.payload import firing_alerts
 from tests.exporters.alertmanager.statuses import BURNING, CLEAN, TICKET_ONLY, snapshot
 from tests.support.builders import node, spec_set
+from tests.support.fakes import StaticView
 from tests.support.status_page import badge_counts, header_counts, slo_rows
 
 HALF_SPENT = Counts(300000, 150)  # half the 30-day budget of 99.9%
@@ -78,19 +78,9 @@ def test_the_page_badges_and_header_counts_show_the_state() -> None:
     )
 
 
-@dataclass
-class View:
-    snapshot: Snapshot | None = None
-    last_reload_error: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.snapshot is not None
-
-
 async def test_the_status_api_gives_the_state_of_each_slo() -> None:
     _, current = every_state()
-    app = create_app(View(current), lambda: b"", "text/plain; version=0.0.4")
+    app = create_app(StaticView(current), lambda: b"", "text/plain; version=0.0.4")
     async with AppServer(app) as server, httpx.AsyncClient(base_url=server.url) as client:
         body = (await client.get("/api/v1/status")).json()
 

@@ -32,6 +32,7 @@ from agent.slo.status import (
     Snapshot,
     WindowStatus,
 )
+from tests.support.fakes import StaticView
 
 NOW = 1_700_000_000.0
 HOSTILE = '<script>alert("x")</script>&\'"'
@@ -277,18 +278,8 @@ def test_pending_page_says_the_first_evaluation_is_pending() -> None:
     assert "/readyz" in text
 
 
-class View:
-    def __init__(self, snapshot: Snapshot | None) -> None:
-        self.snapshot = snapshot
-        self.last_reload_error: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.snapshot is not None
-
-
 async def test_the_agent_serves_the_page_read_only() -> None:
-    view = View(None)
+    view = StaticView(None)
     app = create_app(view, lambda: b"", "text/plain; version=0.0.4")
     async with AppServer(app) as server, httpx.AsyncClient(base_url=server.url) as client:
         pending = await client.get("/")

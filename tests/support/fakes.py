@@ -92,3 +92,16 @@ async def eventually(condition: Callable[[], bool | Awaitable[bool]], within: fl
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.02)
+
+
+@dataclass
+class StaticView:
+    """What the HTTP app reads of the agent, fixed: a snapshot (None = not evaluated yet) and
+    the last spec reload error."""
+
+    snapshot: Snapshot | None = None
+    last_reload_error: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.snapshot is not None
