@@ -46,7 +46,6 @@ from exporters.prometheus.rules.recording import PERIOD_REMAINING, sli_error, sl
 from exporters.prometheus.rules.rule import AlertingRule
 from exporters.prometheus.rules.sli import EVENTS_TOTAL, absent_expr
 
-EXHAUSTED_FOR = "5m"  # remaining budget <= 0 this long before ErrorBudgetExhausted fires
 ABSENT_FOR = "10m"  # no SLI input this long before SLIMetricAbsent fires
 IDENTITY_LABELS = "sloth_id, sloth_service, sloth_slo"
 WINDOW_LABELS = f"{IDENTITY_LABELS}, sloth_window"
@@ -164,7 +163,6 @@ def exhausted_rule(identity: SloIdentity) -> AlertingRule:
             f"max without ({IDENTITY_LABELS}) ({remaining}) <= 0\n"
             f"and\n{_has_data(identity, identity.period.label)}"
         ),
-        for_=EXHAUSTED_FOR,
         labels=_sorted(exhausted_labels(identity.node, identity.slo)),
         annotations=_annotations(identity, notes),
     )
