@@ -215,6 +215,6 @@ spec:
       node: fastship
       http: {{url: "{ship}/quote", timeout: {timeout}}}
   slos:
-    - {{name: success, objective: 99, window: 1h}}
+    - {{name: success, objective: 99, window: 3d}}
 """
     return "---\n".join([*nodes, journey_yaml])
