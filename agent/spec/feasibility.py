@@ -87,7 +87,9 @@ def _longer_than_window(who: str, slo: Slo, windows: AlertWindows) -> str | None
     if not over:
         return None
     limit = format_duration(period)
-    shown = limit if isinstance(slo.window, RollingWindow) else f"a calendar month, {limit} in February"
+    shown = (
+        limit if isinstance(slo.window, RollingWindow) else f"a calendar month, {limit} in February"
+    )
     tiers = _listed([f"{label} ({format_duration(tier.long)})" for label, tier in over])
     plural = "s" if len(over) > 1 else ""
     if windows.name == DEFAULT_WINDOWS:
@@ -130,7 +132,10 @@ def _too_few_runs(who: str, owner: SloOwner, slo: Slo, windows: AlertWindows) ->
         )
     else:
         tiers = _listed(
-            [f"{label} ({format_duration(tier.short)}, as few as {_runs(runs)})" for label, tier, runs in short]
+            [
+                f"{label} ({format_duration(tier.short)}, as few as {_runs(runs)})"
+                for label, tier, runs in short
+            ]
         )
         held = (
             f'the short windows of AlertWindows "{windows.name}" tiers {tiers} hold fewer runs '

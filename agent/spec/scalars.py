@@ -16,8 +16,8 @@ from pydantic import PlainValidator, WithJsonSchema
 
 from agent.durations import DURATION_HELP, format_duration, parse_duration
 from agent.model import CalendarWindow, RollingWindow, Window
-from agent.spec.promql import WINDOW_PLACEHOLDER, query_problem
 from agent.spec.problems import describe, did_you_mean, spec_error, validation_error
+from agent.spec.promql import WINDOW_PLACEHOLDER, query_problem
 from agent.spec.variables import template_error
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
