@@ -28,19 +28,29 @@ class SpecProblem:
     message: str
 
     def __str__(self) -> str:
+        return ": ".join([*self._where(), self.message])
+
+    def as_warning(self) -> str:
+        """``file: document N: field.path: warning: message``, for what loads but is likely
+        not what was meant."""
+        return ": ".join([*self._where(), "warning", self.message])
+
+    def _where(self) -> list[str]:
         where = [self.file]
         if self.document:
             where.append(f"document {self.document}")
         if self.path:
             where.append(self.path)
-        return ": ".join([*where, self.message])
+        return where
 
 
 class SpecError(UserError):
-    """A spec set that cannot be loaded; carries every problem found, not just the first."""
+    """A spec set that cannot be loaded; carries every problem found, not just the first, and
+    the warnings found alongside them (not part of the message)."""
 
-    def __init__(self, problems: list[SpecProblem]) -> None:
+    def __init__(self, problems: list[SpecProblem], warnings: tuple[SpecProblem, ...] = ()) -> None:
         self.problems = problems
+        self.warnings = warnings
         super().__init__("\n".join(str(p) for p in problems))
 
 

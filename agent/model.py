@@ -13,6 +13,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+from agent.errors import SpecProblem
+
 if TYPE_CHECKING:
     from agent.advisor.policy import DecisionPolicy
 
@@ -272,6 +274,7 @@ class SpecSet:
     sources: tuple[str, ...] = ()  # the files it was read from
     journeys: tuple[Journey, ...] = ()
     decision_policy: DecisionPolicy | None = None  # from the specs; None = the built-in one
+    warnings: tuple[SpecProblem, ...] = ()  # what loads but is likely not meant (see validate)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -59,11 +59,17 @@ def _fail(exc: UserError) -> typer.Exit:
 
 
 @app.command()
-def validate(paths: Paths = None) -> None:
-    """Check spec files; print every problem as file: document N: field: message."""
+def validate(
+    paths: Paths = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat warnings as errors (exit 1 on any).")
+    ] = False,
+) -> None:
+    """Check spec files; print every problem as file: document N: field: message, and every
+    warning as file: document N: field: warning: message (exit 0 unless --strict)."""
     from agent.cli.validate import validate as run_validate
 
-    code = run_validate(paths or [], os.environ, sys.stdout, sys.stderr)
+    code = run_validate(paths or [], os.environ, sys.stdout, sys.stderr, strict=strict)
     raise typer.Exit(code)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agent.model import SpecSet
 from agent.spec.loader import load_specs, spec_paths
+
+log = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -24,8 +27,12 @@ class SpecSource:
         return spec_paths(self.args, self.env)
 
     def load(self) -> SpecSet:
-        """Load and validate; raises ``SpecError`` listing every problem."""
-        return load_specs(self.paths(), self.env)
+        """Load and validate; raises ``SpecError`` listing every problem. Warnings (specs that
+        load but are likely not what was meant) are logged, and loading goes on."""
+        specs = load_specs(self.paths(), self.env)
+        for warning in specs.warnings:
+            log.warning("%s", warning.as_warning())
+        return specs
 
     def fingerprint(self) -> Fingerprint:
         """(path, mtime, size) of every spec file; changes when any file is edited, added or

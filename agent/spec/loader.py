@@ -21,7 +21,9 @@ from agent.model import AlertWindows, Journey, Node, SpecSet
 from agent.spec import v1_kinds
 from agent.spec.defaults import default_alert_windows
 from agent.spec.documents import Document, parse_documents
+from agent.spec.feasibility import feasibility_problems
 from agent.spec.kinds import Kind
+from agent.spec.objectives import objective_warnings
 from agent.spec.problems import describe, did_you_mean, translate
 from agent.spec.references import DEFAULT_WINDOWS, Entry, cross_check
 from agent.spec.scalars import NAME_PATTERN
@@ -116,19 +118,39 @@ def load_specs(paths: Sequence[Path], env: Mapping[str, str]) -> SpecSet:
             problems.append(SpecProblem(label, 0, "", str(fault)))
             complete = False
     problems += cross_check(entries, complete)
+    windows = _alert_windows(entries)
+    problems += feasibility_problems(entries, windows)
+    warnings = tuple(_in_order(objective_warnings(entries), paths))
     if problems:
-        order = {str(path): index for index, path in enumerate(paths)}
-        problems.sort(key=lambda p: (order.get(p.file, len(order)), p.document or 1 << 30))
-        raise SpecError(problems)
-    return _spec_set(entries, paths)
+        raise SpecError(_in_order(problems, paths), warnings)
+    return _spec_set(entries, paths, windows, warnings)
 
 
-def _spec_set(entries: list[Entry], paths: Sequence[Path]) -> SpecSet:
-    nodes = [entry.value for entry in entries if isinstance(entry.value, Node)]
-    windows = {DEFAULT_WINDOWS: default_alert_windows()}
+def _in_order(problems: list[SpecProblem], paths: Sequence[Path]) -> list[SpecProblem]:
+    """By file in the order given, then by document (whole-file problems last)."""
+    order = {str(path): index for index, path in enumerate(paths)}
+    return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.document or 1 << 30))
+
+
+def _alert_windows(entries: list[Entry]) -> dict[str, AlertWindows]:
+    """The valid AlertWindows by name, with the built-in "default" unless a document of that
+    name replaces it (an invalid one replaces it too: it is reported, not silently ignored)."""
+    windows: dict[str, AlertWindows] = {}
+    if not any(e.kind == "AlertWindows" and e.name == DEFAULT_WINDOWS for e in entries):
+        windows[DEFAULT_WINDOWS] = default_alert_windows()
     for entry in entries:
         if isinstance(entry.value, AlertWindows):
             windows[entry.value.name] = entry.value
+    return windows
+
+
+def _spec_set(
+    entries: list[Entry],
+    paths: Sequence[Path],
+    windows: dict[str, AlertWindows],
+    warnings: tuple[SpecProblem, ...],
+) -> SpecSet:
+    nodes = [entry.value for entry in entries if isinstance(entry.value, Node)]
     journeys = [entry.value for entry in entries if isinstance(entry.value, Journey)]
     policies = [entry.value for entry in entries if isinstance(entry.value, DecisionPolicy)]
     return SpecSet(
@@ -137,6 +159,7 @@ def _spec_set(entries: list[Entry], paths: Sequence[Path]) -> SpecSet:
         sources=tuple(str(path) for path in paths),
         journeys=tuple(sorted(journeys, key=lambda journey: journey.name)),
         decision_policy=policies[0] if policies else None,  # cross_check allows one at most
+        warnings=warnings,
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import PlainValidator, WithJsonSchema
 from agent.durations import DURATION_HELP, format_duration, parse_duration
 from agent.model import CalendarWindow, RollingWindow, Window
 from agent.spec.problems import describe, did_you_mean, spec_error, validation_error
+from agent.spec.promql import WINDOW_PLACEHOLDER, query_problem
 from agent.spec.variables import template_error
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -311,14 +312,14 @@ JsonPath = Annotated[
 
 # --- Prometheus queries -------------------------------------------------------------------
 
-WINDOW_PLACEHOLDER = "{{window}}"
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 _WINDOW_NAME = re.compile(r"\s*\.?window\s*")  # {{window}}, Sloth's {{.window}}, {{ .window }}
 
 
 def _prom_query(value: object) -> str:
     """A PromQL query with ``{{window}}`` where the range goes; Sloth's ``{{.window}}`` is
-    accepted and rewritten, so the model only ever holds ``{{window}}``."""
+    accepted and rewritten, so the model only ever holds ``{{window}}``. It must parse, and
+    its result must not be grouped (:mod:`agent.spec.promql`)."""
     if not isinstance(value, str):
         raise spec_error(f"must be a PromQL query (a string), got {describe(value)}")
     query = value.strip()
@@ -335,7 +336,11 @@ def _prom_query(value: object) -> str:
             f"must contain {WINDOW_PLACEHOLDER} where the range goes, e.g. "
             f"sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}])), got {describe(value)}"
         )
-    return _PLACEHOLDER.sub(WINDOW_PLACEHOLDER, query)
+    query = _PLACEHOLDER.sub(WINDOW_PLACEHOLDER, query)
+    problem = query_problem(query)
+    if problem is not None:
+        raise spec_error(problem)
+    return query
 
 
 PromQuery = Annotated[

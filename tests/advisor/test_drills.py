@@ -24,7 +24,7 @@ spec:
   capability: payments
   partner: {{name: Acme}}
   probes: [{{name: authorize, http: {{url: "{url}/health"}}}}]
-  slos: [{{name: availability, objective: 99.9, window: 1h, sli: {{probe: authorize}}}}]
+  slos: [{{name: availability, objective: 99.9, window: 3d, sli: {{probe: authorize}}}}]
   fallbacks:
     - node: backup-pay
       drill: {{every: 10m, http: {{url: "{url}/backup", headers: {{X-Route: backup}}}}}}

@@ -45,7 +45,7 @@ spec:
   probes:
     - {{name: health, interval: 200ms, http: {{url: "{url}", timeout: 200ms}}}}
   slos:
-    - {{name: availability, objective: 99.95, window: 1h, sli: {{probe: health}}}}
+    - {{name: availability, objective: 99.95, window: 3d, sli: {{probe: health}}}}
   alerting: {{labels: {{team: payments}}}}
 """
 

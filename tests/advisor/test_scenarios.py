@@ -27,6 +27,13 @@ apiVersion: slo-agent/v1
 kind: DecisionPolicy
 metadata: {name: scenario}
 spec: {interval: 5m, sustain: 30m, clear: 30m, recent: 30m, orchestrate: {min_recovery: 10m}}
+---
+# a tier that fits the nodes' 1h SLO window (the built-in ones look back up to 3d), its short
+# window long enough for min_events runs at the slowest probe interval here (2m)
+apiVersion: slo-agent/v1
+kind: AlertWindows
+metadata: {name: default}
+spec: {page: [{budget_percent: 2, long: 1h, short: 10m}]}
 """
 
 

@@ -70,7 +70,7 @@ spec:
       http: {{url: "{shop}/cart", method: POST, timeout: 150ms}}
     - {{name: authorize, node: acme-pay, http: {{url: "{pay}/pay", timeout: 150ms}}}}
   slos:
-    - {{name: success, objective: 99, window: 1h}}
+    - {{name: success, objective: 99, window: 3d}}
 """
 
 

@@ -98,3 +98,24 @@ def test_report_reads_budgets_from_the_store(tmp_path: Path) -> None:
     assert slo["windows"]["1h"]["bad"] == 5
     # 5% errors against a 1% allowance: the budget is overspent five times
     assert slo["budget"]["remaining_ratio"] == pytest.approx(-4.0)
+
+
+def test_warnings_exit_0_unless_strict_and_new_errors_have_no_traceback() -> None:
+    ratio = "tests/testdata/specs/bad/objective-ratio.yaml"
+    expected = (ROOT / ratio).with_suffix(".expected").read_text().splitlines()
+    lenient = slo_agent("validate", ratio)
+    assert lenient.returncode == 0, lenient.stderr
+    assert lenient.stdout.endswith("from 1 file (2 warnings)\n")
+    assert [
+        line.replace(ratio, "objective-ratio.yaml") for line in lenient.stderr.splitlines()
+    ] == (expected)
+    strict = slo_agent("validate", "--strict", ratio)
+    assert (strict.returncode, strict.stdout) == (1, "")
+    assert strict.stderr.splitlines()[-1] == "2 warnings: errors under --strict"
+    for name in ("alert-tier-longer-than-window", "prometheus-sli-grouped"):
+        bad = slo_agent("validate", f"tests/testdata/specs/bad/{name}.yaml")
+        assert bad.returncode == 1
+        assert "Traceback" not in bad.stderr
+        assert len(bad.stderr.splitlines()) == len(
+            (ROOT / f"tests/testdata/specs/bad/{name}.expected").read_text().splitlines()
+        )

@@ -176,6 +176,15 @@ def _node_yaml(name: str, capability: str, partner: str | None, url: str) -> str
     )
 
 
+# a tier that fits the journey's 1h SLO window (the built-in tiers look back up to 3d)
+HOURLY_WINDOWS = """\
+apiVersion: slo-agent/v1
+kind: AlertWindows
+metadata: {name: hourly}
+spec: {page: [{budget_percent: 2, long: 1h, short: 5m}]}
+"""
+
+
 def checkout_specs(
     shop: str,
     pay: str,
@@ -216,5 +225,6 @@ spec:
       http: {{url: "{ship}/quote", timeout: {timeout}}}
   slos:
     - {{name: success, objective: 99, window: 1h}}
+  alerting: {{windows: hourly}}
 """
-    return "---\n".join([*nodes, journey_yaml])
+    return "---\n".join([*nodes, journey_yaml, HOURLY_WINDOWS])

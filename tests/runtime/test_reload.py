@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from agent.app import running_agent
+from agent.model import RollingWindow
 from tests.support.agents import FAST, node_spec, options, scrape, write_specs
 from tests.support.fakes import eventually
 from tests.support.targets import Reply, Target
@@ -69,3 +71,19 @@ async def test_reload_applies_a_removed_node_at_once(tmp_path: Path) -> None:
             snapshot = running.agent.snapshot
             assert snapshot is not None
             assert [n.node for n in snapshot.nodes] == ["node-a"]
+
+
+async def test_a_reload_whose_tiers_cannot_work_keeps_the_last_good_set(tmp_path: Path) -> None:
+    async with Target({"/a": Reply(200, b"ok")}) as target:
+        good = node_spec("node-a", target.url("/a"))
+        specs = write_specs(tmp_path / "specs", a=good)
+        async with running_agent(options(specs, tmp_path / "s.db"), {}) as running:
+            # a 1d SLO window cannot hold the built-in 3d ticket tier
+            write_specs(specs, a=good.replace("window: 3d", "window: 1d"))
+            assert not await running.agent.reload()
+            error = running.agent.last_reload_error
+            assert error is not None
+            assert "a.yaml: document 1: spec.slos[0].window: " in error
+            assert "tier ticket[1] (3d)" in error
+            [slo] = running.agent.specs.nodes[0].slos
+            assert slo.window == RollingWindow(timedelta(days=3))  # the last good one

@@ -32,7 +32,7 @@ spec:
     - {{name: first, node: node-0, http: {{url: "{url}", timeout: 200ms}}}}
     - {{name: second, node: node-1, http: {{url: "{url}", timeout: 200ms}}}}
   slos:
-    - {{name: success, objective: 99, window: 1h}}
+    - {{name: success, objective: 99, window: 3d}}
 """
 
 

@@ -144,8 +144,11 @@ async def test_missing_series_failed_queries_and_good_ones_in_one_evaluation(
         ),
         # a metric nobody exports: no total, so no data (not 100%)
         ghost=prometheus_node("ghost", total="sum(rate(no_such_metric_total[{{window}}]))"),
-        # valid for the spec, refused by Prometheus
-        broken=prometheus_node("broken", total="sum(rate(http_requests_total[{{window}}])) by"),
+        # valid for the spec (it parses), refused by Prometheus: "(" is no regular expression
+        broken=prometheus_node(
+            "broken",
+            total='label_replace(sum(rate(http_requests_total[{{window}}])), "a", "$1", "b", "(")',
+        ),
     )
     a_scrape_with_traffic(scraped.prometheus)
     counts, source = await read(specs, scraped.prometheus.url, time.time())
@@ -157,7 +160,7 @@ async def test_missing_series_failed_queries_and_good_ones_in_one_evaluation(
         pytest.approx(0.1, abs=1e-12)
     )
     assert source.last_error is not None
-    assert "HTTP 400, bad_data" in source.last_error
+    assert "HTTP 422, execution: invalid regular expression" in source.last_error
 
 
 def test_report_includes_the_prometheus_slo(scraped: Scraped, tmp_path: Path) -> None:

@@ -54,3 +54,61 @@ def test_missing_paths_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert run(["nowhere"], {}) == (1, "", "nowhere: no such file or directory\n")
     code, _, err = run([], {"SLO_AGENT_SPECS": "gone"})
     assert (code, err) == (1, "gone: no such file or directory (from $SLO_AGENT_SPECS)\n")
+
+
+RATIO = "objective: 0.999, window: 28d, sli: {probe: home}"
+
+
+def ratio_node(name: str = "shop") -> str:
+    return node_yaml(name, spec=f"  slos:\n    - {{name: availability, {RATIO}}}\n")
+
+
+def test_warnings_are_printed_and_exit_0(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", ratio_node())
+    code, out, err = run([str(path)], {})
+    assert code == 0
+    assert out == "ok: 1 node, 1 probe, 1 SLO, 0 alert window sets from 1 file (1 warning)\n"
+    assert err == (
+        f"{path}: document 1: spec.slos[0].objective: warning: objective 0.999 is a percent, "
+        "so it means 0.999% of events must be good; if the ratio 0.999 was meant, write 99.9 "
+        "(objectives are percents)\n"
+    )
+
+
+def test_strict_makes_warnings_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", ratio_node())
+    out, err = io.StringIO(), io.StringIO()
+    assert validate([str(path)], {}, out, err, strict=True) == 1
+    assert out.getvalue() == ""
+    assert err.getvalue().endswith(
+        "warning: objective 0.999 is a percent, so it means 0.999% "
+        "of events must be good; if the ratio 0.999 was meant, write 99.9 (objectives are "
+        "percents)\n1 warning: errors under --strict\n"
+    )
+    clean = write(tmp_path, "b.yaml", node_yaml("b"))
+    assert validate([str(clean)], {}, io.StringIO(), io.StringIO(), strict=True) == 0
+
+
+def test_warnings_come_with_the_errors_of_the_same_load(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", ratio_node(), node_yaml("Bad_Name"))
+    code, out, err = run([str(path)], {})
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{path}: document 1: spec.slos[0].objective: warning: ")
+    assert lines[1].startswith(f"{path}: document 2: metadata.name: must be ")
+
+
+@pytest.mark.parametrize(
+    ("objective", "warned"), [(0.999, True), (0.99, True), (1, False), (1.5, False), (99.9, False)]
+)
+def test_only_objectives_below_1_are_warned_about(
+    tmp_path: Path, objective: float, warned: bool
+) -> None:
+    spec = (
+        f"  slos:\n    - {{name: a, objective: {objective}, window: 28d, sli: {{probe: home}}}}\n"
+    )
+    path = write(tmp_path, "a.yaml", node_yaml("shop", spec=spec))
+    code, _, err = run([str(path)], {})
+    assert code == 0
+    assert ("warning: objective" in err) is warned

@@ -29,7 +29,7 @@ spec:
       interval: {interval}
       http: {{url: "{url}", timeout: {interval}}}
   slos:
-    - {{name: availability, objective: {objective}, window: 1h, sli: {{probe: health}}}}
+    - {{name: availability, objective: {objective}, window: 3d, sli: {{probe: health}}}}
 """
 
 
