@@ -26,6 +26,12 @@ apiVersion: slo-agent/v1
 kind: DecisionPolicy
 metadata: {name: complete}
 spec: {interval: 5m, sustain: 30m, clear: 30m, recent: 1h}
+---
+# a tier that fits the nodes' 1h SLO window (the built-in ones look back up to 3d)
+apiVersion: slo-agent/v1
+kind: AlertWindows
+metadata: {name: default}
+spec: {page: [{budget_percent: 2, long: 1h, short: 5m}]}
 """
 
 
