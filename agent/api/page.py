@@ -25,6 +25,7 @@ from agent.slo.status import (
     SloState,
     SloStatus,
     Snapshot,
+    multiple,
     worst_state,
 )
 
@@ -94,8 +95,7 @@ def objective_text(ratio: float) -> str:
 def burn_text(burn: float | None) -> str:
     if burn is None:
         return "—"
-    times = "\u00d7"  # multiplication sign
-    return f"{burn:.3g}{times}" if burn < 1000 else f"{burn:.0f}{times}"
+    return f"{multiple(burn)}\u00d7"  # multiplication sign
 
 
 def duration_text(seconds: float) -> str:

@@ -26,7 +26,7 @@ from agent.model import SpecSet
 from agent.runtime.evaluator import evaluate
 from agent.runtime.source import SpecSource
 from agent.slo.events import Counts
-from agent.slo.status import SloStatus, Snapshot
+from agent.slo.status import SloStatus, Snapshot, multiple
 from agent.sources.prometheus import PrometheusSliSource
 from agent.store.sqlite import SqliteStore
 
@@ -36,7 +36,7 @@ def _pct(ratio: float | None, digits: int = 3) -> str:
 
 
 def _burn(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.2f}x"
+    return "-" if rate is None else f"{multiple(rate)}x"
 
 
 def _events(count: float) -> str:

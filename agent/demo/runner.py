@@ -30,7 +30,7 @@ from agent.demo.templates import render_demo_specs
 from agent.model import JOURNEY_MODE
 from agent.runtime.advice import Advisor
 from agent.runtime.agent import Agent, AgentSettings
-from agent.slo.status import SloState, SloStatus, Snapshot
+from agent.slo.status import SloState, SloStatus, Snapshot, multiple
 
 REFRESH_SECONDS = 2.0
 
@@ -54,7 +54,7 @@ def _pct(ratio: float | None) -> str:
 
 
 def _burn(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.1f}x"
+    return "-" if rate is None else f"{multiple(rate)}x"
 
 
 def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed: float) -> Table:
@@ -122,7 +122,7 @@ def _change_line(key: str, slo: SloStatus, previous: SloState) -> str:
         return f"EXHAUSTED {key}: error budget {slo.budget.left_text(2)}"
     burns = "; ".join(
         f"{a.severity.value} {a.long}/{a.short} burning "
-        f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {a.factor:.1f}x)"
+        f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {multiple(a.factor)}x)"
         for a in slo.firing
     )
     return f"{state.label.upper():<8}  {key}: {burns}"

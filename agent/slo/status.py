@@ -17,6 +17,12 @@ from typing import NamedTuple
 from agent.model import Mode, Severity
 
 
+def multiple(value: float) -> str:
+    """A burn rate or an overspend for people: ``"1.59"``, ``"14.3"``, ``"599"``, ``"1,120"``
+    (three significant digits, never an exponent)."""
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
 class SloState(StrEnum):
     """The one state of an SLO, from worst to best (see :data:`PRECEDENCE`):
 
@@ -86,7 +92,7 @@ class BudgetStatus:
             return None
         if remaining >= 0:
             return f"{remaining * 100:.{digits}f}%"
-        return f"overspent {consumed:.3g}x"
+        return f"overspent {multiple(consumed)}x"
 
     @property
     def has_data(self) -> bool:

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.model import AlertTier, Slo, SloOwner, SpecSet
-from agent.slo.status import AlertStatus, SloStatus, Snapshot
+from agent.slo.status import AlertStatus, SloStatus, Snapshot, multiple
 from exporters.alerting import (
     ABSENT,
     BURN,
@@ -145,7 +145,7 @@ def _percent(ratio: float, digits: int = 6) -> str:
 
 
 def _burn(value: float | None) -> str:
-    return "no data" if value is None else f"{value:.3g}x"
+    return "no data" if value is None else f"{multiple(value)}x"
 
 
 def _budget_left(status: SloStatus) -> str:

@@ -16,6 +16,7 @@ from agent.slo.status import (
     BudgetStatus,
     SloState,
     SloStatus,
+    multiple,
     worst_state,
 )
 from tests.support.builders import WORKBOOK, node
@@ -130,3 +131,11 @@ def test_the_worst_of_several_states() -> None:
 
 def test_states_read_as_words() -> None:
     assert [s.label for s in PRECEDENCE] == ["page", "exhausted", "ticket", "no data", "ok"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1.5943, "1.59"), (14.33, "14.3"), (599.4, "599"), (1120.4, "1,120"), (63536.36, "63,536")],
+)
+def test_multiples_read_without_exponents(value: float, text: str) -> None:
+    assert multiple(value) == text
