@@ -92,6 +92,9 @@ def _through(stage: _Inflater, pieces: Iterable[bytes], *, finish: bool = False)
 async def read_body(response: httpx.Response, limit: int, *, keep: bool) -> bytes | None:
     """The decoded body (``b""`` unless ``keep``), or None once it is larger than ``limit``
     bytes; reading stops there, with at most ``limit`` + :data:`PIECE` bytes decoded."""
+    if response.is_stream_consumed:  # a transport that answered with a body already read
+        content = response.content
+        return None if len(content) > limit else content if keep else b""
     stages = _stages(response.headers)
     size = 0
     parts: list[bytes] = []
