@@ -3,7 +3,10 @@ from a real loopback target costs the limit, not its decoded size."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import sys
+import textwrap
 import tracemalloc
 import zlib
 from typing import Any
@@ -58,6 +61,57 @@ async def test_a_gzip_bomb_stops_at_the_limit_without_inflating_the_rest(
     assert observation.reason is Reason.BODY_TOO_LARGE
     assert observation.detail == f"body larger than {MiB} bytes"
     assert peak - before < BOMB_PEAK_BOUND, f"{(peak - before) / MiB:.1f} MiB"
+
+
+# peak RSS (Linux VmHWM, reset before probing) a separate agent process gains over 5 probes of
+# a 200 MiB bomb with a 1 MiB limit
+BOMB_RSS_BOUND = 16 * MiB
+
+_RSS_PROBE = textwrap.dedent(
+    """
+    import asyncio, re, sys
+    from agent.model import HttpCheck
+    from agent.probes.http import HttpProber
+
+    def kib(field: str) -> int:
+        with open("/proc/self/status") as status:
+            return int(re.search(field + r":\\s+(\\d+) kB", status.read()).group(1))
+
+    async def main(url: str) -> None:
+        prober = HttpProber()
+        check = HttpCheck(url=url, max_body_bytes=1024 * 1024, json_equals={"$.ok": True})
+        await prober.observe(HttpCheck(url=url.replace("/bomb", "/warm-up")))
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")  # the peak (VmHWM) starts again from the RSS of now
+        before = kib("VmRSS")
+        reasons = [(await prober.observe(check)).reason.value for _ in range(5)]
+        peak = kib("VmHWM")
+        await prober.aclose()
+        print(" ".join(reasons), (peak - before) * 1024)
+
+    asyncio.run(main(sys.argv[1]))
+    """
+)
+
+
+async def test_a_gzip_bomb_leaves_the_peak_rss_of_an_agent_process_nearly_unchanged(
+    target: Target,
+) -> None:
+    target.route("/bomb", Reply(200, gzip_bomb(200 * MiB), headers={"Content-Encoding": "gzip"}))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _RSS_PROBE, target.url("/bomb"), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(60):
+            out, _ = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    *reasons, growth = out.decode().split()
+    assert reasons == ["body_too_large"] * 5
+    assert int(growth) < BOMB_RSS_BOUND, f"{int(growth) / MiB:.1f} MiB"
 
 
 BODY = b'{"ok": true, "text": "' + b"compressible " * 20_000 + b'"}'
