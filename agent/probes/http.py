@@ -11,8 +11,10 @@ a fresh connection per probe (no idle pool and ``Connection: close``). The clien
 cookies, read no proxy settings from the environment, and verify certificates against the
 system trust store (certifi's bundle when the system has none).
 
-``max_body_bytes`` counts the body as decoded (after gzip or deflate); reading stops as soon as
-it is exceeded. The status is checked before the body is read, the body before its assertions.
+``max_body_bytes`` counts the body as decoded (after gzip or deflate, see
+:mod:`agent.probes.body`); reading and inflating stop as soon as it is exceeded. URL userinfo is
+sent as Basic auth, as httpx and curl send it, and taken out of the URL. The status is checked
+before the body is read, the body before its assertions.
 
 Phase timings come from the transport's ``trace`` extension events (the names httpcore uses),
 so any transport emitting those events reports phases too.
