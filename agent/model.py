@@ -6,7 +6,6 @@ ratios, duration strings become ``timedelta``. Everything here is immutable plai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.errors import SpecProblem
+from agent.text_pattern import TextPattern
 
 if TYPE_CHECKING:
     from agent.advisor.policy import DecisionPolicy
@@ -42,7 +42,7 @@ class HttpCheck:
     timeout: timedelta = timedelta(seconds=5)
     expect_status: frozenset[int] = frozenset(range(200, 300))
     body_contains: str | None = None
-    body_regex: re.Pattern[str] | None = None
+    body_regex: TextPattern | None = None  # RE2: linear time whatever the body
     json_equals: Mapping[str, Any] = field(default_factory=dict)  # JSON path -> expected value
     max_body_bytes: int = 1024 * 1024
     verify_tls: bool = True

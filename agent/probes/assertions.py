@@ -13,7 +13,6 @@ list. Equality is JSON equality: ``true`` is not ``1``, ``1`` is ``1.0``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +20,12 @@ from typing import Any
 import jsonpath
 
 from agent.model import HttpCheck
+from agent.text_pattern import TextPattern
 
 JsonQuery = jsonpath.JSONPath | jsonpath.CompoundJSONPath
 
-_MAX_VALUE_TEXT = 80
+_MAX_VALUE_TEXT = 80  # characters of an expected or actual value shown in a failure
+_MAX_VALUE_DEPTH = 32  # nesting levels shown; deeper values show as "…"
 
 
 def compile_json_path(path: str) -> JsonQuery:
@@ -75,7 +76,7 @@ class JsonExpectation:
 @dataclass(frozen=True, slots=True)
 class BodyAssertions:
     contains: str | None
-    regex: re.Pattern[str] | None
+    regex: TextPattern | None
     json: tuple[JsonExpectation, ...]
 
     @classmethod
@@ -101,16 +102,21 @@ class BodyAssertions:
             text = _decode(body, charset)
             if self.contains is not None and self.contains not in text:
                 failures.append(f"body does not contain {_show(self.contains)}")
-            if self.regex is not None and self.regex.search(text) is None:
+            if self.regex is not None and not self.regex.search(text):
                 failures.append(f"body does not match /{_clip(self.regex.pattern)}/")
         if self.json:
             try:
                 document = json.loads(body)
             except ValueError as exc:
                 failures.append(f"body is not JSON ({_clip(str(exc))})")
+            except RecursionError:
+                failures.append("body is not JSON we can read (nested too deeply)")
             else:
                 for expectation in self.json:
-                    problem = expectation.failure(document)
+                    try:
+                        problem = expectation.failure(document)
+                    except RecursionError:
+                        problem = f"{expectation.path}: the body is nested too deeply to compare"
                     if problem is not None:
                         failures.append(problem)
         if not failures:
@@ -147,11 +153,60 @@ def _decode(body: bytes, charset: str | None) -> str:
 
 
 def _show(value: Any) -> str:
+    """``value`` as compact JSON, cut at _MAX_VALUE_TEXT characters.
+
+    Only what is shown is rendered: the walk stops once the text is long enough, so a value
+    of any size (a YAML alias bomb shares one list billions of times) costs a few hundred
+    steps, never a rendering of the whole.
+    """
+    parts: list[str] = []
+    _render(value, parts, [_MAX_VALUE_TEXT + 1], 0)
+    return _clip("".join(parts))
+
+
+def _render(value: Any, parts: list[str], room: list[int], depth: int) -> None:
+    """Append ``value``'s JSON text to ``parts`` until ``room[0]`` characters are used."""
+    if room[0] <= 0:
+        return
+    if depth > _MAX_VALUE_DEPTH:
+        _emit("…", parts, room)
+    elif isinstance(value, str):
+        _emit(json.dumps(value[: room[0]], ensure_ascii=False), parts, room)
+    elif value is None or isinstance(value, bool | float):
+        _emit(json.dumps(value), parts, room)
+    elif isinstance(value, int):
+        _emit(_integer(value), parts, room)
+    elif isinstance(value, Mapping):
+        _emit("{", parts, room)
+        for index, (key, item) in enumerate(value.items()):
+            if room[0] <= 0:
+                return
+            _emit(", " if index else "", parts, room)
+            _emit(json.dumps(str(key)[: room[0]], ensure_ascii=False) + ": ", parts, room)
+            _render(item, parts, room, depth + 1)
+        _emit("}", parts, room)
+    elif isinstance(value, Sequence):
+        _emit("[", parts, room)
+        for index, item in enumerate(value):
+            if room[0] <= 0:
+                return
+            _emit(", " if index else "", parts, room)
+            _render(item, parts, room, depth + 1)
+        _emit("]", parts, room)
+    else:
+        _emit(str(value)[: room[0]], parts, room)
+
+
+def _emit(text: str, parts: list[str], room: list[int]) -> None:
+    parts.append(text)
+    room[0] -= len(text)
+
+
+def _integer(value: int) -> str:
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
-    except ValueError:  # circular structures cannot come from JSON, but from a spec could
-        text = repr(value)
-    return _clip(text)
+        return str(value)
+    except ValueError:  # more digits than Python converts (4300 by default)
+        return f"<integer of {value.bit_length()} bits>"
 
 
 def _clip(text: str) -> str:

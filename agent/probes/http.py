@@ -11,8 +11,10 @@ a fresh connection per probe (no idle pool and ``Connection: close``). The clien
 cookies, read no proxy settings from the environment, and verify certificates against the
 system trust store (certifi's bundle when the system has none).
 
-``max_body_bytes`` counts the body as decoded (after gzip or deflate); reading stops as soon as
-it is exceeded. The status is checked before the body is read, the body before its assertions.
+``max_body_bytes`` counts the body as decoded (after gzip or deflate, see
+:mod:`agent.probes.body`); reading and inflating stop as soon as it is exceeded. URL userinfo is
+sent as Basic auth, as httpx and curl send it, and taken out of the URL. The status is checked
+before the body is read, the body before its assertions.
 
 Phase timings come from the transport's ``trace`` extension events (the names httpcore uses),
 so any transport emitting those events reports phases too.
@@ -21,21 +23,22 @@ so any transport emitting those events reports phases too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import base64
 import http.cookiejar
 import importlib.metadata
 import socket
 import ssl
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
 from agent.durations import format_duration
 from agent.model import HttpCheck
 from agent.probes.assertions import BodyAssertions
+from agent.probes.body import read_body
 from agent.probes.details import causes, message, one_line, root_cause, secret_spellings
 from agent.probes.http_trace import WAITING_FOR, PhaseTrace
 from agent.probes.result import Observation, Outcome, Reason
@@ -214,6 +217,14 @@ class HttpProber:
                 headers[name] = value
             except Exception:
                 return one_line(f"header {name!r} cannot be sent")
+        if url.userinfo:
+            # sent as Basic auth, as httpx and curl do, and kept out of the URL (and so out of
+            # every detail); an Authorization header of the check's own wins
+            credentials = _basic_credentials(url)
+            secrets = secret_spellings([*check.headers.values(), *credentials])
+            url = url.copy_with(username=None, password=None)
+            if not any(name.lower() == "authorization" for name in check.headers):
+                headers["Authorization"] = credentials[0]
         timeout = check.timeout.total_seconds()
         method = check.method.upper()
         try:
@@ -301,6 +312,16 @@ def _fresh_request(template: httpx.Request, extensions: dict[str, Any]) -> httpx
     return request
 
 
+def _basic_credentials(url: httpx.URL) -> tuple[str, ...]:
+    """The Authorization value for ``url``'s userinfo, then every other spelling of it
+    (decoded and as written in the URL) a message could quote."""
+    pair = f"{url.username}:{url.password}"
+    token = base64.b64encode(pair.encode("utf-8")).decode("ascii")
+    raw = url.userinfo.decode("ascii", "replace")
+    spellings = (f"Basic {token}", token, pair, raw, url.password, raw.partition(":")[2])
+    return tuple(spelling for spelling in spellings if spelling)
+
+
 def _merged(base: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
     """``base`` with ``extra`` replacing same-named headers (the cached plan stays unchanged)."""
     headers = base.copy()
@@ -316,19 +337,9 @@ async def _judge(
     if status not in plan.expect_status:
         return Reason.STATUS, f"expected status in {plan.status_text}, got {status}", None
     limit = plan.max_body_bytes
-    keep = keep_body or plan.assertions is not None
-    size = 0
-    parts: list[bytes] = []
-    # httpx types it as an iterator; it is a generator, closed here when left early
-    body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
-    async with contextlib.aclosing(body) as chunks:
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                return Reason.BODY_TOO_LARGE, f"body larger than {limit} bytes", None
-            if keep:
-                parts.append(chunk)
-    content = b"".join(parts)
+    content = await read_body(response, limit, keep=keep_body or plan.assertions is not None)
+    if content is None:
+        return Reason.BODY_TOO_LARGE, f"body larger than {limit} bytes", None
     if plan.assertions is not None:
         failure = plan.assertions.failure(content, _charset(response))
         if failure is not None:

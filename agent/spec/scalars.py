@@ -19,6 +19,7 @@ from agent.model import CalendarWindow, RollingWindow, Window
 from agent.spec.problems import describe, did_you_mean, spec_error, validation_error
 from agent.spec.promql import WINDOW_PLACEHOLDER, query_problem
 from agent.spec.variables import template_error
+from agent.text_pattern import TextPattern
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
@@ -279,9 +280,9 @@ def _regex(value: object) -> str:
     if not isinstance(value, str):
         raise spec_error(f"must be a regular expression (a string), got {describe(value)}")
     try:
-        re.compile(value)
-    except re.error as error:
-        raise spec_error(f"invalid regular expression: {error}") from None
+        TextPattern.compile(value)
+    except ValueError as error:
+        raise spec_error(str(error)) from None
     return value
 
 

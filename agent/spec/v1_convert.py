@@ -6,7 +6,6 @@ models for type checking only, so it can be imported before or after :mod:`agent
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 from agent import model
 from agent.spec.problems import Loc, validation_error
 from agent.spec.variables import HeaderExpander
+from agent.text_pattern import TextPattern
 
 if TYPE_CHECKING:  # at run time this module needs only the documents' attributes
     from agent.spec.v1 import (
@@ -62,7 +62,9 @@ def http_check(
         timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
         expect_status=_statuses(spec.expect.status),
         body_contains=spec.expect.body_contains,
-        body_regex=None if spec.expect.body_regex is None else re.compile(spec.expect.body_regex),
+        body_regex=(
+            None if spec.expect.body_regex is None else TextPattern.compile(spec.expect.body_regex)
+        ),
         json_equals=dict(spec.expect.json_),
         max_body_bytes=spec.max_body_bytes,
         verify_tls=spec.verify_tls,

@@ -10,6 +10,7 @@ import pytest
 from agent.model import HttpCheck
 from agent.probes.http import HttpProber
 from agent.probes.result import Outcome, Reason
+from agent.text_pattern import TextPattern
 from tests.support.net import free_port
 from tests.support.targets import (
     Behaviour,
@@ -117,7 +118,7 @@ CASES = [
         Reason.OK,
         200,
         "",
-        {"body_regex": re.compile(r"version \d+\.\d+")},
+        {"body_regex": TextPattern.compile(r"version \d+\.\d+")},
     ),
     Case(
         "regex: fail",
@@ -125,7 +126,7 @@ CASES = [
         Reason.ASSERTION,
         200,
         "body does not match /ready$/",
-        {"body_regex": re.compile(r"ready$")},
+        {"body_regex": TextPattern.compile(r"ready$")},
     ),
     Case(
         "json: pass",

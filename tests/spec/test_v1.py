@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from agent.model import (
 from agent.spec.problems import translate
 from agent.spec.v1 import AlertWindowsDocument, NodeDocument
 from agent.spec.v1_convert import ratio, to_alert_windows, to_node
+from agent.text_pattern import TextPattern
 from tests.support.builders import probe_sli
 
 
@@ -129,7 +129,7 @@ def test_http_fields_convert() -> None:
     assert check.body == '{"a": "ä"}'.encode()
     assert check.headers == {"Content-Type": "application/json"}
     assert check.body_contains == "ok"
-    assert check.body_regex == re.compile(r"\d+ items")
+    assert check.body_regex == TextPattern.compile(r"\d+ items")
     assert check.json_equals == {"$.status": "ok", "$.items[0].n": 3}
     assert (check.max_body_bytes, check.verify_tls, check.keep_alive) == (100, False, True)
     assert check.follow_redirects is True
