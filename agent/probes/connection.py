@@ -170,6 +170,9 @@ class Connection(asyncio.Protocol):
         replayed = self.replayed
         if replayed is not None:  # the head h11 read, replayed in canonical form
             self.headers, self.reason, version = replayed.headers, replayed.reason, replayed.version
+            if replayed.size > HEAD_LIMIT:  # h11 bounds only a head still incomplete
+                self._refuse_head()
+                return
         else:
             version = b"HTTP/" + self.parser.get_http_version().encode("ascii")
             if self.head_size > HEAD_LIMIT and _head_size(self) > HEAD_LIMIT:

@@ -29,6 +29,7 @@ class Head:
     reason: bytes
     version: bytes  # b"HTTP/1.1"
     headers: list[tuple[bytes, bytes]]  # names as sent; Content-Length merged as h11 does
+    size: int  # bytes of the head (and of any interim responses before it)
     replay: bytes  # a canonical head with the same framing, then the bytes after the head
 
 
@@ -40,11 +41,13 @@ class LenientHead:
         # h11 reads a response only after a request: one it never puts on the wire
         self._h11.send(h11.Request(method="GET", target="/", headers=[("Host", "probe")]))
         self._h11.send(h11.EndOfMessage())
+        self._fed = 0
 
     def feed(self, data: bytes) -> Head | None:
         """The head once complete, else None; raises ``httpx.RemoteProtocolError`` for a head
         that httpx would refuse too."""
         conn = self._h11
+        self._fed += len(data)
         try:
             conn.receive_data(data)
             while True:
@@ -54,13 +57,14 @@ class LenientHead:
                 if isinstance(event, h11.InformationalResponse) and event.status_code != 101:
                     continue  # interim response: wait for the final one
                 if isinstance(event, h11.InformationalResponse | h11.Response):
-                    return _head(event, conn.trailing_data[0])
+                    rest = conn.trailing_data[0]
+                    return _head(event, rest, self._fed - len(rest))
                 raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__}")
         except h11.RemoteProtocolError as exc:
             raise httpx.RemoteProtocolError(f"invalid HTTP response: {exc}") from exc
 
 
-def _head(event: h11.InformationalResponse | h11.Response, rest: bytes) -> Head:
+def _head(event: h11.InformationalResponse | h11.Response, rest: bytes, size: int) -> Head:
     headers = [(name, value) for name, value in event.headers.raw_items()]
     framing = b""
     if any(name.lower() == b"transfer-encoding" for name, _ in headers):
@@ -71,4 +75,4 @@ def _head(event: h11.InformationalResponse | h11.Response, rest: bytes) -> Head:
             framing = b"Content-Length: " + length + b"\r\n"
     replay = b"HTTP/1.1 %d -\r\n%s\r\n%s" % (event.status_code, framing, rest)
     version = b"HTTP/" + event.http_version
-    return Head(event.status_code, event.reason, version, headers, replay)
+    return Head(event.status_code, event.reason, version, headers, size, replay)

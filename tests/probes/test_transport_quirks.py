@@ -185,6 +185,11 @@ ACCEPTED: dict[str, tuple[str, str, str]] = {
 
 QUIRKS += (
     Quirk("head-90kib", _ok(b"X-Long: " + b"a" * 90 * 1024 + b"\r\nContent-Length: 5\r\n")),
+    Quirk("head-150kib", _ok(b"X-Long: " + b"a" * 150 * 1024 + b"\r\nContent-Length: 5\r\n")),
+    Quirk(
+        "bare-lf-head-150kib",
+        b"HTTP/1.1 200 OK\nX-Long: " + b"a" * 150 * 1024 + b"\nContent-Length: 5\n\nhello",
+    ),
     Quirk("reason-over-head-limit", b"HTTP/1.1 200 " + b"r" * 300_000 + b"\r\n\r\n"),
     Quirk("headers-under-count-limit", _ok(b"a: b\r\n" * 4000 + b"Content-Length: 5\r\n")),
     Quirk("headers-over-count-limit", _ok(b"a: b\r\n" * 6000 + b"Content-Length: 5\r\n")),
