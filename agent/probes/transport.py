@@ -19,7 +19,10 @@ Callers keep using ``httpx.AsyncClient``; the transport keeps httpx's contracts:
   ``http11.receive_response_headers.complete``, ...), so phase timings read the same;
 * ``verify`` means what it means to httpx (``True``: certifi or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 
-It speaks HTTP/1.1 only, sends ``Connection: close`` and supports no proxies.
+It speaks HTTP/1.1 only, sends ``Connection: close`` and supports no proxies. It accepts the
+responses httpx accepts and refuses the ones it refuses (``tests/probes/test_transport_quirks.py``
+holds the differences), and bounds the response head as httpx does (see
+:mod:`agent.probes.connection`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 :class:`Target` is an asyncio server on a free 127.0.0.1 port (``async with Target(...)``);
 :class:`ThreadedTarget` runs one on its own event loop in a thread for sync tests (``with``).
 Each path answers with a :class:`Behaviour`: a normal :class:`Reply`, or :class:`Hang`,
-:class:`Reset`, :class:`SlowBody`, :class:`Oversized`, :class:`Garbage`, :class:`FailEvery`.
+:class:`Reset`, :class:`SlowBody`, :class:`Oversized`, :class:`Garbage`, :class:`EndlessHead`,
+:class:`FailEvery`.
 The target counts accepted connections and keeps the requests it received.
 
     async with Target({"/health": json_reply({"status": "ok"}), "/stuck": Hang()}) as target:
@@ -211,6 +212,26 @@ class Garbage:
 
     async def serve(self, exchange: Exchange) -> bool:
         await exchange.send(self.data)
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class EndlessHead:
+    """``start`` (a status line, say), then ``filler`` again and again while the client reads:
+    a response head without end. Stops after ``limit`` bytes or when the client goes."""
+
+    start: bytes = b"HTTP/1.1 200 OK\r\n"
+    filler: bytes = b"X-Filler: " + b"f" * 1000 + b"\r\n"
+    limit: int = 256 * 1024 * 1024
+
+    async def serve(self, exchange: Exchange) -> bool:
+        block = self.filler * max(1, 64 * 1024 // len(self.filler))
+        sent = 0
+        with contextlib.suppress(ConnectionError):
+            await exchange.send(self.start)
+            while sent < self.limit and not exchange.writer.transport.is_closing():
+                await exchange.send(block)
+                sent += len(block)
         return False
 
 
