@@ -68,15 +68,17 @@ def test_the_lock_is_dropped_when_its_holder_is_killed(tmp_path: Path) -> None:
     finally:
         first.kill()
         first.communicate(timeout=30)
-    with StoreLock(store) as lock:  # kill -9 left the file, not the lock
+    with StoreLock(store):  # kill -9 left the file, not the lock
         assert lock_path(store).read_text().startswith(f"pid {os.getpid()} on ")
 
 
 def test_a_lock_in_this_process_refuses_another(tmp_path: Path) -> None:
     store = tmp_path / "store.db"
-    with StoreLock(store, clock=0.0):
-        with pytest.raises(StoreError, match=r"another agent is running on it \(pid \d+ on "):
-            StoreLock(store)
+    with (
+        StoreLock(store, clock=0.0),
+        pytest.raises(StoreError, match=r"another agent is running on it \(pid \d+ on "),
+    ):
+        StoreLock(store)
     with StoreLock(store):  # released
         pass
 
