@@ -65,6 +65,7 @@ class RunningAgent:
     url: str  # http://host:port
     tracing: OtlpTracing | None = None  # None when tracing is off
     advisor: Advisor | None = None  # the operate-or-orchestrate reviews
+    task: asyncio.Task[None] | None = None  # the agent's own; done only once it stopped
 
 
 @contextlib.asynccontextmanager
@@ -145,7 +146,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(agent.reload()))
         try:
-            yield RunningAgent(agent, metrics, server.url, tracing, advisor)
+            yield RunningAgent(agent, metrics, server.url, tracing, advisor, agent_task)
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGHUP)
@@ -202,5 +203,11 @@ async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None
             running.url,
             running.url,
         )
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        watched = {stopping} | ({running.task} if running.task is not None else set())
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not stop.is_set():  # the agent stopped by itself: never stay up without probing
+            log.error("the agent stopped probing; exiting")
+            raise UserError("the agent stopped probing unexpectedly; see the log above")
         log.info("stopping: flushing the store")

@@ -112,3 +112,18 @@ def test_a_store_on_a_read_only_file_system_is_one_line(tmp_path: Path, verb: st
         f"cannot open the store {store}: its directory is on a read-only file system (the store "
         "needs write access, also to be read: SQLite keeps its write-ahead log index next to it)"
     )
+
+
+def test_run_with_nothing_to_probe_exits_1_instead_of_idling(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "windows.yaml").write_text(
+        "apiVersion: slo-agent/v1\nkind: AlertWindows\nmetadata: {name: default}\n"
+        "spec:\n  page:\n    - {long: 1h, short: 5m, budget_percent: 2}\n"
+    )
+    result = slo_agent(*_args("run", specs, tmp_path / "store.db"))
+    assert result.stderr.strip().splitlines()[-1:] == [
+        f"nothing to probe: {specs / 'windows.yaml'} define no Node and no Journey"
+    ]
+    assert result.returncode == 1
+    assert not (tmp_path / "store.db").exists()
