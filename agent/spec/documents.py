@@ -117,6 +117,8 @@ class _StrictLoader(yaml.SafeLoader):
         raise _LimitError(message, mark, _join([*self._fields, field]))
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):  # "!!set a" : SafeLoader says what is wrong
+            return super().construct_mapping(node, deep=deep)
         seen: set[object] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
