@@ -21,6 +21,7 @@ import httpx
 from agent.api.app import create_app
 from agent.api.decisions_json import decision_rows
 from agent.api.server import AppServer
+from agent.errors import UserError
 from agent.probes import Probers
 from agent.probes.http import HttpProber
 from agent.runtime.advice import Advisor, DecisionListener
@@ -29,6 +30,7 @@ from agent.runtime.heap import tune_collector
 from agent.runtime.source import SpecSource
 from agent.schedule.shard import UNSHARDED, Shard
 from agent.sources.prometheus import PrometheusSliSource
+from agent.store.lock import StoreLock
 from agent.store.sqlite import SqliteStore
 from agent.tracing.api import NO_TRACING
 from exporters.alertmanager import AlertmanagerClient, AlertmanagerPusher
@@ -63,6 +65,7 @@ class RunningAgent:
     url: str  # http://host:port
     tracing: OtlpTracing | None = None  # None when tracing is off
     advisor: Advisor | None = None  # the operate-or-orchestrate reviews
+    task: asyncio.Task[None] | None = None  # the agent's own; done only once it stopped
 
 
 @contextlib.asynccontextmanager
@@ -77,7 +80,17 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
     specs = source.load()
     trace_config = tracing_config(env) if options.tracing else None
     tracing: OtlpTracing | None = None
-    store = SqliteStore(options.store_path, raw_retention=options.raw_retention)
+    if not specs.nodes and not specs.journeys:
+        raise UserError(
+            f"nothing to probe: {', '.join(specs.sources) or 'the specs'} define no Node and "
+            "no Journey"
+        )
+    lock = StoreLock(options.store_path)  # released when the process ends, even on kill -9
+    try:
+        store = SqliteStore(options.store_path, raw_retention=options.raw_retention)
+    except BaseException:
+        lock.release()
+        raise
     prometheus = httpx.AsyncClient() if options.prometheus_url else None
     pusher = alert_pusher(options)
     try:
@@ -133,7 +146,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(agent.reload()))
         try:
-            yield RunningAgent(agent, metrics, server.url, tracing, advisor)
+            yield RunningAgent(agent, metrics, server.url, tracing, advisor, agent_task)
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGHUP)
@@ -148,7 +161,10 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             await pusher.aclose()  # already closed when the agent ran; closing is idempotent
         if prometheus is not None:
             await prometheus.aclose()
-        store.close()
+        try:
+            store.close()
+        finally:
+            lock.release()
 
 
 def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:
@@ -187,5 +203,11 @@ async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None
             running.url,
             running.url,
         )
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        watched = {stopping} | ({running.task} if running.task is not None else set())
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not stop.is_set():  # the agent stopped by itself: never stay up without probing
+            log.error("the agent stopped probing; exiting")
+            raise UserError("the agent stopped probing unexpectedly; see the log above")
         log.info("stopping: flushing the store")

@@ -54,5 +54,6 @@ class SpecError(UserError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class StoreError(SloAgentError):
-    """The store cannot be opened or written (disk full, wrong path, foreign file)."""
+class StoreError(UserError):
+    """The store cannot be opened or written (disk full, wrong path, foreign file, held by
+    another agent): the message names the store path and what is wrong with it."""

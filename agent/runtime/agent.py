@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from agent.errors import SpecError, StoreError
+from agent.errors import SpecError, SpecProblem, StoreError
 from agent.journeys.pipeline import JourneyPipeline, JourneyStore, journey_jobs_of
 from agent.journeys.runner import JourneyRunner, StepProber
 from agent.journeys.views import JourneyReadings, JourneyView, read_journey_views
@@ -26,7 +26,7 @@ from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.heap import freeze_long_lived
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
 from agent.runtime.sli_source import SliSource
-from agent.runtime.source import Fingerprint, SpecSource
+from agent.runtime.source import Fingerprint, SpecSource, emptied
 from agent.runtime.telemetry import Telemetry
 from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target
 from agent.schedule.shard import UNSHARDED, Shard, owned_specs
@@ -229,9 +229,11 @@ class Agent:
     async def reload(self) -> bool:
         """Load the specs again; on success swap them in atomically, on failure keep the old."""
         async with self._reload_lock:
+            before = self._fingerprint
             self._fingerprint = await asyncio.to_thread(self.source.fingerprint)
             try:
                 specs = await asyncio.to_thread(self.source.load)
+                _refuse_silent_drop(self.all_specs, specs, emptied(before, self._fingerprint))
             except SpecError as exc:
                 self.last_reload_error = str(exc)
                 self.telemetry.reload_result(False, self._clock())
@@ -273,6 +275,31 @@ class Agent:
         if self.journeys is not None:
             return await self.journeys.run(job)
         return None
+
+
+def _refuse_silent_drop(old: SpecSet, new: SpecSet, emptied_files: list[str]) -> None:
+    """Raise SpecError for a new set that would drop nodes by what is most likely an accident:
+    a spec file truncated to 0 bytes, or no node and no journey left where there were some.
+    Deleting a file, or editing nodes out of it, is how to remove them on purpose."""
+    problems = [
+        SpecProblem(
+            file,
+            0,
+            "",
+            "is now empty (0 bytes): refused, as a half-written or "
+            "truncated file; delete it to remove its nodes",
+        )
+        for file in emptied_files
+    ]
+    if not problems and (old.nodes or old.journeys) and not (new.nodes or new.journeys):
+        where = ", ".join(new.sources) or "the spec paths"
+        message = (
+            f"define no Node and no Journey: refused, as it would stop probing all "
+            f"{len(old.nodes)} nodes and {len(old.journeys)} journeys"
+        )
+        problems.append(SpecProblem(where, 0, "", message))
+    if problems:
+        raise SpecError(problems)
 
 
 __all__ = ["Agent", "AgentSettings", "AgentStore", "bucket_retention", "targets_of"]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent.model import SpecSet
+from agent.spec.files import UnreadableSpec, read_spec_bytes
 from agent.spec.loader import load_specs, spec_paths
 
 log = logging.getLogger(__name__)
 
-Fingerprint = tuple[tuple[str, int, int], ...]
+Fingerprint = tuple["FileState", ...]
 
 
 class SpecSource:
@@ -35,8 +37,11 @@ class SpecSource:
         return specs
 
     def fingerprint(self) -> Fingerprint:
-        """(path, mtime, size) of every spec file; changes when any file is edited, added or
-        removed — including Kubernetes ConfigMap updates, which swap a symlink."""
+        """(path, SHA-256 of the content, size) of every spec file: changes when any file's
+        content changes, or a file is added or removed, whatever its mtime says (``cp -p``
+        and ``rsync -t`` keep mtimes; Kubernetes ConfigMap updates swap a symlink). A file
+        that cannot be read counts with why, so it is reloaded (and reported) when that
+        changes."""
         try:
             paths = self.paths()
         except Exception:  # a vanished directory is a change too; load() will report it
@@ -44,8 +49,23 @@ class SpecSource:
         entries = []
         for path in paths:
             try:
-                st = os.stat(path)
-            except OSError:
+                content = read_spec_bytes(path)
+            except UnreadableSpec as error:
+                entries.append(FileState(str(path), f"unreadable: {error}", -1))
                 continue
-            entries.append((str(path), st.st_mtime_ns, st.st_size))
+            entries.append(FileState(str(path), hashlib.sha256(content).hexdigest(), len(content)))
         return tuple(entries)
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    path: str
+    digest: str  # SHA-256 of the content, or "unreadable: why"
+    size: int  # bytes; -1 when unreadable
+
+
+def emptied(before: Fingerprint, after: Fingerprint) -> list[str]:
+    """The files that had content in ``before`` and are empty (0 bytes) in ``after``: most
+    likely caught half-written or truncated by mistake, not meant to drop their nodes."""
+    had = {state.path for state in before if state.size > 0}
+    return [state.path for state in after if state.path in had and state.size == 0]

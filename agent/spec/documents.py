@@ -3,6 +3,12 @@
 Stricter than plain ``yaml.safe_load_all``: a key written twice in one mapping is an error (YAML
 would silently keep the last one). A syntax error stops the file but keeps the documents that
 came before it, so their problems are reported too.
+
+Bounded, so a hostile or broken file is a problem, never a hang, a crash or gigabytes of memory
+(the file's size is bounded by :mod:`agent.spec.files`): per document at most
+:data:`MAX_DEPTH` levels of nesting, :data:`MAX_ALIASES` aliases, :data:`MAX_NODES` values
+with every alias expanded (an "alias bomb" of a few lines expands to billions), no alias to a
+value that contains it, and integers of at most :data:`MAX_INT_DIGITS` digits.
 """
 
 from __future__ import annotations
@@ -12,9 +18,18 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from agent.spec.problems import describe
+
+MAX_DEPTH = 64
+MAX_ALIASES = 1000
+MAX_NODES = 100_000
+MAX_INT_DIGITS = 20
+MAX_PATH_SHOWN = 120  # characters of a field path in a problem
+
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +40,85 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class SyntaxFault:
+    """What stopped reading a file: invalid YAML (anywhere in the file), or a document over a
+    limit (``document`` and the field ``path`` where it was found)."""
+
     line: int  # 1-based; 0 when unknown
     column: int
     message: str
+    document: int = 0  # set for a limit, with path
+    path: str = ""
 
     def __str__(self) -> str:
         where = f"line {self.line}, column {self.column}: " if self.line else ""
-        return f"{where}invalid YAML: {self.message}"
+        what = "" if self.document else "invalid YAML: "
+        return f"{where}{what}{self.message}"
+
+
+class _LimitError(yaml.MarkedYAMLError):
+    def __init__(self, message: str, mark: yaml.Mark | None, path: str) -> None:
+        super().__init__(None, None, message, mark)
+        self.path = path
 
 
 class _StrictLoader(yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._fields: list[str] = []  # the field path of the value being composed
+        self._sizes: dict[int, int] = {}  # id(node) -> its size with aliases expanded
+        self._nodes = 0  # values of this document so far, aliases expanded
+        self._aliases = 0
+
+    def compose_document(self) -> Node | None:
+        self._sizes, self._nodes, self._aliases = {}, 0, 0
+        return super().compose_document()
+
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+        field = _field(parent, index)
+        if self.check_event(AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            node = super().compose_node(parent, index)  # type: ignore[arg-type]
+            size = self._sizes.get(id(node))
+            if size is None:
+                self._limit("an alias to a value that contains it (a recursive alias)", mark, field)
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                self._limit(f"more than {MAX_ALIASES} aliases in one document", mark, field)
+            self._count(size or 0, mark, field)
+            return node
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if len(self._fields) >= MAX_DEPTH:
+            self._limit(f"nested more than {MAX_DEPTH} levels deep", mark, field)
+        before = self._nodes
+        self._fields.append(field)
+        try:
+            node = super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            self._fields.pop()
+        self._count(1, mark, field)
+        self._sizes[id(node)] = self._nodes - before
+        if isinstance(node, ScalarNode) and node.tag == _INT_TAG:
+            digits = sum(c.isdigit() for c in node.value)
+            if digits > MAX_INT_DIGITS:
+                message = f"an integer of {digits} digits; at most {MAX_INT_DIGITS} are allowed"
+                self._limit(message, mark, field)
+        return node
+
+    def _count(self, size: int, mark: yaml.Mark, field: str) -> None:
+        self._nodes += size
+        if self._nodes > MAX_NODES:
+            message = (
+                f"more than {MAX_NODES:,} values in one document with its aliases expanded "
+                "(an alias bomb?)"
+            )
+            self._limit(message, mark, field)
+
+    def _limit(self, message: str, mark: yaml.Mark, field: str) -> None:
+        raise _LimitError(message, mark, _join([*self._fields, field]))
+
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):  # "!!set a" : SafeLoader says what is wrong
+            return super().construct_mapping(node, deep=deep)
         seen: set[object] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -53,10 +136,18 @@ class _StrictLoader(yaml.SafeLoader):
 def parse_documents(text: str) -> tuple[list[Document], SyntaxFault | None]:
     """The documents of ``text`` (None for an empty one) and the syntax error that ended it."""
     documents: list[Document] = []
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)
+    except yaml.reader.ReaderError as error:
+        return documents, _reader_fault(text, error)
     try:
         while loader.check_data():  # type: ignore[no-untyped-call]
             documents.append(Document(len(documents) + 1, loader.get_data()))
+    except _LimitError as error:
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        message = error.problem or "over a limit"
+        return documents, SyntaxFault(line, column, message, len(documents) + 1, error.path)
     except yaml.MarkedYAMLError as error:
         return documents, _fault(error)
     except yaml.YAMLError as error:
@@ -64,6 +155,35 @@ def parse_documents(text: str) -> tuple[list[Document], SyntaxFault | None]:
     finally:
         loader.dispose()
     return documents, None
+
+
+def _field(parent: Node | None, index: object) -> str:
+    """The path segment of a value composed under ``parent``: a key's name, [i], or "" for a
+    document's root or a mapping key itself."""
+    if isinstance(index, int):
+        return f"[{index}]"
+    if isinstance(index, ScalarNode):
+        return str(index.value)[:100]
+    return ""
+
+
+def _join(fields: list[str]) -> str:
+    path = ""
+    for field in fields:
+        if not field:
+            continue
+        path += field if field.startswith("[") or not path else f".{field}"
+    return path if len(path) <= MAX_PATH_SHOWN else path[: MAX_PATH_SHOWN - 3] + "..."
+
+
+def _reader_fault(text: str, error: yaml.reader.ReaderError) -> SyntaxFault:
+    """A character YAML does not allow (a control character, say), where it is."""
+    before = text[: error.position]
+    line = before.count("\n") + 1
+    column = error.position - (before.rfind("\n") + 1) + 1
+    code = error.character if isinstance(error.character, int) else ord(error.character)
+    message = f"character U+{code:04X} is not allowed (control characters cannot be in YAML)"
+    return SyntaxFault(line, column, message)
 
 
 def _fault(error: yaml.MarkedYAMLError) -> SyntaxFault:

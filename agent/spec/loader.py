@@ -22,6 +22,7 @@ from agent.spec import v1_kinds
 from agent.spec.defaults import default_alert_windows
 from agent.spec.documents import Document, parse_documents
 from agent.spec.feasibility import feasibility_problems
+from agent.spec.files import UnreadableSpec, read_spec_text
 from agent.spec.kinds import Kind
 from agent.spec.objectives import objective_warnings
 from agent.spec.problems import describe, did_you_mean, translate
@@ -97,13 +98,9 @@ def load_specs(paths: Sequence[Path], env: Mapping[str, str]) -> SpecSet:
     for path in paths:
         label = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            problems.append(SpecProblem(label, 0, "", "cannot be read: not UTF-8 text"))
-            complete = False
-            continue
-        except OSError as error:
-            problems.append(SpecProblem(label, 0, "", f"cannot be read: {error.strerror}"))
+            text = read_spec_text(path)
+        except UnreadableSpec as error:
+            problems.append(SpecProblem(label, 0, "", str(error)))
             complete = False
             continue
         documents, fault = parse_documents(text)
@@ -115,7 +112,7 @@ def load_specs(paths: Sequence[Path], env: Mapping[str, str]) -> SpecSet:
             if entry is not None:
                 entries.append(entry)
         if fault is not None:
-            problems.append(SpecProblem(label, 0, "", str(fault)))
+            problems.append(SpecProblem(label, fault.document, fault.path, str(fault)))
             complete = False
     problems += cross_check(entries, complete)
     windows = _alert_windows(entries)

@@ -14,7 +14,13 @@ from urllib.parse import urlsplit
 import jsonpath
 from pydantic import PlainValidator, WithJsonSchema
 
-from agent.durations import DURATION_HELP, format_duration, parse_duration
+from agent.durations import (
+    DURATION_HELP,
+    MAX_DURATION,
+    DurationTooLong,
+    format_duration,
+    parse_duration,
+)
 from agent.model import CalendarWindow, RollingWindow, Window
 from agent.spec.problems import describe, did_you_mean, spec_error, validation_error
 from agent.spec.promql import WINDOW_PLACEHOLDER, query_problem
@@ -33,8 +39,10 @@ NAME_HELP = (
     "at most 63 characters"
 )
 MIN_INTERVAL = timedelta(milliseconds=100)
+MAX_INTERVAL = timedelta(days=1)  # a probe, journey or drill runs at least once a day
 MIN_WINDOW = timedelta(hours=1)
 MAX_WINDOW = timedelta(days=366)
+MAX_SPEC_DURATION = MAX_WINDOW  # any other duration of a spec: no longer than a window
 
 
 def _number(value: object) -> float | None:
@@ -46,23 +54,35 @@ def _number(value: object) -> float | None:
 # --- durations ----------------------------------------------------------------------------
 
 
-def _duration(value: object) -> timedelta:
+def _positive(value: object) -> timedelta:
+    """A duration longer than 0s; one longer than ``parse_duration`` reads is returned as
+    just longer than its longest, for the caller's range check."""
     if isinstance(value, str):
         try:
             parsed = parse_duration(value)
+        except DurationTooLong:
+            parsed = MAX_DURATION + timedelta(milliseconds=1)
         except ValueError:
-            pass
-        else:
-            if parsed > timedelta():
-                return parsed
+            raise spec_error(f"must be {DURATION_HELP}, got {describe(value)}") from None
+        if parsed <= timedelta():
             raise spec_error(f"must be longer than 0s, got {describe(value)}")
+        return parsed
     raise spec_error(f"must be {DURATION_HELP}, got {describe(value)}")
 
 
+def _duration(value: object) -> timedelta:
+    parsed = _positive(value)
+    if parsed > MAX_SPEC_DURATION:
+        longest = format_duration(MAX_SPEC_DURATION)
+        raise spec_error(f"must be at most {longest}, got {describe(value)}")
+    return parsed
+
+
 def _interval(value: object) -> timedelta:
-    parsed = _duration(value)
-    if parsed < MIN_INTERVAL:
-        raise spec_error(f"must be at least {format_duration(MIN_INTERVAL)}, got {describe(value)}")
+    parsed = _positive(value)
+    if not MIN_INTERVAL <= parsed <= MAX_INTERVAL:
+        shortest, longest = format_duration(MIN_INTERVAL), format_duration(MAX_INTERVAL)
+        raise spec_error(f"must be from {shortest} to {longest}, got {describe(value)}")
     return parsed
 
 
@@ -75,7 +95,8 @@ Interval = Annotated[
     WithJsonSchema(
         {
             **_DURATION_SCHEMA,
-            "description": f"at least {format_duration(MIN_INTERVAL)}; {DURATION_HELP}",
+            "description": f"from {format_duration(MIN_INTERVAL)} to "
+            f"{format_duration(MAX_INTERVAL)}; {DURATION_HELP}",
         }
     ),
 ]
@@ -100,11 +121,14 @@ def _window(value: object) -> Window:
             )
         return CalendarWindow("month")
     if isinstance(value, str):
+        length: timedelta | None
         try:
             length = parse_duration(value)
+        except DurationTooLong:
+            length = MAX_DURATION + timedelta(milliseconds=1)
         except ValueError:
-            pass
-        else:
+            length = None
+        if length is not None:
             if MIN_WINDOW <= length <= MAX_WINDOW:
                 return RollingWindow(length)
             raise spec_error(

@@ -13,6 +13,7 @@ Layout versions: 1, SLI and probe buckets and raw probe results; 2, plus the jou
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,12 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the store directory {path.parent}: {exc}") from exc
+        raise StoreError(
+            f"cannot create the store directory {path.parent}: {exc.strerror}"
+        ) from exc
+    unusable = unusable_reason(path)
+    if unusable:
+        raise StoreError(f"cannot open the store {path}: {unusable}")
     try:
         conn = sqlite3.connect(
             path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -107,6 +113,30 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def unusable_reason(path: Path) -> str:
+    """Why ``path`` cannot hold a store, in words, or "" when nothing is known against it. A
+    store needs write access even to be read: SQLite's write-ahead log keeps an index file
+    next to it."""
+    if path.is_dir():
+        return "it is a directory, not a store file (give a file name, e.g. slo-agent.db)"
+    if path.exists() and not path.is_file():
+        return "it is not a regular file"
+    try:
+        read_only = bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        return (
+            "its directory is on a read-only file system (the store needs write access, also "
+            "to be read: SQLite keeps its write-ahead log index next to it)"
+        )
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"no permission to write in {path.parent}"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return "no permission to read and write it"
+    return ""
 
 
 def _prepare(conn: sqlite3.Connection, path: Path) -> None:
