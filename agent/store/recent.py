@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.slo.events import Counts, SliEvent
@@ -147,7 +147,7 @@ class RecentSlots:
     def __bool__(self) -> bool:
         return bool(self._resolutions)
 
-    def add(self, events: Iterable[SliEvent], at: float) -> None:
+    def add(self, events: Sequence[SliEvent], at: float) -> None:
         """Count the events of one run that started at ``at`` (unix seconds)."""
         for resolution in self._resolutions.values():
             slot = int(at // resolution.seconds)

@@ -50,13 +50,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple, Self, TypeVar
+from typing import Self, TypeVar
 
 from agent.errors import StoreError
 from agent.journeys.blame import Blame
@@ -70,23 +70,15 @@ from agent.store.buckets import (
     RawSampler,
     first_minute_from,
     minute_of,
-    minute_ranges,
 )
 from agent.store.evidence import DrillRun, FailureRun, FailureRunTracker, overlapping
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
-from agent.store.recent import RecentSlots, Split
-from agent.store.window_sums import FROZEN_AFTER, WindowSums, combine
+from agent.store.window_reads import WindowReads
+from agent.store.window_sums import FROZEN_AFTER
 
 T = TypeVar("T")
-
-
-class _Ranges(NamedTuple):
-    """One request's ranges: label -> minute range, label -> fine-slot split."""
-
-    minutes: dict[str, tuple[int, int]]
-    fine: dict[str, Split]
 
 
 class SqliteStore:
@@ -128,8 +120,7 @@ class SqliteStore:
         self._dropped_results = 0  # by batches already written
         self._pruner = Pruner(self._pruning, batch=prune_batch, limit=prune_limit)
         self._clock = clock
-        self._window_sums = WindowSums()
-        self._recent = RecentSlots()
+        self._windows = WindowReads(queries.SERIES_PER_QUERY)
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout)
         self._failure_runs = FailureRunTracker(
             self._read(self._conn, evidence_sql.open_failure_runs)
@@ -154,8 +145,7 @@ class SqliteStore:
             if self._conn is None:
                 raise StoreError(f"the store {self.path} is closed")
             self._pending.add(result, events, keep_raw=self._raw_sampler.keep(result))
-            if self._recent:
-                self._recent.add(events, result.started_at)
+            self._windows.record(events, result.started_at)
             self._failure_runs.observe(result, self._pending.evidence)
 
     def record_drill(self, run: DrillRun) -> None:
@@ -176,8 +166,7 @@ class SqliteStore:
                 raise StoreError(f"the store {self.path} is closed")
             self._pending.add_events(minute, events)
             self._pending.journeys.add(minute, result, blames)
-            if self._recent:
-                self._recent.add(events, result.started_at)
+            self._windows.record(events, result.started_at)
 
     def flush(self) -> int:
         """Write everything recorded so far in one transaction; return the rows written.
@@ -202,9 +191,9 @@ class SqliteStore:
                     self._pending = batch
                 raise
             self._dropped_results += batch.dropped_results
-            horizon = self._window_sums.horizon
+            horizon = self._windows.kept.horizon
             if horizon is not None:  # buckets written below it change sums kept for reads
-                self._window_sums.forget(batch.series_below(horizon))
+                self._windows.kept.forget(batch.series_below(horizon))
             return written
 
     def set_bucket_retention(self, retention: timedelta) -> None:
@@ -224,7 +213,7 @@ class SqliteStore:
         deleted = self._pruner.prune(raw_cutoff, bucket_cutoff)
         with self._db_lock:
             # sums kept over pruned buckets would keep counting them
-            self._window_sums.forget_below(bucket_cutoff)
+            self._windows.kept.forget_below(bucket_cutoff)
             release_free_pages(self._connection(), self.path, self._pruner.limit)
         return deleted
 
@@ -270,59 +259,15 @@ class SqliteStore:
         window costs a few bucket reads per call instead of 40,320.
         """
         now = self._clock()
-        horizon = minute_of(now) - FROZEN_AFTER
         with self._db_lock:
             conn = self._connection()
             with self._pending_lock:
-                # series mostly share their ranges: split and convert each distinct set once
-                converted: dict[tuple[tuple[str, tuple[float, float]], ...], _Ranges] = {}
-                wanted: dict[str, _Ranges] = {}
-                for series, ranges in requests.items():
-                    key = tuple(ranges.items())
-                    if key not in converted:
-                        converted[key] = self._split(ranges, now)
-                    wanted[series] = converted[key]
-                out = {s: self._pending.sli_counts(s, w.minutes) for s, w in wanted.items()}
-                for series, parts in wanted.items():
-                    for label, split in parts.fine.items():
-                        fine = self._recent.counts(series, split)
-                        out[series][label] = out[series].get(label, Counts()) + fine
-            sums = self._window_sums
-            plans = {
-                (series, label): sums.plan(series, label, window, horizon)
-                for series, parts in wanted.items()
-                for label, window in parts.minutes.items()
-            }
-            readers: dict[tuple[int, int], dict[str, None]] = {}
-            for (series, _), plan in plans.items():
-                for window in plan.reads():
-                    readers.setdefault(window, {})[series] = None
-            stored: dict[str, dict[tuple[int, int], Counts]] = {}
-            for window, names in readers.items():
-                for chunk in _chunks(list(names), queries.SERIES_PER_QUERY):
-                    query = partial(queries.range_sums, names=chunk, lo=window[0], hi=window[1])
-                    for series, counts in self._read(conn, query).items():
-                        stored.setdefault(series, {})[window] = counts
-            for (series, label), plan in plans.items():
-                frozen, window_counts = combine(plan, stored.get(series, {}))
-                sums.keep(series, label, plan.frozen, frozen)
-                out[series][label] = out[series][label] + window_counts
-        return out
+                begun = self._windows.begin(requests, now, self._pending)
 
-    def _split(self, ranges: Mapping[str, tuple[float, float]], now: float) -> _Ranges:
-        """Which part of each range the fine slots count and which the minute buckets."""
-        minutes: dict[str, tuple[float, float]] = {}
-        fine: dict[str, Split] = {}
-        # longest first, so that rings are sized for every window of a resolution at once
-        for label, (start, end) in sorted(ranges.items(), key=lambda r: r[1][0] - r[1][1]):
-            split = self._recent.split(start, end, now)
-            if split is None:
-                minutes[label] = (start, end)
-                continue
-            fine[label] = split
-            if split.older is not None:
-                minutes[label] = split.older
-        return _Ranges(minute_ranges(minutes), fine)
+            def range_sums(names: list[str], lo: int, hi: int) -> Mapping[str, Counts]:
+                return self._read(conn, partial(queries.range_sums, names=names, lo=lo, hi=hi))
+
+            return self._windows.finish(begun, minute_of(now) - FROZEN_AFTER, range_sums)
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""
@@ -503,11 +448,6 @@ class SqliteStore:
             return action(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _require_positive(name: str, value: timedelta) -> None:

@@ -1,0 +1,111 @@
+"""Reading SLI window sums: recent short windows from the fine slots, everything else from the
+minute buckets through the kept window sums.
+
+A read happens in two steps under the store's locks: :meth:`WindowReads.begin`, with the
+in-memory buffer locked, splits every requested range, counts the fine slots and the unflushed
+buckets; :meth:`WindowReads.finish`, with only the connection locked, adds the stored minute
+buckets, reading only what each kept sum needs (:mod:`agent.store.window_sums`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple
+
+from agent.slo.events import Counts, SliEvent
+from agent.store.buckets import Pending, minute_ranges
+from agent.store.recent import RecentSlots, Split
+from agent.store.window_sums import WindowSums, combine
+
+Requests = Mapping[str, Mapping[str, tuple[float, float]]]  # series -> label -> (start, end)
+RangeSums = Callable[[list[str], int, int], Mapping[str, Counts]]  # stored sums of series
+
+
+class _Ranges(NamedTuple):
+    """One request's ranges: label -> minute range, label -> fine-slot split."""
+
+    minutes: dict[str, tuple[int, int]]
+    fine: dict[str, Split]
+
+
+class Begun(NamedTuple):
+    """A read between its two steps: what each series needs, and the counts so far."""
+
+    wanted: dict[str, _Ranges]
+    counts: dict[str, dict[str, Counts]]
+
+
+class WindowReads:
+    """The fine slots and the kept window sums of one store."""
+
+    def __init__(self, series_per_query: int) -> None:
+        self.recent = RecentSlots()
+        self.kept = WindowSums()
+        self._series_per_query = series_per_query
+
+    def record(self, events: Sequence[SliEvent], at: float) -> None:
+        """Count one run's events in the fine slots (only while some are in use)."""
+        if self.recent:
+            self.recent.add(events, at)
+
+    def begin(self, requests: Requests, now: float, pending: Pending) -> Begun:
+        """Split the ranges and count the fine slots and ``pending``'s buckets (buffer locked)."""
+        converted: dict[tuple[tuple[str, tuple[float, float]], ...], _Ranges] = {}
+        wanted: dict[str, _Ranges] = {}
+        for series, ranges in requests.items():
+            key = tuple(ranges.items())  # series mostly share their ranges: split each set once
+            if key not in converted:
+                converted[key] = self._split(ranges, now)
+            wanted[series] = converted[key]
+        counts = {s: pending.sli_counts(s, w.minutes) for s, w in wanted.items()}
+        for series, parts in wanted.items():
+            for label, split in parts.fine.items():
+                fine = self.recent.counts(series, split)
+                counts[series][label] = counts[series].get(label, Counts()) + fine
+        return Begun(wanted, counts)
+
+    def finish(
+        self, begun: Begun, horizon: int, range_sums: RangeSums
+    ) -> dict[str, dict[str, Counts]]:
+        """Add the stored minute buckets (connection locked); ``range_sums(series, lo, hi)``
+        reads the stored sums of some series over the minutes ``[lo, hi)``."""
+        plans = {
+            (series, label): self.kept.plan(series, label, window, horizon)
+            for series, parts in begun.wanted.items()
+            for label, window in parts.minutes.items()
+        }
+        readers: dict[tuple[int, int], dict[str, None]] = {}
+        for (series, _), plan in plans.items():
+            for window in plan.reads():
+                readers.setdefault(window, {})[series] = None
+        stored: dict[str, dict[tuple[int, int], Counts]] = {}
+        for (lo, hi), names in readers.items():
+            for chunk in _chunks(list(names), self._series_per_query):
+                for series, counts in range_sums(chunk, lo, hi).items():
+                    stored.setdefault(series, {})[(lo, hi)] = counts
+        out = begun.counts
+        for (series, label), plan in plans.items():
+            frozen, window_counts = combine(plan, stored.get(series, {}))
+            self.kept.keep(series, label, plan.frozen, frozen)
+            out[series][label] = out[series][label] + window_counts
+        return out
+
+    def _split(self, ranges: Mapping[str, tuple[float, float]], now: float) -> _Ranges:
+        """Which part of each range the fine slots count and which the minute buckets."""
+        minutes: dict[str, tuple[float, float]] = {}
+        fine: dict[str, Split] = {}
+        # longest first, so that rings are sized for every window of a resolution at once
+        for label, (start, end) in sorted(ranges.items(), key=lambda r: r[1][0] - r[1][1]):
+            split = self.recent.split(start, end, now)
+            if split is None:
+                minutes[label] = (start, end)
+                continue
+            fine[label] = split
+            if split.older is not None:
+                minutes[label] = split.older
+        return _Ranges(minute_ranges(minutes), fine)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
