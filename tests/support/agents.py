@@ -100,9 +100,24 @@ def agent_process(
     with store.with_suffix(".log").open("w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
         try:
-            wait_for_port(port, timeout=30)
+            _wait_until_listening(proc, port, store.with_suffix(".log"))
             yield proc, f"http://127.0.0.1:{port}"
         finally:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=30)
+
+
+def _wait_until_listening(proc: subprocess.Popen[str], port: int, log: Path) -> None:
+    """Wait (30 s at most) until the agent listens on ``port``; if it exits first, fail with
+    the end of its output."""
+    for _ in range(60):
+        if proc.poll() is not None:
+            tail = log.read_text()[-2000:]
+            raise RuntimeError(f"the agent exited ({proc.returncode}) before listening:\n{tail}")
+        try:
+            wait_for_port(port, timeout=0.5)
+            return
+        except TimeoutError:
+            continue
+    raise TimeoutError(f"the agent does not listen on 127.0.0.1:{port} after 30s")
