@@ -20,6 +20,7 @@ import httpx
 
 from agent.api.app import create_app
 from agent.api.decisions_json import decision_rows
+from agent.api.limits import DEFAULT_LIMITS, ServerLimits
 from agent.api.server import AppServer
 from agent.errors import UserError
 from agent.probes import Probers
@@ -56,6 +57,7 @@ class RunOptions:
     tracing: bool = True  # False: no spans whatever OTEL_* says (``--no-tracing``)
     shard: Shard = UNSHARDED  # probe only the nodes and journeys this replica owns (``--shard``)
     decision_alerts: bool = False  # push NodeDecisionReview alerts too (``--decision-alerts``)
+    server_limits: ServerLimits = DEFAULT_LIMITS  # ``--max-connections``, ``--http-idle-timeout``
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             ),
             options.host,
             options.port,
+            options.server_limits,
         )
         await server.start()
         if pusher is not None:

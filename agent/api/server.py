@@ -2,13 +2,15 @@
 
 The socket is bound before the server starts, so the caller knows the port (port 0 picks a
 free one) and a busy address is a clear error rather than a log line. uvicorn's own signal
-handling is off: the process that embeds the server owns SIGINT/SIGTERM and stops it.
+handling is off: the process that embeds the server owns SIGINT/SIGTERM and stops it. Request
+heads, idle connections and the number of connections are bounded (:mod:`agent.api.limits`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Generator
 from types import TracebackType
@@ -17,7 +19,11 @@ from typing import Self
 import uvicorn
 from starlette.types import ASGIApp
 
+from agent.api.limits import DEFAULT_LIMITS, ServerLimits, connection_cap
+from agent.api.protocol import limited_protocol
 from agent.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 class _Server(uvicorn.Server):
@@ -49,12 +55,27 @@ def bind(host: str, port: int) -> socket.socket:
 class AppServer:
     """``async with AppServer(app, host, port) as server: server.url``"""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: ServerLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self.max_connections = connection_cap(limits.max_connections)
+        if self.max_connections < limits.max_connections:
+            log.info(
+                "serving at most %d connections (a quarter of the open-file limit), not %d",
+                self.max_connections,
+                limits.max_connections,
+            )
         self._sock = bind(host, port)
         bound_host, self.port = self._sock.getsockname()[:2]
         self.url = f"http://{bound_host}:{self.port}"
         config = uvicorn.Config(
             app,
+            http=limited_protocol(limits, self.max_connections),
+            timeout_keep_alive=limits.keep_alive_seconds,
             log_config=None,
             log_level="warning",
             access_log=False,

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from agent.api.limits import MAX_CONNECTIONS, ServerLimits
 from agent.cli import loop
 from agent.cli.options import duration, listen_address, prometheus_url, setup_logging
 from agent.errors import UserError
@@ -135,6 +136,21 @@ def run(
             "for every node whose operate-or-orchestrate decision is flagged.",
         ),
     ] = False,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Most open connections to the HTTP server; more get 503 and are closed. At "
+            "most a quarter of the open-file limit (ulimit -n) whatever is asked.",
+        ),
+    ] = MAX_CONNECTIONS,
+    http_idle_timeout: Annotated[
+        str,
+        typer.Option(
+            help="Close a connection to the HTTP server that sends no complete request head "
+            "for this long (after connecting or after its last response).",
+        ),
+    ] = "10s",
 ) -> None:
     """Run the agent: probe on schedule, keep budgets, serve /metrics and /api/v1/status."""
     from agent.app import RunOptions, run_until_stopped
@@ -154,11 +170,17 @@ def run(
             watch_interval=duration(watch_interval).total_seconds(),
         ),
         alertmanager_urls=[_alertmanager_url(url) for url in alertmanager_url or []],
-        alertmanager_resend_interval=_positive(alertmanager_resend_interval),
+        alertmanager_resend_interval=_positive(
+            alertmanager_resend_interval, "--alertmanager-resend-interval"
+        ),
         prometheus_url=prometheus,
         tracing=not no_tracing,
         shard=_shard(shard),
         decision_alerts=decision_alerts,
+        server_limits=ServerLimits(
+            max_connections=max_connections,
+            idle_timeout=_positive(http_idle_timeout, "--http-idle-timeout"),
+        ),
     )
     try:
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
@@ -186,13 +208,10 @@ def _shard(value: str | None) -> Shard:
         raise typer.BadParameter(str(exc), param_hint="'--shard'") from None
 
 
-def _positive(value: str) -> float:
+def _positive(value: str, option: str) -> float:
     seconds = duration(value).total_seconds()
     if seconds <= 0:
-        raise typer.BadParameter(
-            f"must be longer than 0s, got {value!r}",
-            param_hint="'--alertmanager-resend-interval'",
-        )
+        raise typer.BadParameter(f"must be longer than 0s, got {value!r}", param_hint=f"'{option}'")
     return seconds
 
 

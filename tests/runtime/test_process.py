@@ -5,55 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from agent.probes.result import Reason
 from agent.store.sqlite import SqliteStore
-from tests.support.agents import node_spec, write_specs
-from tests.support.net import free_port, wait_for_port
+from tests.support.agents import agent_process, node_spec, write_specs
 from tests.support.targets import FailEvery, Reply, ThreadedTarget
 
 FLUSH = 0.2  # seconds: the most a kill -9 may lose
 RATE = 5.0  # probes per second (node_spec's interval 200ms)
-
-
-@contextmanager
-def agent_process(
-    spec_dir: Path, store: Path, *extra: str
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "agent",
-        "run",
-        str(spec_dir),
-        "--store",
-        str(store),
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--flush-interval",
-        f"{int(FLUSH * 1000)}ms",
-        "--evaluation-interval",
-        "500ms",
-        "--log-level",
-        "warning",
-        *extra,
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_port(port, timeout=30)
-        yield proc, f"http://127.0.0.1:{port}"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=30)
 
 
 def _wait(condition: object, timeout: float = 30.0) -> None:

@@ -3,8 +3,8 @@
 :class:`Target` is an asyncio server on a free 127.0.0.1 port (``async with Target(...)``);
 :class:`ThreadedTarget` runs one on its own event loop in a thread for sync tests (``with``).
 Each path answers with a :class:`Behaviour`: a normal :class:`Reply`, or :class:`Hang`,
-:class:`Reset`, :class:`SlowBody`, :class:`Oversized`, :class:`Garbage`, :class:`EndlessHead`,
-:class:`FailEvery`.
+:class:`HangMidBody`, :class:`Drip`, :class:`EndlessHead`, :class:`Close`, :class:`Reset`,
+:class:`SlowBody`, :class:`Oversized`, :class:`Garbage`, :class:`FailEvery`.
 The target counts accepted connections and keeps the requests it received.
 
     async with Target({"/health": json_reply({"status": "ok"}), "/stuck": Hang()}) as target:
@@ -148,6 +148,43 @@ class Hang:
 
     async def serve(self, exchange: Exchange) -> bool:
         await exchange.stopping.wait()
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class HangMidBody:
+    """Headers promising ``length`` bytes, ``part`` of them, then nothing (until the target
+    stops)."""
+
+    length: int = 1000
+    part: bytes = b"partial"
+
+    async def serve(self, exchange: Exchange) -> bool:
+        await exchange.send(response_head(200, {"Content-Length": str(self.length)}) + self.part)
+        await exchange.stopping.wait()
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Drip:
+    """A whole response, status line included, one byte every ``interval`` seconds."""
+
+    response: bytes = response_head(200, {"Content-Length": "2"}) + b"ok"
+    interval: float = 0.1
+
+    async def serve(self, exchange: Exchange) -> bool:
+        for byte in self.response:
+            await exchange.send(bytes((byte,)))
+            if not await exchange.pause(self.interval):
+                return False
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Read the request, then close the connection without a byte of answer."""
+
+    async def serve(self, exchange: Exchange) -> bool:
         return False
 
 
