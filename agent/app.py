@@ -23,6 +23,7 @@ from agent.api.decisions_json import decision_rows
 from agent.api.server import AppServer
 from agent.probes import Probers
 from agent.probes.http import HttpProber
+from agent.redaction import KnownSecrets
 from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.heap import tune_collector
@@ -54,6 +55,8 @@ class RunOptions:
     tracing: bool = True  # False: no spans whatever OTEL_* says (``--no-tracing``)
     shard: Shard = UNSHARDED  # probe only the nodes and journeys this replica owns (``--shard``)
     decision_alerts: bool = False  # push NodeDecisionReview alerts too (``--decision-alerts``)
+    # what the log filter searches for; the agent adds its URLs', specs' and OTLP credentials
+    secrets: KnownSecrets | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,12 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
     source = SpecSource(options.spec_args, env)
     specs = source.load()
     trace_config = tracing_config(env) if options.tracing else None
+    if options.secrets is not None:
+        urls = [options.prometheus_url or "", *options.alertmanager_urls]
+        options.secrets.add_urls(urls)
+        if trace_config is not None:
+            options.secrets.add_values(trace_config.headers.values())
+            options.secrets.add_urls([trace_config.endpoint])
     tracing: OtlpTracing | None = None
     store = SqliteStore(options.store_path, raw_retention=options.raw_retention)
     prometheus = httpx.AsyncClient() if options.prometheus_url else None
@@ -103,6 +112,8 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             journey_prober=http,
             shard=options.shard,
         )
+        if options.secrets is not None:
+            options.secrets.follow(lambda: agent.specs)
         listeners: list[DecisionListener] = [metrics]
         if pusher is not None and options.decision_alerts:
             listeners.append(pusher)

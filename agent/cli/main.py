@@ -18,6 +18,7 @@ import typer
 from agent.cli import loop
 from agent.cli.options import duration, listen_address, prometheus_url, setup_logging
 from agent.errors import UserError
+from agent.redaction import redact_url
 from agent.schedule.shard import UNSHARDED, Shard, parse_shard
 from exporters.prometheus.rules.render import RuleFormat
 
@@ -140,7 +141,7 @@ def run(
     from agent.app import RunOptions, run_until_stopped
     from agent.runtime.agent import AgentSettings
 
-    setup_logging(log_level)
+    secrets = setup_logging(log_level)
     host, port = listen_address(listen)
     options = RunOptions(
         spec_args=paths or [],
@@ -159,6 +160,7 @@ def run(
         tracing=not no_tracing,
         shard=_shard(shard),
         decision_alerts=decision_alerts,
+        secrets=secrets,
     )
     try:
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
@@ -170,7 +172,7 @@ def _alertmanager_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise typer.BadParameter(
-            f"{value!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9093)",
+            f"{redact_url(value)!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9093)",
             param_hint="'--alertmanager-url'",
         )
     return value
