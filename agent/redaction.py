@@ -101,6 +101,13 @@ _HEADER_IN_TEXT = re.compile(
 _BEARER_IN_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 
+def _redact_url_match(match: re.Match[str]) -> str:
+    # punctuation that ends a sentence or a clause after a URL is not part of it
+    url = match.group(0)
+    core = url.rstrip(".,;:!?)]}")
+    return redact_url(core) + url[len(core) :]
+
+
 def redact_url(url: str) -> str:
     """``url`` without credentials (userinfo and secret query values become ``REDACTED``).
 
@@ -156,7 +163,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
         if secret and secret in text:
             text = text.replace(secret, REDACTED)
     if "://" in text:
-        text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+        text = _URL_IN_TEXT.sub(_redact_url_match, text)
     text = _HEADER_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     return _BEARER_IN_TEXT.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 

@@ -62,7 +62,11 @@ QUIET_LOGGERS = {
     # is away); the agent logs one line per failure streak and counts each failure instead
     "opentelemetry.exporter": logging.CRITICAL,
 }
-"""Library loggers set above the agent's own level, whatever ``--log-level`` says."""
+"""Library loggers set above the agent's own level unless ``--log-level debug`` asks for
+everything (their lines then pass the redacting filter like every other)."""
+
+ALWAYS_QUIET = frozenset({"apscheduler", "opentelemetry.exporter"})
+"""Quiet even at ``--log-level debug``: their lines repeat what the agent counts."""
 
 
 def setup_logging(level: str) -> KnownSecrets:
@@ -75,6 +79,8 @@ def setup_logging(level: str) -> KnownSecrets:
     redacting = RedactingFilter(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redacting)
+    debug = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
     for name, floor in QUIET_LOGGERS.items():
-        logging.getLogger(name).setLevel(floor)
+        if not debug or name in ALWAYS_QUIET:
+            logging.getLogger(name).setLevel(floor)
     return secrets
