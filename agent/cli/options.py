@@ -73,14 +73,14 @@ def setup_logging(level: str) -> KnownSecrets:
     """Log to stderr at ``level``, every record redacted (:class:`RedactingFilter`, whatever
     logger it comes from); the secrets the filter searches for, for the caller to extend."""
     logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     secrets = KnownSecrets()
     redacting = RedactingFilter(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redacting)
-    debug = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+    debug = level.upper() == "DEBUG"
     for name, floor in QUIET_LOGGERS.items():
-        if not debug or name in ALWAYS_QUIET:
-            logging.getLogger(name).setLevel(floor)
+        quiet = not debug or name in ALWAYS_QUIET
+        logging.getLogger(name).setLevel(floor if quiet else logging.NOTSET)
     return secrets

@@ -43,7 +43,8 @@ def _spec(target: ThreadedTarget, refused: int) -> str:
     base = target.base_url.replace("http://", "")
     probes = {
         # a header from the environment, to a target that answers 500
-        "header": f'{{url: "http://{base}/fail", headers: {{Authorization: "Bearer ${{CANARY}}"}}}}',
+        "header": f'{{url: "http://{base}/fail", '
+        'headers: {Authorization: "Bearer ${CANARY}"}}',
         # userinfo, to a refused port
         "userinfo": f'{{url: "http://probe:{CANARIES["userinfo"]}@127.0.0.1:{refused}/"}}',
         # query credentials through a redirect chain that ends at a 500
