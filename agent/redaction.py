@@ -284,8 +284,8 @@ class RedactingFilter(logging.Filter):
         record.args = None
         if record.exc_info and record.exc_info[0] is not None:
             text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            # formatters use exc_text when it is set; exc_info stays for whoever inspects it
             record.exc_text = redact_text(text, known)
-            record.exc_info = None
         elif record.exc_text:
             record.exc_text = redact_text(record.exc_text, known)
         if record.stack_info:

@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 findings or invalid input, 2 usage error.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import sys
@@ -141,7 +142,6 @@ def run(
     from agent.app import RunOptions, run_until_stopped
     from agent.runtime.agent import AgentSettings
 
-    secrets = setup_logging(log_level)
     host, port = listen_address(listen)
     options = RunOptions(
         spec_args=paths or [],
@@ -160,8 +160,9 @@ def run(
         tracing=not no_tracing,
         shard=_shard(shard),
         decision_alerts=decision_alerts,
-        secrets=secrets,
     )
+    # after every option is parsed: a usage error sets nothing up
+    options = dataclasses.replace(options, secrets=setup_logging(log_level))
     try:
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
     except UserError as exc:

@@ -72,12 +72,12 @@ ALWAYS_QUIET = frozenset({"apscheduler", "opentelemetry.exporter"})
 def setup_logging(level: str) -> KnownSecrets:
     """Log to stderr at ``level``, every record redacted (:class:`RedactingFilter`, whatever
     logger it comes from); the secrets the filter searches for, for the caller to extend."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    root = logging.getLogger()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root.setLevel(level.upper())
     secrets = KnownSecrets()
     redacting = RedactingFilter(secrets)
-    for handler in logging.getLogger().handlers:
+    for handler in root.handlers:
         handler.addFilter(redacting)
     debug = level.upper() == "DEBUG"
     for name, floor in QUIET_LOGGERS.items():
