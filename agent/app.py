@@ -25,6 +25,7 @@ from agent.api.server import AppServer
 from agent.errors import UserError
 from agent.probes import Probers
 from agent.probes.http import HttpProber
+from agent.redaction import KnownSecrets
 from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.heap import tune_collector
@@ -58,6 +59,8 @@ class RunOptions:
     shard: Shard = UNSHARDED  # probe only the nodes and journeys this replica owns (``--shard``)
     decision_alerts: bool = False  # push NodeDecisionReview alerts too (``--decision-alerts``)
     server_limits: ServerLimits = DEFAULT_LIMITS  # ``--max-connections``, ``--http-idle-timeout``
+    # what the log filter searches for; the agent adds its URLs', specs' and OTLP credentials
+    secrets: KnownSecrets | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,12 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
     source = SpecSource(options.spec_args, env)
     specs = source.load()
     trace_config = tracing_config(env) if options.tracing else None
+    if options.secrets is not None:
+        urls = [options.prometheus_url or "", *options.alertmanager_urls]
+        options.secrets.add_urls(urls)
+        if trace_config is not None:
+            options.secrets.add_values(trace_config.headers.values())
+            options.secrets.add_urls([trace_config.endpoint])
     tracing: OtlpTracing | None = None
     if not specs.nodes and not specs.journeys:
         raise UserError(
@@ -118,6 +127,8 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             journey_prober=http,
             shard=options.shard,
         )
+        if options.secrets is not None:
+            options.secrets.follow(lambda: agent.specs)
         listeners: list[DecisionListener] = [metrics]
         if pusher is not None and options.decision_alerts:
             listeners.append(pusher)

@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 findings or invalid input, 2 usage error.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import sys
@@ -19,6 +20,7 @@ from agent.api.limits import MAX_CONNECTIONS, ServerLimits
 from agent.cli import loop
 from agent.cli.options import duration, listen_address, prometheus_url, setup_logging
 from agent.errors import UserError
+from agent.redaction import redact_url
 from agent.schedule.shard import UNSHARDED, Shard, parse_shard
 from exporters.prometheus.rules.render import RuleFormat
 
@@ -156,7 +158,6 @@ def run(
     from agent.app import RunOptions, run_until_stopped
     from agent.runtime.agent import AgentSettings
 
-    setup_logging(log_level)
     host, port = listen_address(listen)
     options = RunOptions(
         spec_args=paths or [],
@@ -182,6 +183,8 @@ def run(
             idle_timeout=_positive(http_idle_timeout, "--http-idle-timeout"),
         ),
     )
+    # after every option is parsed: a usage error sets nothing up
+    options = dataclasses.replace(options, secrets=setup_logging(log_level))
     try:
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
     except UserError as exc:
@@ -192,7 +195,7 @@ def _alertmanager_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise typer.BadParameter(
-            f"{value!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9093)",
+            f"{redact_url(value)!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9093)",
             param_hint="'--alertmanager-url'",
         )
     return value

@@ -7,6 +7,8 @@ import os
 import socket
 from collections.abc import Iterable
 
+from agent.redaction import redact_text
+
 MAX_DETAIL = 240
 
 
@@ -45,10 +47,9 @@ def message(exc: BaseException) -> str:
 
 
 def one_line(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` on one line, every secret spelling replaced, at most MAX_DETAIL characters."""
-    for secret in secrets:
-        text = text.replace(secret, "<redacted>")
-    text = " ".join(text.split())
+    """``text`` on one line, every secret spelling and URL credential redacted
+    (:func:`agent.redaction.redact_text`), at most MAX_DETAIL characters."""
+    text = " ".join(redact_text(text, secrets).split())
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from agent.model import PrometheusSli, SpecSet
+from agent.redaction import redact_text, redact_url
 from agent.slo.events import Counts, series_key
 from agent.slo.windows import required_ranges
 
@@ -105,7 +106,7 @@ class PrometheusSliSource:
         self._client = client
         self.timeout = timeout
         self.concurrency = concurrency
-        self.url = str(self._base.copy_with(username=None, password=None)).rstrip("/")
+        self.url = redact_url(str(self._base.copy_with(username=None, password=None)).rstrip("/"))
         self.last_error: str | None = None
 
     async def counts(self, specs: SpecSet, now: float) -> dict[str, dict[str, Counts]]:
@@ -172,7 +173,7 @@ class PrometheusSliSource:
         except httpx.TimeoutException:
             raise _Unreachable(f"no answer within {self.timeout:g}s") from None
         except httpx.TransportError as exc:
-            raise _Unreachable(f"{type(exc).__name__}: {exc}") from None
+            raise _Unreachable(redact_text(f"{type(exc).__name__}: {exc}")) from None
         return parse_answer(text, response)
 
     def _note(self, error: str | None) -> None:

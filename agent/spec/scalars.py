@@ -6,6 +6,7 @@ allowed) and its own JSON Schema (for editors). Validators raise problems, never
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Annotated
@@ -107,7 +108,8 @@ def _window(value: object) -> Window:
         unknown = [str(key) for key in value if key != "calendar"]
         if unknown:
             hint = did_you_mean(unknown[0], ["calendar"]) or "; allowed: calendar"
-            raise spec_error(f'unknown field "{unknown[0]}"{hint}')
+            # quoted like every other unknown field: a newline in the key stays on one line
+            raise spec_error(f"unknown field {json.dumps(unknown[0])}{hint}")
         unit = value.get("calendar")
         if unit != "month":
             raise validation_error(

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from agent.redaction import redact_text, redact_url
+
 log = logging.getLogger(__name__)
 
 ALERTS_PATH = "/api/v2/alerts"
@@ -90,13 +92,15 @@ class AlertmanagerClient:
             if not cause:
                 if url in self._failing:
                     self._failing.discard(url)
-                    log.info("Alertmanager %s accepts alerts again", url)
+                    log.info("Alertmanager %s accepts alerts again", redact_url(url))
                 return True
             if not retry:
                 break
         if url not in self._failing:  # once per failure streak, not on every export
             self._failing.add(url)
-            log.warning("Alertmanager %s did not take %d alerts: %s", url, len(alerts), cause)
+            log.warning(
+                "Alertmanager %s did not take %d alerts: %s", redact_url(url), len(alerts), cause
+            )
         return False
 
     async def _try(self, url: str, alerts: list[dict[str, Any]]) -> tuple[bool, str]:
@@ -106,8 +110,8 @@ class AlertmanagerClient:
         except httpx.TimeoutException:
             return True, f"no answer within {self.retry.timeout:g}s"
         except httpx.HTTPError as exc:
-            return True, f"{type(exc).__name__}: {exc}"
+            return True, redact_text(f"{type(exc).__name__}: {exc}")
         if response.is_success:
             return False, ""
         retry = response.status_code >= 500 or response.status_code == 429
-        return retry, f"HTTP {response.status_code}: {response.text[:200]}"
+        return retry, redact_text(f"HTTP {response.status_code}: {response.text[:200]}")

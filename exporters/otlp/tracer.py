@@ -11,10 +11,10 @@ plus what makes a span useful for SLOs: ``service.peer.name`` (the node), ``slo_
   step. Step spans find their parent through the OpenTelemetry context, which the journey span
   makes current for the task that runs the steps.
 
-Credentials never reach a span: ``url.full`` has its userinfo and the values of well-known
-secret query parameters replaced by ``REDACTED``, and no request header is recorded at all. A
-journey step's URL with ``${capture}`` placeholders is recorded as ``url.template``, so values
-captured from responses (session ids, tokens) stay off spans too.
+Credentials never reach a span: ``url.full`` goes through :func:`agent.redaction.redact_url`
+(userinfo and the values of secret query parameters become ``REDACTED``), and no request header
+is recorded at all. A journey step's URL with ``${capture}`` placeholders is recorded as
+``url.template``, so values captured from responses (session ids, tokens) stay off spans too.
 
 The tracer provider is passed in (never the global one); :mod:`exporters.otlp.setup` builds it.
 """
@@ -25,7 +25,7 @@ import contextlib
 import importlib.metadata
 from collections.abc import Iterator
 from contextlib import AbstractContextManager as ContextManager
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -36,9 +36,10 @@ from opentelemetry.util.types import AttributeValue
 
 from agent.model import Check, HttpCheck, Journey, JourneyStep, Node, TcpCheck
 from agent.probes.result import Observation, Reason
+from agent.redaction import redact_text, redact_url
 from agent.tracing.api import SpanHandle
 
-__all__ = ["SCOPE", "OtelTracer", "redacted_url"]
+__all__ = ["SCOPE", "OtelTracer"]
 
 SCOPE = "slo-agent"
 """Instrumentation scope name of every span the agent makes."""
@@ -49,26 +50,6 @@ _KNOWN_METHODS = frozenset(
     {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"}
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# query parameters whose values are credentials (the semantic conventions name the first four)
-_SECRET_PARAMETERS = frozenset(
-    {
-        "awsaccesskeyid",
-        "signature",
-        "sig",
-        "x-goog-signature",
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
-        "access_token",
-        "api_key",
-        "apikey",
-        "client_secret",
-        "password",
-        "secret",
-        "token",
-    }
-)
-_REDACTED = "REDACTED"
 _CACHE_SIZE = 4096
 _ROOT = Context()  # an empty context: a span started in it begins a new trace
 
@@ -113,7 +94,7 @@ class _Handle:
                 else observation.reason.value
             )
             span.set_attribute("error.type", error_type)
-            span.set_status(Status(StatusCode.ERROR, observation.detail or error_type))
+            span.set_status(Status(StatusCode.ERROR, redact_text(observation.detail or error_type)))
 
 
 class OtelTracer:
@@ -200,7 +181,7 @@ def _http_attributes(check: HttpCheck) -> tuple[str, Attributes]:
     try:
         parts = urlsplit(check.url)
         # a journey step's URL may still hold ${capture} placeholders: then it is a template
-        attributes["url.template" if "${" in check.url else "url.full"] = redacted_url(check.url)
+        attributes["url.template" if "${" in check.url else "url.full"] = redact_url(check.url)
         if parts.hostname:
             attributes["server.address"] = parts.hostname
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
@@ -217,25 +198,6 @@ def _tcp_attributes(check: TcpCheck) -> Attributes:
         "server.port": check.port,
         "network.transport": "tcp",
     }
-
-
-def redacted_url(url: str) -> str:
-    """``url`` without credentials: userinfo becomes ``REDACTED:REDACTED`` and the values of
-    secret query parameters (``sig``, ``token``, ``api_key``, ...) become ``REDACTED``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{_REDACTED}:{_REDACTED}@{netloc.rpartition('@')[2]}"
-    query = parts.query
-    if query:
-        pairs = []
-        for pair in query.split("&"):
-            name, equals, _ = pair.partition("=")
-            if equals and unquote(name).lower() in _SECRET_PARAMETERS:
-                pair = f"{name}={_REDACTED}"
-            pairs.append(pair)
-        query = "&".join(pairs)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _version() -> str:

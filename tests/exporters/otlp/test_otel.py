@@ -24,7 +24,7 @@ from agent.model import (
     TcpCheck,
 )
 from agent.probes.result import Observation, Outcome, Reason
-from exporters.otlp.tracer import OtelTracer, redacted_url
+from exporters.otlp.tracer import OtelTracer
 from tests.support.builders import node
 
 OK = Observation(Outcome.SUCCESS, Reason.OK, 0.01, status=200)
@@ -216,19 +216,6 @@ def test_credentials_never_reach_a_span(tracer: OtelTracer, exported: InMemorySp
     shown = repr(attributes)
     for secret in ("hunter2", "s3cret", "k3y", "t0ken-value", "Authorization"):
         assert secret not in shown
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("http://shop.example/cart", "http://shop.example/cart"),
-        ("http://token@shop.example/", "http://REDACTED:REDACTED@shop.example/"),
-        ("http://shop.example/?Signature=abc&x=1", "http://shop.example/?Signature=REDACTED&x=1"),
-        ("http://shop.example/?tokenish=1&q", "http://shop.example/?tokenish=1&q"),
-    ],
-)
-def test_redacted_url(url: str, expected: str) -> None:
-    assert redacted_url(url) == expected
 
 
 def test_an_unknown_method_is_other_with_the_original_kept(
