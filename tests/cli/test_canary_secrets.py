@@ -5,12 +5,14 @@ output is searched for every canary.
 Places: a probe header from ``${ENV}``, probe URL userinfo, a ``token=`` and an ``api_key=`` query
 value, ``--prometheus-url`` and ``--alertmanager-url`` userinfo, OTLP headers. Failures: a target
 refusing connections, one answering 500, a redirect chain ending at a target that fails, an
-Alertmanager answering 500, a Prometheus that refuses. Outputs: stdout, stderr,
+Alertmanager answering 500; and a real Prometheus that answers every query (each answered query
+is a request httpx logs with its URL). Outputs: stdout, stderr,
 ``/api/v1/status``, ``/api/v1/decisions``, ``/metrics``, the status page, the spans received.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from tests.support.agents import write_specs
 from tests.support.net import free_port, wait_for_port
 from tests.support.otlp import OtlpHttpReceiver
 from tests.support.processes import stop_process
+from tests.support.prometheus import PrometheusServer
 from tests.support.targets import Reply, ThreadedTarget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,14 +101,19 @@ def test_no_canary_secret_appears_in_any_output(tmp_path: Path) -> None:
         "/hop2": Reply(307, headers={"Location": "/fail"}),
         "/api/v2/alerts": Reply(500, b"alertmanager is down"),
     }
-    with OtlpHttpReceiver() as receiver, ThreadedTarget(routes) as target:
+    with (
+        OtlpHttpReceiver() as receiver,
+        ThreadedTarget(routes) as target,
+        PrometheusServer(tmp_path) as prometheus,
+    ):
         specs = write_specs(tmp_path / "specs", shop=_spec(target, refused))
         port = free_port()
         base = target.base_url.replace("http://", "")
         command = [sys.executable, "-m", "agent", "run", str(specs), "--log-level", "debug"]
         command += ["--store", str(tmp_path / "store.db"), "--listen", f"127.0.0.1:{port}"]
         command += ["--evaluation-interval", "1s", "--alertmanager-resend-interval", "1s"]
-        command += ["--prometheus-url", f"http://prom:{CANARIES['prometheus']}@127.0.0.1:{refused}"]
+        prom = prometheus.url.replace("http://", f"http://prom:{CANARIES['prometheus']}@")
+        command += ["--prometheus-url", prom]
         command += ["--alertmanager-url", f"http://am:{CANARIES['alertmanager']}@{base}"]
         env = {
             **os.environ,
@@ -140,6 +148,9 @@ def test_no_canary_secret_appears_in_any_output(tmp_path: Path) -> None:
     assert len(stderr.splitlines()) >= 10
     assert len(spans) >= 10
     assert "did not take" in stderr  # the Alertmanager failure was logged, redacted
+    [source] = json.loads(outputs["/api/v1/status"])["sli_sources"]
+    assert source["ok"] is True  # Prometheus answered the agent's queries
+    assert "/api/v1/query" in stderr  # and httpx logged them, with their URLs
     # the secrets were really sent where they belong
     authorizations = {request.header("authorization") for request in requests}
     assert f"Bearer {CANARIES['header']}" in authorizations
