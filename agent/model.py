@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from agent.errors import SpecProblem
 from agent.text_pattern import TextPattern
@@ -50,14 +50,13 @@ class HttpCheck:
     follow_redirects: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class TcpCheck:
-    host: str
-    port: int
-    timeout: timedelta = timedelta(seconds=5)
+class Check(Protocol):
+    """What a probe checks: a check of one of the probe kinds (:mod:`agent.probe_kinds`),
+    immutable plain data with a timeout. :class:`HttpCheck` is the ``http`` kind's, here
+    because journey steps and fallback drills send the same requests."""
 
-
-Check = HttpCheck | TcpCheck
+    @property
+    def timeout(self) -> timedelta: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +64,6 @@ class Probe:
     name: str
     interval: timedelta
     check: Check
-
-    @property
-    def kind(self) -> Literal["http", "tcp"]:
-        return "http" if isinstance(self.check, HttpCheck) else "tcp"
 
 
 # --- SLOs ---------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from agent.advisor.figures import Reason, count, money, number, percent, reason, seconds
 from agent.advisor.policy import Axis, DecisionPolicy, ladder_score
 from agent.advisor.signals import NodeSignals
-from agent.model import HttpCheck, Mode, Node
+from agent.model import Mode, Node
+from agent.probe_kinds.registry import KINDS
 
 NEUTRAL = 3
 
@@ -86,14 +87,9 @@ def total_cost(signals: NodeSignals, policy: DecisionPolicy) -> AxisScore:
 
 
 def contract_assertions(node: Node) -> int:
-    """JSON and body assertions across the node's HTTP probes: its data-contract surface."""
-    total = 0
-    for probe in node.probes:
-        check = probe.check
-        if isinstance(check, HttpCheck):
-            total += len(check.json_equals)
-            total += int(check.body_contains is not None) + int(check.body_regex is not None)
-    return total
+    """Data-contract assertions across the node's probes (JSON and body assertions of HTTP
+    probes), as each probe's kind counts them: its data-contract surface."""
+    return sum(KINDS.of(probe.check).contract_checks(probe.check) for probe in node.probes)
 
 
 def integration(

@@ -1,9 +1,10 @@
-"""Probers: one module per probe kind behind one small contract, and the registry of them.
+"""Probers: one per probe kind (:mod:`agent.probe_kinds`), and :class:`Probers`, which holds one
+of each registered kind and dispatches a check to its kind's prober.
 
 A prober turns a check into an :class:`~agent.probes.result.Observation`. A failing target is
 data (``outcome=FAILURE`` with a reason), never an exception, and nothing is retried.
 
-The probe kinds (``agent.probes.http``, ``agent.probes.tcp``) are imported when a
+The probers' modules (``agent.probes.http``, ``agent.probes.tcp``) are imported when a
 :class:`Probers` is built, not with this package: the SLO core imports
 ``agent.probes.result`` and must not load network libraries by doing so.
 """
@@ -12,20 +13,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Protocol, TypeVar, assert_never
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agent.model import Check, HttpCheck, TcpCheck
+from agent.model import Check, HttpCheck
 from agent.probes.result import Observation
 
-__all__ = ["HttpObserver", "Prober", "Probers"]
+if TYPE_CHECKING:
+    from agent.probe_kinds import ProbeKinds, Prober
 
-CheckT_contra = TypeVar("CheckT_contra", contravariant=True)
-
-
-class Prober(Protocol[CheckT_contra]):
-    async def observe(self, check: CheckT_contra) -> Observation: ...
-
-    async def aclose(self) -> None: ...
+__all__ = ["HttpObserver", "Probers"]
 
 
 class HttpObserver(Protocol):
@@ -39,34 +35,40 @@ class HttpObserver(Protocol):
 
 
 class Probers:
-    """One prober per check type; ``observe`` dispatches on the check's type.
+    """One prober per registered probe kind; ``observe`` dispatches on the check's type.
 
-    Without arguments it holds an ``HttpProber`` and a ``TcpProber`` sharing ``clock``.
+    ``probers`` gives some kinds' probers by kind name (``http=`` a prober shared with
+    journeys, or a test's fake); the others are built by their kind on ``clock``.
     """
 
     def __init__(
         self,
         *,
-        http: HttpObserver | None = None,
-        tcp: Prober[TcpCheck] | None = None,
+        kinds: ProbeKinds | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        **probers: Prober[Any],
     ) -> None:
-        from agent.probes.http import HttpProber  # see the module docstring
-        from agent.probes.tcp import TcpProber
+        if kinds is None:
+            from agent.probe_kinds.registry import KINDS  # see the module docstring
 
-        self.http: HttpObserver = http if http is not None else HttpProber(clock=clock)
-        self.tcp: Prober[TcpCheck] = tcp if tcp is not None else TcpProber(clock=clock)
+            kinds = KINDS
+        unknown = sorted(set(probers) - set(kinds.names()))
+        if unknown:
+            raise ValueError(f"no probe kind named {', '.join(unknown)}")
+        self._by_check: dict[type, Prober[Any]] = {
+            kind.check: probers.get(kind.name) or kind.prober(clock) for kind in kinds
+        }
 
     async def observe(self, check: Check, headers: Mapping[str, str] | None = None) -> Observation:
-        """``headers`` are sent with HTTP checks (over the check's own) and ignored for TCP."""
-        if isinstance(check, HttpCheck):
-            return await self.http.observe(check, headers)
-        if isinstance(check, TcpCheck):
-            return await self.tcp.observe(check)
-        assert_never(check)
+        """``headers`` are sent where the check's kind has a place for them (HTTP)."""
+        return await self._by_check[type(check)].observe(check, headers)
 
     async def aclose(self) -> None:
-        try:
-            await self.http.aclose()
-        finally:
-            await self.tcp.aclose()
+        errors: list[BaseException] = []
+        for prober in self._by_check.values():
+            try:
+                await prober.aclose()
+            except Exception as exc:  # close the others all the same
+                errors.append(exc)
+        if errors:
+            raise errors[0]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from agent.durations import format_duration
-from agent.model import TcpCheck
+from agent.probe_kinds.tcp import TcpCheck
 from agent.probes.details import message, one_line
 from agent.probes.result import Observation, Outcome, Phases, Reason
 
@@ -21,7 +21,10 @@ class TcpProber:
     def __init__(self, *, clock: Clock = time.perf_counter) -> None:
         self._clock = clock
 
-    async def observe(self, check: TcpCheck) -> Observation:
+    async def observe(
+        self, check: TcpCheck, headers: Mapping[str, str] | None = None
+    ) -> Observation:
+        """``headers`` are ignored: a TCP connection has no place for them."""
         clock = self._clock
         start = clock()
         try:

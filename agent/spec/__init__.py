@@ -7,6 +7,19 @@ format of each apiVersion lives in its own module (``v1``); the rest of the agen
 
 from __future__ import annotations
 
-from agent.spec.loader import load_specs, spec_paths
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.spec.loader import load_specs, spec_paths
 
 __all__ = ["load_specs", "spec_paths"]
+
+
+def __getattr__(name: str) -> Any:
+    # The loader is imported on first use, not with the package: the probe kinds
+    # (agent.probe_kinds) use the spec's scalar types, and the loader uses the probe kinds.
+    if name in __all__:
+        from agent.spec import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

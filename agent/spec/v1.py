@@ -11,27 +11,24 @@ nowhere else. A new spec version is a new module; this one keeps its meaning.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from agent.durations import format_duration
+from agent.probe_kinds import ProbeKind, ProbeKinds
+from agent.probe_kinds.http import HttpSpec
+from agent.probe_kinds.registry import KINDS
 from agent.spec.problems import Loc, did_you_mean, validation_error
 from agent.spec.scalars import (
     Currency,
     Duration,
-    HeaderName,
-    HeaderValue,
     Interval,
-    JsonPath,
     LabelName,
     Name,
     ObjectivePercent,
     Percent,
     PromQuery,
-    Regex,
-    StatusCode,
-    Url,
     WindowSpec,
 )
 from agent.spec.v1_convert import DEFAULT_INTERVAL
@@ -56,60 +53,53 @@ class Metadata(_Spec):
 # --- probes -------------------------------------------------------------------------------
 
 
-class ExpectSpec(_Spec):
-    status: list[StatusCode] | None = Field(
-        None, min_length=1, description='accepted status codes or classes ("2xx"); default 2xx'
-    )
-    body_contains: str | None = Field(None, min_length=1)
-    body_regex: Regex | None = None
-    json_: dict[JsonPath, Any] = Field(
-        default_factory=dict, alias="json", description="JSONPath -> expected value"
-    )
-
-
-class HttpSpec(_Spec):
-    url: Url
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
-    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
-    body: str | None = None
-    timeout: Duration | None = Field(None, description="default 5s, or the interval if shorter")
-    expect: ExpectSpec = Field(default_factory=ExpectSpec)
-    max_body_bytes: int = Field(1024 * 1024, ge=1)
-    verify_tls: bool = True
-    keep_alive: bool = False
-    follow_redirects: bool = False
-
-
-class TcpSpec(_Spec):
-    host: str = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
-    timeout: Duration | None = Field(None, description="default 5s, or the interval if shorter")
-
-
 def _too_long(at: Loc, timeout: timedelta | None, limit: timedelta, what: str) -> None:
     if timeout is not None and timeout > limit:
         message = f"must not be longer than {what} ({format_duration(limit)}), got "
         raise validation_error("timeout", [(at, message + format_duration(timeout))])
 
 
-class ProbeSpec(_Spec):
+class _ProbeSpecBase(_Spec):
+    """A probe: a name, an interval and exactly one check, under its kind's key (``http:``,
+    ``tcp:``, ...). The keys are those of the registered probe kinds
+    (:mod:`agent.probe_kinds.registry`); :data:`ProbeSpec` adds one optional field per kind."""
+
     name: Name
     interval: Interval | None = Field(None, description="default 30s")
-    http: HttpSpec | None = None
-    tcp: TcpSpec | None = None
+
+    def check_spec(self) -> tuple[ProbeKind[Any, Any], BaseModel]:
+        """The probe's kind and the wire model of its check."""
+        for kind in KINDS:
+            value = getattr(self, kind.name)
+            if value is not None:
+                return kind, value
+        raise AssertionError("the model validator guarantees exactly one check")
 
     @model_validator(mode="after")
-    def _one_check(self) -> ProbeSpec:
-        if (self.http is None) == (self.tcp is None):
-            got = "both" if self.http is not None else "neither"
-            raise validation_error("probe", [((), f"needs exactly one of http or tcp, got {got}")])
+    def _one_check(self) -> _ProbeSpecBase:
+        given = [kind.name for kind in KINDS if getattr(self, kind.name) is not None]
+        if len(given) != 1:
+            allowed = " or ".join(KINDS.names())
+            got = " and ".join(given) if given else "none"
+            if len(KINDS.names()) == 2:  # the wording of the two kinds v1 started with
+                got = "both" if given else "neither"
+            raise validation_error("probe", [((), f"needs exactly one of {allowed}, got {got}")])
         what = "the interval" if self.interval else "the default interval"
         every = self.interval or DEFAULT_INTERVAL
-        if self.http is not None:
-            _too_long(("http", "timeout"), self.http.timeout, every, what)
-        if self.tcp is not None:
-            _too_long(("tcp", "timeout"), self.tcp.timeout, every, what)
+        name = given[0]
+        _too_long((name, "timeout"), getattr(getattr(self, name), "timeout", None), every, what)
         return self
+
+
+def _probe_spec(kinds: ProbeKinds) -> type[_ProbeSpecBase]:
+    fields: dict[str, Any] = {kind.name: (kind.spec | None, None) for kind in kinds.freeze()}
+    return create_model("ProbeSpec", __base__=_ProbeSpecBase, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    ProbeSpec = _ProbeSpecBase
+else:
+    ProbeSpec = _probe_spec(KINDS)
 
 
 # --- SLOs ---------------------------------------------------------------------------------

@@ -12,16 +12,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from agent import model
+from agent.probe_kinds.http import http_check
 from agent.spec.problems import Loc, validation_error
 from agent.spec.variables import HeaderExpander
-from agent.text_pattern import TextPattern
 
 if TYPE_CHECKING:  # at run time this module needs only the documents' attributes
     from agent.spec.v1 import (
         AlertWindowsDocument,
         DecisionSpec,
         FallbackSpec,
-        HttpSpec,
         NodeDocument,
         PartnerSpec,
         ProbeSpec,
@@ -30,7 +29,6 @@ if TYPE_CHECKING:  # at run time this module needs only the documents' attribute
     )
 
 DEFAULT_INTERVAL = timedelta(seconds=30)
-DEFAULT_TIMEOUT = timedelta(seconds=5)
 
 
 def ratio(percent: float) -> float:
@@ -38,50 +36,10 @@ def ratio(percent: float) -> float:
     return float(Decimal(repr(percent)) / 100)
 
 
-def _statuses(codes: list[int | str] | None) -> frozenset[int]:
-    if codes is None:
-        return frozenset(range(200, 300))
-    result: set[int] = set()
-    for code in codes:
-        if isinstance(code, int):
-            result.add(code)
-        else:
-            base = int(code[0]) * 100
-            result.update(range(base, base + 100))
-    return frozenset(result)
-
-
-def http_check(
-    spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpander
-) -> model.HttpCheck:
-    return model.HttpCheck(
-        url=spec.url,
-        method=spec.method,
-        headers=expander.headers(loc, spec.headers),
-        body=None if spec.body is None else spec.body.encode(),
-        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
-        expect_status=_statuses(spec.expect.status),
-        body_contains=spec.expect.body_contains,
-        body_regex=(
-            None if spec.expect.body_regex is None else TextPattern.compile(spec.expect.body_regex)
-        ),
-        json_equals=dict(spec.expect.json_),
-        max_body_bytes=spec.max_body_bytes,
-        verify_tls=spec.verify_tls,
-        keep_alive=spec.keep_alive,
-        follow_redirects=spec.follow_redirects,
-    )
-
-
 def _probe(spec: ProbeSpec, loc: Loc, expander: HeaderExpander) -> model.Probe:
     every = spec.interval or DEFAULT_INTERVAL
-    check: model.Check
-    if spec.http is not None:
-        check = http_check(spec.http, every, (*loc, "http"), expander)
-    else:
-        assert spec.tcp is not None  # the model validator guarantees exactly one
-        timeout = spec.tcp.timeout or min(DEFAULT_TIMEOUT, every)
-        check = model.TcpCheck(host=spec.tcp.host, port=spec.tcp.port, timeout=timeout)
+    kind, check_spec = spec.check_spec()
+    check = kind.convert(check_spec, every, (*loc, kind.name), expander)
     return model.Probe(name=spec.name, interval=every, check=check)
 
 

@@ -23,17 +23,17 @@ from typing import Annotated, Literal
 from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 
 from agent import model
+from agent.probe_kinds.http import HttpSpec, http_check
 from agent.spec.problems import Loc, describe, spec_error, validation_error
 from agent.spec.scalars import Duration, Interval, JsonPath, Name, ObjectivePercent, WindowSpec
 from agent.spec.v1 import (
     AlertingSpec,
-    HttpSpec,
     Metadata,
     _duplicates,
     _Spec,
     _too_long,
 )
-from agent.spec.v1_convert import http_check, ratio
+from agent.spec.v1_convert import ratio
 from agent.spec.variables import (
     HeaderExpander,
     expand_except,

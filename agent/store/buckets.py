@@ -9,29 +9,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from agent.probes.result import ProbeResult, Reason
 from agent.slo.events import Counts, SliEvent
 from agent.store.evidence import EvidencePending
 from agent.store.journeys import JourneyPending
-
-# Failure reasons with a counter column of their own, in column order. Written out rather
-# than derived from ``Reason`` so that a new reason cannot silently change the file layout:
-# adding one means a new column and a new schema version (a test checks the two agree).
-FAILURE_REASONS: tuple[Reason, ...] = (
-    Reason.TIMEOUT,
-    Reason.CONNECT,
-    Reason.DNS,
-    Reason.TLS,
-    Reason.STATUS,
-    Reason.ASSERTION,
-    Reason.BODY_TOO_LARGE,
-    Reason.ERROR,
-)
-_REASON_INDEX: dict[Reason, int] = {reason: i for i, reason in enumerate(FAILURE_REASONS)}
-_ERROR_INDEX = _REASON_INDEX[Reason.ERROR]
 
 # Minute bounds standing in for an infinite range end.
 MIN_MINUTE = -(2**62)
@@ -108,33 +92,28 @@ class ProbeTally:
         self.total = 0
         self.failures = 0
         self.duration_sum = 0.0
-        self.reasons = [0] * len(FAILURE_REASONS)
+        self.reasons: dict[Reason, int] = {}  # failures by reason: rows, not columns
 
     def add(self, result: ProbeResult) -> None:
         self.total += 1
         self.duration_sum += result.duration
         if not result.ok:
             self.failures += 1
-            # A failure that names no reason is counted as a generic error.
-            self.reasons[_REASON_INDEX.get(result.observation.reason, _ERROR_INDEX)] += 1
+            reason = result.observation.reason
+            if reason is Reason.OK:  # a failure that names no reason is a generic error
+                reason = Reason.ERROR
+            reasons = self.reasons
+            reasons[reason] = reasons.get(reason, 0) + 1
 
     def merge(self, other: ProbeTally) -> None:
         self.total += other.total
         self.failures += other.failures
         self.duration_sum += other.duration_sum
-        for i, n in enumerate(other.reasons):
-            self.reasons[i] += n
+        for reason, n in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
 
     def counts(self) -> ProbeCounts:
-        return probe_counts(self.total, self.failures, self.duration_sum, self.reasons)
-
-
-def probe_counts(
-    total: int, failures: int, duration_sum: float, reasons: Sequence[int]
-) -> ProbeCounts:
-    """A :class:`ProbeCounts` from counters in :data:`FAILURE_REASONS` order."""
-    by_reason = {reason: n for reason, n in zip(FAILURE_REASONS, reasons, strict=True) if n}
-    return ProbeCounts(total, failures, duration_sum, by_reason)
+        return ProbeCounts(self.total, self.failures, self.duration_sum, dict(self.reasons))
 
 
 class Pending:
@@ -268,10 +247,17 @@ class Pending:
             for minute, (total, bad) in minutes.items():
                 yield series, minute, total, bad
 
-    def probe_rows(self) -> Iterator[tuple[str | int | float, ...]]:
+    def probe_rows(self) -> Iterator[tuple[str, str, int, int, int, float]]:
         for (node, probe), tallies in self.probes.items():
             for minute, t in tallies.items():
-                yield (node, probe, minute, t.total, t.failures, t.duration_sum, *t.reasons)
+                yield (node, probe, minute, t.total, t.failures, t.duration_sum)
+
+    def probe_reason_rows(self) -> Iterator[tuple[str, str, int, str, int]]:
+        """``(node, probe, minute, reason, failures)``: one row per reason seen in a minute."""
+        for (node, probe), tallies in self.probes.items():
+            for minute, t in tallies.items():
+                for reason, n in t.reasons.items():
+                    yield (node, probe, minute, reason.value, n)
 
 
 class RawSampler:

@@ -20,6 +20,7 @@ from agent.store.schema import (
     JOURNEY_STEP_BUCKETS,
     LATENCY_BUCKETS,
     PROBE_BUCKETS,
+    PROBE_REASON_BUCKETS,
     SLI_BUCKETS,
     BucketTable,
 )
@@ -27,6 +28,7 @@ from agent.store.schema import (
 BUCKET_TABLES = (
     SLI_BUCKETS,
     PROBE_BUCKETS,
+    PROBE_REASON_BUCKETS,
     JOURNEY_STEP_BUCKETS,
     JOURNEY_BLAME_BUCKETS,
     LATENCY_BUCKETS,

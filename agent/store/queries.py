@@ -15,8 +15,8 @@ from agent.errors import StoreError
 from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
 from agent.slo.events import Counts
 from agent.store import evidence_sql, journeys
-from agent.store.buckets import Pending, ProbeCounts, probe_counts
-from agent.store.schema import REASON_COLUMNS, BucketTable
+from agent.store.buckets import Pending, ProbeCounts
+from agent.store.schema import BucketTable
 
 T = TypeVar("T")
 
@@ -26,12 +26,15 @@ _UPSERT_SLI = """
 INSERT INTO sli_bucket (series, minute, total, bad) VALUES (?, ?, ?, ?)
 ON CONFLICT (series, minute) DO UPDATE SET total = total + excluded.total, bad = bad + excluded.bad
 """
-_PROBE_COUNTERS = ("total", "failures", "duration_sum", *REASON_COLUMNS)
-_UPSERT_PROBE = f"""
-INSERT INTO probe_bucket (node, probe, minute, {", ".join(_PROBE_COUNTERS)})
-VALUES (?, ?, ?, {", ".join("?" for _ in _PROBE_COUNTERS)})
-ON CONFLICT (node, probe, minute) DO UPDATE SET
-{", ".join(f"{c} = {c} + excluded.{c}" for c in _PROBE_COUNTERS)}
+_UPSERT_PROBE = """
+INSERT INTO probe_bucket (node, probe, minute, total, failures, duration_sum)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (node, probe, minute) DO UPDATE SET total = total + excluded.total,
+failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum
+"""
+_UPSERT_PROBE_REASON = """
+INSERT INTO probe_reason_bucket (node, probe, minute, reason, failures) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (node, probe, minute, reason) DO UPDATE SET failures = failures + excluded.failures
 """
 _RESULT_COLUMNS = (
     "started_at, node, probe, outcome, reason, status, duration,"
@@ -65,11 +68,14 @@ def write_pending(conn: sqlite3.Connection, batch: Pending) -> int:
     """Upsert-add the buckets and append the raw results of ``batch``; return rows written."""
     sli = list(batch.sli_rows())
     probes = list(batch.probe_rows())
+    reasons = list(batch.probe_reason_rows())
     results = [_result_row(r) for r in batch.results]
     conn.executemany(_UPSERT_SLI, sli)
     conn.executemany(_UPSERT_PROBE, probes)
+    conn.executemany(_UPSERT_PROBE_REASON, reasons)
     conn.executemany(_INSERT_RESULT, results)
-    written = len(sli) + len(probes) + len(results) + journeys.write(conn, batch.journeys)
+    written = len(sli) + len(probes) + len(reasons) + len(results)
+    written += journeys.write(conn, batch.journeys)
     return written + evidence_sql.write(conn, batch.evidence)
 
 
@@ -146,27 +152,54 @@ def series_totals(conn: sqlite3.Connection) -> dict[str, Counts]:
 
 
 def probe_totals(conn: sqlite3.Connection, node: str | None) -> dict[tuple[str, str], ProbeCounts]:
-    sums = ", ".join(f"SUM({c})" for c in _PROBE_COUNTERS)
     where, params = ("WHERE node = ?", (node,)) if node is not None else ("", ())
-    sql = f"SELECT node, probe, {sums} FROM probe_bucket {where} GROUP BY node, probe"
+    sql = (
+        "SELECT node, probe, SUM(total), SUM(failures), SUM(duration_sum)"
+        f" FROM probe_bucket {where} GROUP BY node, probe"
+    )
+    reasons_sql = (
+        "SELECT node, probe, reason, SUM(failures)"
+        f" FROM probe_reason_bucket {where} GROUP BY node, probe, reason"
+    )
+    by_reason: dict[tuple[str, str], dict[Reason, int]] = {}
+    for name, probe, reason, n in conn.execute(reasons_sql, params):
+        _add_reason(by_reason.setdefault((name, probe), {}), reason, n)
     return {
-        (row[0], row[1]): probe_counts(row[2], row[3], row[4], row[5:])
-        for row in conn.execute(sql, params)
+        (name, probe): ProbeCounts(total, failures, duration, by_reason.get((name, probe), {}))
+        for name, probe, total, failures, duration in conn.execute(sql, params)
     }
 
 
 def probe_minutes(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> dict[int, ProbeCounts]:
     """Minute -> stored probe counts of ``node`` (all its probes together) for minutes in
     ``[lo, hi)``."""
-    sums = ", ".join(f"SUM({c})" for c in _PROBE_COUNTERS)
+    where = "WHERE node = ? AND minute >= ? AND minute < ?"
     sql = (
-        f"SELECT minute, {sums} FROM probe_bucket WHERE node = ? AND minute >= ? AND minute < ?"
-        " GROUP BY minute"
+        "SELECT minute, SUM(total), SUM(failures), SUM(duration_sum)"
+        f" FROM probe_bucket {where} GROUP BY minute"
     )
+    reasons_sql = (
+        f"SELECT minute, reason, SUM(failures) FROM probe_reason_bucket {where}"
+        " GROUP BY minute, reason"
+    )
+    by_reason: dict[int, dict[Reason, int]] = {}
+    for minute, reason, n in conn.execute(reasons_sql, (node, lo, hi)):
+        _add_reason(by_reason.setdefault(minute, {}), reason, n)
     return {
-        row[0]: probe_counts(row[1], row[2], row[3], row[4:])
-        for row in conn.execute(sql, (node, lo, hi))
+        minute: ProbeCounts(total, failures, duration, by_reason.get(minute, {}))
+        for minute, total, failures, duration in conn.execute(sql, (node, lo, hi))
     }
+
+
+def _add_reason(counts: dict[Reason, int], name: str, failures: int) -> None:
+    """Count a stored reason row; a name this version does not know (a newer agent wrote it)
+    counts as ``error``, so the failures still add up."""
+    try:
+        reason = Reason(name)
+    except ValueError:
+        reason = Reason.ERROR
+    if failures:
+        counts[reason] = counts.get(reason, 0) + failures
 
 
 def recent_results(

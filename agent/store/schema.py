@@ -8,7 +8,10 @@ migrated in place (:data:`MIGRATIONS`).
 
 Layout versions: 1, SLI and probe buckets and raw probe results; 2, plus the journey tables of
 :mod:`agent.store.journeys`; 3, plus the advisor's evidence of :mod:`agent.store.evidence_sql`
-(latency histograms, drill runs, failure runs), empty after a migration: they count from then.
+(latency histograms, drill runs, failure runs), empty after a migration: they count from then;
+4, failures by reason as rows of ``probe_reason_bucket`` (one per node, probe, minute and
+reason seen) instead of one ``failed_<reason>`` column each in ``probe_bucket``, so a new reason
+or probe kind needs no new layout; the counts are moved, not lost.
 """
 
 from __future__ import annotations
@@ -20,15 +23,12 @@ from pathlib import Path
 
 from agent.errors import StoreError
 from agent.store import evidence_sql, journeys
-from agent.store.buckets import FAILURE_REASONS
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
-
-REASON_COLUMNS: tuple[str, ...] = tuple(f"failed_{reason.value}" for reason in FAILURE_REASONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +41,28 @@ class BucketTable:
 
 SLI_BUCKETS = BucketTable("sli_bucket", ("series",))
 PROBE_BUCKETS = BucketTable("probe_bucket", ("node", "probe"))
+PROBE_REASON_BUCKETS = BucketTable("probe_reason_bucket", ("node", "probe"))
 JOURNEY_STEP_BUCKETS = BucketTable("journey_step_bucket", ("journey", "step"))
 JOURNEY_BLAME_BUCKETS = BucketTable("journey_blame_bucket", ("journey", "step", "node", "reason"))
 LATENCY_BUCKETS = BucketTable("latency_bucket", ("node", "probe"))
 
-_REASON_DDL = "".join(f"    {column} INTEGER NOT NULL,\n" for column in REASON_COLUMNS)
+_PROBE_BUCKET_DDL = """CREATE TABLE probe_bucket (
+    node TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    duration_sum REAL NOT NULL,
+    PRIMARY KEY (node, probe, minute)
+) WITHOUT ROWID"""
+_PROBE_REASON_BUCKET_DDL = """CREATE TABLE probe_reason_bucket (
+    node TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    reason TEXT NOT NULL,      -- a failure reason's name: "timeout", "status", ...
+    failures INTEGER NOT NULL,
+    PRIMARY KEY (node, probe, minute, reason)
+) WITHOUT ROWID"""
 
 DDL: tuple[str, ...] = (
     """CREATE TABLE sli_bucket (
@@ -55,15 +72,8 @@ DDL: tuple[str, ...] = (
     bad INTEGER NOT NULL,
     PRIMARY KEY (series, minute)
 ) WITHOUT ROWID""",
-    f"""CREATE TABLE probe_bucket (
-    node TEXT NOT NULL,
-    probe TEXT NOT NULL,
-    minute INTEGER NOT NULL,
-    total INTEGER NOT NULL,
-    failures INTEGER NOT NULL,
-    duration_sum REAL NOT NULL,
-{_REASON_DDL}    PRIMARY KEY (node, probe, minute)
-) WITHOUT ROWID""",
+    _PROBE_BUCKET_DDL,
+    _PROBE_REASON_BUCKET_DDL,
     # Append-only with a rowid: two results may share (node, probe, started_at).
     """CREATE TABLE probe_result (
     id INTEGER PRIMARY KEY,
@@ -85,8 +95,32 @@ DDL: tuple[str, ...] = (
     *evidence_sql.DDL,
 )
 
+# The reasons layout 3 kept as columns of probe_bucket: history, never to change.
+_V3_REASONS = ("timeout", "connect", "dns", "tls", "status", "assertion", "body_too_large", "error")
+
+# Layout 3 -> 4: reason counts move from columns to rows, then probe_bucket is rebuilt without
+# the columns (copied, dropped, renamed: one rewrite of the table).
+_REASONS_TO_ROWS: tuple[str, ...] = (
+    _PROBE_REASON_BUCKET_DDL,
+    *(
+        "INSERT INTO probe_reason_bucket (node, probe, minute, reason, failures)"
+        f" SELECT node, probe, minute, '{reason}', failed_{reason} FROM probe_bucket"
+        f" WHERE failed_{reason} > 0"
+        for reason in _V3_REASONS
+    ),
+    _PROBE_BUCKET_DDL.replace("probe_bucket", "probe_bucket_v4", 1),
+    "INSERT INTO probe_bucket_v4 (node, probe, minute, total, failures, duration_sum)"
+    " SELECT node, probe, minute, total, failures, duration_sum FROM probe_bucket",
+    "DROP TABLE probe_bucket",
+    "ALTER TABLE probe_bucket_v4 RENAME TO probe_bucket",
+)
+
 # version -> the statements that bring a store of that version to the next one
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: journeys.DDL, 2: evidence_sql.DDL}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: journeys.DDL,
+    2: evidence_sql.DDL,
+    3: _REASONS_TO_ROWS,
+}
 
 
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:

@@ -34,7 +34,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
-from agent.model import Check, HttpCheck, Journey, JourneyStep, Node, TcpCheck
+from agent.model import Check, HttpCheck, Journey, JourneyStep, Node
+from agent.probe_kinds.registry import KINDS
 from agent.probes.result import Observation, Reason
 from agent.redaction import redact_text, redact_url
 from agent.tracing.api import SpanHandle
@@ -106,12 +107,14 @@ class OtelTracer:
         self._targets: dict[tuple[str, str], tuple[str, Attributes]] = {}
 
     def probe_span(self, node: Node, probe: str, check: Check) -> ContextManager[SpanHandle]:
-        if isinstance(check, HttpCheck):
+        if isinstance(check, HttpCheck):  # the request model journey steps share
             method, attributes = self._http_target(check)
             name = f"{method} {node.name}/{probe}"
-        else:
-            attributes = _tcp_attributes(check)
-            name = f"connect {node.name}/{probe}"
+        else:  # any other kind describes its own target
+            span = KINDS.of(check).span
+            verb, target = span(check) if span is not None else ("probe", {})
+            attributes = dict(target)
+            name = f"{verb} {node.name}/{probe}"
         attributes = {**attributes, **_node_attributes(node), "slo_agent.probe": probe}
         return self._span(name, SpanKind.CLIENT, attributes, _ROOT)
 
@@ -190,14 +193,6 @@ def _http_attributes(check: HttpCheck) -> tuple[str, Attributes]:
     except ValueError:  # an unparsable URL: the probe reports it; the span just lacks it
         pass
     return method, attributes
-
-
-def _tcp_attributes(check: TcpCheck) -> Attributes:
-    return {
-        "server.address": check.host,
-        "server.port": check.port,
-        "network.transport": "tcp",
-    }
 
 
 def _version() -> str:

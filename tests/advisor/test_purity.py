@@ -13,7 +13,14 @@ from tests.slo.test_purity import violations
 
 ADVISOR = Path(agent.advisor.__file__).parent
 # the only agent modules the advisor may import: pure data and pure functions
-ALLOWED = ("agent.advisor", "agent.model", "agent.durations", "agent.probes.result", "agent.slo")
+ALLOWED = (
+    "agent.advisor",
+    "agent.model",
+    "agent.durations",
+    "agent.probes.result",
+    "agent.slo",
+    "agent.probe_kinds",  # contracts and wire models: data; probers are imported when built
+)
 PURE_FROM_STORE = {  # minute arithmetic, ProbeCounts, the evidence records and histograms
     "agent.store.buckets",
     "agent.store.evidence",

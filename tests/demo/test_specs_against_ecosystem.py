@@ -14,7 +14,8 @@ import pytest
 from agent.demo.ecosystem import Ecosystem
 from agent.demo.faults import DEMO_SCHEDULE, FaultKind, Slot
 from agent.demo.templates import render_demo_specs
-from agent.model import HttpCheck, SpecSet, TcpCheck
+from agent.model import HttpCheck, SpecSet
+from agent.probe_kinds.tcp import TcpCheck
 from agent.spec.loader import load_specs
 
 

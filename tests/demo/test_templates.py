@@ -9,7 +9,8 @@ import pytest
 
 from agent.demo.faults import DEMO_NODES
 from agent.demo.templates import demo_templates, render_demo_specs, render_template
-from agent.model import HttpCheck, Mode, RollingWindow, Severity, SpecSet, TcpCheck
+from agent.model import HttpCheck, Mode, RollingWindow, Severity, SpecSet
+from agent.probe_kinds.tcp import TcpCheck
 from agent.slo.alerts import burn_factor
 from agent.slo.burn import burn_rate
 from tests.support.builders import probe_sli

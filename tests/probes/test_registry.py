@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from agent.model import Check, HttpCheck, TcpCheck
+from agent.model import Check, HttpCheck
+from agent.probe_kinds.tcp import TcpCheck
 from agent.probes import Probers
 from agent.probes.result import Observation, Outcome, Reason
 from tests.support.targets import Reply, Target
@@ -55,7 +56,7 @@ async def test_default_probers_reach_a_real_target() -> None:
     assert target.connections == 2
 
 
-async def test_extra_headers_go_to_http_checks_only() -> None:
+async def test_extra_headers_go_to_every_kinds_prober() -> None:  # TCP's ignores them
     http, tcp = RecordingProber(Reason.OK), RecordingProber(Reason.OK)
     probers = Probers(http=http, tcp=tcp)
     extra = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
@@ -64,4 +65,4 @@ async def test_extra_headers_go_to_http_checks_only() -> None:
     await probers.observe(TcpCheck("node.example", 5432), extra)
 
     assert http.headers == [extra]
-    assert tcp.headers == [None]
+    assert tcp.headers == [extra]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from agent.model import TcpCheck
+from agent.probe_kinds.tcp import TcpCheck
 from agent.probes.result import Outcome, Phases, Reason
 from agent.probes.tcp import TcpProber
 from tests.support.net import free_port

@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from agent.model import CalendarWindow, HttpCheck, Mode, RollingWindow, SpecSet, TcpCheck
+from agent.model import CalendarWindow, HttpCheck, Mode, RollingWindow, SpecSet
+from agent.probe_kinds.tcp import TcpCheck
 from agent.spec.loader import load_specs, spec_paths
 from agent.spec.schema import kind_json_schema, spec_json_schema
 from tests.support.builders import probe_sli

@@ -15,8 +15,9 @@ from agent.model import (
     Mode,
     RollingWindow,
     Severity,
-    TcpCheck,
 )
+from agent.probe_kinds.registry import KINDS
+from agent.probe_kinds.tcp import TcpCheck
 from agent.spec.problems import translate
 from agent.spec.v1 import AlertWindowsDocument, NodeDocument
 from agent.spec.v1_convert import ratio, to_alert_windows, to_node
@@ -74,7 +75,7 @@ def test_node_with_defaults() -> None:
     )
     probe = node.probes[0]
     assert probe.interval == timedelta(seconds=30)
-    assert probe.kind == "http"
+    assert KINDS.of(probe.check).name == "http"
     assert probe.check == HttpCheck(url="https://shop.example/")
     assert node.slos == ()
     assert node.alerting.windows == "default"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
 from agent.slo.events import SliEvent
 
@@ -26,3 +28,35 @@ def probe_result(
 
 def events(*pairs: tuple[str, bool]) -> list[SliEvent]:
     return [SliEvent(series, good) for series, good in pairs]
+
+
+# Layout 3's probe_bucket, as that version wrote it: one counter column per failure reason.
+V3_REASONS = ("timeout", "connect", "dns", "tls", "status", "assertion", "body_too_large", "error")
+V3_PROBE_BUCKET = f"""CREATE TABLE probe_bucket (
+    node TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    duration_sum REAL NOT NULL,
+{"".join(f"    failed_{reason} INTEGER NOT NULL,{chr(10)}" for reason in V3_REASONS)}\
+    PRIMARY KEY (node, probe, minute)
+) WITHOUT ROWID"""
+
+
+def to_layout_3(conn: sqlite3.Connection) -> None:
+    """Turn today's probe tables back into layout 3's (reason counts back in columns)."""
+    reasons = {
+        (node, probe, minute, reason): n
+        for node, probe, minute, reason, n in conn.execute("SELECT * FROM probe_reason_bucket")
+    }
+    rows = conn.execute(
+        "SELECT node, probe, minute, total, failures, duration_sum FROM probe_bucket"
+    ).fetchall()
+    conn.execute("DROP TABLE probe_reason_bucket")
+    conn.execute("DROP TABLE probe_bucket")
+    conn.execute(V3_PROBE_BUCKET)
+    marks = ", ".join("?" for _ in range(6 + len(V3_REASONS)))
+    for row in rows:
+        counts = [reasons.get((*row[:3], reason), 0) for reason in V3_REASONS]
+        conn.execute(f"INSERT INTO probe_bucket VALUES ({marks})", (*row, *counts))

@@ -7,7 +7,6 @@ import pytest
 from agent.probes.result import Observation, Outcome, ProbeResult, Reason
 from agent.slo.events import Counts
 from agent.store.buckets import (
-    FAILURE_REASONS,
     MAX_MINUTE,
     MIN_MINUTE,
     Pending,
@@ -62,9 +61,17 @@ def test_a_nan_range_bound_is_refused() -> None:
         first_minute_from(math.nan)
 
 
-def test_every_failure_reason_has_a_counter_column() -> None:
-    assert set(FAILURE_REASONS) == set(Reason) - {Reason.OK}
-    assert len(FAILURE_REASONS) == len(set(FAILURE_REASONS))
+def test_failures_are_counted_by_reason_in_rows_of_the_reasons_seen() -> None:
+    pending = Pending(max_results=10)
+    pending.add(probe_result(BASE, reason=Reason.STATUS), ())
+    pending.add(probe_result(BASE + 1, reason=Reason.STATUS), ())
+    pending.add(probe_result(BASE + 2, reason=Reason.TIMEOUT), ())
+    pending.add(probe_result(BASE + 3), ())
+    minute = int(BASE // 60)
+    assert sorted(pending.probe_reason_rows()) == [
+        ("shop", "home", minute, "status", 2),
+        ("shop", "home", minute, "timeout", 1),
+    ]
 
 
 def test_pending_merges_events_of_one_minute_into_one_bucket() -> None:

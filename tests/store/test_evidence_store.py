@@ -14,7 +14,7 @@ from agent.store import SqliteStore
 from agent.store.evidence import DrillKey, DrillRun, FailureRun
 from agent.store.latency import LATENCY_BOUNDS, LatencyHistogram, LatencyRange, bucket_of
 from agent.store.schema import APPLICATION_ID, SCHEMA_VERSION
-from tests.store.factories import BASE, probe_result
+from tests.store.factories import BASE, probe_result, to_layout_3
 
 DRILL = DrillKey("shop", "backup-shop")
 
@@ -120,6 +120,7 @@ def test_a_store_of_layout_2_is_migrated_in_place_and_keeps_its_data(tmp_path: P
     with SqliteStore(db) as store:  # today's layout, then turned back into layout 2
         store.record(probe_result(BASE), ())
     conn = sqlite3.connect(db)
+    to_layout_3(conn)
     for table in ("latency_bucket", "drill_run", "failure_run"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("PRAGMA user_version = 2")
@@ -141,4 +142,4 @@ def test_a_store_of_layout_2_is_migrated_in_place_and_keeps_its_data(tmp_path: P
         ]
     finally:
         conn.close()
-    assert header == [SCHEMA_VERSION, APPLICATION_ID] == [3, APPLICATION_ID]
+    assert header == [SCHEMA_VERSION, APPLICATION_ID] == [4, APPLICATION_ID]

@@ -17,7 +17,7 @@ from agent.slo.events import Counts, SliEvent
 from agent.store import SqliteStore
 from agent.store.journeys import BlameCounts, StepCounts
 from agent.store.schema import APPLICATION_ID, SCHEMA_VERSION
-from tests.store.factories import BASE, events, probe_result
+from tests.store.factories import BASE, events, probe_result, to_layout_3
 
 OK = Observation(Outcome.SUCCESS, Reason.OK, 0.5, 200)
 DOWN = Observation(Outcome.FAILURE, Reason.STATUS, 0.25, 503)
@@ -151,6 +151,7 @@ def test_a_store_of_the_previous_layout_is_migrated_and_keeps_its_data(tmp_path:
     conn = sqlite3.connect(db)
     for table in ("journey_step_bucket", "journey_blame_bucket", "journey_blamed_run"):
         conn.execute(f"DROP TABLE {table}")
+    to_layout_3(conn)
     for table in ("latency_bucket", "drill_run", "failure_run"):  # added by layout 3
         conn.execute(f"DROP TABLE {table}")
     conn.execute("PRAGMA user_version = 1")
@@ -168,5 +169,5 @@ def test_a_store_of_the_previous_layout_is_migrated_and_keeps_its_data(tmp_path:
         rows = conn.execute("SELECT trace_id FROM journey_blamed_run").fetchall()
     finally:
         conn.close()
-    assert (version, app) == (SCHEMA_VERSION, APPLICATION_ID) == (3, APPLICATION_ID)
+    assert (version, app) == (SCHEMA_VERSION, APPLICATION_ID) == (4, APPLICATION_ID)
     assert rows == [("t",)]

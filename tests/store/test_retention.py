@@ -34,8 +34,10 @@ def test_prune_removes_old_buckets_and_raw_results_and_keeps_new_ones(tmp_path: 
     store.flush()
 
     # raw: 3 older than 1 h; buckets: shop/a@-5h and pay/b@-4h, plus their probe buckets and
-    # the latency bucket of pay's success (shop's failures are one run, still failing)
-    assert store.prune(now) == 3 + 2 + 2 + 1
+    # the reason bucket of shop's timeout at -5h, the latency bucket of pay's success (shop's
+    # failures are one run, still failing)
+    assert store.prune(now) == 3 + 2 + 2 + 1 + 1
+    assert store.probe_totals()[("shop", "home")].failures_by_reason == {Reason.TIMEOUT: 2}
     assert store.series_totals() == {"shop/a": Counts(2, 2)}
     assert [r.started_at for r in store.recent_results()] == [now - 30 * 60]
     assert list(store.probe_totals()) == [("shop", "home")]  # the "pay" bucket is gone

@@ -21,8 +21,8 @@ from agent.model import (
     RollingWindow,
     Slo,
     StepFallback,
-    TcpCheck,
 )
+from agent.probe_kinds.tcp import TcpCheck
 from agent.probes.result import Observation, Outcome, Reason
 from exporters.otlp.tracer import OtelTracer
 from tests.support.builders import node

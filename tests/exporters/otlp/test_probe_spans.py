@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace import sampling
 
-from agent.model import HttpCheck, Mode, Node, Probe, TcpCheck
+from agent.model import HttpCheck, Mode, Node, Probe
+from agent.probe_kinds.tcp import TcpCheck
 from agent.probes import Probers
 from agent.runtime.pipeline import ProbePipeline
 from agent.schedule.scheduler import Target as ProbeTarget

@@ -1,0 +1,119 @@
+"""The ``http`` probe kind: one HTTP request, its status, body and timing checked.
+
+Its wire model (``HttpSpec``, also the request of a journey step and of a fallback drill), the
+conversion into :class:`agent.model.HttpCheck` (the model's request, shared with journeys and
+drills, so it stays in :mod:`agent.model`), and the prober in :mod:`agent.probes.http`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from agent.model import HttpCheck
+from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind
+from agent.probes.result import Reason
+from agent.spec.problems import Loc
+from agent.spec.scalars import Duration, HeaderName, HeaderValue, JsonPath, Regex, StatusCode, Url
+from agent.spec.variables import HeaderExpander
+from agent.text_pattern import TextPattern
+
+if TYPE_CHECKING:
+    from agent.probe_kinds import Clock, Prober
+
+
+class ExpectSpec(KindSpec):
+    status: list[StatusCode] | None = Field(
+        None, min_length=1, description='accepted status codes or classes ("2xx"); default 2xx'
+    )
+    body_contains: str | None = Field(None, min_length=1)
+    body_regex: Regex | None = None
+    json_: dict[JsonPath, Any] = Field(
+        default_factory=dict, alias="json", description="JSONPath -> expected value"
+    )
+
+
+class HttpSpec(KindSpec):
+    url: Url
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    body: str | None = None
+    timeout: Duration | None = Field(None, description="default 5s, or the interval if shorter")
+    expect: ExpectSpec = Field(default_factory=ExpectSpec)
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    verify_tls: bool = True
+    keep_alive: bool = False
+    follow_redirects: bool = False
+
+
+def _statuses(codes: list[int | str] | None) -> frozenset[int]:
+    if codes is None:
+        return frozenset(range(200, 300))
+    result: set[int] = set()
+    for code in codes:
+        if isinstance(code, int):
+            result.add(code)
+        else:
+            base = int(code[0]) * 100
+            result.update(range(base, base + 100))
+    return frozenset(result)
+
+
+def http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpander) -> HttpCheck:
+    return HttpCheck(
+        url=spec.url,
+        method=spec.method,
+        headers=expander.headers(loc, spec.headers),
+        body=None if spec.body is None else spec.body.encode(),
+        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
+        expect_status=_statuses(spec.expect.status),
+        body_contains=spec.expect.body_contains,
+        body_regex=(
+            None if spec.expect.body_regex is None else TextPattern.compile(spec.expect.body_regex)
+        ),
+        json_equals=dict(spec.expect.json_),
+        max_body_bytes=spec.max_body_bytes,
+        verify_tls=spec.verify_tls,
+        keep_alive=spec.keep_alive,
+        follow_redirects=spec.follow_redirects,
+    )
+
+
+def _prober(clock: Clock) -> Prober[HttpCheck]:
+    from agent.probes.http import HttpProber  # loads httpx: only when probers are built
+
+    return HttpProber(clock=clock)
+
+
+def _contract_checks(check: HttpCheck) -> int:
+    """JSON and body assertions: the data-contract surface the advisor weighs."""
+    return (
+        len(check.json_equals)
+        + int(check.body_contains is not None)
+        + int(check.body_regex is not None)
+    )
+
+
+KIND: ProbeKind[HttpSpec, HttpCheck] = ProbeKind(
+    name="http",
+    measures="one HTTP request: status, body assertions, time to the whole answer",
+    spec=HttpSpec,
+    check=HttpCheck,
+    convert=http_check,
+    prober=_prober,
+    reasons=frozenset(
+        {
+            Reason.TIMEOUT,
+            Reason.CONNECT,
+            Reason.DNS,
+            Reason.TLS,
+            Reason.STATUS,
+            Reason.ASSERTION,
+            Reason.BODY_TOO_LARGE,
+            Reason.ERROR,
+        }
+    ),
+    contract_checks=_contract_checks,
+)

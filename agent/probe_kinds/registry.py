@@ -1,0 +1,13 @@
+"""The probe kinds the agent ships with: one registration line per kind.
+
+A new kind is a module in :mod:`agent.probe_kinds` (see :class:`agent.probe_kinds.ProbeKind`),
+its tests and docs, and one line here.
+"""
+
+from __future__ import annotations
+
+from agent.probe_kinds import ProbeKinds, http, tcp
+
+KINDS = ProbeKinds()
+KINDS.register(http.KIND)
+KINDS.register(tcp.KIND)
