@@ -102,7 +102,8 @@ class DnsSpec(KindSpec):
             for field in ("answers", "contains"):
                 for index, answer in enumerate(getattr(self.expect, field) or ()):
                     if _address(answer, version) is None:
-                        message = f"{self.type} answers are IPv{version} addresses, got {describe(answer)}"
+                        got = describe(answer)
+                        message = f"{self.type} answers are IPv{version} addresses, got {got}"
                         raise validation_error("dns", [(("expect", field, index), message)])
         return self
 
@@ -137,7 +138,10 @@ class DnsCheck:
 
 def dns_check(spec: DnsSpec, every: timedelta, loc: Loc, expander: HeaderExpander) -> DnsCheck:
     del loc, expander  # nothing to expand
-    normal = lambda answers: frozenset(normal_answer(spec.type, a) for a in answers)  # noqa: E731
+
+    def normal(answers: list[str]) -> frozenset[str]:
+        return frozenset(normal_answer(spec.type, answer) for answer in answers)
+
     return DnsCheck(
         name=spec.name,
         rdtype=spec.type,
@@ -169,8 +173,6 @@ KIND: ProbeKind[DnsSpec, DnsCheck] = ProbeKind(
     check=DnsCheck,
     convert=dns_check,
     prober=_prober,
-    reasons=frozenset(
-        {Reason.TIMEOUT, Reason.CONNECT, Reason.DNS, Reason.ASSERTION, Reason.ERROR}
-    ),
+    reasons=frozenset({Reason.TIMEOUT, Reason.CONNECT, Reason.DNS, Reason.ASSERTION, Reason.ERROR}),
     span=_span,
 )

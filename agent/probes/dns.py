@@ -38,9 +38,7 @@ class DnsProber:
     """Probes ``DnsCheck``s on the running event loop; holds no sockets between probes. Checks
     without a resolver go to the first ``nameserver`` of ``resolv_conf``, read once."""
 
-    def __init__(
-        self, *, clock: Clock = time.perf_counter, resolv_conf: str = RESOLV_CONF
-    ) -> None:
+    def __init__(self, *, clock: Clock = time.perf_counter, resolv_conf: str = RESOLV_CONF) -> None:
         self._clock = clock
         self._resolv_conf = resolv_conf
         self._system: tuple[str, int] | str | None = None  # (host, port) or why there is none
@@ -106,9 +104,11 @@ async def _query(
     unreachable" fails it at once as refused), again over TCP when the answer is truncated."""
     backend = dns.asyncbackend.get_default_backend()
     family = dns.inet.af_for_address(host)
-    async with await backend.make_socket(
-        family, socket.SOCK_DGRAM, 0, None, (host, port)
-    ) as udp:
+    destination = (host, port)
+    udp = await backend.make_socket(  # type: ignore[no-untyped-call]
+        family, socket.SOCK_DGRAM, 0, None, destination
+    )
+    async with udp:
         response, _ = await dns.asyncquery.udp_with_fallback(
             query, host, timeout=seconds, port=port, ignore_unexpected=True, udp_sock=udp
         )

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from agent.durations import format_duration
 from agent.probe_kinds.grpc import GrpcCheck
@@ -23,6 +23,7 @@ from agent.probes.result import Observation, Outcome, Reason
 
 Clock = Callable[[], float]
 MAX_MESSAGE_BYTES = 4096
+CHECK_METHOD = "/grpc.health.v1.Health/Check"
 _OPTIONS = (
     ("grpc.enable_retries", 0),
     ("grpc.use_local_subchannel_pool", 1),
@@ -55,9 +56,13 @@ class GrpcProber:
         seconds = check.timeout.total_seconds()
         try:
             async with asyncio.timeout(seconds + 1), _channel(check) as channel:
-                stub = health_pb2_grpc.HealthStub(channel)
+                call = channel.unary_unary(
+                    CHECK_METHOD,
+                    request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                    response_deserializer=health_pb2.HealthCheckResponse.FromString,
+                )
                 request = health_pb2.HealthCheckRequest(service=check.service)
-                response = await stub.Check(request, timeout=seconds, metadata=metadata)
+                response = await call(request, timeout=seconds, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             return failure(*_rpc_failure(check, exc))
         except TimeoutError:

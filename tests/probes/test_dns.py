@@ -34,8 +34,15 @@ def dnsmasq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dnsmasq]:
         yield server
 
 
-def _check(server: Dnsmasq, name: str, rdtype: str = "A", **expect: frozenset[str]) -> DnsCheck:
-    return DnsCheck(name, rdtype, resolver=f"127.0.0.1:{server.port}", **expect)
+def _check(
+    server: Dnsmasq,
+    name: str,
+    rdtype: str = "A",
+    answers: frozenset[str] | None = None,
+    contains: frozenset[str] = frozenset(),
+) -> DnsCheck:
+    resolver = f"127.0.0.1:{server.port}"
+    return DnsCheck(name, rdtype, resolver=resolver, answers=answers, contains=contains)
 
 
 @pytest.mark.parametrize(
@@ -76,9 +83,7 @@ async def test_contains_needs_each_listed_answer_among_others(dnsmasq: Dnsmasq) 
     missing = await prober.observe(two)
 
     assert missing.reason is Reason.ASSERTION
-    assert missing.detail == (
-        "expected [127.0.0.9] among the answers, got [127.0.0.2, 127.0.0.3]"
-    )
+    assert missing.detail == ("expected [127.0.0.9] among the answers, got [127.0.0.2, 127.0.0.3]")
 
 
 async def test_an_unexpected_answer_is_assertion(dnsmasq: Dnsmasq) -> None:
@@ -99,7 +104,9 @@ async def test_nxdomain_is_dns(dnsmasq: Dnsmasq) -> None:
     observation = await DnsProber().observe(_check(dnsmasq, "missing.partner.test"))
 
     assert observation.reason is Reason.DNS
-    assert observation.detail == f"NXDOMAIN from 127.0.0.1:{dnsmasq.port} for A missing.partner.test"
+    assert (
+        observation.detail == f"NXDOMAIN from 127.0.0.1:{dnsmasq.port} for A missing.partner.test"
+    )
 
 
 async def test_a_refused_query_is_dns(dnsmasq: Dnsmasq) -> None:

@@ -25,7 +25,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 UNKNOWN = health_pb2.HealthCheckResponse.UNKNOWN
 
 
-class RecordingHealth(health.HealthServicer):  # type: ignore[misc]
+class RecordingHealth(health.HealthServicer):
     """The standard health servicer, recording the peer and metadata of every Check."""
 
     def __init__(self) -> None:
@@ -33,7 +33,7 @@ class RecordingHealth(health.HealthServicer):  # type: ignore[misc]
         self.calls: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
 
-    def Check(self, request: Any, context: Any) -> Any:  # noqa: N802 (the gRPC method name)
+    def Check(self, request: Any, context: Any) -> Any:
         metadata = {key: str(value) for key, value in context.invocation_metadata()}
         with self._lock:
             self.calls.append((context.peer(), metadata))
@@ -52,7 +52,7 @@ class HealthServer:
         self.address = f"127.0.0.1:{self.port}"
 
     def set(self, service: str, status: int) -> None:
-        self.health.set(service, status)  # type: ignore[arg-type]
+        self.health.set(service, status)
 
     def __enter__(self) -> HealthServer:
         self.server.start()
