@@ -4,7 +4,6 @@ process, on its own threads), with a serving status set per service."""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from concurrent import futures
 from datetime import timedelta
@@ -13,53 +12,12 @@ from typing import Any
 import grpc
 import pytest
 import trustme
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from agent.probe_kinds.grpc import GrpcCheck
 from agent.probes.grpc import GrpcProber
 from agent.probes.result import Outcome, Reason
+from tests.support.grpc_health import NOT_SERVING, SERVING, UNKNOWN, HealthServer
 from tests.support.net import free_port
-
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-UNKNOWN = health_pb2.HealthCheckResponse.UNKNOWN
-
-
-class RecordingHealth(health.HealthServicer):
-    """The standard health servicer, recording the peer and metadata of every Check."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, dict[str, str]]] = []
-        self._lock = threading.Lock()
-
-    def Check(self, request: Any, context: Any) -> Any:
-        metadata = {key: str(value) for key, value in context.invocation_metadata()}
-        with self._lock:
-            self.calls.append((context.peer(), metadata))
-        return super().Check(request, context)
-
-
-class HealthServer:
-    def __init__(self, credentials: grpc.ServerCredentials | None = None) -> None:
-        self.health = RecordingHealth()
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        if credentials is None:
-            self.port = self.server.add_insecure_port("127.0.0.1:0")
-        else:
-            self.port = self.server.add_secure_port("127.0.0.1:0", credentials)
-        self.address = f"127.0.0.1:{self.port}"
-
-    def set(self, service: str, status: int) -> None:
-        self.health.set(service, status)
-
-    def __enter__(self) -> HealthServer:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop(grace=None).wait(5)
 
 
 @pytest.fixture(scope="module")
