@@ -7,10 +7,10 @@ venv:
 	@bash scripts/bootstrap.sh
 
 # Debian tools the test suite runs for real: Prometheus + promtool, Alertmanager, and Chromium
-# (headless, for the status page test).
+# (headless, for the status page test), dnsmasq (the dns probe kind's tests).
 tools:
 	@bash scripts/ensure-debs.sh promtool=prometheus prometheus-alertmanager=prometheus-alertmanager \
-	  chromium=chromium
+	  chromium=chromium dnsmasq=dnsmasq-base
 
 # helm (official binary, sha256-checked) into .tools/, and kubernetes-validate into .venv,
 # for the chart tests.

@@ -188,7 +188,9 @@ class _StepHeaders(HeaderExpander):
         super().__init__(env)
         self.captures = captures
 
-    def headers(self, loc: Loc, headers: Mapping[str, str]) -> dict[str, str]:
+    def headers(
+        self, loc: Loc, headers: Mapping[str, str], field: str = "headers"
+    ) -> dict[str, str]:
         expanded: dict[str, str] = {}
         for name, template in headers.items():
             unset = [
@@ -201,7 +203,7 @@ class _StepHeaders(HeaderExpander):
                     f"environment variable {var} is not set and no step captures it "
                     f"(needed by header {name})"
                 )
-                self.missing.append(((*loc, "headers", name), message))
+                self.missing.append(((*loc, field, name), message))
             if not unset:
                 expanded[name] = expand_except(template, self.env, self.captures)
         return expanded

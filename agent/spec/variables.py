@@ -71,14 +71,18 @@ class HeaderExpander:
         self.env = env
         self.missing: list[tuple[Loc, str]] = []
 
-    def headers(self, loc: Loc, headers: Mapping[str, str]) -> dict[str, str]:
-        """``headers`` (found at ``loc``) expanded; headers with a missing variable are left out."""
+    def headers(
+        self, loc: Loc, headers: Mapping[str, str], field: str = "headers"
+    ) -> dict[str, str]:
+        """``headers`` (found at ``loc`` + ``field``, e.g. a gRPC probe's ``metadata``)
+        expanded; headers with a missing variable are left out."""
         expanded: dict[str, str] = {}
         for name, template in headers.items():
             unset = [var for var in dict.fromkeys(referenced(template)) if var not in self.env]
             for var in unset:
-                message = f"environment variable {var} is not set (needed by header {name})"
-                self.missing.append(((*loc, "headers", name), message))
+                what = "header" if field == "headers" else field
+                message = f"environment variable {var} is not set (needed by {what} {name})"
+                self.missing.append(((*loc, field, name), message))
             if not unset:
                 expanded[name] = expand(template, self.env)
         return expanded

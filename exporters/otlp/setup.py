@@ -94,7 +94,7 @@ def start_tracing(
 
 def _otlp_exporter(config: TracingConfig) -> SpanExporter:
     if config.protocol == "grpc":
-        import grpc  # type: ignore[import-untyped]
+        import grpc
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )

@@ -22,7 +22,7 @@ def run(paths: list[str], env: dict[str, str]) -> tuple[int, str, str]:
 def test_valid_specs_print_a_summary_and_exit_0() -> None:
     code, out, err = run([str(EXAMPLES)], {"ACME_TOKEN": "x"})
     assert (code, err) == (0, "")
-    assert out == "ok: 7 nodes, 10 probes, 16 SLOs, 1 journey, 1 alert window set from 7 files\n"
+    assert out == "ok: 7 nodes, 12 probes, 16 SLOs, 1 journey, 1 alert window set from 7 files\n"
 
 
 def test_counts_are_singular_for_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
