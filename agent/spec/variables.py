@@ -8,7 +8,7 @@ error message; errors name only the variable.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from agent.spec.problems import Loc
 
@@ -82,3 +82,25 @@ class HeaderExpander:
             if not unset:
                 expanded[name] = expand(template, self.env)
         return expanded
+
+
+class Placeholders(Mapping[str, str]):
+    """``env`` with a stand-in value (``<unset NAME>``) for every variable it lacks: the
+    environment of the verbs that never send a request, so that a spec loads without its
+    secrets. Iterates over the variables that are set only."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __getitem__(self, name: str) -> str:
+        value = self._env.get(name)
+        return f"<unset {name}>" if value is None else value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
