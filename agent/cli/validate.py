@@ -1,9 +1,9 @@
 """``slo-agent validate PATH...``: load the specs and say what is wrong, or what was found.
 
 Errors make the specs unusable (exit 1). An unset ``${VAR}`` is a warning here: validating
-needs no secrets (``run`` refuses to start without them). Warnings point at what loads but is almost certainly
-not what was meant (an objective of 0.999 percent): they are printed and the exit code stays 0,
-unless ``--strict`` makes them errors.
+needs no secrets (``run`` refuses to start without them). Warnings point at what loads but is
+almost certainly not what was meant (an objective of 0.999 percent): they are printed and the
+exit code stays 0, unless ``--strict`` makes them errors.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 
 from agent.spec.problems import Loc
+from agent.spec.v1_transport import Transport
 
 # "$" + optional second "$" (the escape) + "{" + optional "NAME}"
 _REFERENCE = re.compile(r"\$(\$?)\{(?:([A-Za-z_][A-Za-z0-9_]*)\})?")
@@ -67,9 +68,11 @@ class HeaderExpander:
     """Expands the headers of one document, collecting every missing variable (as a problem at
     the header's location) instead of stopping at the first."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], transport: Transport | None = None) -> None:
         self.env = env
         self.missing: list[tuple[Loc, str]] = []
+        # the document's node-wide ``tls`` and ``proxy``, for the converters of its requests
+        self.transport = transport or Transport()
 
     def headers(self, loc: Loc, headers: Mapping[str, str]) -> dict[str, str]:
         """``headers`` (found at ``loc``) expanded; headers with a missing variable are left out."""
