@@ -399,6 +399,10 @@ def _classify(exc: Exception, trace: PhaseTrace, plan: _Plan) -> tuple[Reason, s
         if trace.failed == "tls":
             return Reason.TLS, one_line(f"TLS handshake failed: {message(root)}", plan.secrets)
         return Reason.CONNECT, one_line(f"cannot connect: {message(root)}", plan.secrets)
+    for cause in causes(exc):
+        if isinstance(cause, ssl.SSLError):  # after the handshake (TLS 1.3 client certificates)
+            problem = cause.reason.lower().replace("_", " ") if cause.reason else message(cause)
+            return Reason.TLS, one_line(f"TLS session refused by the server: {problem}")
     if isinstance(exc, httpx.ProxyError):  # the proxy refused the CONNECT tunnel
         return Reason.CONNECT, one_line(f"the proxy refused: {message(exc)}", plan.secrets)
     if isinstance(exc, httpx.LocalProtocolError):
