@@ -31,12 +31,13 @@ class MtlsServer:
         self._context.verify_mode = ssl.CERT_REQUIRED
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
+        self.port: int = self._listener.getsockname()[1]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="mtls-server", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self._listener.getsockname()[1]}/"
+        return f"https://127.0.0.1:{self.port}/"
 
     def __enter__(self) -> MtlsServer:
         self._thread.start()
