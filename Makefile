@@ -6,11 +6,12 @@ VENV := .venv/bin
 venv:
 	@bash scripts/bootstrap.sh
 
-# Debian tools the test suite runs for real: Prometheus + promtool, Alertmanager, and Chromium
-# (headless, for the status page test), dnsmasq (the dns probe kind's tests).
+# Debian tools the test suite runs for real: Prometheus + promtool, Alertmanager, Chromium
+# (headless, for the status page test), dnsmasq (the dns probe kind's tests) and tinyproxy (a
+# forward proxy for the proxy tests).
 tools:
 	@bash scripts/ensure-debs.sh promtool=prometheus prometheus-alertmanager=prometheus-alertmanager \
-	  chromium=chromium dnsmasq=dnsmasq-base
+	  chromium=chromium dnsmasq=dnsmasq-base tinyproxy=tinyproxy
 
 # helm (official binary, sha256-checked) into .tools/, and kubernetes-validate into .venv,
 # for the chart tests.

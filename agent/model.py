@@ -33,6 +33,19 @@ class Severity(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class TlsSettings:
+    """How a probe's TLS client is set up (``tls:`` of a node or a probe); hashable, so the
+    prober builds one ``ssl.SSLContext`` per distinct value. Paths are read by the prober."""
+
+    ca_file: str | None = None  # replaces the default trust store
+    cert_file: str | None = None  # client certificate (mTLS), with key_file
+    key_file: str | None = None
+    server_name: str | None = None  # SNI and the name the certificate must match
+    min_version: Literal["TLS1.2", "TLS1.3"] | None = None
+    verify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class HttpCheck:
     url: str
     method: str = "GET"
@@ -48,6 +61,10 @@ class HttpCheck:
     verify_tls: bool = True
     keep_alive: bool = False  # False: a fresh connection per probe
     follow_redirects: bool = False
+    tls: TlsSettings | None = None
+    # a forward proxy URL (may carry userinfo: kept out of repr()); None: the environment's
+    # HTTP_PROXY/HTTPS_PROXY/NO_PROXY decide
+    proxy: str | None = field(default=None, repr=False)
 
 
 class Check(Protocol):

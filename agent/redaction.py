@@ -195,6 +195,8 @@ def url_secrets(url: str) -> set[str]:
 
 def _check_secrets(check: HttpCheck) -> set[str]:
     found = url_secrets(check.url)
+    if check.proxy is not None:  # a proxy's userinfo
+        found |= url_secrets(check.proxy)
     for value in check.headers.values():
         if value:
             found.update({value, repr(value)[1:-1], value.partition(" ")[2]})
@@ -204,7 +206,7 @@ def _check_secrets(check: HttpCheck) -> set[str]:
 
 def spec_secrets(specs: SpecSet) -> set[str]:
     """Every value in ``specs`` that may be a credential: each request header's value (header
-    values may be ``${ENV}`` expansions), and the credentials in each probe URL."""
+    values may be ``${ENV}`` expansions), and the credentials in each probe and proxy URL."""
     checks: list[HttpCheck] = []
     for node in specs.nodes:
         checks.extend(p.check for p in node.probes if isinstance(p.check, HttpCheck))

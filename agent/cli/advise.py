@@ -98,7 +98,7 @@ def advise(
             f"{store_path}: no store here; start the agent first (slo-agent run) "
             "or point --store at its database"
         )
-    specs = SpecSource(paths, env).load()
+    specs = SpecSource(paths, env, secrets_required=False).load()
     store = SqliteStore(store_path)
     try:
         report, _ = replay(specs, store, now, policy_of(specs))

@@ -107,7 +107,7 @@ def report(
             f"{store_path}: no store here; start the agent first (slo-agent run) "
             "or point --store at its database"
         )
-    specs = SpecSource(paths, env).load()
+    specs = SpecSource(paths, env, secrets_required=False).load()
     external: dict[str, dict[str, Counts]] = {}
     sources: list[dict[str, object]] = []
     if prometheus_url is not None:

@@ -15,6 +15,6 @@ def rules(paths: Sequence[str], env: Mapping[str, str], fmt: RuleFormat, out: Te
     ``paths`` empty means ``$SLO_AGENT_SPECS``, then ``./slo_specs``. Invalid specs raise
     ``SpecError`` (every problem, one per line) before anything is written.
     """
-    specs = SpecSource(paths, env).load()
+    specs = SpecSource(paths, env, secrets_required=False).load()
     out.write(render(rule_set(specs), fmt))
     return 0

@@ -1,8 +1,9 @@
 """``slo-agent validate PATH...``: load the specs and say what is wrong, or what was found.
 
-Errors make the specs unusable (exit 1). Warnings point at what loads but is almost certainly
-not what was meant (an objective of 0.999 percent): they are printed and the exit code stays 0,
-unless ``--strict`` makes them errors.
+Errors make the specs unusable (exit 1). An unset ``${VAR}`` is a warning here: validating
+needs no secrets (``run`` refuses to start without them). Warnings point at what loads but is
+almost certainly not what was meant (an objective of 0.999 percent): they are printed and the
+exit code stays 0, unless ``--strict`` makes them errors.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def validate(
     ``$SLO_AGENT_SPECS``, then ``./slo_specs``."""
     try:
         files = spec_paths(paths, env)
-        spec_set = load_specs(files, env)
+        spec_set = load_specs(files, env, secrets_required=False)
     except SpecError as error:
         for warning in error.warnings:
             print(warning.as_warning(), file=err)

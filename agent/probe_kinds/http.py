@@ -17,6 +17,7 @@ from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration, HeaderName, HeaderValue, JsonPath, Regex, StatusCode, Url
+from agent.spec.v1_transport import TlsSpec, tls_settings
 from agent.spec.variables import HeaderExpander
 from agent.text_pattern import TextPattern
 
@@ -46,6 +47,10 @@ class HttpSpec(KindSpec):
     verify_tls: bool = True
     keep_alive: bool = False
     follow_redirects: bool = False
+    tls: TlsSpec | None = Field(None, description="TLS client settings; over the node's tls")
+    proxy: Url | None = Field(
+        None, description="forward proxy URL; default the node's proxy, else HTTP(S)_PROXY"
+    )
 
 
 def _statuses(codes: list[int | str] | None) -> frozenset[int]:
@@ -78,6 +83,8 @@ def http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpan
         verify_tls=spec.verify_tls,
         keep_alive=spec.keep_alive,
         follow_redirects=spec.follow_redirects,
+        tls=tls_settings(spec.tls, expander.transport.tls),
+        proxy=spec.proxy or expander.transport.proxy,
     )
 
 

@@ -5,11 +5,18 @@ retries. What the target did decides the reason: ``timeout``, ``connect``, ``dns
 ``status``, ``assertion``, ``body_too_large`` or ``error`` for anything else (a reset
 mid-response, bytes that are not HTTP).
 
-Clients are shared: one ``httpx.AsyncClient`` per (TLS verification, keep-alive) pair, made on
-first use, because making one costs tens of milliseconds of CPU. ``keep_alive=False`` checks get
-a fresh connection per probe (no idle pool and ``Connection: close``). The clients keep no
-cookies, read no proxy settings from the environment, and verify certificates against the
-system trust store (certifi's bundle when the system has none).
+Clients are shared: one ``httpx.AsyncClient`` per (TLS context, keep-alive, proxy), made on
+first use, because making one costs tens of milliseconds of CPU; TLS contexts are shared per
+distinct ``tls`` block (:mod:`agent.probes.tls_context`). ``keep_alive=False`` checks get a
+fresh connection per probe (no idle pool and ``Connection: close``). The clients keep no
+cookies and verify certificates against the system trust store (certifi's bundle when the
+system has none) unless a ``tls`` block says otherwise.
+
+A check's ``proxy``, else the environment's ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``
+(:mod:`agent.probes.proxy`), decides whether a probe goes through a forward proxy. A direct
+probe without keep-alive uses :class:`~agent.probes.transport.FreshConnectionTransport`; a
+proxied one uses httpx's own transport (``CONNECT`` tunnels for ``https://``), with no
+connection kept between probes unless ``keep_alive``.
 
 ``max_body_bytes`` counts the body as decoded (after gzip or deflate, see
 :mod:`agent.probes.body`); reading and inflating stop as soon as it is exceeded. URL userinfo is
@@ -26,6 +33,7 @@ import asyncio
 import base64
 import http.cookiejar
 import importlib.metadata
+import os
 import socket
 import ssl
 import time
@@ -36,12 +44,14 @@ from typing import Any
 import httpx
 
 from agent.durations import format_duration
-from agent.model import HttpCheck
+from agent.model import HttpCheck, TlsSettings
 from agent.probes.assertions import BodyAssertions
 from agent.probes.body import read_body
 from agent.probes.details import causes, message, one_line, root_cause, secret_spellings
 from agent.probes.http_trace import WAITING_FOR, PhaseTrace
+from agent.probes.proxy import ProxyEnvironment
 from agent.probes.result import Observation, Outcome, Reason
+from agent.probes.tls_context import TlsContexts, TlsSetupError
 from agent.probes.transport import FreshConnectionTransport
 
 Clock = Callable[[], float]
@@ -67,8 +77,15 @@ class _Plan:
     max_body_bytes: int
     follow_redirects: bool
     request: httpx.Request  # the request without extensions; see _fresh_request
-    client_slot: int  # index into HttpProber._clients
+    tls: TlsSettings | None
+    verify: bool
+    keep_alive: bool
+    proxy: str | None  # the forward proxy's URL, None: direct
+    sni: str | None  # tls.server_name
     secrets: tuple[str, ...]  # header values in every spelling an error message might use
+
+
+ClientKey = tuple[ssl.SSLContext, bool, str | None]  # context, keep-alive, proxy
 
 
 class HttpProber:
@@ -79,13 +96,15 @@ class HttpProber:
         *,
         clock: Clock = time.perf_counter,
         transport_factory: TransportFactory | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """``env`` supplies the proxy variables (default: the process environment)."""
         self._clock = clock
         self._transport_factory = transport_factory
         self._user_agent = f"slo-agent/{_version()}"
-        self._clients: list[httpx.AsyncClient | None] = [None, None, None, None]
-        self._transports: list[httpx.AsyncBaseTransport | None] = [None, None, None, None]
-        self._tls: dict[bool, ssl.SSLContext] = {}
+        self._proxies = ProxyEnvironment(os.environ if env is None else env)
+        self._clients: dict[ClientKey, tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]] = {}
+        self._tls = TlsContexts()
         # keyed by id(check): checks are long-lived but unhashable; the check is kept in the
         # entry so its id cannot be reused while the entry lives
         self._plans: dict[int, tuple[HttpCheck, _Plan | str]] = {}
@@ -128,26 +147,27 @@ class HttpProber:
         trace = PhaseTrace(clock, start)
         status: int | None = None
         body: bytes | None = None
+        extensions: dict[str, Any] = {"trace": trace}
+        if plan.sni is not None:
+            extensions["sni_hostname"] = plan.sni
         try:
-            client = self._clients[plan.client_slot] or self._open_client(plan.client_slot)
+            client, transport = self._client(plan)
             if headers or plan.follow_redirects:
                 request = httpx.Request(
                     plan.method,
                     plan.url,
                     headers=_merged(plan.headers, headers) if headers else plan.headers,
                     content=plan.body,
-                    extensions={"trace": trace},
+                    extensions=extensions,
                 )
             else:
-                request = _fresh_request(plan.request, {"trace": trace})
+                request = _fresh_request(plan.request, extensions)
             async with asyncio.timeout(plan.timeout):
                 if plan.follow_redirects:
                     response = await client.send(request, stream=True, follow_redirects=True)
                 else:
                     # without redirects the client's redirect, auth and cookie machinery has
                     # nothing to do: straight to its transport, ~0.15 ms less CPU per probe
-                    transport = self._transports[plan.client_slot]
-                    assert transport is not None  # opened together with the client
                     response = await transport.handle_async_request(request)
                     response.request = request
                 try:
@@ -155,6 +175,8 @@ class HttpProber:
                     reason, detail, body = await _judge(plan, response, keep_body)
                 finally:
                     await response.aclose()
+        except TlsSetupError as exc:
+            reason, detail = Reason.TLS, one_line(str(exc))
         except (TimeoutError, httpx.TimeoutException):
             reason = Reason.TIMEOUT
             detail = f"timed out after {plan.timeout_text} {WAITING_FOR[trace.stage]}"
@@ -166,9 +188,8 @@ class HttpProber:
 
     async def aclose(self) -> None:
         """Close every shared client; the prober opens new ones if it is used again."""
-        clients = [client for client in self._clients if client is not None]
-        self._clients = [None, None, None, None]
-        self._transports = [None, None, None, None]
+        clients = [client for client, _ in self._clients.values()]
+        self._clients = {}
         for client in clients:
             await client.aclose()
 
@@ -225,6 +246,16 @@ class HttpProber:
             url = url.copy_with(username=None, password=None)
             if not any(name.lower() == "authorization" for name in check.headers):
                 headers["Authorization"] = credentials[0]
+        proxy = check.proxy or self._proxies.proxy_for(url)
+        if proxy is not None:
+            try:
+                proxy_url = httpx.URL(proxy)
+            except Exception:
+                return "invalid proxy URL (use http://HOST:PORT)"
+            if proxy_url.scheme not in ("http", "https") or not proxy_url.host:
+                return "invalid proxy URL (use http://HOST:PORT)"
+            if proxy_url.userinfo:
+                secrets = (*secrets, *_basic_credentials(proxy_url))
         timeout = check.timeout.total_seconds()
         method = check.method.upper()
         try:
@@ -244,19 +275,28 @@ class HttpProber:
             max_body_bytes=check.max_body_bytes,
             follow_redirects=check.follow_redirects,
             request=request,
-            client_slot=(0 if check.verify_tls else 2) + (1 if check.keep_alive else 0),
+            tls=check.tls,
+            verify=check.verify_tls,
+            keep_alive=check.keep_alive,
+            proxy=proxy,
+            sni=None if check.tls is None else check.tls.server_name,
             secrets=secrets,
         )
 
     # --- shared clients -------------------------------------------------------------------
 
-    def _open_client(self, slot: int) -> httpx.AsyncClient:
-        verify, keep_alive = slot < 2, bool(slot & 1)
-        context = self._tls_context(verify)
+    def _client(self, plan: _Plan) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
+        """The shared client for ``plan``'s TLS context, keep-alive and proxy (TlsSetupError
+        when its ``tls`` files cannot be used)."""
+        key = (self._tls.context(plan.tls, plan.verify), plan.keep_alive, plan.proxy)
+        return self._clients.get(key) or self._open_client(key)
+
+    def _open_client(self, key: ClientKey) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
+        context, keep_alive, proxy = key
         transport: httpx.AsyncBaseTransport
         if self._transport_factory is not None:
             transport = self._transport_factory(context)
-        elif not keep_alive:
+        elif not keep_alive and proxy is None:
             # a fresh connection per probe: our lean transport costs about a third of httpcore's
             # CPU per request and keeps up with thousands of probes/s (bench/RESULTS.md)
             transport = FreshConnectionTransport(context, trust_env=False)
@@ -264,6 +304,7 @@ class HttpProber:
             transport = httpx.AsyncHTTPTransport(
                 verify=context,
                 trust_env=False,
+                proxy=None if proxy is None else httpx.Proxy(proxy),
                 limits=httpx.Limits(
                     max_connections=None,  # the scheduler bounds concurrency, not the pool
                     max_keepalive_connections=100 if keep_alive else 0,
@@ -278,23 +319,10 @@ class HttpProber:
                 policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=())
             ),
         )
-        self._clients[slot] = client
-        self._transports[slot] = transport
-        return client
-
-    def _tls_context(self, verify: bool) -> ssl.SSLContext:
-        context = self._tls.get(verify)
-        if context is None:
-            if verify:
-                context = ssl.create_default_context()
-                if not context.cert_store_stats()["x509_ca"]:
-                    context = httpx.create_ssl_context(trust_env=False)  # certifi's bundle
-            else:
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            self._tls[verify] = context
-        return context
+        # a context rebuilt after its files changed makes a new key: the old client stays
+        # here until aclose (one per rotation), its in-flight probes undisturbed
+        self._clients[key] = (client, transport)
+        return client, transport
 
 
 def _fresh_request(template: httpx.Request, extensions: dict[str, Any]) -> httpx.Request:
@@ -371,6 +399,12 @@ def _classify(exc: Exception, trace: PhaseTrace, plan: _Plan) -> tuple[Reason, s
         if trace.failed == "tls":
             return Reason.TLS, one_line(f"TLS handshake failed: {message(root)}", plan.secrets)
         return Reason.CONNECT, one_line(f"cannot connect: {message(root)}", plan.secrets)
+    for cause in causes(exc):
+        if isinstance(cause, ssl.SSLError):  # after the handshake (TLS 1.3 client certificates)
+            problem = cause.reason.lower().replace("_", " ") if cause.reason else message(cause)
+            return Reason.TLS, one_line(f"TLS session refused by the server: {problem}")
+    if isinstance(exc, httpx.ProxyError):  # the proxy refused the CONNECT tunnel
+        return Reason.CONNECT, one_line(f"the proxy refused: {message(exc)}", plan.secrets)
     if isinstance(exc, httpx.LocalProtocolError):
         # its message may quote a header value verbatim
         return Reason.ERROR, "request rejected by the HTTP client (invalid method or header)"

@@ -21,9 +21,14 @@ class SpecSource:
     """The spec paths given on the command line (or their defaults), re-resolved on each load so
     files added to a spec directory are picked up."""
 
-    def __init__(self, args: Sequence[str], env: Mapping[str, str]) -> None:
+    def __init__(
+        self, args: Sequence[str], env: Mapping[str, str], *, secrets_required: bool = True
+    ) -> None:
+        """``secrets_required=False``: an unset ``${VAR}`` is a warning, not an error (for
+        the verbs that send no request; see :func:`agent.spec.loader.load_specs`)."""
         self.args = tuple(args)
         self.env = dict(env)
+        self.secrets_required = secrets_required
 
     def paths(self) -> list[Path]:
         return spec_paths(self.args, self.env)
@@ -31,7 +36,7 @@ class SpecSource:
     def load(self) -> SpecSet:
         """Load and validate; raises ``SpecError`` listing every problem. Warnings (specs that
         load but are likely not what was meant) are logged, and loading goes on."""
-        specs = load_specs(self.paths(), self.env)
+        specs = load_specs(self.paths(), self.env, secrets_required=self.secrets_required)
         for warning in specs.warnings:
             log.warning("%s", warning.as_warning())
         return specs

@@ -28,6 +28,7 @@ from agent.spec.objectives import objective_warnings
 from agent.spec.problems import describe, did_you_mean, translate
 from agent.spec.references import DEFAULT_WINDOWS, Entry, cross_check
 from agent.spec.scalars import NAME_PATTERN
+from agent.spec.variables import Placeholders
 
 SPECS_ENV = "SLO_AGENT_SPECS"
 DEFAULT_SPECS_DIR = Path("slo_specs")
@@ -89,11 +90,18 @@ def _walk(directory: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_specs(paths: Sequence[Path], env: Mapping[str, str]) -> SpecSet:
+def load_specs(
+    paths: Sequence[Path], env: Mapping[str, str], *, secrets_required: bool = True
+) -> SpecSet:
     """Every document of ``paths``, validated and cross-checked; raise SpecError with every
-    problem found. ``env`` supplies the ``${VAR}`` references of header values."""
+    problem found. ``env`` supplies the ``${VAR}`` references of header values.
+
+    ``secrets_required=False`` is for the verbs that never send a request (``validate``,
+    ``rules``, ``report``, ``advise``): an unset variable is then a warning at its field, and
+    the value a stand-in (:class:`~agent.spec.variables.Placeholders`)."""
     entries: list[Entry] = []
     problems: list[SpecProblem] = []
+    unset: list[SpecProblem] = []
     complete = True
     for path in paths:
         label = str(path)
@@ -108,6 +116,12 @@ def load_specs(paths: Sequence[Path], env: Mapping[str, str]) -> SpecSet:
             if document.data is None:
                 continue
             entry, found = _load_document(label, document, env)
+            if found and entry is not None and entry.value is None and not secrets_required:
+                # what only the environment could tell: converts with stand-ins for the unset
+                # variables, so every problem was one of them
+                retried, _ = _load_document(label, document, Placeholders(env))
+                if retried is not None and retried.value is not None:
+                    entry, unset, found = retried, unset + found, []
             problems += found
             if entry is not None:
                 entries.append(entry)
@@ -117,7 +131,7 @@ def load_specs(paths: Sequence[Path], env: Mapping[str, str]) -> SpecSet:
     problems += cross_check(entries, complete)
     windows = _alert_windows(entries)
     problems += feasibility_problems(entries, windows)
-    warnings = tuple(_in_order(objective_warnings(entries), paths))
+    warnings = tuple(_in_order(unset + objective_warnings(entries), paths))
     if problems:
         raise SpecError(_in_order(problems, paths), warnings)
     return _spec_set(entries, paths, windows, warnings)

@@ -29,9 +29,11 @@ from agent.spec.scalars import (
     ObjectivePercent,
     Percent,
     PromQuery,
+    Url,
     WindowSpec,
 )
 from agent.spec.v1_convert import DEFAULT_INTERVAL
+from agent.spec.v1_transport import TlsSpec
 
 API_VERSION = "slo-agent/v1"
 # labels slo-agent puts on every alert itself; a spec may not set them
@@ -228,6 +230,8 @@ class NodeSpec(_Spec):
     alerting: AlertingSpec = Field(default_factory=AlertingSpec)
     fallbacks: list[FallbackSpec] = Field(default_factory=list)
     decision: DecisionSpec = Field(default_factory=DecisionSpec)
+    tls: TlsSpec | None = Field(None, description="TLS client settings of every HTTP request")
+    proxy: Url | None = Field(None, description="forward proxy of every HTTP request")
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeSpec:

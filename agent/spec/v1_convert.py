@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from agent import model
 from agent.probe_kinds.http import http_check
 from agent.spec.problems import Loc, validation_error
+from agent.spec.v1_transport import Transport
 from agent.spec.variables import HeaderExpander
 
 if TYPE_CHECKING:  # at run time this module needs only the documents' attributes
@@ -97,7 +98,7 @@ def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
     Raises ValidationError naming every header whose variable is missing from ``env``.
     """
     spec = doc.spec
-    expander = HeaderExpander(env)
+    expander = HeaderExpander(env, Transport(spec.tls, spec.proxy))
     probes = tuple(
         _probe(probe, ("spec", "probes", index), expander)
         for index, probe in enumerate(spec.probes)

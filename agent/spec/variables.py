@@ -8,9 +8,10 @@ error message; errors name only the variable.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from agent.spec.problems import Loc
+from agent.spec.v1_transport import Transport
 
 # "$" + optional second "$" (the escape) + "{" + optional "NAME}"
 _REFERENCE = re.compile(r"\$(\$?)\{(?:([A-Za-z_][A-Za-z0-9_]*)\})?")
@@ -67,9 +68,11 @@ class HeaderExpander:
     """Expands the headers of one document, collecting every missing variable (as a problem at
     the header's location) instead of stopping at the first."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], transport: Transport | None = None) -> None:
         self.env = env
         self.missing: list[tuple[Loc, str]] = []
+        # the document's node-wide ``tls`` and ``proxy``, for the converters of its requests
+        self.transport = transport or Transport()
 
     def headers(
         self, loc: Loc, headers: Mapping[str, str], field: str = "headers"
@@ -86,3 +89,25 @@ class HeaderExpander:
             if not unset:
                 expanded[name] = expand(template, self.env)
         return expanded
+
+
+class Placeholders(Mapping[str, str]):
+    """``env`` with a stand-in value (``<unset NAME>``) for every variable it lacks: the
+    environment of the verbs that never send a request, so that a spec loads without its
+    secrets. Iterates over the variables that are set only."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __getitem__(self, name: str) -> str:
+        value = self._env.get(name)
+        return f"<unset {name}>" if value is None else value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)

@@ -39,14 +39,30 @@ def test_invalid_specs_print_every_problem_and_exit_1(monkeypatch: pytest.Monkey
     assert (code, out, err) == (1, "", expected)
 
 
-def test_the_env_supplies_header_variables(tmp_path: Path) -> None:
+def test_an_unset_header_variable_is_a_warning_with_its_field(tmp_path: Path) -> None:
     probe = "  fallbacks:\n    - node: b\n      drill:\n        every: 1m\n        http:\n"
     probe += "          url: https://b.example/\n          headers: {X-Key: '${KEY}'}\n"
     path = write(tmp_path, "a.yaml", node_yaml("a", spec=probe), node_yaml("b"))
+    code, out, err = run([str(path)], {})
+    assert (code, out) == (
+        0,
+        "ok: 2 nodes, 2 probes, 0 SLOs, 0 alert window sets from 1 file (1 warning)\n",
+    )
+    assert err == (
+        f"{path}: document 1: spec.fallbacks[0].drill.http.headers.X-Key: warning: "
+        "environment variable KEY is not set (needed by header X-Key)\n"
+    )
+    assert run([str(path)], {"KEY": "k"})[:2] == (0, out.replace(" (1 warning)", ""))
+
+
+def test_an_unset_variable_does_not_hide_real_problems(tmp_path: Path) -> None:
+    probe = "  fallbacks:\n    - node: b\n      drill:\n        every: 1m\n        http:\n"
+    probe += "          url: https://b.example/\n          headers: {X-Key: '${KEY}'}\n"
+    probe += "          timeout: 5 parsecs\n"
+    path = write(tmp_path, "a.yaml", node_yaml("a", spec=probe), node_yaml("b"))
     code, _, err = run([str(path)], {})
     assert code == 1
-    assert "environment variable KEY is not set" in err
-    assert run([str(path)], {"KEY": "k"})[0] == 0
+    assert "spec.fallbacks[0].drill.http.timeout" in err
 
 
 def test_missing_paths_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
