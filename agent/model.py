@@ -33,6 +33,40 @@ class Severity(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class BasicAuth:
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BearerAuth:
+    """A bearer token: ``token`` (from ${ENV}), or ``file``, re-read when it changes."""
+
+    token: str | None = field(default=None, repr=False)
+    file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyAuth:
+    header: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth2Auth:
+    """OAuth2 client credentials: a token from ``token_url``, cached until shortly before it
+    expires and fetched again on a 401."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...] = ()
+
+
+HttpAuth = BasicAuth | BearerAuth | ApiKeyAuth | OAuth2Auth
+
+
+@dataclass(frozen=True, slots=True)
 class HttpCheck:
     url: str
     method: str = "GET"
@@ -48,6 +82,7 @@ class HttpCheck:
     verify_tls: bool = True
     keep_alive: bool = False  # False: a fresh connection per probe
     follow_redirects: bool = False
+    auth: HttpAuth | None = None  # the probe's own, else its node's (spec.auth)
 
 
 class Check(Protocol):
@@ -88,6 +123,7 @@ class ProbeSli:
 
     probe: str
     latency_under: timedelta | None = None
+    throttled: Literal["bad", "exclude"] = "bad"  # exclude: a throttled run is no event
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +239,7 @@ class Node:
     alerting: Alerting = Alerting()
     fallbacks: tuple[Fallback, ...] = ()
     decision: Decision = Decision()
+    auth: HttpAuth | None = None  # spec.auth: for journey steps to this node without their own
 
     @property
     def mode_label(self) -> str:

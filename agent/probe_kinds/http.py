@@ -17,6 +17,7 @@ from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration, HeaderName, HeaderValue, JsonPath, Regex, StatusCode, Url
+from agent.spec.v1_auth import AuthSpec, to_auth
 from agent.spec.variables import HeaderExpander
 from agent.text_pattern import TextPattern
 
@@ -46,6 +47,7 @@ class HttpSpec(KindSpec):
     verify_tls: bool = True
     keep_alive: bool = False
     follow_redirects: bool = False
+    auth: AuthSpec | None = Field(None, description="default: the node's spec.auth")
 
 
 def _statuses(codes: list[int | str] | None) -> frozenset[int]:
@@ -78,6 +80,7 @@ def http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpan
         verify_tls=spec.verify_tls,
         keep_alive=spec.keep_alive,
         follow_redirects=spec.follow_redirects,
+        auth=expander.auth if spec.auth is None else to_auth(spec.auth, (*loc, "auth"), expander),
     )
 
 
@@ -112,6 +115,8 @@ KIND: ProbeKind[HttpSpec, HttpCheck] = ProbeKind(
             Reason.STATUS,
             Reason.ASSERTION,
             Reason.BODY_TOO_LARGE,
+            Reason.THROTTLED,
+            Reason.AUTH,
             Reason.ERROR,
         }
     ),

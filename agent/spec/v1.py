@@ -31,6 +31,7 @@ from agent.spec.scalars import (
     PromQuery,
     WindowSpec,
 )
+from agent.spec.v1_auth import AuthSpec
 from agent.spec.v1_convert import DEFAULT_INTERVAL
 
 API_VERSION = "slo-agent/v1"
@@ -127,6 +128,9 @@ class SliSpec(_Spec):
 
     probe: Name | None = Field(None, description="a probe of this node; good = it succeeded")
     latency_under: Duration | None = Field(None, description="good also needs a faster probe")
+    throttled: Literal["bad", "exclude"] = Field(
+        "bad", description="a throttled run (429, 503 + Retry-After): bad, or no event at all"
+    )
     prometheus: PrometheusSliSpec | None = Field(
         None, description="good/bad events from Prometheus queries instead of a probe"
     )
@@ -224,6 +228,7 @@ class NodeSpec(_Spec):
     capability: Name = Field(description="nodes with the same capability are alternatives")
     partner: PartnerSpec | None = None
     probes: list[ProbeSpec] = Field(min_length=1)
+    auth: AuthSpec | None = Field(None, description="for every HTTP request of this node")
     slos: list[SloSpec] = Field(default_factory=list)
     alerting: AlertingSpec = Field(default_factory=AlertingSpec)
     fallbacks: list[FallbackSpec] = Field(default_factory=list)
