@@ -12,7 +12,8 @@ OAuth2 client-credentials tokens.
   expires (``expires_in`` minus a tenth of it, at most a minute; an hour when the endpoint gives no
   ``expires_in``): one token request per token lifetime, however many probes and runs share the
   credentials, since concurrent runs wait for the one request under way. :meth:`Credentials.refresh`
-  drops a token the target refused (401). A token endpoint that fails (cannot connect, times out,
+  drops a cached token the target refused (401); the prober then sends the request once more
+  with a new one. A token endpoint that fails (cannot connect, times out,
   answers other than 2xx, no ``access_token``) is reason ``auth``.
 
 Every token obtained at run time is handed to ``on_secret`` (the log filter's known secrets)
@@ -118,17 +119,20 @@ class Credentials:
     # --- OAuth2 client credentials ----------------------------------------------------------
 
     async def _oauth2(self, auth: OAuth2Auth, wait: float) -> Credential | str:
+        """The cached token, or a new one; only a token from the cache is ``refreshable``
+        (a token the endpoint has just issued and the target refuses is not cured by another)."""
         cached = self._tokens.get(auth)
-        if cached is None or self._clock() >= cached.refresh_at:
-            lock = self._locks.setdefault(auth, asyncio.Lock())
-            async with lock:  # concurrent runs share the one request under way
-                cached = self._tokens.get(auth)
-                if cached is None or self._clock() >= cached.refresh_at:
-                    got = await self._fetch(auth, wait)
-                    if isinstance(got, str):
-                        return got
-                    cached = self._tokens[auth] = got
-        return Credential("Authorization", f"Bearer {cached.token}", refreshable=True)
+        if cached is not None and self._clock() < cached.refresh_at:
+            return Credential("Authorization", f"Bearer {cached.token}", refreshable=True)
+        lock = self._locks.setdefault(auth, asyncio.Lock())
+        async with lock:  # concurrent runs share the one request under way
+            cached = self._tokens.get(auth)
+            if cached is None or self._clock() >= cached.refresh_at:
+                got = await self._fetch(auth, wait)
+                if isinstance(got, str):
+                    return got
+                cached = self._tokens[auth] = got
+        return Credential("Authorization", f"Bearer {cached.token}")
 
     async def _fetch(self, auth: OAuth2Auth, wait: float) -> _OAuthToken | str:
         form = {"grant_type": "client_credentials"}
