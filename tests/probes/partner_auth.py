@@ -6,13 +6,17 @@ is small enough to serve honestly here. Its token endpoint checks the grant type
 Basic credentials, counts every request, issues a new opaque token with ``expires_in`` per request,
 and its resource route answers 401 to a token that is unknown, revoked or past its lifetime (on
 the same clock as the prober's, so tests move time without sleeping).
+
+:func:`mount_secret` writes a token file the way the kubelet updates a secret volume.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from tests.support.targets import Exchange, Reply, json_reply
@@ -87,3 +91,17 @@ class RequireHeader:
     async def serve(self, exchange: Exchange) -> bool:
         ok = exchange.request.header(self.name) == self.value()
         return await Reply(200 if ok else 401).serve(exchange)
+
+
+def mount_secret(directory: Path, token: str, generation: int) -> None:
+    """Write ``token`` the way the kubelet updates a secret volume: a new timestamped directory,
+    then an atomic swap of the ``..data`` symlink the ``token`` link points through."""
+    data = directory / f"..2026_12_05_{generation}"
+    data.mkdir()
+    (data / "token").write_text(token + "\n")
+    link = directory / "..data_tmp"
+    link.symlink_to(data.name)
+    os.replace(link, directory / "..data")
+    token_link = directory / "token"
+    if not token_link.is_symlink():
+        token_link.symlink_to("..data/token")

@@ -15,7 +15,7 @@ import pytest
 from agent.model import ApiKeyAuth, BasicAuth, BearerAuth, HttpCheck, OAuth2Auth
 from agent.probes.http import HttpProber
 from agent.probes.result import Reason
-from tests.probes.partner_auth import OAuth2Server, RequireHeader
+from tests.probes.partner_auth import OAuth2Server, RequireHeader, mount_secret
 from tests.support.net import free_port
 from tests.support.targets import Reply, Target
 
@@ -93,20 +93,6 @@ async def test_auth_wins_over_an_authorization_header(target: Target, prober: Ht
 
 
 # --- bearer token from a file -----------------------------------------------------------------
-
-
-def mount_secret(directory: Path, token: str, generation: int) -> None:
-    """Write ``token`` the way the kubelet updates a secret volume: a new timestamped directory,
-    then an atomic swap of the ``..data`` symlink the ``token`` link points through."""
-    data = directory / f"..2026_12_05_{generation}"
-    data.mkdir()
-    (data / "token").write_text(token + "\n")
-    link = directory / "..data_tmp"
-    link.symlink_to(data.name)
-    os.replace(link, directory / "..data")
-    token_link = directory / "token"
-    if not token_link.is_symlink():
-        token_link.symlink_to("..data/token")
 
 
 async def test_a_rotated_secret_file_is_picked_up_and_read_only_when_it_changed(
