@@ -120,7 +120,13 @@ class SliSpec(_Spec):
                 {"required": ["probe"], "not": {"required": ["prometheus"]}},
                 {
                     "required": ["prometheus"],
-                    "not": {"anyOf": [{"required": ["probe"]}, {"required": ["latency_under"]}]},
+                    "not": {
+                        "anyOf": [
+                            {"required": ["probe"]},
+                            {"required": ["latency_under"]},
+                            {"required": ["throttled"]},
+                        ]
+                    },
                 },
             ]
         }
@@ -147,6 +153,9 @@ class SliSpec(_Spec):
                 "in its error_query (e.g. from histogram buckets)"
             )
             raise validation_error("sli", [(("latency_under",), message)])
+        if self.prometheus is not None and "throttled" in self.model_fields_set:
+            message = "only applies to a probe; a prometheus SLI counts what its queries count"
+            raise validation_error("sli", [(("throttled",), message)])
         return self
 
 
