@@ -112,7 +112,10 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         sli_source = None
         if options.prometheus_url and prometheus is not None:
             sli_source = PrometheusSliSource(options.prometheus_url, prometheus)
-        http = HttpProber()  # shared by probes and journey steps; closed with the probers
+        # shared by probes and journey steps; closed with the probers; tokens it reads at run
+        # time (bearer files, OAuth2) join the log filter's known secrets
+        on_secret = options.secrets.add_values if options.secrets is not None else None
+        http = HttpProber(on_secret=on_secret)
         agent = Agent(
             source=source,
             specs=specs,

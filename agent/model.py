@@ -46,6 +46,40 @@ class TlsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BasicAuth:
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BearerAuth:
+    """A bearer token: ``token`` (from ${ENV}), or ``file``, re-read when it changes."""
+
+    token: str | None = field(default=None, repr=False)
+    file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyAuth:
+    header: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth2Auth:
+    """OAuth2 client credentials: a token from ``token_url``, cached until shortly before it
+    expires and fetched again on a 401."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...] = ()
+
+
+HttpAuth = BasicAuth | BearerAuth | ApiKeyAuth | OAuth2Auth
+
+
+@dataclass(frozen=True, slots=True)
 class HttpCheck:
     url: str
     method: str = "GET"
@@ -65,6 +99,7 @@ class HttpCheck:
     # a forward proxy URL (may carry userinfo: kept out of repr()); None: the environment's
     # HTTP_PROXY/HTTPS_PROXY/NO_PROXY decide
     proxy: str | None = field(default=None, repr=False)
+    auth: HttpAuth | None = None  # the probe's own, else its node's (spec.auth)
 
 
 class Check(Protocol):
@@ -105,6 +140,7 @@ class ProbeSli:
 
     probe: str
     latency_under: timedelta | None = None
+    throttled: Literal["bad", "exclude"] = "bad"  # exclude: a throttled run is no event
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +256,7 @@ class Node:
     alerting: Alerting = Alerting()
     fallbacks: tuple[Fallback, ...] = ()
     decision: Decision = Decision()
+    auth: HttpAuth | None = None  # spec.auth: for journey steps to this node without their own
 
     @property
     def mode_label(self) -> str:

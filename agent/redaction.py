@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agent.model import HttpCheck, SpecSet
+from agent.probes.static_auth import static_secrets
 
 __all__ = [
     "REDACTED",
@@ -200,6 +201,8 @@ def _check_secrets(check: HttpCheck) -> set[str]:
     for value in check.headers.values():
         if value:
             found.update({value, repr(value)[1:-1], value.partition(" ")[2]})
+    if check.auth is not None:
+        found.update(static_secrets(check.auth))  # run-time tokens: agent.probes.auth
     found.discard("")
     return found
 

@@ -134,8 +134,12 @@ class JourneyRunner:
             else:
                 traceparent = span.traceparent
                 headers = {"traceparent": traceparent} if traceparent else None
+                one_off = template
+                if request.auth is None and node.auth is not None:  # the node's spec.auth
+                    request = dataclasses.replace(request, auth=node.auth)
+                    one_off = True
                 observation, body = await self._prober.observe_response(
-                    request, headers, one_off=template
+                    request, headers, one_off=one_off
                 )
                 if observation.ok and plan.captures:
                     captured, problem = capture_values(plan.captures, body)

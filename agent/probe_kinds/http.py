@@ -17,6 +17,7 @@ from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration, HeaderName, HeaderValue, JsonPath, Regex, StatusCode, Url
+from agent.spec.v1_auth import AuthSpec, to_auth
 from agent.spec.v1_transport import TlsSpec, tls_settings
 from agent.spec.variables import HeaderExpander
 from agent.text_pattern import TextPattern
@@ -51,6 +52,7 @@ class HttpSpec(KindSpec):
     proxy: Url | None = Field(
         None, description="forward proxy URL; default the node's proxy, else HTTP(S)_PROXY"
     )
+    auth: AuthSpec | None = Field(None, description="default: the node's spec.auth")
 
 
 def _statuses(codes: list[int | str] | None) -> frozenset[int]:
@@ -85,6 +87,7 @@ def http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpan
         follow_redirects=spec.follow_redirects,
         tls=tls_settings(spec.tls, expander.transport.tls),
         proxy=spec.proxy or expander.transport.proxy,
+        auth=expander.auth if spec.auth is None else to_auth(spec.auth, (*loc, "auth"), expander),
     )
 
 
@@ -119,6 +122,8 @@ KIND: ProbeKind[HttpSpec, HttpCheck] = ProbeKind(
             Reason.STATUS,
             Reason.ASSERTION,
             Reason.BODY_TOO_LARGE,
+            Reason.THROTTLED,
+            Reason.AUTH,
             Reason.ERROR,
         }
     ),

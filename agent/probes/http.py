@@ -37,6 +37,7 @@ import os
 import socket
 import ssl
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +47,15 @@ import httpx
 from agent.durations import format_duration
 from agent.model import HttpCheck, TlsSettings
 from agent.probes.assertions import BodyAssertions
+from agent.probes.auth import Credentials, SecretSink
 from agent.probes.body import read_body
 from agent.probes.details import causes, message, one_line, root_cause, secret_spellings
 from agent.probes.http_trace import WAITING_FOR, PhaseTrace
 from agent.probes.proxy import ProxyEnvironment
 from agent.probes.result import Observation, Outcome, Reason
+from agent.probes.run_values import has_run_values, with_run_values
+from agent.probes.static_auth import static_header, static_secrets
+from agent.probes.throttle import is_throttled, retry_after_seconds
 from agent.probes.tls_context import TlsContexts, TlsSetupError
 from agent.probes.transport import FreshConnectionTransport
 
@@ -83,6 +88,8 @@ class _Plan:
     proxy: str | None  # the forward proxy's URL, None: direct
     sni: str | None  # tls.server_name
     secrets: tuple[str, ...]  # header values in every spelling an error message might use
+    run_values: bool  # ${run.uuid} or ${run.time} to fill in: a plan of its own per run
+    run_auth: bool  # credentials obtained per run (bearer file, OAuth2)
 
 
 ClientKey = tuple[ssl.SSLContext, bool, str | None]  # context, keep-alive, proxy
@@ -97,9 +104,13 @@ class HttpProber:
         clock: Clock = time.perf_counter,
         transport_factory: TransportFactory | None = None,
         env: Mapping[str, str] | None = None,
+        wall_clock: Clock = time.time,
+        on_secret: SecretSink | None = None,
     ) -> None:
         """``env`` supplies the proxy variables (default: the process environment)."""
         self._clock = clock
+        self._wall_clock = wall_clock
+        self.credentials = Credentials(self._token_client, clock=clock, on_secret=on_secret)
         self._transport_factory = transport_factory
         self._user_agent = f"slo-agent/{_version()}"
         self._proxies = ProxyEnvironment(os.environ if env is None else env)
@@ -139,17 +150,47 @@ class HttpProber:
         start = clock()
         try:
             plan = self._make_plan(check) if one_off else self._plan(check)
+            if not isinstance(plan, str) and plan.run_values:
+                filled = with_run_values(check, uuid.uuid4(), self._wall_clock())
+                plan = self._make_plan(filled)
         except Exception as exc:  # a check that breaks the model's types is still not a crash
             detail = f"invalid check: {type(exc).__name__}"
             return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=detail), None
         if isinstance(plan, str):
             return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=plan), None
+        if not plan.run_auth or check.auth is None:
+            return await self._send(plan, headers, keep_body, start)
+        for attempt in (1, 2):
+            credential = await self.credentials.header(check.auth, plan.timeout)
+            if isinstance(credential, str):
+                spent = clock() - start
+                return Observation(Outcome.FAILURE, Reason.AUTH, spent, detail=credential), None
+            if attempt == 1:
+                start = clock()  # the token's time is not the target's
+            extra = {**(headers or {}), credential.name: credential.value}
+            secrets = (credential.value, credential.value.partition(" ")[2])
+            observation, body = await self._send(plan, extra, keep_body, start, secrets)
+            if observation.status != 401 or not credential.refreshable or attempt == 2:
+                break
+            self.credentials.refresh(check.auth, credential)  # refused: once with a new token
+        return observation, body
+
+    async def _send(
+        self,
+        plan: _Plan,
+        headers: Mapping[str, str] | None,
+        keep_body: bool,
+        start: float,
+        secrets: tuple[str, ...] = (),
+    ) -> tuple[Observation, bytes | None]:
+        clock = self._clock
         trace = PhaseTrace(clock, start)
         status: int | None = None
         body: bytes | None = None
         extensions: dict[str, Any] = {"trace": trace}
         if plan.sni is not None:
             extensions["sni_hostname"] = plan.sni
+        retry_after: float | None = None
         try:
             client, transport = self._client(plan)
             if headers or plan.follow_redirects:
@@ -173,6 +214,9 @@ class HttpProber:
                 try:
                     status = response.status_code
                     reason, detail, body = await _judge(plan, response, keep_body)
+                    if reason is Reason.THROTTLED:
+                        wait = response.headers.get("retry-after")
+                        retry_after = retry_after_seconds(wait, self._wall_clock())
                 finally:
                     await response.aclose()
         except TlsSetupError as exc:
@@ -182,9 +226,18 @@ class HttpProber:
             detail = f"timed out after {plan.timeout_text} {WAITING_FOR[trace.stage]}"
         except Exception as exc:  # a failing target is data, whatever the exception
             reason, detail = _classify(exc, trace, plan)
+            if secrets:
+                detail = one_line(detail, secrets)
         outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
-        observation = Observation(outcome, reason, clock() - start, status, trace.phases(), detail)
+        phases = trace.phases()
+        duration = clock() - start
+        observation = Observation(outcome, reason, duration, status, phases, detail, retry_after)
         return observation, body if outcome is Outcome.SUCCESS else None
+
+    def _token_client(self) -> httpx.AsyncClient:
+        """The client for token endpoints: fresh connections, verified TLS, direct."""
+        key = (self._tls.context(None, True), False, None)
+        return (self._clients.get(key) or self._open_client(key))[0]
 
     async def aclose(self) -> None:
         """Close every shared client; the prober opens new ones if it is used again."""
@@ -256,6 +309,13 @@ class HttpProber:
                 return "invalid proxy URL (use http://HOST:PORT)"
             if proxy_url.userinfo:
                 secrets = (*secrets, *_basic_credentials(proxy_url))
+        run_auth = False
+        if check.auth is not None:
+            credential = static_header(check.auth)
+            run_auth = credential is None
+            if credential is not None:  # the auth block wins over headers and URL userinfo
+                headers[credential.name] = credential.value
+            secrets = secret_spellings([*secrets, *static_secrets(check.auth)])
         timeout = check.timeout.total_seconds()
         method = check.method.upper()
         try:
@@ -281,6 +341,8 @@ class HttpProber:
             proxy=proxy,
             sni=None if check.tls is None else check.tls.server_name,
             secrets=secrets,
+            run_values=has_run_values(check),
+            run_auth=run_auth,
         )
 
     # --- shared clients -------------------------------------------------------------------
@@ -363,6 +425,8 @@ async def _judge(
     """Status, then body size, then body assertions; the body too when ``keep_body``."""
     status = response.status_code
     if status not in plan.expect_status:
+        if is_throttled(status, response.headers.get("retry-after")):
+            return Reason.THROTTLED, f"throttled: the target answered {status}", None
         return Reason.STATUS, f"expected status in {plan.status_text}, got {status}", None
     limit = plan.max_body_bytes
     content = await read_body(response, limit, keep=keep_body or plan.assertions is not None)

@@ -20,6 +20,8 @@ class Reason(StrEnum):
     STATUS = "status"
     ASSERTION = "assertion"
     BODY_TOO_LARGE = "body_too_large"
+    THROTTLED = "throttled"  # HTTP 429, or 503 with Retry-After
+    AUTH = "auth"  # the probe's own credential could not be obtained
     ERROR = "error"
 
 
@@ -42,6 +44,7 @@ class Observation:
     status: int | None = None
     phases: Phases = Phases()
     detail: str = ""  # one line for humans: "expected status in [200], got 503"
+    retry_after: float | None = None  # seconds the target asked us to wait (throttled)
 
     @property
     def ok(self) -> bool:

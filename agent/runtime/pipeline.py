@@ -10,6 +10,7 @@ from typing import Protocol
 
 from agent.model import Check
 from agent.probes.result import Observation, ProbeResult
+from agent.runtime.backoff import Backoff
 from agent.runtime.telemetry import Telemetry
 from agent.schedule.scheduler import Target
 from agent.slo.events import Counts, SliEvent, sli_events
@@ -53,9 +54,14 @@ class ProbePipeline:
         self._telemetry = telemetry
         self._clock = clock
         self._tracer = tracer
+        self.backoff = Backoff()
+        self.backed_off = 0  # runs skipped because the target asked to wait (Retry-After)
 
     async def run(self, target: Target) -> ProbeResult | None:
         started = self._clock()
+        if self.backoff.waiting(target.key, started):
+            self.backed_off += 1
+            return None
         try:
             if self._tracer is NO_TRACING:  # no span, no header: nothing added per probe
                 observation = await self._probers.observe(target.probe.check)
@@ -67,6 +73,7 @@ class ProbePipeline:
             # target, so it must not burn the node's budget.
             log.exception("probe %s raised instead of returning a result", target.key)
             return None
+        self.backoff.observe(target.key, started, target.interval, observation)
         result = ProbeResult(target.node.name, target.probe.name, started, observation)
         events = sli_events(target.node, result)
         self._store.record(result, events)

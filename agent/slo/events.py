@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.model import Node, ProbeSli
-from agent.probes.result import ProbeResult
+from agent.probes.result import ProbeResult, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +41,15 @@ def series_key(node: str, slo: str) -> str:
 
 
 def sli_events(node: Node, result: ProbeResult) -> list[SliEvent]:
-    """One event per SLO of ``node`` that is measured by the probe that produced ``result``."""
+    """One event per SLO of ``node`` that is measured by the probe that produced ``result``;
+    none for an SLO with ``throttled: exclude`` when the target throttled the probe."""
     events: list[SliEvent] = []
+    throttled = result.observation.reason is Reason.THROTTLED
     for slo in node.slos:
         sli = slo.sli
         if not isinstance(sli, ProbeSli) or sli.probe != result.probe:
+            continue
+        if throttled and sli.throttled == "exclude":
             continue
         good = result.ok
         if good and sli.latency_under is not None:

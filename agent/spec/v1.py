@@ -32,6 +32,7 @@ from agent.spec.scalars import (
     Url,
     WindowSpec,
 )
+from agent.spec.v1_auth import AuthSpec
 from agent.spec.v1_convert import DEFAULT_INTERVAL
 from agent.spec.v1_transport import TlsSpec
 
@@ -121,7 +122,13 @@ class SliSpec(_Spec):
                 {"required": ["probe"], "not": {"required": ["prometheus"]}},
                 {
                     "required": ["prometheus"],
-                    "not": {"anyOf": [{"required": ["probe"]}, {"required": ["latency_under"]}]},
+                    "not": {
+                        "anyOf": [
+                            {"required": ["probe"]},
+                            {"required": ["latency_under"]},
+                            {"required": ["throttled"]},
+                        ]
+                    },
                 },
             ]
         }
@@ -129,6 +136,9 @@ class SliSpec(_Spec):
 
     probe: Name | None = Field(None, description="a probe of this node; good = it succeeded")
     latency_under: Duration | None = Field(None, description="good also needs a faster probe")
+    throttled: Literal["bad", "exclude"] = Field(
+        "bad", description="a throttled run (429, 503 + Retry-After): bad, or no event at all"
+    )
     prometheus: PrometheusSliSpec | None = Field(
         None, description="good/bad events from Prometheus queries instead of a probe"
     )
@@ -145,6 +155,9 @@ class SliSpec(_Spec):
                 "in its error_query (e.g. from histogram buckets)"
             )
             raise validation_error("sli", [(("latency_under",), message)])
+        if self.prometheus is not None and "throttled" in self.model_fields_set:
+            message = "only applies to a probe; a prometheus SLI counts what its queries count"
+            raise validation_error("sli", [(("throttled",), message)])
         return self
 
 
@@ -226,6 +239,7 @@ class NodeSpec(_Spec):
     capability: Name = Field(description="nodes with the same capability are alternatives")
     partner: PartnerSpec | None = None
     probes: list[ProbeSpec] = Field(min_length=1)
+    auth: AuthSpec | None = Field(None, description="for every HTTP request of this node")
     slos: list[SloSpec] = Field(default_factory=list)
     alerting: AlertingSpec = Field(default_factory=AlertingSpec)
     fallbacks: list[FallbackSpec] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from agent import model
 from agent.probe_kinds.http import http_check
 from agent.spec.problems import Loc, validation_error
+from agent.spec.v1_auth import to_auth
 from agent.spec.v1_transport import Transport
 from agent.spec.variables import HeaderExpander
 
@@ -48,7 +49,9 @@ def _sli(spec: SliSpec) -> model.ProbeSli | model.PrometheusSli:
     if spec.prometheus is not None:
         return model.PrometheusSli(spec.prometheus.error_query, spec.prometheus.total_query)
     assert spec.probe is not None  # the model validator guarantees exactly one
-    return model.ProbeSli(probe=spec.probe, latency_under=spec.latency_under)
+    return model.ProbeSli(
+        probe=spec.probe, latency_under=spec.latency_under, throttled=spec.throttled
+    )
 
 
 def _slo(spec: SloSpec) -> model.Slo:
@@ -99,6 +102,8 @@ def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
     """
     spec = doc.spec
     expander = HeaderExpander(env, Transport(spec.tls, spec.proxy))
+    if spec.auth is not None:
+        expander.auth = to_auth(spec.auth, ("spec", "auth"), expander)
     probes = tuple(
         _probe(probe, ("spec", "probes", index), expander)
         for index, probe in enumerate(spec.probes)
@@ -125,6 +130,7 @@ def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
         ),
         fallbacks=fallbacks,
         decision=_decision(spec.decision),
+        auth=expander.auth,
     )
 
 

@@ -3,18 +3,29 @@
 ``${NAME}`` is replaced by the variable's value; ``$${`` stands for a literal ``${``. A ``$`` not
 followed by ``{`` is kept as it is. Values may be secrets: nothing here puts a value into an
 error message; errors name only the variable.
+
+The run values (:data:`RUN_VALUES`: ``${run.uuid}``, ``${run.time}``) are no variables: they
+are left as written at load time and filled in by the prober for each run
+(:mod:`agent.probes.run_values`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from agent.spec.problems import Loc
 from agent.spec.v1_transport import Transport
 
-# "$" + optional second "$" (the escape) + "{" + optional "NAME}"
-_REFERENCE = re.compile(r"\$(\$?)\{(?:([A-Za-z_][A-Za-z0-9_]*)\})?")
+if TYPE_CHECKING:
+    from agent.model import HttpAuth
+
+# "$" + optional second "$" (the escape) + "{" + optional "NAME}" (a run value: "run.NAME}")
+_REFERENCE = re.compile(r"\$(\$?)\{(?:([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\})?")
+
+RUN_VALUES = ("run.uuid", "run.time")
+"""Filled in per run: a fresh UUID (e.g. an idempotency key) and the run's start (RFC 3339)."""
 
 TEMPLATE_HELP = 'write ${NAME} for an environment variable, $${ for a literal "${"'
 
@@ -25,12 +36,20 @@ def template_error(template: str) -> str | None:
         escaped, name = match.groups()
         if not escaped and name is None:
             return f'"${{" must be followed by a variable name and "}}" ({TEMPLATE_HELP})'
+        if not escaped and "." in name and name not in RUN_VALUES:
+            run_values = ", ".join(f"${{{value}}}" for value in RUN_VALUES)
+            return f"unknown run value ${{{name}}} (run values: {run_values})"
     return None
 
 
 def referenced(template: str) -> list[str]:
-    """The names of the variables ``template`` refers to, in order of appearance."""
-    return [name for escaped, name in _REFERENCE.findall(template) if not escaped and name]
+    """The names of the variables ``template`` refers to, in order of appearance (run values
+    are not variables and are left out)."""
+    return [
+        name
+        for escaped, name in _REFERENCE.findall(template)
+        if not escaped and name and name not in RUN_VALUES
+    ]
 
 
 def expand(template: str, env: Mapping[str, str]) -> str:
@@ -42,6 +61,8 @@ def expand(template: str, env: Mapping[str, str]) -> str:
             return "${" + (f"{name}}}" if name else "")
         if name is None:
             raise ValueError(template_error(template))
+        if name in RUN_VALUES and name not in env:
+            return match.group(0)  # filled in per run by the prober
         return env[name]
 
     return _REFERENCE.sub(replace, template)
@@ -57,7 +78,7 @@ def expand_except(template: str, env: Mapping[str, str], keep: Collection[str]) 
 
     def replace(match: re.Match[str]) -> str:
         escaped, name = match.groups()
-        if escaped or name is None or name in keep:
+        if escaped or name is None or name in keep or name in RUN_VALUES:
             return match.group(0)
         return env[name].replace("${", "$${")
 
@@ -68,11 +89,24 @@ class HeaderExpander:
     """Expands the headers of one document, collecting every missing variable (as a problem at
     the header's location) instead of stopping at the first."""
 
-    def __init__(self, env: Mapping[str, str], transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        transport: Transport | None = None,
+        auth: HttpAuth | None = None,
+    ) -> None:
         self.env = env
+        self.auth = auth  # the document's default auth for HTTP checks (a node's spec.auth)
         self.missing: list[tuple[Loc, str]] = []
         # the document's node-wide ``tls`` and ``proxy``, for the converters of its requests
         self.transport = transport or Transport()
+
+    def value(self, loc: Loc, template: str) -> str:
+        """One secret field (found at ``loc``) expanded; "" when a variable is missing."""
+        unset = [var for var in dict.fromkeys(referenced(template)) if var not in self.env]
+        for var in unset:
+            self.missing.append((loc, f"environment variable {var} is not set"))
+        return "" if unset else expand(template, self.env)
 
     def headers(
         self, loc: Loc, headers: Mapping[str, str], field: str = "headers"

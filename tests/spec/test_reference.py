@@ -16,6 +16,8 @@ SAME_AS = {
     "spec.fallbacks[].drill.http.": "spec.probes[].http.",
     "spec.steps[].http.": "spec.probes[].http.",
     "spec.steps[].fallback.http.": "spec.probes[].http.",
+    # a request's own auth block is the node's spec.auth block (applied after the above)
+    "spec.probes[].http.auth.": "spec.auth.",
 }
 
 

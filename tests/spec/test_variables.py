@@ -52,3 +52,16 @@ def test_expander_collects_every_missing_variable_once_per_header() -> None:
         (("http", "headers", "A"), "environment variable Y is not set (needed by header A)"),
         (("http", "headers", "C"), "environment variable Y is not set (needed by header C)"),
     ]
+
+
+def test_run_values_are_left_for_the_prober_and_are_no_variables() -> None:
+    template = "${run.uuid}/${TOKEN}/${run.time}/$${run.uuid}"
+    assert template_error(template) is None
+    assert referenced(template) == ["TOKEN"]
+    assert expand(template, ENV) == "${run.uuid}/t0k/${run.time}/${run.uuid}"
+
+
+def test_an_unknown_run_value_is_an_error() -> None:
+    assert template_error("${run.id}") == (
+        "unknown run value ${run.id} (run values: ${run.uuid}, ${run.time})"
+    )
