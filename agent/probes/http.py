@@ -30,7 +30,6 @@ so any transport emitting those events reports phases too.
 from __future__ import annotations
 
 import asyncio
-import base64
 import http.cookiejar
 import importlib.metadata
 import os
@@ -39,22 +38,19 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from agent.durations import format_duration
-from agent.model import HttpCheck, TlsSettings
-from agent.probes.assertions import BodyAssertions
+from agent.model import HttpCheck
 from agent.probes.auth import Credentials, SecretSink
 from agent.probes.body import read_body
-from agent.probes.details import causes, message, one_line, root_cause, secret_spellings
+from agent.probes.details import causes, message, one_line, root_cause
+from agent.probes.http_plan import Plan, make_plan
 from agent.probes.http_trace import WAITING_FOR, PhaseTrace
 from agent.probes.proxy import ProxyEnvironment
 from agent.probes.result import Observation, Outcome, Reason
-from agent.probes.run_values import has_run_values, with_run_values
-from agent.probes.static_auth import static_header, static_secrets
+from agent.probes.run_values import with_run_values
 from agent.probes.throttle import is_throttled, retry_after_seconds
 from agent.probes.tls_context import TlsContexts, TlsSetupError
 from agent.probes.transport import FreshConnectionTransport
@@ -64,32 +60,6 @@ TransportFactory = Callable[[ssl.SSLContext | bool], httpx.AsyncBaseTransport]
 
 _PLAN_CACHE_SIZE = 4096
 _KEEPALIVE_EXPIRY = 60.0  # seconds an idle kept-alive connection may wait for the next probe
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """Everything about a check that does not change from one probe to the next."""
-
-    method: str
-    url: httpx.URL
-    headers: httpx.Headers
-    body: bytes | None
-    timeout: float
-    timeout_text: str
-    expect_status: frozenset[int]
-    status_text: str
-    assertions: BodyAssertions | None
-    max_body_bytes: int
-    follow_redirects: bool
-    request: httpx.Request  # the request without extensions; see _fresh_request
-    tls: TlsSettings | None
-    verify: bool
-    keep_alive: bool
-    proxy: str | None  # the forward proxy's URL, None: direct
-    sni: str | None  # tls.server_name
-    secrets: tuple[str, ...]  # header values in every spelling an error message might use
-    run_values: bool  # ${run.uuid} or ${run.time} to fill in: a plan of its own per run
-    run_auth: bool  # credentials obtained per run (bearer file, OAuth2)
 
 
 ClientKey = tuple[ssl.SSLContext, bool, str | None]  # context, keep-alive, proxy
@@ -118,7 +88,7 @@ class HttpProber:
         self._tls = TlsContexts()
         # keyed by id(check): checks are long-lived but unhashable; the check is kept in the
         # entry so its id cannot be reused while the entry lives
-        self._plans: dict[int, tuple[HttpCheck, _Plan | str]] = {}
+        self._plans: dict[int, tuple[HttpCheck, Plan | str]] = {}
 
     async def observe(
         self, check: HttpCheck, headers: Mapping[str, str] | None = None
@@ -149,10 +119,12 @@ class HttpProber:
         clock = self._clock
         start = clock()
         try:
-            plan = self._make_plan(check) if one_off else self._plan(check)
+            plan = (
+                make_plan(check, self._user_agent, self._proxies) if one_off else self._plan(check)
+            )
             if not isinstance(plan, str) and plan.run_values:
                 filled = with_run_values(check, uuid.uuid4(), self._wall_clock())
-                plan = self._make_plan(filled)
+                plan = make_plan(filled, self._user_agent, self._proxies)
         except Exception as exc:  # a check that breaks the model's types is still not a crash
             detail = f"invalid check: {type(exc).__name__}"
             return Observation(Outcome.FAILURE, Reason.ERROR, clock() - start, detail=detail), None
@@ -177,7 +149,7 @@ class HttpProber:
 
     async def _send(
         self,
-        plan: _Plan,
+        plan: Plan,
         headers: Mapping[str, str] | None,
         keep_body: bool,
         start: float,
@@ -248,106 +220,19 @@ class HttpProber:
 
     # --- per check, cached ----------------------------------------------------------------
 
-    def _plan(self, check: HttpCheck) -> _Plan | str:
+    def _plan(self, check: HttpCheck) -> Plan | str:
         entry = self._plans.get(id(check))
         if entry is not None and entry[0] is check:
             return entry[1]
-        plan = self._make_plan(check)
+        plan = make_plan(check, self._user_agent, self._proxies)
         if len(self._plans) >= _PLAN_CACHE_SIZE:
             del self._plans[next(iter(self._plans))]
         self._plans[id(check)] = (check, plan)
         return plan
 
-    def _make_plan(self, check: HttpCheck) -> _Plan | str:
-        """The plan, or why the check cannot be sent at all (reported as an error)."""
-        secrets = secret_spellings(check.headers.values())
-        try:
-            url = httpx.URL(check.url)
-        except Exception as exc:
-            return one_line(f"invalid URL: {message(exc)}", secrets)
-        if not url.scheme:
-            return "invalid URL: no scheme (use http:// or https://)"
-        if url.scheme not in ("http", "https"):
-            return one_line(f"unsupported URL scheme {url.scheme!r} (use http or https)")
-        if not url.host:
-            return "invalid URL: no host"
-        if url.port is not None and not 0 < url.port < 65536:
-            return f"invalid URL: port {url.port} is out of range"
-        try:
-            assertions = BodyAssertions.from_check(check)
-        except ValueError as exc:
-            return one_line(str(exc))
-        headers = httpx.Headers(
-            {
-                "User-Agent": self._user_agent,
-                "Accept": "*/*",
-                "Accept-Encoding": "gzip, deflate",
-            }
-        )
-        if not check.keep_alive:
-            headers["Connection"] = "close"
-        for name, value in check.headers.items():
-            try:
-                headers[name] = value
-            except Exception:
-                return one_line(f"header {name!r} cannot be sent")
-        if url.userinfo:
-            # sent as Basic auth, as httpx and curl do, and kept out of the URL (and so out of
-            # every detail); an Authorization header of the check's own wins
-            credentials = _basic_credentials(url)
-            secrets = secret_spellings([*check.headers.values(), *credentials])
-            url = url.copy_with(username=None, password=None)
-            if not any(name.lower() == "authorization" for name in check.headers):
-                headers["Authorization"] = credentials[0]
-        proxy = check.proxy or self._proxies.proxy_for(url)
-        if proxy is not None:
-            try:
-                proxy_url = httpx.URL(proxy)
-            except Exception:
-                return "invalid proxy URL (use http://HOST:PORT)"
-            if proxy_url.scheme not in ("http", "https") or not proxy_url.host:
-                return "invalid proxy URL (use http://HOST:PORT)"
-            if proxy_url.userinfo:
-                secrets = (*secrets, *_basic_credentials(proxy_url))
-        run_auth = False
-        if check.auth is not None:
-            credential = static_header(check.auth)
-            run_auth = credential is None
-            if credential is not None:  # the auth block wins over headers and URL userinfo
-                headers[credential.name] = credential.value
-            secrets = secret_spellings([*secrets, *static_secrets(check.auth)])
-        timeout = check.timeout.total_seconds()
-        method = check.method.upper()
-        try:
-            request = httpx.Request(method, url, headers=headers, content=check.body)
-        except Exception as exc:
-            return one_line(f"the request cannot be built: {message(exc)}", secrets)
-        return _Plan(
-            method=method,
-            url=url,
-            headers=headers,
-            body=check.body,
-            timeout=timeout,
-            timeout_text=format_duration(check.timeout),
-            expect_status=check.expect_status,
-            status_text=_status_text(check.expect_status),
-            assertions=assertions,
-            max_body_bytes=check.max_body_bytes,
-            follow_redirects=check.follow_redirects,
-            request=request,
-            tls=check.tls,
-            verify=check.verify_tls,
-            keep_alive=check.keep_alive,
-            proxy=proxy,
-            sni=None if check.tls is None else check.tls.server_name,
-            secrets=secrets,
-            run_values=has_run_values(check),
-            run_auth=run_auth,
-        )
-
     # --- shared clients -------------------------------------------------------------------
 
-    def _client(self, plan: _Plan) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
+    def _client(self, plan: Plan) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
         """The shared client for ``plan``'s TLS context, keep-alive and proxy (TlsSetupError
         when its ``tls`` files cannot be used)."""
         key = (self._tls.context(plan.tls, plan.verify), plan.keep_alive, plan.proxy)
@@ -402,16 +287,6 @@ def _fresh_request(template: httpx.Request, extensions: dict[str, Any]) -> httpx
     return request
 
 
-def _basic_credentials(url: httpx.URL) -> tuple[str, ...]:
-    """The Authorization value for ``url``'s userinfo, then every other spelling of it
-    (decoded and as written in the URL) a message could quote."""
-    pair = f"{url.username}:{url.password}"
-    token = base64.b64encode(pair.encode("utf-8")).decode("ascii")
-    raw = url.userinfo.decode("ascii", "replace")
-    spellings = (f"Basic {token}", token, pair, raw, url.password, raw.partition(":")[2])
-    return tuple(spelling for spelling in spellings if spelling)
-
-
 def _merged(base: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
     """``base`` with ``extra`` replacing same-named headers (the cached plan stays unchanged)."""
     headers = base.copy()
@@ -420,7 +295,7 @@ def _merged(base: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
 
 
 async def _judge(
-    plan: _Plan, response: httpx.Response, keep_body: bool
+    plan: Plan, response: httpx.Response, keep_body: bool
 ) -> tuple[Reason, str, bytes | None]:
     """Status, then body size, then body assertions; the body too when ``keep_body``."""
     status = response.status_code
@@ -448,7 +323,7 @@ def _charset(response: httpx.Response) -> str | None:
     return response.charset_encoding
 
 
-def _classify(exc: Exception, trace: PhaseTrace, plan: _Plan) -> tuple[Reason, str]:
+def _classify(exc: Exception, trace: PhaseTrace, plan: Plan) -> tuple[Reason, str]:
     """The reason for a request that ended in ``exc`` (a timeout was already handled)."""
     if isinstance(exc, httpx.ConnectError) or trace.failed in ("connect", "tls"):
         for cause in causes(exc):
@@ -474,23 +349,6 @@ def _classify(exc: Exception, trace: PhaseTrace, plan: _Plan) -> tuple[Reason, s
         return Reason.ERROR, "request rejected by the HTTP client (invalid method or header)"
     detail = f"{type(exc).__name__}: {message(root_cause(exc))}"
     return Reason.ERROR, one_line(detail, plan.secrets)
-
-
-def _status_text(codes: frozenset[int]) -> str:
-    """``[200]``, ``[200, 204]``, ``[200-299]``: runs of three or more become ranges."""
-    ordered = sorted(codes)
-    parts: list[str] = []
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        if j - i >= 2:
-            parts.append(f"{ordered[i]}-{ordered[j]}")
-        else:
-            parts.extend(str(code) for code in ordered[i : j + 1])
-        i = j + 1
-    return "[" + ", ".join(parts) + "]"
 
 
 def _version() -> str:
