@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.agents import agent_process, metric_samples, write_specs
+from tests.support.agents import agent_process, metric_samples, node_spec, write_specs
 from tests.support.processes import rss_bytes
 from tests.support.targets import (
     Behaviour,
@@ -91,25 +91,6 @@ def _params() -> Iterator[object]:
         yield pytest.param(name, id=name, marks=marks)
 
 
-def _node(name: str, url: str, interval: str, timeout: str, expect: str = "") -> str:
-    expect_line = f", expect: {expect}" if expect else ""
-    return f"""\
-apiVersion: slo-agent/v1
-kind: Node
-metadata: {{name: {name}}}
-spec:
-  mode: operated
-  owner: sre
-  capability: api
-  probes:
-    - name: health
-      interval: {interval}
-      http: {{url: "{url}", timeout: {timeout}{expect_line}}}
-  slos:
-    - {{name: availability, objective: 99, window: 3d, sli: {{probe: health}}}}
-"""
-
-
 def _results(url: str) -> dict[tuple[str, str, str], float]:
     """``slo_agent_probe_results_total`` by (node, outcome, reason)."""
     response = httpx.get(f"{url}/metrics", timeout=10)
@@ -139,10 +120,12 @@ def test_hostile_target_soak(case: str, tmp_path: Path) -> None:
         ]
         hostile = stack.enter_context(ThreadedTarget({"/hostile": behaviour}))
         specs = {
-            f"healthy-{i}": _node(f"healthy-{i}", t.url("/health"), "250ms", "250ms")
+            f"healthy-{i}": node_spec(f"healthy-{i}", t.url("/health"), interval="250ms")
             for i, t in enumerate(healthy)
         }
-        specs["hostile"] = _node("hostile", hostile.url("/hostile"), "1s", "1s", CASES[case].expect)
+        specs["hostile"] = node_spec(
+            "hostile", hostile.url("/hostile"), interval="1s", expect=CASES[case].expect
+        )
         spec_dir = write_specs(tmp_path / "specs", **specs)
         proc, url = stack.enter_context(agent_process(spec_dir, tmp_path / "s.db"))
 

@@ -20,7 +20,18 @@ FAST = AgentSettings(
 )
 
 
-def node_spec(name: str, url: str, *, interval: str = "200ms", objective: float = 99) -> str:
+def node_spec(
+    name: str,
+    url: str,
+    *,
+    interval: str = "200ms",
+    objective: float = 99,
+    timeout: str | None = None,
+    expect: str = "",
+) -> str:
+    """One operated node with one HTTP probe (``timeout`` defaults to the interval; ``expect``
+    is the flow-style body of its ``expect:``) and an availability SLO over 3 days."""
+    expect_line = f", expect: {expect}" if expect else ""
     return f"""\
 apiVersion: slo-agent/v1
 kind: Node
@@ -32,7 +43,7 @@ spec:
   probes:
     - name: health
       interval: {interval}
-      http: {{url: "{url}", timeout: {interval}}}
+      http: {{url: "{url}", timeout: {timeout or interval}{expect_line}}}
   slos:
     - {{name: availability, objective: {objective}, window: 3d, sli: {{probe: health}}}}
 """
