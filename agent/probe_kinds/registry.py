@@ -6,8 +6,9 @@ its tests and docs, and one line here.
 
 from __future__ import annotations
 
-from agent.probe_kinds import ProbeKinds, http, tcp
+from agent.probe_kinds import ProbeKinds, http, tcp, tls
 
 KINDS = ProbeKinds()
 KINDS.register(http.KIND)
 KINDS.register(tcp.KIND)
+KINDS.register(tls.KIND)

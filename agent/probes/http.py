@@ -161,7 +161,9 @@ class HttpProber:
         except Exception as exc:  # a failing target is data, whatever the exception
             reason, detail = _classify(exc, trace, plan)
         outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
-        observation = Observation(outcome, reason, clock() - start, status, trace.phases(), detail)
+        observation = Observation(
+            outcome, reason, clock() - start, status, trace.phases(), detail, trace.cert_not_after
+        )
         return observation, body if outcome is Outcome.SUCCESS else None
 
     async def aclose(self) -> None:

@@ -42,6 +42,8 @@ class Observation:
     status: int | None = None
     phases: Phases = Phases()
     detail: str = ""  # one line for humans: "expected status in [200], got 503"
+    # the peer certificate's notAfter (unix seconds) when a TLS handshake got one
+    cert_not_after: float | None = None
 
     @property
     def ok(self) -> bool:
