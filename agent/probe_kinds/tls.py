@@ -79,4 +79,5 @@ KIND: ProbeKind[TlsProbeSpec, TlsCheck] = ProbeKind(
     prober=_prober,
     reasons=frozenset({Reason.TIMEOUT, Reason.DNS, Reason.CONNECT, Reason.TLS, Reason.ERROR}),
     span=_span,
+    certificate=lambda check: True,
 )

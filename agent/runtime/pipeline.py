@@ -10,6 +10,7 @@ from typing import Protocol
 
 from agent.model import Check
 from agent.probes.result import Observation, ProbeResult
+from agent.runtime.certificates import CertificateBook
 from agent.runtime.telemetry import Telemetry
 from agent.schedule.scheduler import Target
 from agent.slo.events import Counts, SliEvent, sli_events
@@ -47,12 +48,14 @@ class ProbePipeline:
         *,
         clock: Callable[[], float],
         tracer: Tracer = NO_TRACING,
+        certificates: CertificateBook | None = None,
     ) -> None:
         self._probers = probers
         self._store = store
         self._telemetry = telemetry
         self._clock = clock
         self._tracer = tracer
+        self.certificates = certificates if certificates is not None else CertificateBook()
 
     async def run(self, target: Target) -> ProbeResult | None:
         started = self._clock()
@@ -70,6 +73,8 @@ class ProbePipeline:
         result = ProbeResult(target.node.name, target.probe.name, started, observation)
         events = sli_events(target.node, result)
         self._store.record(result, events)
+        if observation.cert_not_after is not None:
+            self.certificates.record(result)
         self._telemetry.observe_result(target.node, result, events, trace_id=trace_id)
         return result
 

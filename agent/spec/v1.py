@@ -119,7 +119,13 @@ class SliSpec(_Spec):
                 {"required": ["probe"], "not": {"required": ["prometheus"]}},
                 {
                     "required": ["prometheus"],
-                    "not": {"anyOf": [{"required": ["probe"]}, {"required": ["latency_under"]}]},
+                    "not": {
+                        "anyOf": [
+                            {"required": ["probe"]},
+                            {"required": ["latency_under"]},
+                            {"required": ["cert_valid_for"]},
+                        ]
+                    },
                 },
             ]
         }
@@ -127,6 +133,9 @@ class SliSpec(_Spec):
 
     probe: Name | None = Field(None, description="a probe of this node; good = it succeeded")
     latency_under: Duration | None = Field(None, description="good also needs a faster probe")
+    cert_valid_for: Duration | None = Field(
+        None, description="good also needs the peer certificate valid at least this much longer"
+    )
     prometheus: PrometheusSliSpec | None = Field(
         None, description="good/bad events from Prometheus queries instead of a probe"
     )
@@ -143,6 +152,9 @@ class SliSpec(_Spec):
                 "in its error_query (e.g. from histogram buckets)"
             )
             raise validation_error("sli", [(("latency_under",), message)])
+        if self.prometheus is not None and self.cert_valid_for is not None:
+            message = "only applies to a probe that does a TLS handshake"
+            raise validation_error("sli", [(("cert_valid_for",), message)])
         return self
 
 
