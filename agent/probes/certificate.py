@@ -8,12 +8,18 @@ it only when it did a TLS handshake; plain HTTP and TCP probes never reach this 
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
 from cryptography import x509
 
 DAY = 86400.0
+EXPIRED = 10  # X509_V_ERR_CERT_HAS_EXPIRED: SSLCertVerificationError.verify_code
+
+_UNVERIFIED = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+_UNVERIFIED.check_hostname = False
+_UNVERIFIED.verify_mode = ssl.CERT_NONE
 
 
 def not_after(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> float | None:
@@ -55,3 +61,33 @@ def expired_detail(expiry: float, now: float) -> str:
     if ago < DAY:
         return f"TLS certificate expired less than a day ago ({when})"
     return f"TLS certificate expired {days_text(ago)} ago ({when})"
+
+
+def expired(exc: BaseException) -> bool:
+    """Whether ``exc`` is a verification failure because a certificate has expired."""
+    return (
+        isinstance(exc, ssl.SSLCertVerificationError)
+        and getattr(exc, "verify_code", None) == EXPIRED  # unset when not from a handshake
+    )
+
+
+async def read_unverified(
+    host: str, port: int, server_name: str, deadline: float | None
+) -> float | None:
+    """The notAfter of the certificate ``host:port`` presents, read on a new connection
+    without verifying it, before ``deadline`` (event-loop time); None when that fails too.
+    Only after a handshake rejected an expired certificate, to say when it expired."""
+    loop = asyncio.get_running_loop()
+    transport: asyncio.BaseTransport | None = None
+    try:
+        async with asyncio.timeout_at(deadline):
+            transport, protocol = await loop.create_connection(asyncio.Protocol, host, port)
+            transport = await loop.start_tls(
+                transport, protocol, _UNVERIFIED, server_hostname=server_name
+            )
+            return of_transport(transport)
+    except (OSError, ssl.SSLError, TimeoutError):
+        return None
+    finally:
+        if transport is not None:
+            transport.close()

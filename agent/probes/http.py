@@ -37,6 +37,7 @@ import httpx
 
 from agent.durations import format_duration
 from agent.model import HttpCheck
+from agent.probes import certificate
 from agent.probes.assertions import BodyAssertions
 from agent.probes.body import read_body
 from agent.probes.details import causes, message, one_line, root_cause, secret_spellings
@@ -160,6 +161,9 @@ class HttpProber:
             detail = f"timed out after {plan.timeout_text} {WAITING_FOR[trace.stage]}"
         except Exception as exc:  # a failing target is data, whatever the exception
             reason, detail = _classify(exc, trace, plan)
+            if reason is Reason.TLS and any(certificate.expired(c) for c in causes(exc)):
+                left = plan.timeout - (clock() - start)
+                trace.cert_not_after, detail = await _expired(plan, left, detail)
         outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
         observation = Observation(
             outcome, reason, clock() - start, status, trace.phases(), detail, trace.cert_not_after
@@ -347,6 +351,23 @@ async def _judge(
         if failure is not None:
             return Reason.ASSERTION, failure, None
     return Reason.OK, "", content if keep_body else None
+
+
+async def _expired(plan: _Plan, left: float, detail: str) -> tuple[float | None, str]:
+    """After a handshake rejected an expired certificate: its notAfter, read on a second
+    connection without verification within what is ``left`` of the timeout, and a detail
+    saying when it expired (``detail`` unchanged when it cannot be read). Not when the probe
+    follows redirects: the rejected certificate may be another host's."""
+    if plan.follow_redirects or left <= 0:
+        return None, detail
+    host = plan.url.host
+    port = plan.url.port or 443
+    deadline = asyncio.get_running_loop().time() + left
+    expiry = await certificate.read_unverified(host, port, host, deadline)
+    now = time.time()
+    if expiry is None or expiry > now:
+        return expiry, detail
+    return expiry, certificate.expired_detail(expiry, now)
 
 
 def _charset(response: httpx.Response) -> str | None:

@@ -23,8 +23,6 @@ from agent.probes.result import Observation, Outcome, Phases, Reason
 
 Clock = Callable[[], float]
 
-_EXPIRED = 10  # X509_V_ERR_CERT_HAS_EXPIRED
-
 
 class TlsProber:
     """Probes ``TlsCheck``s with the running event loop; holds no connections between probes.
@@ -69,8 +67,11 @@ class TlsProber:
             return self._failure(Reason.TIMEOUT, start, connected, detail, transport)
         except ssl.SSLCertVerificationError as exc:
             expiry: float | None = None
-            if exc.verify_code == _EXPIRED:
-                expiry = await self._expiry_unverified(check, deadline.when())
+            if certificate.expired(exc):
+                name = check.server_name or check.host
+                expiry = await certificate.read_unverified(
+                    check.host, check.port, name, deadline.when()
+                )
             now = self._wall()
             if expiry is not None and expiry <= now:
                 detail = certificate.expired_detail(expiry, now)
@@ -124,27 +125,6 @@ class TlsProber:
             detail=detail,
             cert_not_after=expiry,
         )
-
-    async def _expiry_unverified(self, check: TlsCheck, deadline: float | None) -> float | None:
-        """The notAfter of the certificate the peer presents, read without verifying it on a
-        new connection before ``deadline`` (loop time); None when that fails too."""
-        context = self._context(None, False)
-        loop = asyncio.get_running_loop()
-        transport: asyncio.BaseTransport | None = None
-        try:
-            async with asyncio.timeout_at(deadline):
-                transport, protocol = await loop.create_connection(
-                    asyncio.Protocol, check.host, check.port
-                )
-                transport = await loop.start_tls(
-                    transport, protocol, context, server_hostname=check.server_name or check.host
-                )
-                return certificate.of_transport(transport)
-        except (OSError, ssl.SSLError, TimeoutError):
-            return None
-        finally:
-            if transport is not None:
-                transport.close()
 
     def _context(self, ca_file: str | None, verify: bool) -> ssl.SSLContext:
         key = (ca_file, verify)

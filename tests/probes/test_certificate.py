@@ -47,15 +47,24 @@ async def test_a_plain_http_probe_has_no_certificate() -> None:
     assert observation.cert_not_after is None
 
 
-async def test_an_expired_certificate_fails_an_https_probe_as_tls(tmp_path: Path) -> None:
+async def test_an_expired_certificate_fails_an_https_probe_as_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     authority = Authority(tmp_path, NOW)
-    issued = authority.issue("old", not_after=NOW - timedelta(days=3))
+    issued = authority.issue("old", not_after=NOW - timedelta(days=3, hours=1))
+    # the system trust store, as OpenSSL finds it, is the tests' CA: the chain is trusted, the
+    # only fault is the date
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     prober = HttpProber()
     async with Target({"/": Reply(200)}, server_tls=issued.server_context()) as target:
         observation = await prober.observe(HttpCheck(target.url("/")))
     await prober.aclose()
 
     assert observation.reason is Reason.TLS
+    when = issued.not_after.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert observation.detail == f"TLS certificate expired 3 days ago ({when})"
+    assert observation.cert_not_after == issued.not_after.timestamp()
 
 
 def test_days_text_rounds_down() -> None:
