@@ -118,6 +118,11 @@ async def test_expiry_slo_page_and_alert_from_certificates_with_known_dates(
     assert slis["smtps-cert"]["total"] > 0
     assert slis["smtps-cert"]["bad"] == slis["smtps-cert"]["total"]
 
+    certs = {c["probe"]: c for c in node_status["certificates"]}
+    assert certs["smtps"]["not_after"] == smtps.not_after.timestamp()
+    assert (certs["smtps"]["expiring"], certs["smtps"]["warning_days"]) == (True, 10)
+    assert (certs["api"]["expiring"], certs["api"]["warning_days"]) == (False, 30)
+    assert 40 < certs["api"]["days_left"] < 40 + 1 / 24 + 0.01
     assert "api: 40 days left" in page
     assert "smtps: 9 days left" in page
     assert "legacy: expired 10 days ago" in page
