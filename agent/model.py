@@ -136,11 +136,13 @@ Window = RollingWindow | CalendarWindow
 
 @dataclass(frozen=True, slots=True)
 class ProbeSli:
-    """Good event = the probe succeeded (and, if set, finished in under ``latency_under``)."""
+    """Good event = the probe succeeded (and, if set, finished in under ``latency_under``, and
+    its peer certificate had at least ``cert_valid_for`` left when the probe started)."""
 
     probe: str
     latency_under: timedelta | None = None
     throttled: Literal["bad", "exclude"] = "bad"  # exclude: a throttled run is no event
+    cert_valid_for: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,13 @@ Alertmanager, so one Alertmanager routing tree serves both paths."""
 from __future__ import annotations
 
 from agent.durations import format_duration, parse_duration
-from agent.model import AlertTier, Node, Slo, SloOwner
+from agent.model import AlertTier, Node, Severity, Slo, SloOwner
 
 BURN = "ErrorBudgetBurn"
 EXHAUSTED = "ErrorBudgetExhausted"
 ABSENT = "SLIMetricAbsent"
 DECISION_REVIEW = "NodeDecisionReview"
+CERTIFICATE_EXPIRING = "CertificateExpiringSoon"
 
 SILENT_WINDOW = "1h"
 """An SLO without a single SLI event in this window raises ``SLIMetricAbsent``, on both paths."""
@@ -65,4 +66,16 @@ def decision_labels(node: Node, recommendation: str) -> dict[str, str]:
         "mode": node.mode.value,
         "recommendation": recommendation,
         "severity": "info",
+    }
+
+
+def certificate_labels(node: Node, probe: str) -> dict[str, str]:
+    """Labels of a ``CertificateExpiringSoon`` alert (without ``alertname``): the spec's own,
+    then node/probe/mode and ``severity=ticket``."""
+    return {
+        **node.alerting.labels,
+        "node": node.name,
+        "probe": probe,
+        "mode": node.mode.value,
+        "severity": Severity.TICKET.value,
     }

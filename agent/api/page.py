@@ -14,10 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agent.api.page_certificates import STYLE as CERTIFICATE_STYLE
+from agent.api.page_certificates import certificates_line
 from agent.api.page_decisions import DecisionRow, decisions_section
 from agent.api.page_style import STYLE
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
+from agent.slo.certificates import CertificateStatus
 from agent.slo.status import (
     PRECEDENCE,
     BudgetStatus,
@@ -193,7 +196,10 @@ def slo_table(slos: Sequence[SloStatus]) -> str:
     )
 
 
-def node_card(node: NodeStatus) -> str:
+def node_card(
+    node: NodeStatus, certificates: Sequence[CertificateStatus] = (), at: float = 0.0
+) -> str:
+    """A node's card; ``certificates`` are its probes' (days left counted at ``at``)."""
     who = [f"owner {node.owner}", f"capability {node.capability}"]
     if node.partner:
         who.append(f"partner {node.partner}")
@@ -202,13 +208,22 @@ def node_card(node: NodeStatus) -> str:
         f'<article class="card state-{_e(state.value)}" id="node-{_e(node.node)}">'
         f'<h3><span class="name">{_e(node.node)}</span> {state_badge(state)}</h3>'
         f'<p class="who">{" · ".join(_e(w) for w in who)}</p>'
-        f"{slo_table(node.slos)}</article>"
+        f"{slo_table(node.slos)}{certificates_line(certificates, at)}</article>"
     )
 
 
-def mode_section(mode: Mode, nodes: Sequence[NodeStatus]) -> str:
+def mode_section(
+    mode: Mode,
+    nodes: Sequence[NodeStatus],
+    certificates: Sequence[CertificateStatus] = (),
+    at: float = 0.0,
+) -> str:
     title, subtitle = MODE_TITLES[mode]
-    body = "".join(node_card(n) for n in nodes) or '<p class="empty">None.</p>'
+    by_node: dict[str, list[CertificateStatus]] = {}
+    for cert in certificates:
+        by_node.setdefault(cert.node, []).append(cert)
+    cards = "".join(node_card(n, by_node.get(n.node, ()), at) for n in nodes)
+    body = cards or '<p class="empty">None.</p>'
     return (
         f'<section class="mode" id="{_e(mode.value)}">'
         f"<h2>{_e(title)} <small>{_e(subtitle)} · {len(nodes)}</small></h2>{body}</section>"
@@ -299,7 +314,8 @@ def document(title: str, refresh: int, body: str) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{max(1, int(refresh))}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+        f"<title>{_e(title)}</title><style>{STYLE}{CERTIFICATE_STYLE}</style></head>"
+        f"<body>{body}</body></html>"
     )
 
 
@@ -333,7 +349,13 @@ def status_page(data: PageData) -> str:
         f"{shard}{summary}</p></header>"
     )
     sections = "".join(
-        mode_section(mode, [n for n in snapshot.nodes if n.mode is mode]) for mode in MODE_TITLES
+        mode_section(
+            mode,
+            [n for n in snapshot.nodes if n.mode is mode],
+            snapshot.certificates,
+            snapshot.evaluated_at,
+        )
+        for mode in MODE_TITLES
     )
     main = (
         f"<main>{sections}{journeys_section(data.journeys)}"

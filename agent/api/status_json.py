@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.model import JOURNEY_MODE
+from agent.slo.certificates import DAY
 from agent.slo.status import SloStatus, Snapshot
 
 
@@ -52,6 +53,22 @@ def slo_json(slo: SloStatus) -> dict[str, Any]:
     }
 
 
+def _certificates(snapshot: Snapshot, node: str) -> list[dict[str, Any]]:
+    at = snapshot.evaluated_at
+    return [
+        {
+            "probe": c.probe,
+            "not_after": c.not_after,
+            "not_after_iso": datetime.fromtimestamp(c.not_after, UTC).isoformat(),
+            "days_left": c.days_left(at),
+            "warning_days": c.warning / DAY,
+            "expiring": c.expiring(at),
+        }
+        for c in snapshot.certificates
+        if c.node == node
+    ]
+
+
 def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "evaluated_at": snapshot.evaluated_at,
@@ -64,6 +81,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
                 "capability": n.capability,
                 "partner": n.partner,
                 "slos": [slo_json(s) for s in n.slos],
+                "certificates": _certificates(snapshot, n.node),
             }
             for n in snapshot.nodes
         ],

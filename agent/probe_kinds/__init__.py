@@ -63,6 +63,10 @@ def _no_contract_checks(check: Any) -> int:
     return 0
 
 
+def _no_certificate(check: Any) -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeKind(Generic[S, C]):
     """One probe kind behind the agent's small contract."""
@@ -78,6 +82,9 @@ class ProbeKind(Generic[S, C]):
     span: Callable[[C], SpanTarget] | None = None
     # data-contract assertions a check makes (the advisor's integration estimate)
     contract_checks: Callable[[C], int] = field(default=_no_contract_checks)
+    # whether a probe of the check does a TLS handshake, and so records its peer certificate's
+    # expiry (the certificate metric, its alert and ``cert_valid_for`` SLIs apply)
+    certificate: Callable[[C], bool] = field(default=_no_certificate)
 
 
 class ProbeKinds:

@@ -128,4 +128,5 @@ KIND: ProbeKind[HttpSpec, HttpCheck] = ProbeKind(
         }
     ),
     contract_checks=_contract_checks,
+    certificate=lambda check: check.url[:8].lower() == "https://",
 )

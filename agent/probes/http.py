@@ -43,6 +43,7 @@ from typing import Any
 import httpx
 
 from agent.model import HttpCheck
+from agent.probes import certificate
 from agent.probes.auth import Credentials, SecretSink
 from agent.probes.body import read_body
 from agent.probes.details import causes, message, one_line, root_cause
@@ -200,10 +201,20 @@ class HttpProber:
             reason, detail = _classify(exc, trace, plan)
             if secrets:
                 detail = one_line(detail, secrets)
+            if reason is Reason.TLS and any(certificate.expired(c) for c in causes(exc)):
+                left = plan.timeout - (clock() - start)
+                trace.cert_not_after, detail = await _expired(plan, left, detail)
         outcome = Outcome.SUCCESS if reason is Reason.OK else Outcome.FAILURE
-        phases = trace.phases()
-        duration = clock() - start
-        observation = Observation(outcome, reason, duration, status, phases, detail, retry_after)
+        observation = Observation(
+            outcome,
+            reason,
+            clock() - start,
+            status,
+            trace.phases(),
+            detail,
+            retry_after=retry_after,
+            cert_not_after=trace.cert_not_after,
+        )
         return observation, body if outcome is Outcome.SUCCESS else None
 
     def _token_client(self) -> httpx.AsyncClient:
@@ -312,6 +323,23 @@ async def _judge(
         if failure is not None:
             return Reason.ASSERTION, failure, None
     return Reason.OK, "", content if keep_body else None
+
+
+async def _expired(plan: Plan, left: float, detail: str) -> tuple[float | None, str]:
+    """After a handshake rejected an expired certificate: its notAfter, read on a second
+    connection without verification within what is ``left`` of the timeout, and a detail
+    saying when it expired (``detail`` unchanged when it cannot be read). Not when the probe
+    follows redirects: the rejected certificate may be another host's."""
+    if plan.follow_redirects or left <= 0:
+        return None, detail
+    host = plan.url.host
+    port = plan.url.port or 443
+    deadline = asyncio.get_running_loop().time() + left
+    expiry = await certificate.read_unverified(host, port, host, deadline)
+    now = time.time()
+    if expiry is None or expiry > now:
+        return expiry, detail
+    return expiry, certificate.expired_detail(expiry, now)
 
 
 def _charset(response: httpx.Response) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from agent.probes import certificate
 from agent.probes.result import Phases
 
 Clock = Callable[[], float]
@@ -44,7 +45,17 @@ WAITING_FOR = {
 class PhaseTrace:
     """Receives a request's trace events and keeps the phase durations (summed over redirects)."""
 
-    __slots__ = ("_clock", "_mark", "connect", "failed", "first_byte", "stage", "start", "tls")
+    __slots__ = (
+        "_clock",
+        "_mark",
+        "cert_not_after",
+        "connect",
+        "failed",
+        "first_byte",
+        "stage",
+        "start",
+        "tls",
+    )
 
     def __init__(self, clock: Clock, start: float) -> None:
         self._clock = clock
@@ -55,6 +66,7 @@ class PhaseTrace:
         self.connect: float | None = None
         self.tls: float | None = None
         self.first_byte: float | None = None
+        self.cert_not_after: float | None = None  # the last handshake's peer certificate
 
     async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
         event = EVENTS.get(name)
@@ -71,6 +83,8 @@ class PhaseTrace:
             self.connect = (self.connect or 0.0) + (now - self._mark)
         elif phase == "tls":
             self.tls = (self.tls or 0.0) + (now - self._mark)
+            # once per handshake, so plain HTTP pays nothing for certificates
+            self.cert_not_after = certificate.of_transport(info.get("return_value"))
         else:
             self.first_byte = now - self.start
 

@@ -45,6 +45,8 @@ class Observation:
     phases: Phases = Phases()
     detail: str = ""  # one line for humans: "expected status in [200], got 503"
     retry_after: float | None = None  # seconds the target asked us to wait (throttled)
+    # the peer certificate's notAfter (unix seconds) when a TLS handshake got one
+    cert_not_after: float | None = None
 
     @property
     def ok(self) -> bool:

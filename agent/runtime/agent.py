@@ -171,7 +171,14 @@ class Agent:
         specs = self.specs
         now = self._clock()
         external = await self._external_counts(specs, now)
-        snapshot = await evaluate_in_steps(specs, self.store, now, external, self.snapshot)
+        snapshot = await evaluate_in_steps(
+            specs,
+            self.store,
+            now,
+            external,
+            self.snapshot,
+            certificates=self.pipeline.certificates.expiries(),
+        )
         if specs.journeys:
             # the hops' nodes may be owned by other shards: look them up in the whole set
             scope = dataclasses.replace(self.all_specs, journeys=specs.journeys)

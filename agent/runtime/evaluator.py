@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 
 from agent.model import PrometheusSli, SpecSet
 from agent.runtime.pipeline import Store
+from agent.slo.certificates import ProbeKey, certificate_statuses
 from agent.slo.evaluate import evaluate_node, evaluate_slo
 from agent.slo.events import Counts, series_key
 from agent.slo.status import JourneyStatus, SloKey, Snapshot, TierKey
@@ -22,6 +23,7 @@ def evaluate(
     now: float,
     external: Mapping[str, Mapping[str, Counts]] | None = None,
     firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
+    certificates: Mapping[ProbeKey, float] | None = None,
 ) -> Snapshot:
     """Evaluate every SLO of ``specs`` at ``now``.
 
@@ -30,7 +32,8 @@ def evaluate(
     the store's sums (``series_key(node, slo) -> window label -> Counts``). A window missing
     from either is no data. ``firing_before`` holds the tiers that fired at the evaluation
     before (``Snapshot.firing_tiers``): a short window without data does not end them
-    (:mod:`agent.slo.alerts`).
+    (:mod:`agent.slo.alerts`). ``certificates`` holds the last peer-certificate expiry per
+    (node, probe) (:class:`agent.runtime.certificates.CertificateBook`).
     """
     external = external or {}
     before = firing_before or {}
@@ -70,7 +73,12 @@ def evaluate(
         )
         for journey in specs.journeys
     )
-    return Snapshot(evaluated_at=now, nodes=tuple(statuses), journeys=journeys)
+    return Snapshot(
+        evaluated_at=now,
+        nodes=tuple(statuses),
+        journeys=journeys,
+        certificates=certificate_statuses(specs, certificates or {}),
+    )
 
 
 OWNERS_PER_STEP = 200
@@ -85,6 +93,7 @@ async def evaluate_in_steps(
     previous: Snapshot | None = None,
     *,
     per_step: int = OWNERS_PER_STEP,
+    certificates: Mapping[ProbeKey, float] | None = None,
 ) -> Snapshot:
     """:func:`evaluate` for a large spec set without starving the event loop.
 
@@ -111,4 +120,5 @@ async def evaluate_in_steps(
         evaluated_at=now,
         nodes=tuple(status for snapshot in parts for status in snapshot.nodes),
         journeys=tuple(journey for snapshot in parts for journey in snapshot.journeys),
+        certificates=certificate_statuses(specs, certificates or {}),
     )

@@ -11,6 +11,7 @@ from typing import Protocol
 from agent.model import Check
 from agent.probes.result import Observation, ProbeResult
 from agent.runtime.backoff import Backoff
+from agent.runtime.certificates import CertificateBook
 from agent.runtime.telemetry import Telemetry
 from agent.schedule.scheduler import Target
 from agent.slo.events import Counts, SliEvent, sli_events
@@ -48,6 +49,7 @@ class ProbePipeline:
         *,
         clock: Callable[[], float],
         tracer: Tracer = NO_TRACING,
+        certificates: CertificateBook | None = None,
     ) -> None:
         self._probers = probers
         self._store = store
@@ -56,6 +58,7 @@ class ProbePipeline:
         self._tracer = tracer
         self.backoff = Backoff()
         self.backed_off = 0  # runs skipped because the target asked to wait (Retry-After)
+        self.certificates = certificates if certificates is not None else CertificateBook()
 
     async def run(self, target: Target) -> ProbeResult | None:
         started = self._clock()
@@ -77,6 +80,8 @@ class ProbePipeline:
         result = ProbeResult(target.node.name, target.probe.name, started, observation)
         events = sli_events(target.node, result)
         self._store.record(result, events)
+        if observation.cert_not_after is not None:
+            self.certificates.record(result)
         self._telemetry.observe_result(target.node, result, events, trace_id=trace_id)
         return result
 

@@ -40,6 +40,13 @@ def series_key(node: str, slo: str) -> str:
     return f"{node}/{slo}"
 
 
+def certificate_valid_for(result: ProbeResult, seconds: float) -> bool:
+    """Whether the probe saw a peer certificate valid for at least ``seconds`` after it
+    started (a run without a certificate, e.g. on a kept-alive connection, is not)."""
+    expiry = result.observation.cert_not_after
+    return expiry is not None and expiry - result.started_at >= seconds
+
+
 def sli_events(node: Node, result: ProbeResult) -> list[SliEvent]:
     """One event per SLO of ``node`` that is measured by the probe that produced ``result``;
     none for an SLO with ``throttled: exclude`` when the target throttled the probe."""
@@ -54,5 +61,7 @@ def sli_events(node: Node, result: ProbeResult) -> list[SliEvent]:
         good = result.ok
         if good and sli.latency_under is not None:
             good = result.duration < sli.latency_under.total_seconds()
+        if good and sli.cert_valid_for is not None:
+            good = certificate_valid_for(result, sli.cert_valid_for.total_seconds())
         events.append(SliEvent(series_key(node.name, slo.name), good))
     return events

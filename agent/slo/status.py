@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from agent.model import Mode, Severity
+from agent.slo.certificates import CertificateStatus
 
 
 def multiple(value: float) -> str:
@@ -196,6 +197,8 @@ class Snapshot:
     evaluated_at: float  # unix seconds
     nodes: tuple[NodeStatus, ...]
     journeys: tuple[JourneyStatus, ...] = ()
+    # the last peer certificate of every probe that saw one (agent.slo.certificates)
+    certificates: tuple[CertificateStatus, ...] = ()
 
     def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
         """SLO -> the tiers firing in this snapshot (only SLOs with any)."""

@@ -127,6 +127,7 @@ class SliSpec(_Spec):
                             {"required": ["probe"]},
                             {"required": ["latency_under"]},
                             {"required": ["throttled"]},
+                            {"required": ["cert_valid_for"]},
                         ]
                     },
                 },
@@ -138,6 +139,9 @@ class SliSpec(_Spec):
     latency_under: Duration | None = Field(None, description="good also needs a faster probe")
     throttled: Literal["bad", "exclude"] = Field(
         "bad", description="a throttled run (429, 503 + Retry-After): bad, or no event at all"
+    )
+    cert_valid_for: Duration | None = Field(
+        None, description="good also needs the peer certificate valid at least this much longer"
     )
     prometheus: PrometheusSliSpec | None = Field(
         None, description="good/bad events from Prometheus queries instead of a probe"
@@ -158,6 +162,9 @@ class SliSpec(_Spec):
         if self.prometheus is not None and "throttled" in self.model_fields_set:
             message = "only applies to a probe; a prometheus SLI counts what its queries count"
             raise validation_error("sli", [(("throttled",), message)])
+        if self.prometheus is not None and self.cert_valid_for is not None:
+            message = "only applies to a probe that does a TLS handshake"
+            raise validation_error("sli", [(("cert_valid_for",), message)])
         return self
 
 

@@ -50,7 +50,10 @@ def _sli(spec: SliSpec) -> model.ProbeSli | model.PrometheusSli:
         return model.PrometheusSli(spec.prometheus.error_query, spec.prometheus.total_query)
     assert spec.probe is not None  # the model validator guarantees exactly one
     return model.ProbeSli(
-        probe=spec.probe, latency_under=spec.latency_under, throttled=spec.throttled
+        probe=spec.probe,
+        latency_under=spec.latency_under,
+        throttled=spec.throttled,
+        cert_valid_for=spec.cert_valid_for,
     )
 
 
@@ -95,6 +98,27 @@ def _decision(spec: DecisionSpec) -> model.Decision:
     )
 
 
+def _certificate_problems(
+    slos: list[SloSpec], probes: tuple[model.Probe, ...]
+) -> list[tuple[Loc, str]]:
+    """``cert_valid_for`` on an SLI whose probe does no TLS handshake (never good)."""
+    from agent.probe_kinds.registry import KINDS
+
+    checks = {probe.name: probe.check for probe in probes}
+    problems: list[tuple[Loc, str]] = []
+    for index, slo in enumerate(slos):
+        check = checks.get(slo.sli.probe or "")
+        if slo.sli.cert_valid_for is None or check is None:
+            continue
+        if not KINDS.of(check).certificate(check):
+            message = (
+                "needs a probe that does a TLS handshake (an https:// URL or a tls probe); "
+                f'probe "{slo.sli.probe}" does none'
+            )
+            problems.append((("spec", "slos", index, "sli", "cert_valid_for"), message))
+    return problems
+
+
 def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
     """The model of a validated Node document, header templates expanded from ``env``.
 
@@ -112,8 +136,9 @@ def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
         _fallback(fallback, ("spec", "fallbacks", index), expander)
         for index, fallback in enumerate(spec.fallbacks)
     )
-    if expander.missing:
-        raise validation_error("node", expander.missing)
+    problems = [*expander.missing, *_certificate_problems(spec.slos, probes)]
+    if problems:
+        raise validation_error("node", problems)
     return model.Node(
         name=doc.metadata.name,
         mode=model.Mode(spec.mode),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from agent.advisor.review import DecisionReport
 from agent.model import SpecSet
 from agent.slo.status import Snapshot
+from exporters.alertmanager.certificates import certificate_alerts
 from exporters.alertmanager.client import AlertmanagerClient
 from exporters.alertmanager.decisions import decision_alerts
 from exporters.alertmanager.payload import (
@@ -91,6 +92,7 @@ class AlertmanagerPusher:
         now = self._clock()
         self._watch(snapshot)
         alerts = firing_alerts(snapshot, specs, self._watched_since)
+        alerts.update(certificate_alerts(snapshot, specs))
         if self._decisions is not None:
             alerts.update(decision_alerts(self._decisions, specs))
         self._update(alerts, snapshot.evaluated_at)

@@ -46,6 +46,7 @@ class SnapshotCollector(Collector):
         yield from self._node_info()
         if self.snapshot is not None:
             yield from self._slo_gauges(self.snapshot)
+            yield self._certificates(self.snapshot)
 
     def _node_info(self) -> Iterator[Metric]:
         info = GaugeMetricFamily(
@@ -57,6 +58,17 @@ class SnapshotCollector(Collector):
             partner = node.partner.name if node.partner else ""
             info.add_metric((node.name, node.mode.value, node.owner, partner, node.capability), 1)
         yield info
+
+    @staticmethod
+    def _certificates(snapshot: Snapshot) -> Metric:
+        expiry = GaugeMetricFamily(
+            names.TLS_CERT_EXPIRY,
+            "Unix time the peer certificate of the probe's last TLS handshake expires (notAfter).",
+            labels=("node", "probe"),
+        )
+        for cert in snapshot.certificates:
+            expiry.add_metric((cert.node, cert.probe), cert.not_after)
+        return expiry
 
     @staticmethod
     def _slo_gauges(snapshot: Snapshot) -> Iterator[Metric]:

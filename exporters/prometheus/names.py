@@ -18,6 +18,8 @@ BURN_RATE = "slo_agent_burn_rate"
 BUDGET_EXHAUSTION = "slo_agent_budget_exhaustion_seconds"
 ALERT_ACTIVE = "slo_agent_alert_active"
 NODE_INFO = "slo_agent_node_info"
+# {node,probe}: notAfter of the peer certificate the probe's last TLS handshake saw
+TLS_CERT_EXPIRY = "slo_agent_tls_cert_expiry_timestamp_seconds"
 DECISION_FLAG = "slo_agent_decision_flag"  # {node,mode,recommendation}: 1 while flagged
 DECISION_AXIS_SCORE = "slo_agent_decision_axis_score"  # {node,axis}: 1..5
 

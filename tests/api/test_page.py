@@ -23,6 +23,7 @@ from agent.api.server import AppServer
 from agent.journeys.ceiling import Ceiling
 from agent.journeys.views import HopShare, JourneyView, PartnerShare
 from agent.model import Mode, Severity
+from agent.slo.certificates import CertificateStatus
 from agent.slo.status import (
     AlertStatus,
     BudgetStatus,
@@ -298,3 +299,34 @@ async def test_the_agent_serves_the_page_read_only() -> None:
     # the footer lists what the app serves, and only that
     assert '<a href="/api/v1/journeys">' in ready.text
     assert "/api/v1/decisions" not in ready.text
+
+
+def test_each_probe_with_a_certificate_shows_its_days_left() -> None:
+    at = 1_800_000_000.0
+    day = 86400.0
+    certs = (
+        CertificateStatus("acme-pay", "authorize", at + 40.5 * day, 14 * day),
+        CertificateStatus("acme-pay", "smtps", at + 1.2 * day, 14 * day),
+        CertificateStatus("acme-pay", "legacy", at - 3.5 * day, 14 * day),
+        CertificateStatus("other", "api", at + 90 * day, 14 * day),
+    )
+    shot = dataclasses.replace(
+        snapshot(node("acme-pay", Mode.ORCHESTRATED, slo(), partner="Acme")),
+        evaluated_at=at,
+        certificates=certs,
+    )
+
+    page = status_page(PageData(shot))
+
+    spans = re.findall(r'<span class="cert (\w+)" data-probe="[^"]*">([^<]*)</span>', page)
+    assert spans == [
+        ("ok", "authorize: 40 days left"),
+        ("expiring", "smtps: 1 day left"),
+        ("expired", "legacy: expired 3 days ago"),
+    ]  # a node's own only: "other" has no card here
+
+
+def test_no_certificate_no_line() -> None:
+    page = status_page(PageData(snapshot(node("shop", Mode.OPERATED, slo("shop")))))
+
+    assert 'class="certs"' not in page

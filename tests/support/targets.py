@@ -11,7 +11,8 @@ The target counts accepted connections and keeps the requests it received.
         url = target.url("/health")
 
 With ``tls=True`` it serves HTTPS with a certificate from its own ``trustme`` CA; trust it with
-:meth:`Target.client_ssl_context`.
+:meth:`Target.client_ssl_context`; ``server_tls=`` serves one of the test's own (e.g. with chosen
+dates from :mod:`tests.support.certificates`).
 """
 
 from __future__ import annotations
@@ -304,6 +305,7 @@ class Target:
         *,
         tls: bool = False,
         default: Behaviour = NOT_FOUND,
+        server_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.routes: dict[str, Behaviour] = dict(routes or {})
         self.default = default
@@ -311,7 +313,8 @@ class Target:
         self.request_count = 0
         self.requests: deque[RecordedRequest] = deque(maxlen=_REQUEST_LOG)
         self.ca: trustme.CA | None = trustme.CA(key_type=trustme.KeyType.ECDSA) if tls else None
-        self._server_tls: ssl.SSLContext | None = None
+        self._server_tls: ssl.SSLContext | None = server_tls  # a certificate of the test's own
+        self.serves_tls = tls or server_tls is not None
         if self.ca is not None:
             self._server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(self._server_tls)
@@ -374,7 +377,7 @@ class Target:
 
     @property
     def base_url(self) -> str:
-        scheme = "https" if self.ca is not None else "http"
+        scheme = "https" if self.serves_tls else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str = "/") -> str:
@@ -494,8 +497,9 @@ class ThreadedTarget(Service):
         *,
         tls: bool = False,
         default: Behaviour = NOT_FOUND,
+        server_tls: ssl.SSLContext | None = None,
     ) -> None:
-        self.target = Target(routes, tls=tls, default=default)
+        self.target = Target(routes, tls=tls, default=default, server_tls=server_tls)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 

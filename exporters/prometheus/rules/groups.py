@@ -1,14 +1,16 @@
 """The rule groups of a spec set: three per SLO, Sloth style, in a fixed order.
 
 ``slo-agent/<node>/<slo>/sli-recordings``, ``.../meta-recordings``, ``.../alerts``, for every
-node (sorted by name) and every SLO of it (in spec order), then the same for every journey
-(``<node>`` being the journey's name, which no node may have). Pure: no I/O.
+node (sorted by name) and every SLO of it (in spec order), then ``slo-agent/<node>/certificates``
+when the node has probes that do a TLS handshake, then the same for every journey (``<node>``
+being the journey's name, which no node may have). Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from agent.model import AlertWindows, Slo, SloOwner, SpecSet
+from agent.model import AlertWindows, Node, Slo, SloOwner, SpecSet
 from exporters.prometheus.rules.alerts import alert_rules
+from exporters.prometheus.rules.certificates import certificate_rules
 from exporters.prometheus.rules.identity import SloIdentity
 from exporters.prometheus.rules.recording import meta_recordings, sli_recordings
 from exporters.prometheus.rules.rule import RuleGroup, SloRules
@@ -46,9 +48,12 @@ def slo_rules(owner: SloOwner, slo: Slo, windows: AlertWindows) -> SloRules:
 
 
 def rule_set(specs: SpecSet) -> tuple[SloRules, ...]:
-    """The rules of every SLO of every node and journey in ``specs``."""
-    return tuple(
-        slo_rules(owner, slo, specs.windows_for(owner))
-        for owner in specs.owners()
-        for slo in owner.slos
-    )
+    """The rules of every SLO of every node and journey in ``specs``, and each node's
+    certificate rules after its SLOs'."""
+    rules: list[SloRules] = []
+    for owner in specs.owners():
+        rules += (slo_rules(owner, slo, specs.windows_for(owner)) for slo in owner.slos)
+        certificates = certificate_rules(owner) if isinstance(owner, Node) else None
+        if certificates is not None:
+            rules.append(certificates)
+    return tuple(rules)

@@ -48,7 +48,8 @@ class RuleGroup:
 
 @dataclass(frozen=True, slots=True)
 class SloRules:
-    """The rule groups of one SLO and what a reader should know about them."""
+    """The rule groups of one SLO and what a reader should know about them; ``slo`` is empty
+    for a node's ``certificates`` group (:mod:`exporters.prometheus.rules.certificates`)."""
 
     node: str
     slo: str

@@ -1,0 +1,86 @@
+"""HTTPS probes record the peer certificate's notAfter, on both transports; plain HTTP none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.model import HttpCheck
+from agent.probes import certificate
+from agent.probes.http import HttpProber
+from agent.probes.result import Outcome, Reason
+from tests.support.certificates import Authority
+from tests.support.targets import Reply, Target
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["fresh", "keep-alive"])
+async def test_an_https_probe_records_the_certificate_expiry(
+    tmp_path: Path, keep_alive: bool
+) -> None:
+    authority = Authority(tmp_path, NOW)
+    issued = authority.issue("site", not_after=NOW + timedelta(days=21, hours=3))
+    prober = HttpProber()
+    async with Target({"/": Reply(200)}, server_tls=issued.server_context()) as target:
+        # the certificate is not trusted by the system store: verification off
+        probe = HttpCheck(target.url("/"), verify_tls=False, keep_alive=keep_alive)
+        first = await prober.observe(probe)
+        second = await prober.observe(probe)
+    await prober.aclose()
+
+    assert first.outcome is Outcome.SUCCESS, first.detail
+    assert first.cert_not_after == issued.not_after.timestamp()
+    # a kept-alive connection has no new handshake, and keeps its certificate's expiry
+    assert second.cert_not_after == (issued.not_after.timestamp() if not keep_alive else None)
+
+
+async def test_a_plain_http_probe_has_no_certificate() -> None:
+    prober = HttpProber()
+    async with Target({"/": Reply(200)}) as target:
+        observation = await prober.observe(HttpCheck(target.url("/")))
+    await prober.aclose()
+
+    assert observation.ok
+    assert observation.cert_not_after is None
+
+
+async def test_an_expired_certificate_fails_an_https_probe_as_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = Authority(tmp_path, NOW)
+    issued = authority.issue("old", not_after=NOW - timedelta(days=3, hours=1))
+    # the system trust store, as OpenSSL finds it, is the tests' CA: the chain is trusted, the
+    # only fault is the date
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    prober = HttpProber()
+    async with Target({"/": Reply(200)}, server_tls=issued.server_context()) as target:
+        observation = await prober.observe(HttpCheck(target.url("/")))
+    await prober.aclose()
+
+    assert observation.reason is Reason.TLS
+    when = issued.not_after.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert observation.detail == f"TLS certificate expired 3 days ago ({when})"
+    assert observation.cert_not_after == issued.not_after.timestamp()
+
+
+def test_days_text_rounds_down() -> None:
+    assert certificate.days_text(86400 * 1.9) == "1 day"
+    assert certificate.days_text(86400 * 14) == "14 days"
+    assert certificate.days_text(0) == "0 days"
+
+
+def test_expired_less_than_a_day_ago() -> None:
+    expiry = datetime(2026, 12, 1, 12, 0, tzinfo=UTC).timestamp()
+
+    detail = certificate.expired_detail(expiry, expiry + 3600)
+
+    assert detail == "TLS certificate expired less than a day ago (2026-12-01 12:00:00 UTC)"
+
+
+def test_no_ssl_object_no_expiry() -> None:
+    assert certificate.not_after(None) is None
+    assert certificate.of_transport(object()) is None
