@@ -39,6 +39,11 @@ CheckT_contra = TypeVar("CheckT_contra", contravariant=True)
 SpanTarget = tuple[str, Mapping[str, str | int]]
 
 
+def socket_target(operation: str, host: str, port: int) -> SpanTarget:
+    """The span target of a probe that opens one TCP connection to ``host:port``."""
+    return operation, {"server.address": host, "server.port": port, "network.transport": "tcp"}
+
+
 class KindSpec(BaseModel):
     """Base of a kind's wire model: strict, frozen, unknown keys are errors (as all of v1).
     A ``timeout: Duration | None`` field, where a kind has one, is checked to be no longer

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget
+from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget, socket_target
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration
@@ -44,8 +44,7 @@ def _prober(clock: Clock) -> Prober[TcpCheck]:
 
 
 def _span(check: TcpCheck) -> SpanTarget:
-    attributes: dict[str, str | int] = {"server.address": check.host, "server.port": check.port}
-    return "connect", {**attributes, "network.transport": "tcp"}
+    return socket_target("connect", check.host, check.port)
 
 
 KIND: ProbeKind[TcpSpec, TcpCheck] = ProbeKind(

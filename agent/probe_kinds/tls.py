@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget
+from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget, socket_target
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration
@@ -66,8 +66,7 @@ def _prober(clock: Clock) -> Prober[TlsCheck]:
 
 
 def _span(check: TlsCheck) -> SpanTarget:
-    attributes: dict[str, str | int] = {"server.address": check.host, "server.port": check.port}
-    return "handshake", {**attributes, "network.transport": "tcp"}
+    return socket_target("handshake", check.host, check.port)
 
 
 KIND: ProbeKind[TlsProbeSpec, TlsCheck] = ProbeKind(
