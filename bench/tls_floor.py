@@ -13,6 +13,7 @@ connection, ``GET /health`` and ``Connection: close``:
   certificate sent or verified; the key exchange still runs);
 * ``agent``: ``HttpProber.observe`` on ``FreshConnectionTransport`` under uvloop, one probe at
   a time (the agent's probe path without the scheduler, store and metrics);
+* ``agent-asyncio``: the same on the standard library's event loop (its TLS in Python);
 
 interleaved, ``--rounds`` rounds of ``--requests`` each, medians. Then ``openssl s_time -new``
 (the C client on the same OpenSSL, user CPU only, as s_time reports it) and ``openssl speed``
@@ -24,6 +25,7 @@ for the two public-key operations a verified handshake needs.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import socket
 import ssl
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     ensure_installed()
     import uvloop
 
-    kinds = ("tcp", "tls", "tls-noverify", "tls-resumed", "agent")
+    kinds = ("tcp", "tls", "tls-noverify", "tls-resumed", "agent", "agent-asyncio")
     spent: dict[str, list[float]] = {kind: [] for kind in kinds}
     resumed_total = 0
     ca = TestCa()
@@ -142,10 +144,10 @@ def main(argv: list[str] | None = None) -> None:
         with Nginx(ca=ca) as nginx:
             for _ in range(args.rounds):
                 for kind in kinds:
-                    if kind == "agent":
-                        seconds = uvloop.run(
-                            _agent_probes(nginx.tls_url, ca.ca_file, args.requests)
-                        )
+                    if kind.startswith("agent"):
+                        probes = _agent_probes(nginx.tls_url, ca.ca_file, args.requests)
+                        run = asyncio.run if kind == "agent-asyncio" else uvloop.run
+                        seconds = run(probes)
                     else:
                         one, resumed = _blocking(nginx, ca, kind)
                         start = time.process_time()
