@@ -85,7 +85,7 @@ LOOPS = ("uvloop", "asyncio")
 BODIES = ("pipeline", "prober", "get", "noop")
 SCHEMES = ("http", "https")
 EVALUATION_INTERVAL = 10.0  # seconds, the agent's default
-STARTUP_ALLOWANCE = 4.0  # seconds for worker processes to import and schedule their jobs
+STARTUP_ALLOWANCE = 4.0  # default seconds for worker processes to import and schedule their jobs
 
 
 def transport_factory(name: str) -> TransportFactory | None:
@@ -337,7 +337,7 @@ def measure_agent(
 ) -> Row:
     """Start ``args.procs`` workers on one window, wait for them, add up what they saw."""
     duration = max(args.interval, round(args.duration / args.interval) * args.interval)
-    t0 = time.time() + STARTUP_ALLOWANCE + args.warmup
+    t0 = time.time() + args.startup + args.warmup
     common = [
         f"--jobs={args.jobs}",
         f"--interval={args.interval}",
@@ -370,7 +370,7 @@ def measure_agent(
         ]
         try:
             for proc in procs:
-                if proc.wait(timeout=STARTUP_ALLOWANCE + args.warmup + duration + 60) != 0:
+                if proc.wait(timeout=args.startup + args.warmup + duration + 60) != 0:
                     raise RuntimeError(f"worker exited with {proc.returncode}")
         finally:
             for proc in procs:
@@ -379,7 +379,7 @@ def measure_agent(
                     proc.wait()
         outputs = [json.loads(f.read_text()) for f in files]
     if any(o["startup_slack_s"] < 0 for o in outputs):
-        raise RuntimeError("a worker placed its jobs too late for the window; raise --warmup")
+        raise RuntimeError("a worker placed its jobs too late for the window; raise --startup")
     accepted1, served1 = nginx.counters()
     target_cpu = cpu_seconds(nginx.worker_pids()) - target_cpu0
     expected = sum(o["expected"] for o in outputs)
@@ -434,6 +434,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=2000, help="probe jobs (default 2000)")
     ap.add_argument("--interval", type=float, default=1.0, help="seconds between runs of a job")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds before the window opens")
+    ap.add_argument(
+        "--startup",
+        type=float,
+        default=STARTUP_ALLOWANCE,
+        help="seconds a worker has to import and place its jobs (raise on a busy machine)",
+    )
     ap.add_argument("--duration", type=float, default=30.0, help="measurement window, seconds")
     ap.add_argument("--procs", type=int, default=1, help="worker processes sharing the jobs")
     ap.add_argument("--transport", default="fresh", help="comma-separated: " + ",".join(TRANSPORTS))
