@@ -21,7 +21,7 @@ connection kept between probes unless ``keep_alive``.
 ``max_body_bytes`` counts the body as decoded (after gzip or deflate, see
 :mod:`agent.probes.body`); reading and inflating stop as soon as it is exceeded. URL userinfo is
 sent as Basic auth, as httpx and curl send it, and taken out of the URL. The status is checked
-before the body is read, the body before its assertions.
+before the headers, the headers before the body is read, the body before its assertions.
 
 Phase timings come from the transport's ``trace`` extension events (the names httpcore uses),
 so any transport emitting those events reports phases too.
@@ -308,12 +308,17 @@ def _merged(base: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
 async def _judge(
     plan: Plan, response: httpx.Response, keep_body: bool
 ) -> tuple[Reason, str, bytes | None]:
-    """Status, then body size, then body assertions; the body too when ``keep_body``."""
+    """Status, then headers, then body size, then body assertions; the body too when
+    ``keep_body``."""
     status = response.status_code
     if status not in plan.expect_status:
         if is_throttled(status, response.headers.get("retry-after")):
             return Reason.THROTTLED, f"throttled: the target answered {status}", None
         return Reason.STATUS, f"expected status in {plan.status_text}, got {status}", None
+    for header in plan.header_checks:
+        problem = header.failure(response.headers.get(header.name))
+        if problem is not None:
+            return Reason.ASSERTION, one_line(problem, plan.secrets), None
     limit = plan.max_body_bytes
     content = await read_body(response, limit, keep=keep_body or plan.assertions is not None)
     if content is None:
