@@ -32,12 +32,12 @@ async def test_report_shows_the_last_failure_of_each_probe(tmp_path: Path) -> No
             target.route("/wrong", json_reply({"status": "degraded"}))
             target.route("/fine", json_reply({"status": "ok"}))
             plain = HttpCheck(target.url("/down"))
-            contract = {"json_equals": {"$.status": "ok"}}
+            contract = {"$.status": "ok"}
             runs = [  # (node, check), oldest first
                 ("pay", HttpCheck(target.url("/down"))),
-                ("pay", HttpCheck(target.url("/wrong"), **contract)),  # pay fails last like this
+                ("pay", HttpCheck(target.url("/wrong"), json_equals=contract)),  # pay: last
                 ("shop", plain),
-                ("shop", HttpCheck(target.url("/fine"), **contract)),  # shop recovered
+                ("shop", HttpCheck(target.url("/fine"), json_equals=contract)),  # shop recovered
             ]
             with SqliteStore(store_path) as store:
                 for index, (node, check) in enumerate(runs):
