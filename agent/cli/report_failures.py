@@ -8,6 +8,7 @@ from typing import Protocol
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from agent.model import SpecSet
 from agent.probes.details import one_line
@@ -61,5 +62,6 @@ def render_failures(failures: tuple[ProbeFailure, ...], console: Console) -> Non
     for header in ("node", "probe", "reason", "detail"):
         table.add_column(header, overflow="fold")
     for f in failing:
-        table.add_row(f.node, f.probe, f.reason, f.detail)
+        # Text: a detail is the target's words, never Rich markup ("[field:...]")
+        table.add_row(f.node, f.probe, f.reason, Text(f.detail))
     console.print(table)

@@ -3,14 +3,19 @@ table of failing probes and in ``--json``, from results a real prober got from a
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
 
+from rich.console import Console
+
+from agent.cli.report_failures import render_failures
 from agent.model import HttpCheck
 from agent.probes.http import HttpProber
 from agent.probes.result import ProbeResult
 from agent.slo.events import SliEvent
+from agent.slo.failures import ProbeFailure
 from agent.store.sqlite import SqliteStore
 from tests.support.agents import node_spec, write_specs
 from tests.support.cli import slo_agent
@@ -63,3 +68,13 @@ async def test_report_shows_the_last_failure_of_each_probe(tmp_path: Path) -> No
     [shop] = nodes["shop"]["last_failures"]
     assert (shop["failing"], shop["reason"]) == (False, "status")
     assert shop["detail"] == "expected status in [200-299], got 503"
+
+
+def test_a_detail_is_shown_as_text_never_as_markup() -> None:
+    detail = "cannot call x: [field:hostname lookup error] [bold]not bold[/bold]"
+    failure = ProbeFailure("pay", "health", 1.0, "dns", detail, None, failing=True)
+    out = io.StringIO()
+
+    render_failures((failure,), Console(file=out, width=200))
+
+    assert detail in out.getvalue()
