@@ -13,6 +13,7 @@ from rich.text import Text
 from agent.model import SpecSet
 from agent.probes.details import one_line
 from agent.probes.result import ProbeResult
+from agent.runtime.failures import NO_DETAIL
 from agent.slo.failures import ProbeFailure
 
 RECENT_RUNS = 200  # stored results read per probe to find its last failure
@@ -45,7 +46,7 @@ def stored_failures(specs: SpecSet, store: ResultReader) -> tuple[ProbeFailure, 
                     probe.name,
                     last.started_at,
                     last.observation.reason.value,
-                    one_line(last.observation.detail or "the probe gave no detail"),
+                    one_line(last.observation.detail or NO_DETAIL),
                     None,  # the store keeps no trace ids
                     failing=results[-1] is last,
                 )
