@@ -132,6 +132,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         )
         if options.secrets is not None:
             options.secrets.follow(lambda: agent.specs)
+            agent.pipeline.failures.secrets = options.secrets.values  # redacted from details
         listeners: list[DecisionListener] = [metrics]
         if pusher is not None and options.decision_alerts:
             listeners.append(pusher)

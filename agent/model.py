@@ -12,6 +12,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from agent.contract import HeaderCheck, ValueConditions
 from agent.errors import SpecProblem
 from agent.text_pattern import TextPattern
 
@@ -91,6 +92,9 @@ class HttpCheck:
     body_contains: str | None = None
     body_regex: TextPattern | None = None  # RE2: linear time whatever the body
     json_equals: Mapping[str, Any] = field(default_factory=dict)  # JSON path -> expected value
+    # JSON path -> conditions beyond equality; response headers' checks (agent.contract)
+    json_conditions: Mapping[str, ValueConditions] = field(default_factory=dict)
+    expect_headers: tuple[HeaderCheck, ...] = ()
     max_body_bytes: int = 1024 * 1024
     verify_tls: bool = True
     keep_alive: bool = False  # False: a fresh connection per probe

@@ -69,6 +69,10 @@ class GrpcProber:
             within = format_duration(check.timeout)
             return failure(Reason.TIMEOUT, f"no answer from {check.address} within {within}")
         except Exception as exc:  # a bad address or metadata is a failed probe, not a crash
+            if type(exc).__module__.startswith("grpc."):  # its text is internal object reprs
+                return failure(
+                    Reason.ERROR, f"grpcio could not make the call ({type(exc).__name__})"
+                )
             return failure(Reason.ERROR, f"{type(exc).__name__}: {exc}")
         duration = clock() - start
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

@@ -179,6 +179,7 @@ class Agent:
             self.snapshot,
             certificates=self.pipeline.certificates.expiries(),
         )
+        snapshot = dataclasses.replace(snapshot, failures=self.pipeline.failures.of(specs))
         if specs.journeys:
             # the hops' nodes may be owned by other shards: look them up in the whole set
             scope = dataclasses.replace(self.all_specs, journeys=specs.journeys)
