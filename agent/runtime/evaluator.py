@@ -125,7 +125,7 @@ def journey_statuses(
 
 
 SLICE_SECONDS = 0.005
-"""Loop time one slice of :func:`evaluate_in_steps` aims at (the scheduler's lag budget is 50 ms)."""
+"""Loop time one slice of :func:`evaluate_in_steps` aims at (the lag budget is 50 ms)."""
 
 MAX_PER_SLICE = 500
 """Nodes per slice at most, however cheap they turn out."""
