@@ -36,7 +36,11 @@ def evaluate(
     """
     external = external or {}
     before = firing_before or {}
-    statuses = node_statuses(specs, specs.nodes, store.sums_many, now, external, before)
+    nodes = specs.nodes
+    statuses = []
+    for i in range(0, len(nodes), READ_NODES):  # the store's lock is held one read at a time
+        part = nodes[i : i + READ_NODES]
+        statuses += node_statuses(specs, part, store.sums_many, now, external, before)
     journeys = journey_statuses(specs, store.sums_many(journey_requests(specs, now)), now, before)
     return Snapshot(
         evaluated_at=now,
@@ -45,6 +49,10 @@ def evaluate(
         certificates=certificate_statuses(specs, certificates or {}),
     )
 
+
+READ_NODES = 250
+"""Nodes whose sums :func:`evaluate` reads at once: a store read holds the store's lock (which
+its flush needs) for as long as it takes, so a large set is read in parts."""
 
 Sums = Mapping[str, Mapping[str, Counts]]
 Requests = dict[str, Mapping[str, tuple[float, float]]]
