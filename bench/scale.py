@@ -132,6 +132,7 @@ class ScaleResult:
     store: str
     duration_s: float
     startup_to_ready_s: float | None = None
+    startup_cpu_s: float | None = None  # the agent's CPU seconds until /readyz answered
     rss_max_mb: float = 0.0
     rss_last_mb: float = 0.0
     probe_runs: float = 0.0
@@ -199,6 +200,7 @@ def run_once(
     status_interval: float,
     stop_timeout: float,
     extra_args: Sequence[str] = (),
+    agent_root: Path = REPO,
 ) -> ScaleResult:
     result = ScaleResult(
         nodes=nodes,
@@ -234,11 +236,12 @@ def run_once(
             *extra_args,
         ]
         log = (work / "agent.log").open("wb")
-        proc = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=agent_root, stdout=log, stderr=subprocess.STDOUT)
         try:
             result.startup_to_ready_s = _wait_ready(base, proc, limit=max(120.0, duration))
             if result.startup_to_ready_s is None:
                 raise RuntimeError(f"agent not ready: {(work / 'agent.log').read_text()[-2000:]}")
+            result.startup_cpu_s = round(cpu_seconds([proc.pid]), 2)
             _measure(result, proc.pid, base, duration, scrape_interval, status_interval)
         finally:
             result.stop_s, result.exit_code = _stop(proc, stop_timeout)
@@ -341,6 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scrape-interval", type=float, default=15.0, help="/metrics, seconds")
     parser.add_argument("--status-interval", type=float, default=60.0, help="status API, s")
     parser.add_argument("--stop-timeout", type=float, default=60.0, help="SIGTERM to SIGKILL")
+    parser.add_argument(
+        "--agent-root",
+        type=Path,
+        default=REPO,
+        help="run the agent of this checkout (e.g. a `git worktree` of main, to compare)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("agent_args", nargs="*", help="extra `slo-agent run` options (after --)")
     args = parser.parse_args(argv)
@@ -359,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             status_interval=args.status_interval,
             stop_timeout=args.stop_timeout,
             extra_args=args.agent_args,
+            agent_root=args.agent_root,
         )
         print(json.dumps(asdict(result)), flush=True)
         results.append(asdict(result))
