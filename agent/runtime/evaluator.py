@@ -132,11 +132,8 @@ def journey_statuses(
     )
 
 
-SLICE_SECONDS = 0.005
-"""Loop time one slice of :func:`evaluate_in_steps` aims at (the lag budget is 50 ms)."""
-
-MAX_PER_SLICE = 500
-"""Nodes per slice at most, however cheap they turn out."""
+OWNERS_PER_STEP = 200
+"""Nodes evaluated per step of :func:`evaluate_in_steps` (~50 ms of work with two SLOs each)."""
 
 
 async def evaluate_in_steps(
@@ -146,37 +143,30 @@ async def evaluate_in_steps(
     external: Mapping[str, Mapping[str, Counts]] | None = None,
     previous: Snapshot | None = None,
     *,
-    per_step: int = MAX_PER_SLICE,
-    slice_seconds: float = SLICE_SECONDS,
+    per_step: int = OWNERS_PER_STEP,
     certificates: Mapping[ProbeKey, float] | None = None,
 ) -> Snapshot:
-    """:func:`evaluate` for a large spec set without stalling the probes.
+    """:func:`evaluate` for a large spec set without starving the event loop.
 
-    Every SLO is evaluated at the same ``now``, a slice of nodes at a time: the slice's store
-    sums are read in a worker thread (SQLite waits there, and the store's lock, which a flush
-    holds while it writes, is never waited for on the loop), then its SLOs are evaluated on
-    the loop, and the loop runs its other work before the next slice. A slice holds the loop
-    for about ``slice_seconds``: its size (at most ``per_step`` nodes) follows the cost of
-    the one before. Run whole in a thread instead, the evaluation took the interpreter lock
-    from the loop for seconds at 10,000 SLOs (lag p99 2.5-5 s, bench/RESULTS.md). Journeys
-    go with the last slice. ``previous`` is the snapshot of the evaluation before (its firing
-    alerts, see :func:`evaluate`). The snapshot equals :func:`evaluate`'s on the same data.
+    Every step evaluates ``per_step`` nodes at the same ``now`` in a worker thread and is
+    followed by a pause as long as the step took, so the loop always has at least half of the
+    interpreter. (Slices of ~5 ms run on the loop itself, store reads in a thread, were
+    measured worse: on a loaded machine a slice's wall time stretches with the machine's load,
+    and the loop's gaps reached p99 230-650 ms against ~30 ms here; bench/RESULTS.md.)
+    Journeys go with the last step. ``previous`` is the snapshot of the evaluation before
+    (its firing alerts, see :func:`evaluate`). The snapshot equals :func:`evaluate`'s.
     """
     external = external or {}
     before = previous.firing_tiers() if previous is not None else {}
     nodes = specs.nodes
     statuses: list[NodeStatus] = []
-    size = max(1, min(per_step, 16))
-    done = 0
-    while done < len(nodes):
-        part = nodes[done : done + size]
-        sums = await asyncio.to_thread(store.sums_many, node_requests(specs, part, now))
-        started = time.perf_counter()
-        statuses += statuses_from(specs, part, sums, now, external, before)
-        took = time.perf_counter() - started
-        done += len(part)
-        size = _next_size(size, took, slice_seconds, per_step)
-        await asyncio.sleep(0)  # let the loop start the probes that came due
+    for i in range(0, len(nodes), per_step):
+        part = nodes[i : i + per_step]
+        started = time.monotonic()
+        statuses += await asyncio.to_thread(
+            node_statuses, specs, part, store.sums_many, now, external, before
+        )
+        await asyncio.sleep(time.monotonic() - started)
     journey_sums = await asyncio.to_thread(store.sums_many, journey_requests(specs, now))
     return Snapshot(
         evaluated_at=now,
@@ -184,11 +174,3 @@ async def evaluate_in_steps(
         journeys=journey_statuses(specs, journey_sums, now, before),
         certificates=certificate_statuses(specs, certificates or {}),
     )
-
-
-def _next_size(size: int, took: float, budget: float, most: int) -> int:
-    """Nodes for the next slice: scaled toward ``budget`` from what ``size`` took, at most
-    doubling, never below 1 or above ``most``."""
-    if took <= 0:
-        return min(most, size * 2)
-    return max(1, min(most, size * 2, int(size * budget / took)))
