@@ -171,7 +171,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             await server.stop()
             stop.set()
             await agent_task
-            await advice_task
+            await _stopped_within(advice_task, ADVISOR_STOP_WAIT, "the advisor's review")
     finally:
         if tracing is not None:  # after the agent stopped: its last spans are queued
             await asyncio.to_thread(tracing.shutdown, TRACE_FLUSH_TIMEOUT)
@@ -183,6 +183,20 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             store.close()
         finally:
             lock.release()
+
+
+ADVISOR_STOP_WAIT = 5.0
+"""Seconds a stop waits for a review in progress (a review cannot be interrupted; one left
+running ends at its next store read once the store is closed)."""
+
+
+async def _stopped_within(task: asyncio.Task[None], seconds: float, what: str) -> None:
+    """Wait for ``task`` at most ``seconds``; past that, stop without it (SIGTERM's promise)."""
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        await task
+    else:
+        log.warning("stopping without waiting for %s (still running after %.0fs)", what, seconds)
 
 
 def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:
