@@ -8,14 +8,16 @@ A bucket row's ``minute`` is the start of the time it covers; a row counts towar
 =================  ===========  ==========================================================
 age of the bucket  grain        windows whose start lies there keep ``w/60`` because
 =================  ===========  ==========================================================
-under 12 h         1 minute     ``w >= 1 h`` (shorter ones are counted in fine slots)
-12 h to 72 h       10 minutes   ``w >= 12 h``, so ``w/60 >= 12 min``
-over 72 h          1 hour       ``w >= 72 h``, so ``w/60 >= 72 min``
+under 5 h          1 minute     ``w >= 1 h`` (shorter ones are counted in fine slots)
+5 h to 10 h        5 minutes    ``w >= 5 h``, so ``w/60 >= 5 min``
+10 h to 60 h       10 minutes   ``w >= 10 h``, so ``w/60 >= 10 min``
+over 60 h          1 hour       ``w >= 60 h``, so ``w/60 >= 60 min``
 =================  ===========  ==========================================================
 
 So every window, whatever its length, covers ``[now - w, now)`` to within ``w/60`` (its start
-edge is the only one that may lie in a rolled tier). A 28-day window reads about 1,700 rows
-per series instead of 40,320, and the store holds that many per series and table.
+edge is the only one that may lie in a rolled tier; a tier rolls a little after its age, which
+only leaves finer buckets). A 28-day window reads about 1,270 rows per series instead of
+40,320, and the store holds that many per series and table.
 
 Rolling up is incremental: :func:`roll_chunk` rolls one slice of at most a day for some keys
 in one transaction, and records where it stopped (table ``rollup``) in the same transaction, so
@@ -40,7 +42,7 @@ class Tier:
     after: int
 
 
-TIERS = (Tier(10, 12 * 60), Tier(60, 72 * 60))
+TIERS = (Tier(5, 5 * 60), Tier(10, 10 * 60), Tier(60, 60 * 60))
 
 SLICE_MINUTES = 1440  # one roll-up slice: a day, a multiple of every grain
 
