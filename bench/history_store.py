@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent.model import HttpCheck, Mode, Node, Probe, ProbeSli, RollingWindow, Slo
-from agent.store import schema, tiers
+from agent.store import layout5, schema, tiers
 from agent.store.latency import bucket_of
 
 PROBE = "health"
@@ -72,9 +72,12 @@ def _spans(first: int, last: int, now_minute: int) -> Iterator[tuple[int, int]]:
         minute = end
 
 
-def write(path: Path, node_count: int, days: float, *, now: float = NOW, seed: int = 1) -> int:
+def write(
+    path: Path, node_count: int, days: float, *, now: float = NOW, seed: int = 1, layout: int = 5
+) -> int:
     """Create the store at ``path`` (it must not exist) with ``days`` of history for
-    ``node_count`` nodes ending at ``now``; return the bucket rows written."""
+    ``node_count`` nodes ending at ``now``; return the rows written. ``layout=4`` writes what
+    a layout-4 agent held instead (text keys, every bucket per minute), to time a migration."""
     if path.exists():
         raise FileExistsError(f"{path} exists: give a new file")
     rng = random.Random(seed)
@@ -84,47 +87,60 @@ def write(path: Path, node_count: int, days: float, *, now: float = NOW, seed: i
     rows = 0
     try:
         conn.execute("BEGIN IMMEDIATE")
+        if layout == 4:
+            for table in ("sli_bucket", "probe_bucket", "probe_reason_bucket", "series", "rollup"):
+                conn.execute(f"DROP TABLE {table}")
+            for ddl in layout5.LAYOUT_4_DDL:
+                conn.execute(ddl)
+            conn.execute("PRAGMA user_version = 4")
         for node in nodes(node_count):
-            rows += _node(conn, rng, node, first, now_minute)
-        tiers.mark_rolled(conn, now_minute)
+            rows += _node(conn, rng, node, first, now_minute, layout)
+        if layout != 4:
+            tiers.mark_rolled(conn, now_minute)
         conn.execute("COMMIT")
     finally:
         conn.close()
     return rows
 
 
-def _node(conn: sqlite3.Connection, rng: random.Random, node: Node, first: int, now: int) -> int:
+def _node(
+    conn: sqlite3.Connection, rng: random.Random, node: Node, first: int, now: int, layout: int
+) -> int:
     interval = node.probes[0].interval.total_seconds()
     per_minute = 60.0 / interval
     incidents = [
         (rng.randrange(first, now), rng.randrange(5, 90)) for _ in range(3 * (first < now))
     ]
-    ids = {}
+    ids: dict[str, tuple[object, ...]] = {}
     for slo in node.slos:
-        conn.execute(
-            "INSERT INTO series (kind, name, part) VALUES ('sli', ?, '')",
-            (f"{node.name}/{slo.name}",),
-        )
-        ids[slo.name] = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-    conn.execute("INSERT INTO series (kind, name, part) VALUES ('probe', ?, ?)", (node.name, PROBE))
-    probe_sid = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-    sli: list[tuple[int, int, int, int]] = []
-    probes: list[tuple[int, int, int, int, float]] = []
-    reasons: list[tuple[int, int, str, int]] = []
+        name = f"{node.name}/{slo.name}"
+        if layout == 4:
+            ids[slo.name] = (name,)
+            continue
+        conn.execute("INSERT INTO series (kind, name, part) VALUES ('sli', ?, '')", (name,))
+        ids[slo.name] = (conn.execute("SELECT last_insert_rowid()").fetchone()[0],)
+    probe_key: tuple[object, ...] = (node.name, PROBE)
+    if layout != 4:
+        conn.execute("INSERT INTO series (kind, name, part) VALUES ('probe', ?, ?)", probe_key)
+        probe_key = (conn.execute("SELECT last_insert_rowid()").fetchone()[0],)
+    spans = _spans(first, now, now) if layout != 4 else ((m, 1) for m in range(first, now))
+    sli: list[tuple[object, ...]] = []
+    probes: list[tuple[object, ...]] = []
+    reasons: list[tuple[object, ...]] = []
     latency: list[tuple[str, str, int, int, int]] = []
     raw: list[tuple[object, ...]] = []
     raw_from = now - RAW_HOURS * 60
-    for start, span in _spans(first, now, now):
+    for start, span in spans:
         runs = max(1, round(per_minute * span + rng.uniform(-0.5, 0.5)))
         down = any(s <= start < s + length for s, length in incidents)
         failures = runs if down else sum(rng.random() < 0.001 for _ in range(min(runs, 60)))
         slow = failures + sum(rng.random() < 0.005 for _ in range(min(runs - failures, 60)))
-        sli.append((ids["availability"], start, runs, failures))
-        sli.append((ids["latency"], start, runs, min(runs, slow)))
+        sli.append((*ids["availability"], start, runs, failures))
+        sli.append((*ids["latency"], start, runs, min(runs, slow)))
         ok = runs - failures
-        probes.append((probe_sid, start, runs, failures, runs * 0.05))
+        probes.append((*probe_key, start, runs, failures, runs * 0.05))
         if failures:
-            reasons.append((probe_sid, start, "timeout" if down else "status", failures))
+            reasons.append((*probe_key, start, "timeout" if down else "status", failures))
         if ok:
             fast = round(ok * 0.9)
             latency.append((node.name, PROBE, start, bucket_of(0.04), fast))
@@ -136,9 +152,14 @@ def _node(conn: sqlite3.Connection, rng: random.Random, node: Node, first: int, 
                 raw.append(
                     (start * 60.0 + 31, node.name, PROBE, "failure", "status", 503, 0.05, "503")
                 )
-    conn.executemany("INSERT INTO sli_bucket VALUES (?, ?, ?, ?)", sli)
-    conn.executemany("INSERT INTO probe_bucket VALUES (?, ?, ?, ?, ?)", probes)
-    conn.executemany("INSERT INTO probe_reason_bucket VALUES (?, ?, ?, ?)", reasons)
+    for table, rows in (
+        ("sli_bucket", sli),
+        ("probe_bucket", probes),
+        ("probe_reason_bucket", reasons),
+    ):
+        if rows:
+            marks = ", ".join("?" for _ in rows[0])
+            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     conn.executemany(
         "INSERT INTO latency_bucket (node, probe, minute, bucket, runs) VALUES (?, ?, ?, ?, ?)",
         latency,
@@ -157,10 +178,13 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=500, help="nodes (2 SLOs each), default 500")
     ap.add_argument("--days", type=float, default=28.0, help="days of history, default 28")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--layout", type=int, choices=(4, 5), default=5, help="4: as layout 4 held it (per minute)"
+    )
     ap.add_argument("-o", "--output", type=Path, required=True, help="the new store file")
     args = ap.parse_args()
     started = time.perf_counter()
-    rows = write(args.output, args.nodes, args.days, seed=args.seed)
+    rows = write(args.output, args.nodes, args.days, seed=args.seed, layout=args.layout)
     size = args.output.stat().st_size
     print(
         f"{args.output}: {args.nodes} nodes, {args.days:g} days, {rows:,} rows,"

@@ -55,6 +55,21 @@ PROBE_REASON_BUCKET_DDL = """CREATE TABLE probe_reason_bucket (
 
 DDL = (SERIES_DDL, SLI_BUCKET_DDL, PROBE_BUCKET_DDL, PROBE_REASON_BUCKET_DDL, tiers.ROLLUP_DDL)
 
+# Layout 4's tables that :func:`migrate` replaces, as that version wrote them (history: for tests
+# and benchmarks that make a layout-4 store; never to change).
+LAYOUT_4_DDL = (
+    """CREATE TABLE sli_bucket (
+    series TEXT NOT NULL, minute INTEGER NOT NULL, total INTEGER NOT NULL, bad INTEGER NOT NULL,
+    PRIMARY KEY (series, minute)) WITHOUT ROWID""",
+    """CREATE TABLE probe_bucket (
+    node TEXT NOT NULL, probe TEXT NOT NULL, minute INTEGER NOT NULL, total INTEGER NOT NULL,
+    failures INTEGER NOT NULL, duration_sum REAL NOT NULL,
+    PRIMARY KEY (node, probe, minute)) WITHOUT ROWID""",
+    """CREATE TABLE probe_reason_bucket (
+    node TEXT NOT NULL, probe TEXT NOT NULL, minute INTEGER NOT NULL, reason TEXT NOT NULL,
+    failures INTEGER NOT NULL, PRIMARY KEY (node, probe, minute, reason)) WITHOUT ROWID""",
+)
+
 
 class _Progress:
     """Logs how far a migration got, at most every :data:`PROGRESS_EVERY` seconds."""

@@ -275,8 +275,9 @@ class SqliteStore:
             with self._pending_lock:
                 begun = self._windows.begin(requests, now, self._pending)
 
-            def range_sums(names: list[str], lo: int, hi: int) -> Mapping[str, Counts]:
-                return self._read(conn, partial(queries.range_sums, names=names, lo=lo, hi=hi))
+            def range_sums(names: list[str], los: list[int], hi: int) -> Mapping[str, list[Counts]]:
+                query = partial(queries.range_sums, names=names, los=los, hi=hi)
+                return self._read(conn, query)
 
             return self._windows.finish(begun, minute_of(now) - FROZEN_AFTER, range_sums)
 

@@ -6,6 +6,7 @@ import sqlite3
 
 from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
 from agent.slo.events import SliEvent
+from agent.store import layout5
 
 BASE = 1_700_000_040.0  # a minute start: 1_700_000_040 / 60 = 28_333_334
 
@@ -44,21 +45,6 @@ V3_PROBE_BUCKET = f"""CREATE TABLE probe_bucket (
 ) WITHOUT ROWID"""
 
 
-# Layout 4's tables keyed by text, as that version wrote them.
-V4_DDL = (
-    """CREATE TABLE sli_bucket (
-    series TEXT NOT NULL, minute INTEGER NOT NULL, total INTEGER NOT NULL, bad INTEGER NOT NULL,
-    PRIMARY KEY (series, minute)) WITHOUT ROWID""",
-    """CREATE TABLE probe_bucket (
-    node TEXT NOT NULL, probe TEXT NOT NULL, minute INTEGER NOT NULL, total INTEGER NOT NULL,
-    failures INTEGER NOT NULL, duration_sum REAL NOT NULL,
-    PRIMARY KEY (node, probe, minute)) WITHOUT ROWID""",
-    """CREATE TABLE probe_reason_bucket (
-    node TEXT NOT NULL, probe TEXT NOT NULL, minute INTEGER NOT NULL, reason TEXT NOT NULL,
-    failures INTEGER NOT NULL, PRIMARY KEY (node, probe, minute, reason)) WITHOUT ROWID""",
-)
-
-
 def to_layout_4(conn: sqlite3.Connection) -> None:
     """Turn today's series-id tables back into layout 4's (text keys, no series or rollup
     table) and mark the file as layout 4."""
@@ -77,7 +63,7 @@ def to_layout_4(conn: sqlite3.Connection) -> None:
     ).fetchall()
     for table in ("sli_bucket", "probe_bucket", "probe_reason_bucket", "series", "rollup"):
         conn.execute(f"DROP TABLE {table}")
-    for ddl in V4_DDL:
+    for ddl in layout5.LAYOUT_4_DDL:
         conn.execute(ddl)
     conn.executemany("INSERT INTO sli_bucket VALUES (?, ?, ?, ?)", sli_rows)
     conn.executemany("INSERT INTO probe_bucket VALUES (?, ?, ?, ?, ?, ?)", probes)
