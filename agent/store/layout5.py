@@ -85,7 +85,7 @@ class _Progress:
         if now - self._last >= PROGRESS_EVERY:
             self._last = now
             log.info(
-                "migrating the store to layout 5: %s, %d of %d series (%.0f%%, %.0f s)",
+                "migrating the store to layout 5: %s, %d of %d keys (%.0f%%, %.0f s)",
                 table,
                 self.done,
                 self.total,

@@ -19,7 +19,10 @@ What it keeps
   counts and blame, and the blamed runs of the last ``raw_retention`` with their trace ids.
 
 A bucket counts towards a time range ``[start, end)`` when its minute start (``minute * 60``)
-lies in the range. The store knows nothing about specs: keys are plain strings.
+lies in the range. Buckets older than 5 h are rolled up into 5-minute, 10-minute and hourly
+buckets as they age (:mod:`agent.store.tiers`), so that a window's start is known to ``w/60``.
+The store knows nothing about specs: keys are plain strings (SLI and probe series are stored
+as integer ids of table ``series``).
 
 Durability
 ----------
