@@ -63,10 +63,7 @@ def _spans(first: int, last: int, now_minute: int) -> Iterator[tuple[int, int]]:
     tiers hold them at ``now_minute``."""
     minute = first
     while minute < last:
-        grain = 1
-        for tier in tiers.TIERS:
-            if minute < tiers.target(tier, now_minute):
-                grain = tier.grain
+        grain = tiers.grain_at(minute, now_minute)
         end = min(last, minute - minute % grain + grain)
         yield minute, end - minute
         minute = end
@@ -146,12 +143,22 @@ def _node(
             latency.append((node.name, PROBE, start, bucket_of(0.04), fast))
             if ok - fast:
                 latency.append((node.name, PROBE, start, bucket_of(0.2), ok - fast))
-        if start >= raw_from:
-            raw.append((start * 60.0 + 1, node.name, PROBE, "success", "ok", 200, 0.05, ""))
-            if failures:
-                raw.append(
-                    (start * 60.0 + 31, node.name, PROBE, "failure", "status", 503, 0.05, "503")
+        for minute in range(max(start, raw_from), start + span):  # one success a minute
+            raw.append((minute * 60.0 + 1, node.name, PROBE, "success", "ok", 200, 0.05, ""))
+        if start >= raw_from:  # and every failure
+            raw.extend(
+                (
+                    start * 60.0 + 31 + i / 100,
+                    node.name,
+                    PROBE,
+                    "failure",
+                    "status",
+                    503,
+                    0.05,
+                    "503",
                 )
+                for i in range(failures)
+            )
     for table, rows in (
         ("sli_bucket", sli),
         ("probe_bucket", probes),

@@ -87,6 +87,17 @@ def target(tier: Tier, now_minute: int) -> int:
     return edge - edge % tier.grain
 
 
+def grain_at(minute: int, now_minute: int) -> int:
+    """The grain (minutes) of the tier the bucket starting at ``minute`` belongs to at
+    ``now_minute``: what a per-minute figure over rolled buckets divides by. A bucket whose
+    roll-up is still due may be finer."""
+    grain = 1
+    for tier in TIERS:
+        if minute < target(tier, now_minute):
+            grain = tier.grain
+    return grain
+
+
 def tier_minute_sql(column: str, now_minute: int) -> str:
     """An SQL expression: the start of the rolled bucket that holds minute ``column``."""
     cases = " ".join(
