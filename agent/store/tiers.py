@@ -15,9 +15,9 @@ over 60 h          1 hour       ``w >= 60 h``, so ``w/60 >= 60 min``
 =================  ===========  ==========================================================
 
 So every window, whatever its length, covers ``[now - w, now)`` to within ``w/60`` (its start
-edge is the only one that may lie in a rolled tier; a tier rolls a little after its age, which
-only leaves finer buckets). A 28-day window reads about 1,270 rows per series instead of
-40,320, and the store holds that many per series and table.
+edge is the only one that may lie in a rolled tier; a tier rolls up to an hour after its age,
+:data:`STEP_MINUTES`, which only leaves finer buckets for longer). A 28-day window reads about
+1,270 rows per series instead of 40,320, and the store holds that many per series and table.
 
 Rolling up is incremental: :func:`roll_chunk` rolls one slice of at most a day for some keys
 in one transaction, and records where it stopped (table ``rollup``) in the same transaction, so
@@ -45,6 +45,7 @@ class Tier:
 TIERS = (Tier(5, 5 * 60), Tier(10, 10 * 60), Tier(60, 60 * 60))
 
 SLICE_MINUTES = 1440  # one roll-up slice: a day, a multiple of every grain
+STEP_MINUTES = 60  # a tier waits until this much is due, so each key is visited once an hour
 
 ROLLUP_DDL = """CREATE TABLE rollup (
     tbl TEXT NOT NULL,         -- a bucket table
@@ -138,7 +139,7 @@ def roll_chunk(
         below, cursor = _oldest(conn, shape, goal, tier.grain), None
     else:
         below, cursor = int(state[0]), None if state[1] is None else tuple(json.loads(state[1]))
-    if below >= goal:
+    if below >= goal or (state is not None and cursor is None and goal - below < STEP_MINUTES):
         _save(conn, shape, tier, below, None)
         return Rolled(0, True, None)
     hi = min(goal, below + SLICE_MINUTES)

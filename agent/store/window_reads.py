@@ -81,8 +81,8 @@ class WindowReads:
             for window in plan.reads():
                 readers.setdefault(window, {})[series] = None
         together: dict[tuple[int, tuple[str, ...]], list[int]] = {}
-        for (lo, hi), names in readers.items():
-            together.setdefault((hi, tuple(names)), []).append(lo)
+        for (lo, hi), readers_of in readers.items():
+            together.setdefault((hi, tuple(readers_of)), []).append(lo)
         stored: dict[str, dict[tuple[int, int], Counts]] = {}
         for (hi, names), los in together.items():
             for chunk in _chunks(list(names), self._series_per_query):
