@@ -33,16 +33,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from agent.store.buckets import TIERS, Tier, grain_at, target
 
-@dataclass(frozen=True, slots=True)
-class Tier:
-    """Buckets older than ``after`` minutes are summed into buckets of ``grain`` minutes."""
+__all__ = ["TIERS", "Tier", "grain_at", "target"]
 
-    grain: int
-    after: int
-
-
-TIERS = (Tier(5, 5 * 60), Tier(10, 10 * 60), Tier(60, 60 * 60))
 
 SLICE_MINUTES = 1440  # one roll-up slice: a day, a multiple of every grain
 STEP_MINUTES = 60  # a tier waits until this much is due, so each key is visited once an hour
@@ -80,23 +74,6 @@ SHAPES = (
     Shape("journey_blame_bucket", ("journey", "step", "node", "reason"), (), ("runs", "share")),
 )
 SLI_SHAPE = SHAPES[0]
-
-
-def target(tier: Tier, now_minute: int) -> int:
-    """The minute below which buckets belong in ``tier`` at ``now_minute`` (a grain edge)."""
-    edge = now_minute - tier.after
-    return edge - edge % tier.grain
-
-
-def grain_at(minute: int, now_minute: int) -> int:
-    """The grain (minutes) of the tier the bucket starting at ``minute`` belongs to at
-    ``now_minute``: what a per-minute figure over rolled buckets divides by. A bucket whose
-    roll-up is still due may be finer."""
-    grain = 1
-    for tier in TIERS:
-        if minute < target(tier, now_minute):
-            grain = tier.grain
-    return grain
 
 
 def tier_minute_sql(column: str, now_minute: int) -> str:
