@@ -25,7 +25,7 @@ from agent.model import Mode, Node
 from agent.probes.result import Reason
 from agent.slo.status import SloStatus
 from agent.slo.windows import period_of
-from agent.store.buckets import ProbeCounts, first_minute_from
+from agent.store.buckets import ProbeCounts, first_minute_from, grain_at
 from agent.store.evidence import DrillRun, FailureRun
 from agent.store.latency import LatencyHistogram, LatencyRange
 
@@ -271,9 +271,17 @@ def _contract(counts: ProbeCounts) -> Contract:
     )
 
 
-def _volume(buckets: Mapping[int, ProbeCounts], lo: int, hi: int, span: float) -> Volume:
-    per_minute = {m: c.total for m, c in buckets.items() if lo <= m < hi}
-    total = sum(per_minute.values())
+def _volume(
+    buckets: Mapping[int, ProbeCounts], lo: int, hi: int, span: float, now_minute: int
+) -> Volume:
+    total = sum(c.total for m, c in buckets.items() if lo <= m < hi)
+    per_minute: dict[int, float] = {}
+    starts = sorted(m for m in buckets if lo <= m < hi)
+    for m, after in zip(starts, [*starts[1:], hi][: len(starts)], strict=True):
+        # an older bucket holds several minutes (up to the next one): spread its runs over them
+        grain = max(1, min(grain_at(m, now_minute), after - m))
+        for minute in range(m, m + grain):
+            per_minute[minute] = per_minute.get(minute, 0.0) + buckets[m].total / grain
     variation: float | None = None
     if per_minute:
         first, last = min(per_minute), max(per_minute)
@@ -363,7 +371,7 @@ def node_signals(
         recent_availability=_availability(recent_counts),
         contract=_contract(counts),
         drills=_drills(node, evidence, incidents, latency.p50, start, now),
-        volume=_volume(evidence.buckets, lo, hi, span),
+        volume=_volume(evidence.buckets, lo, hi, span, hi),
         cost=_cost(node, counts, span),
         partner=partner,
     )
