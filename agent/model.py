@@ -74,6 +74,9 @@ class OAuth2Auth:
     client_id: str
     client_secret: str = field(repr=False)
     scopes: tuple[str, ...] = ()
+    # how the client authenticates to the token endpoint: HTTP Basic, or id and secret in the form
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    audience: str | None = None  # sent as ``audience`` (Auth0, Okta and others want it)
 
 
 HttpAuth = BasicAuth | BearerAuth | ApiKeyAuth | OAuth2Auth
