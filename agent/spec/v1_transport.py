@@ -48,6 +48,17 @@ def tls_settings(request: TlsSpec | None, node: TlsSpec | None) -> TlsSettings |
     return TlsSettings(**merged)  # type: ignore[arg-type]  # names and types are TlsSettings'
 
 
+def declared_tls(spec: BaseModel) -> TlsSpec | None:
+    """The ``tls`` block's fields that ``spec`` (a probe kind's model with some of them, e.g. the
+    ``tls`` kind) declares, as a block; None when it declares none."""
+    fields = {
+        name: getattr(spec, name)
+        for name in spec.model_fields_set
+        if name in TlsSpec.model_fields and getattr(spec, name) is not None
+    }
+    return TlsSpec.model_validate(fields) if fields else None
+
+
 class Transport:
     """A node's ``tls`` and ``proxy``, the defaults of every request it declares."""
 
