@@ -262,6 +262,8 @@ class Node:
     fallbacks: tuple[Fallback, ...] = ()
     decision: Decision = Decision()
     auth: HttpAuth | None = None  # spec.auth: for journey steps to this node without their own
+    tls: TlsSettings | None = None  # spec.tls: likewise
+    proxy: str | None = field(default=None, repr=False)  # spec.proxy (may carry userinfo)
 
     @property
     def mode_label(self) -> str:

@@ -1,6 +1,7 @@
 """``CertificateExpiringSoon`` rules: one group per node with probes that do a TLS handshake
 (an ``https://`` URL, a ``tls`` probe: the kind says, :attr:`agent.probe_kinds.ProbeKind
-.certificate`), one rule per such probe.
+.certificate`), one rule per such probe and per drill to an ``https://`` URL (``probe``
+``drill:<fallback>``).
 
 The rule fires while the certificate's notAfter
 (``slo_agent_tls_cert_expiry_timestamp_seconds``) minus ``time()`` is below the probe's warning
@@ -15,7 +16,7 @@ from __future__ import annotations
 from agent.durations import format_duration
 from agent.model import Node
 from agent.probe_kinds.registry import KINDS
-from agent.slo.certificates import warning_for
+from agent.slo.certificates import drill_probe, warning_for
 from exporters.alerting import CERTIFICATE_EXPIRING, certificate_labels
 from exporters.prometheus import names
 from exporters.prometheus.rules.identity import number, quote
@@ -50,6 +51,12 @@ def certificate_rule(node: Node, probe: str) -> AlertingRule:
 def certificate_rules(node: Node) -> SloRules | None:
     """The node's certificate group; None when no probe of it does a TLS handshake."""
     probes = [p.name for p in node.probes if KINDS.of(p.check).certificate(p.check)]
+    probes += [
+        drill_probe(fallback.node)
+        for fallback in node.fallbacks
+        if fallback.drill is not None
+        and KINDS.of(fallback.drill.check).certificate(fallback.drill.check)
+    ]
     if not probes:
         return None
     rules = tuple(certificate_rule(node, probe) for probe in probes)
