@@ -223,6 +223,12 @@ def spec_secrets(specs: SpecSet) -> set[str]:
     found: set[str] = set()
     for check in checks:
         found |= _check_secrets(check)
+    for node in specs.nodes:  # journey steps take these at run time (agent.journeys.targets)
+        if node.proxy is not None:
+            found |= url_secrets(node.proxy)
+        if node.auth is not None:
+            found.update(static_secrets(node.auth))
+    found.discard("")
     return found
 
 
