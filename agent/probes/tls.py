@@ -30,7 +30,11 @@ REFUSAL_WAIT = 0.25
 """Seconds (at most half the time left before the timeout) a TLS 1.3 handshake waits for the
 server to refuse the client certificate (or its absence): in TLS 1.3 the server decides after
 the client's side of the handshake is done, and says so with an alert. Not part of the
-duration; a server that sends data or closes ends the wait at once."""
+duration; a server that sends data, a session ticket (it accepted the client) or closes ends the
+wait at once."""
+
+
+TICKET_POLL = 0.005  # seconds between two looks for the server's session ticket
 
 
 class _Watch(asyncio.Protocol):
@@ -62,9 +66,15 @@ async def _refusal(protocol: _Watch, tls: asyncio.BaseTransport, left: float) ->
     ssl_object = tls.get_extra_info("ssl_object")
     if ssl_object is None or ssl_object.version() != "TLSv1.3":
         return  # up to TLS 1.2 a refused client certificate fails the handshake itself
+    refused: BaseException | None = None
     try:
         async with asyncio.timeout(max(0.0, min(REFUSAL_WAIT, left / 2))):
-            refused = await asyncio.shield(protocol.verdict)
+            while not protocol.verdict.done():
+                session = ssl_object.session
+                if session is not None and session.has_ticket:
+                    return  # a session ticket: the server accepted the client
+                await asyncio.wait((protocol.verdict,), timeout=TICKET_POLL)
+            refused = protocol.verdict.result()
     except TimeoutError:
         return
     if isinstance(refused, ssl.SSLError):
