@@ -1,7 +1,8 @@
 """Transport blocks of ``slo-agent/v1``: ``tls`` and ``proxy``, declared once per node
-(``spec.tls``, ``spec.proxy``: its probes and drills share them) or per request
-(``http.tls``, ``http.proxy``). A request's ``tls`` fields override the node's field by field;
-its ``proxy`` replaces the node's."""
+(``spec.tls``, ``spec.proxy``: its probes and drills share them, and journey steps that go to
+the node take them at run time, :mod:`agent.journeys.targets`) or per request (``http.tls``,
+``http.proxy``; the ``tls`` kind's own fields, ``grpc.tls``). A request's ``tls`` fields
+override the node's field by field; its ``proxy`` replaces the node's."""
 
 from __future__ import annotations
 
