@@ -22,6 +22,7 @@ from agent.slo.certificates import certificate_statuses
 from agent.spec.loader import load_specs
 from agent.store.sqlite import SqliteStore
 from exporters.prometheus.rules.certificates import certificate_rules
+from exporters.prometheus.rules.groups import rule_set
 from tests.spec.helpers import write
 from tests.support.certificates import Authority
 from tests.support.fakes import RecordingTelemetry
@@ -217,3 +218,6 @@ async def test_steps_and_drills_record_certificates_with_known_dates(
     assert rules is not None
     probes = [rule.labels["probe"] for group in rules.groups for rule in group.rules]
     assert probes == ["health", "drill:backup"]
+    groups = {g.name: g for r in rule_set(specs) for g in r.groups}
+    [step_rule] = groups["slo-agent/checkout/certificates"].rules
+    assert (step_rule.labels["node"], step_rule.labels["probe"]) == ("acme", "journey:checkout/pay")
