@@ -34,6 +34,7 @@ duration; a server that sends data, a session ticket (it accepted the client) or
 wait at once."""
 
 
+CLOSE_WAIT = 1.0  # seconds a closed TLS session gets to say goodbye before it is aborted
 TICKET_POLL = 0.005  # seconds between two looks for the server's session ticket
 
 
@@ -42,9 +43,9 @@ class _Watch(asyncio.Protocol):
     data (None), closes (None) or fails the connection (the exception, e.g. a TLS alert)."""
 
     def __init__(self) -> None:
-        self.verdict: asyncio.Future[BaseException | None] = (
-            asyncio.get_running_loop().create_future()
-        )
+        loop = asyncio.get_running_loop()
+        self.verdict: asyncio.Future[BaseException | None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()  # the connection is gone
 
     def data_received(self, data: bytes) -> None:
         if not self.verdict.done():
@@ -58,6 +59,8 @@ class _Watch(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.verdict.done():
             self.verdict.set_result(exc)
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 async def _refusal(protocol: _Watch, tls: asyncio.BaseTransport, left: float) -> None:
@@ -80,6 +83,18 @@ async def _refusal(protocol: _Watch, tls: asyncio.BaseTransport, left: float) ->
     if isinstance(refused, ssl.SSLError):
         problem = refused.reason.lower().replace("_", " ") if refused.reason else message(refused)
         raise _Refused(problem)
+
+
+async def _close(transport: asyncio.BaseTransport, protocol: _Watch) -> None:
+    """Close the TLS session (close_notify) and wait, at most :data:`CLOSE_WAIT`, until the
+    connection is gone, so no socket outlives the probe; abort it after that."""
+    transport.close()
+    try:
+        async with asyncio.timeout(CLOSE_WAIT):
+            await asyncio.shield(protocol.closed)
+    except TimeoutError:
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
 
 
 class _Refused(Exception):
@@ -164,7 +179,7 @@ class TlsProber:
             return self._failure(Reason.ERROR, start, connected, detail, transport)
         duration = handshaken - start
         expiry = certificate.of_transport(transport)
-        transport.close()
+        await _close(transport, protocol)
         assert connected is not None  # set before the handshake
         phases = Phases(connect=connected, tls=duration - connected)
         return Observation(
