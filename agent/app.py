@@ -114,7 +114,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             sli_source = PrometheusSliSource(options.prometheus_url, prometheus)
         # shared by probes and journey steps; closed with the probers; tokens it reads at run
         # time (bearer files, OAuth2) join the log filter's known secrets
-        on_secret = options.secrets.add_values if options.secrets is not None else None
+        on_secret = options.secrets.rotate if options.secrets is not None else None
         http = HttpProber(on_secret=on_secret)
         agent = Agent(
             source=source,

@@ -75,6 +75,9 @@ class OAuth2Auth:
     client_id: str
     client_secret: str = field(repr=False)
     scopes: tuple[str, ...] = ()
+    # how the client authenticates to the token endpoint: HTTP Basic, or id and secret in the form
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    audience: str | None = None  # sent as ``audience`` (Auth0, Okta and others want it)
 
 
 HttpAuth = BasicAuth | BearerAuth | ApiKeyAuth | OAuth2Auth
@@ -263,6 +266,8 @@ class Node:
     fallbacks: tuple[Fallback, ...] = ()
     decision: Decision = Decision()
     auth: HttpAuth | None = None  # spec.auth: for journey steps to this node without their own
+    tls: TlsSettings | None = None  # spec.tls: likewise
+    proxy: str | None = field(default=None, repr=False)  # spec.proxy (may carry userinfo)
 
     @property
     def mode_label(self) -> str:

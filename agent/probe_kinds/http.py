@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from agent.model import HttpCheck
 from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind
 from agent.probes.result import Reason
-from agent.spec.problems import Loc, validation_error
+from agent.spec.problems import Loc, spec_error, validation_error
 from agent.spec.scalars import Duration, HeaderName, HeaderValue, JsonPath, Regex, StatusCode, Url
 from agent.spec.v1_auth import AuthSpec, to_auth
 from agent.spec.v1_contract import (
@@ -28,7 +28,7 @@ from agent.spec.v1_contract import (
     json_equals,
 )
 from agent.spec.v1_transport import TlsSpec, tls_settings
-from agent.spec.variables import HeaderExpander
+from agent.spec.variables import HeaderExpander, run_value_error
 from agent.text_pattern import TextPattern
 
 if TYPE_CHECKING:
@@ -77,6 +77,14 @@ class HttpSpec(KindSpec):
         None, description="forward proxy URL; default the node's proxy, else HTTP(S)_PROXY"
     )
     auth: AuthSpec | None = Field(None, description="default: the node's spec.auth")
+
+    @field_validator("url", "body")
+    @classmethod
+    def _run_values(cls, text: str | None) -> str | None:
+        problem = None if text is None else run_value_error(text)
+        if problem is not None:
+            raise spec_error(problem)
+        return text
 
 
 def _statuses(codes: list[int | str] | None) -> frozenset[int]:

@@ -102,11 +102,14 @@ class Agent:
         self._probers = probers
         self.tracer = tracer  # spans for probes and journey runs; NO_TRACING when off
         self.pipeline = ProbePipeline(probers, store, telemetry, clock=clock, tracer=tracer)
-        self.drills = DrillPipeline(probers, store, clock=clock)  # fallbacks[].drill
+        certificates = self.pipeline.certificates  # probes, drills and journey steps alike
+        self.drills = DrillPipeline(probers, store, clock=clock, certificates=certificates)
         self.journeys: JourneyPipeline | None = None
         if journey_prober is not None:
             runner = JourneyRunner(journey_prober, tracer, clock=clock)
-            self.journeys = JourneyPipeline(runner, store, telemetry)
+            self.journeys = JourneyPipeline(
+                runner, store, telemetry, certificates=certificates, clock=clock
+            )
         self.journey_views: tuple[JourneyView, ...] = ()  # as of the last evaluation
         self._above_ceiling: dict[str, tuple[str, ...]] = {}
         self.scheduler: ProbeScheduler[Target | JourneyJob | DrillJob] = ProbeScheduler(
