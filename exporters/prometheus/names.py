@@ -38,6 +38,8 @@ SPEC_RELOAD_SUCCESS = "slo_agent_spec_reload_success"  # gauge: 1 if the last re
 SPEC_RELOAD_TIMESTAMP = "slo_agent_spec_reload_timestamp_seconds"  # gauge: last successful load
 EVALUATION_TIMESTAMP = "slo_agent_evaluation_timestamp_seconds"  # gauge: last evaluation
 STORE_FLUSH_FAILURES = "slo_agent_store_flush_failures"  # counter
+PROBE_WORKERS_RUNNING = "slo_agent_probe_workers_running"  # gauge: worker processes up
+PROBE_WORKER_RESTARTS = "slo_agent_probe_worker_restarts"  # counter: workers started again
 
 PROBE_LABELS = ("node", "probe", "mode")
 SLI_LABELS = ("node", "slo", "mode")
