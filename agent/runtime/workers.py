@@ -45,7 +45,7 @@ STEADY_AFTER = 60.0  # seconds a worker must run for its restart delay to start 
 class WorkerSettings:
     count: int  # worker processes, >= 2 (1 means probing in the agent's own process)
     command: Sequence[str]  # argv that starts a worker; its socket's fd number is appended
-    stop_timeout: float = 5.0  # seconds a worker has to exit after Stop before it is killed
+    stop_timeout: float = 10.0  # seconds a worker has to exit after Stop before it is killed
     restart_delay: float = 1.0
     max_restart_delay: float = 30.0
 
