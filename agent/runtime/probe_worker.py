@@ -85,11 +85,13 @@ class ProbeWorker:
         *,
         clock: Callable[[], float],
         tracer: Tracer = NO_TRACING,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self._probers = probers
+        self.max_pending = max_pending  # results held while the agent does not read
         self._telemetry = telemetry
         self.prober = TargetProber(probers, clock=clock, tracer=tracer)
-        self.scheduler: ProbeScheduler[Target] = ProbeScheduler(self._run, telemetry, clock=clock)
+        self.scheduler: ProbeScheduler[Target] = ProbeScheduler(self.run, telemetry, clock=clock)
         self.specs = SpecSet((), {})  # the agent's specs as last assigned (for the log filter)
         self._pending: list[EncodedResult] = []
         self._shedding = False
@@ -140,11 +142,12 @@ class ProbeWorker:
             if isinstance(message, Assign):
                 self.apply(message)
 
-    async def _run(self, target: Target) -> None:
+    async def run(self, target: Target) -> None:
+        """One run of a job: probe, and hold the result for the next batch (or shed it)."""
         observed = await self.prober.observe(target)
         if observed is None:
             return
-        if len(self._pending) >= MAX_PENDING:
+        if len(self._pending) >= self.max_pending:
             self._telemetry.count_skipped("shed")
             if not self._shedding:
                 log.warning(
@@ -160,12 +163,17 @@ class ProbeWorker:
             await asyncio.sleep(BATCH_INTERVAL)
             await self._send(writer)
 
-    async def _send(self, writer: asyncio.StreamWriter) -> None:
+    def take_batch(self) -> Batch:
+        """What the next batch carries: the results held and the telemetry since the last."""
         batch = self._telemetry.take()
         batch.results, self._pending = self._pending, []
+        return batch
+
+    async def _send(self, writer: asyncio.StreamWriter) -> None:
+        batch = self.take_batch()
         if not batch:
             return
-        if self._shedding and len(batch.results) < MAX_PENDING // 2:
+        if self._shedding and len(batch.results) < self.max_pending // 2:
             log.info("probe worker: the agent takes results again")
             self._shedding = False
         writer.write(frame(batch))
