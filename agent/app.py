@@ -135,7 +135,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             tracer=tracing.tracer if tracing is not None else NO_TRACING,
             journey_prober=http,
             shard=options.shard,
-            probe_workers=worker_settings(options),
+            probe_workers=worker_settings(options, env),
         )
         if agent.workers is not None:
             metrics.registry.register(WorkerCollector(agent.workers))
@@ -193,9 +193,9 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             lock.release()
 
 
-def worker_settings(options: RunOptions) -> WorkerSettings | None:
+def worker_settings(options: RunOptions, env: Mapping[str, str]) -> WorkerSettings | None:
     """How to start the probe worker processes, or None to probe in the agent's process. They
-    log at the agent's level, through the same redacting filter."""
+    log at the agent's level, through the same redacting filter, and trace as ``env`` says."""
     if options.probe_workers <= 1:
         return None
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
@@ -204,7 +204,7 @@ def worker_settings(options: RunOptions) -> WorkerSettings | None:
         command.append("--no-tracing")
     if not options.use_uvloop:
         command.append("--no-uvloop")
-    return WorkerSettings(options.probe_workers, command)
+    return WorkerSettings(options.probe_workers, command, env=env)
 
 
 def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:

@@ -263,7 +263,8 @@ class Agent:
             self.last_reload_error = None
             self.telemetry.reload_result(True, self._clock())
             nodes = len(specs.nodes)
-            log.info("specs reloaded: %d nodes, %d probes", nodes, len(self.scheduler.targets))
+            probes = sum(len(node.probes) for node in self.specs.nodes)
+            log.info("specs reloaded: %d nodes, %d probes", nodes, probes)
             await self.evaluate()
             return True
 

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agent.model import SpecSet
@@ -45,6 +45,7 @@ STEADY_AFTER = 60.0  # seconds a worker must run for its restart delay to start 
 class WorkerSettings:
     count: int  # worker processes, >= 2 (1 means probing in the agent's own process)
     command: Sequence[str]  # argv that starts a worker; its socket's fd number is appended
+    env: Mapping[str, str] | None = None  # the workers' environment (OTEL_*); None: inherited
     stop_timeout: float = 10.0  # seconds a worker has to exit after Stop before it is killed
     restart_delay: float = 1.0
     max_restart_delay: float = 30.0
@@ -146,6 +147,7 @@ class ProbeWorkers:
                 str(theirs.fileno()),
                 pass_fds=(theirs.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
+                env=dict(self.settings.env) if self.settings.env is not None else None,
             )
         except OSError as exc:
             ours.close()

@@ -20,8 +20,16 @@ from agent.probes.result import Reason
 from agent.slo.events import Counts
 from agent.store.buckets import ProbeCounts
 from agent.store.sqlite import SqliteStore
-from tests.support.agents import agent_process, metric_samples, node_spec, options, write_specs
+from tests.support.agents import (
+    agent_process,
+    metric_samples,
+    node_spec,
+    options,
+    scrape,
+    write_specs,
+)
 from tests.support.fakes import eventually
+from tests.support.otlp import OtlpHttpReceiver
 from tests.support.targets import Exchange, Reply, Target, ThreadedTarget
 
 STARTUP = 60.0  # seconds a worker may take to import and start on a busy machine
@@ -185,3 +193,31 @@ def test_bad_probe_workers_values_exit_2(value: str) -> None:
     assert done.exit_code == 2, done.output
     text = " ".join(done.output.replace("│", " ").split())
     assert f"'{value}' is not a number of processes from 1 to 64 or auto" in text
+
+
+async def test_workers_trace_probes_and_the_agent_counts_their_spans(tmp_path: Path) -> None:
+    with OtlpHttpReceiver() as receiver:
+        env = {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "50",
+        }
+        async with Target(routes={"/health": Reply(200)}) as target:
+            spec_dir = write_specs(
+                tmp_path / "specs", shop=node_spec("shop", target.url("/health"))
+            )
+            opts = dataclasses.replace(options(spec_dir, tmp_path / "s.db"), probe_workers=2)
+            async with running_agent(opts, env) as running:
+                await eventually(lambda: len(receiver.spans) >= 3, STARTUP)
+
+                async def exported_counted() -> bool:
+                    samples = await scrape(running.url)
+                    return samples.get(("slo_agent_spans_exported_total", frozenset()), 0) >= 3
+
+                await eventually(exported_counted, STARTUP)
+            headers = [request.header("traceparent") for request in target.requests]
+            spans = receiver.spans
+    sent = {header[:-3] for header in headers if header is not None}
+    exported = {f"00-{s.trace_id}-{s.span_id}" for s in spans}
+    assert len(sent) == len(headers) >= 3
+    assert len(sent & exported) >= len(sent) - 1
