@@ -14,6 +14,7 @@ load average before each row is printed).
 
     python -m bench.workers --jobs 4000 --workers 1,2
     python -m bench.workers --jobs 1500 --https --workers 1,2
+    python -m bench.workers --record-cost    # the agent's CPU per worker result, in process
 """
 
 from __future__ import annotations
@@ -297,6 +298,48 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
     )
 
 
+def record_cost(results: int = 4000, rounds: int = 5) -> None:
+    """The agent's share of a worker's result, in process, no network: unpickling a batch,
+    decoding and recording each result (SLI events, store buffer, metrics), the store flush,
+    and the worker's pickling. Medians of ``rounds`` batches of ``results`` distinct nodes."""
+    import pickle
+    import statistics
+
+    from agent.probes import Probers
+    from agent.probes.result import Observation, Outcome, ProbeResult, Reason
+    from agent.runtime.pipeline import ProbePipeline
+    from agent.runtime.worker_protocol import Batch, decode_result, encode_result, frame
+    from agent.store.sqlite import SqliteStore
+    from exporters.prometheus.metrics import AgentMetrics
+    from tests.support.builders import node
+
+    nodes = {n.name: n for n in (node(f"node-{i:05d}") for i in range(results))}
+    seen = Observation(Outcome.SUCCESS, Reason.OK, 0.002, status=200)
+    phases: dict[str, list[float]] = {"pickle": [], "unpickle": [], "record": [], "flush": []}
+    with tempfile.TemporaryDirectory(prefix="bench-record-") as tmp:
+        store = SqliteStore(Path(tmp) / "store.db")
+        pipeline = ProbePipeline(Probers(), store, AgentMetrics(), clock=time.time)
+        for _ in range(rounds):
+            now = time.time()
+            rows = [encode_result(ProbeResult(n, "authorize", now, seen), None) for n in nodes]
+            t0 = time.process_time()
+            body = frame(Batch(results=rows))
+            t1 = time.process_time()
+            batch = pickle.loads(body[4:])
+            t2 = time.process_time()
+            for row in batch.results:
+                result, trace_id = decode_result(row)
+                pipeline.record(nodes[result.node], result, trace_id)
+            t3 = time.process_time()
+            store.flush()
+            t4 = time.process_time()
+            for name, spent in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                phases[name].append(spent * 1e6 / results)
+        store.close()
+    for name, values in phases.items():
+        print(f"{name}: {statistics.median(values):.1f} us per result (median of {rounds})")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--jobs", type=int, default=4000, help="probes (one node each; default 4000)")
@@ -306,7 +349,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=float, default=25.0, help="seconds before the window (25)")
     ap.add_argument("--duration", type=float, default=30.0, help="window seconds (30)")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of all configurations (1)")
+    ap.add_argument(
+        "--record-cost", action="store_true", help="only the agent's cost per worker result"
+    )
     args = ap.parse_args(argv)
+    if args.record_cost:
+        record_cost()
+        return
     ensure_installed()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp_name:
