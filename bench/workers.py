@@ -272,6 +272,10 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
         - total(first, "slo_agent_probe_results_total", outcome="failure")
     )
     restarts = total(last, "slo_agent_probe_worker_restarts_total")
+    reasons = {
+        reason: int(n - by_label(first, "slo_agent_probe_results_total", "reason").get(reason, 0))
+        for reason, n in by_label(last, "slo_agent_probe_results_total", "reason").items()
+    }
     scheme = "HTTPS" if ca else "HTTP"
     return Row(
         name=f"slo-agent run --probe-workers {workers} ({scheme}, {args.jobs:,} probes @ "
@@ -288,6 +292,7 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
         rss_mb=rss / 2**20,
         extra={
             "skip_events": skips,
+            "reasons": reasons,
             "worker_restarts": restarts,
             "processes": len(pids),
             "same_pids_at_end": sorted(stopped_pids) == sorted(pids),
