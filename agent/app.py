@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.heap import tune_collector
 from agent.runtime.source import SpecSource
+from agent.runtime.workers import WorkerSettings
 from agent.schedule.shard import UNSHARDED, Shard
 from agent.sources.prometheus import PrometheusSliSource
 from agent.store.lock import StoreLock
@@ -38,6 +40,7 @@ from agent.tracing.api import NO_TRACING
 from exporters.alertmanager import AlertmanagerClient, AlertmanagerPusher
 from exporters.otlp.setup import OtlpTracing, start_tracing, tracing_config
 from exporters.prometheus.metrics import AgentMetrics
+from exporters.prometheus.workers import WorkerCollector
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,9 @@ class RunOptions:
     server_limits: ServerLimits = DEFAULT_LIMITS  # ``--max-connections``, ``--http-idle-timeout``
     # what the log filter searches for; the agent adds its URLs', specs' and OTLP credentials
     secrets: KnownSecrets | None = None
+    # probe in this many worker processes (``--probe-workers``); 1 probes in the agent itself
+    probe_workers: int = 1
+    use_uvloop: bool = True  # for the probe workers' event loops (``--no-uvloop``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +135,10 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             tracer=tracing.tracer if tracing is not None else NO_TRACING,
             journey_prober=http,
             shard=options.shard,
+            probe_workers=worker_settings(options, env),
         )
+        if agent.workers is not None:
+            metrics.registry.register(WorkerCollector(agent.workers))
         if options.secrets is not None:
             options.secrets.follow(lambda: agent.specs)
             agent.pipeline.failures.secrets = options.secrets.values  # redacted from details
@@ -197,6 +206,20 @@ async def _stopped_within(task: asyncio.Task[None], seconds: float, what: str) -
         await task
     else:
         log.warning("stopping without waiting for %s (still running after %.0fs)", what, seconds)
+
+
+def worker_settings(options: RunOptions, env: Mapping[str, str]) -> WorkerSettings | None:
+    """How to start the probe worker processes, or None to probe in the agent's process. They
+    log at the agent's level, through the same redacting filter, and trace as ``env`` says."""
+    if options.probe_workers <= 1:
+        return None
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+    command = [sys.executable, "-m", "agent.cli.probe_worker", f"--log-level={level}"]
+    if not options.tracing:
+        command.append("--no-tracing")
+    if not options.use_uvloop:
+        command.append("--no-uvloop")
+    return WorkerSettings(options.probe_workers, command, env=env)
 
 
 def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:

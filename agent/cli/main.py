@@ -153,6 +153,16 @@ def run(
             "for this long (after connecting or after its last response).",
         ),
     ] = "10s",
+    probe_workers: Annotated[
+        str,
+        typer.Option(
+            metavar="N|auto",
+            envvar="SLO_AGENT_PROBE_WORKERS",
+            help="Run the probes in N worker processes (auto: one per core) that send their "
+            "results to the agent, which stores and evaluates them; 1 probes in the agent's "
+            "own process. Journeys and fallback drills always run in the agent's process.",
+        ),
+    ] = "1",
 ) -> None:
     """Run the agent: probe on schedule, keep budgets, serve /metrics and /api/v1/status."""
     from agent.app import RunOptions, run_until_stopped
@@ -178,6 +188,8 @@ def run(
         tracing=not no_tracing,
         shard=_shard(shard),
         decision_alerts=decision_alerts,
+        probe_workers=_probe_workers(probe_workers),
+        use_uvloop=uvloop,
         server_limits=ServerLimits(
             max_connections=max_connections,
             idle_timeout=_positive(http_idle_timeout, "--http-idle-timeout"),
@@ -209,6 +221,20 @@ def _shard(value: str | None) -> Shard:
         return parse_shard(value, hostname)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--shard'") from None
+
+
+MAX_PROBE_WORKERS = 64
+
+
+def _probe_workers(value: str) -> int:
+    if value == "auto":
+        return min(len(os.sched_getaffinity(0)), MAX_PROBE_WORKERS)
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PROBE_WORKERS:
+        raise typer.BadParameter(
+            f"{value!r} is not a number of processes from 1 to {MAX_PROBE_WORKERS} or auto",
+            param_hint="'--probe-workers'",
+        )
+    return int(value)
 
 
 def _positive(value: str, option: str) -> float:

@@ -30,6 +30,8 @@ from agent.runtime.pipeline import Observer, ProbePipeline, Store
 from agent.runtime.sli_source import SliSource
 from agent.runtime.source import Fingerprint, SpecSource, emptied
 from agent.runtime.telemetry import Telemetry
+from agent.runtime.worker_protocol import Batch, decode_result
+from agent.runtime.workers import ProbeWorkers, WorkerSettings
 from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target
 from agent.schedule.shard import UNSHARDED, Shard, owned_specs
 from agent.slo.events import Counts
@@ -86,10 +88,13 @@ class Agent:
         tracer: Tracer = NO_TRACING,
         journey_prober: StepProber | None = None,
         shard: Shard = UNSHARDED,
+        probe_workers: WorkerSettings | None = None,
     ) -> None:
         """``journey_prober`` sends the requests of journey steps (the HTTP prober of
         ``probers``); without one, journeys are not run. ``shard``: probe, evaluate and report
-        only the nodes and journeys this replica owns (every spec is still validated)."""
+        only the nodes and journeys this replica owns (every spec is still validated).
+        ``probe_workers``: run the probe jobs in worker processes (:mod:`agent.runtime.workers`)
+        and record their results here; journeys and drills stay in this process."""
         self.source = source
         self.sli_source = sli_source  # counts of the SLOs measured outside the agent
         self.shard = shard
@@ -115,6 +120,10 @@ class Agent:
         self.scheduler: ProbeScheduler[Target | JourneyJob | DrillJob] = ProbeScheduler(
             self._run_job, SheddingTelemetry(telemetry, clock), clock=clock
         )
+        self.workers: ProbeWorkers | None = None
+        if probe_workers is not None:
+            self.workers = ProbeWorkers(probe_workers, self._record_batch)
+        self._worker_targets: dict[str, Target] = {}  # the probe jobs the workers run
         self.fanout = ExportFanout(exporters, telemetry)
         self.snapshot: Snapshot | None = None
         self.evaluated = asyncio.Event()  # set by the first evaluation
@@ -134,6 +143,8 @@ class Agent:
         self._activate(self.all_specs)
         self.telemetry.reload_result(True, self._clock())
         self.scheduler.start()
+        if self.workers is not None:
+            self.workers.start()
         loops = [
             self._every("flush", self.settings.flush_interval, self.flush),
             self._every("evaluation", self.settings.evaluation_interval, self.evaluate),
@@ -148,6 +159,8 @@ class Agent:
             await stop.wait()
         finally:
             self.scheduler.shutdown()
+            if self.workers is not None:
+                await self.workers.stop()  # their last results are recorded before the flush
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -266,7 +279,8 @@ class Agent:
             self.last_reload_error = None
             self.telemetry.reload_result(True, self._clock())
             nodes = len(specs.nodes)
-            log.info("specs reloaded: %d nodes, %d probes", nodes, len(self.scheduler.targets))
+            probes = sum(len(node.probes) for node in self.specs.nodes)
+            log.info("specs reloaded: %d nodes, %d probes", nodes, probes)
             await self.evaluate()
             return True
 
@@ -278,7 +292,12 @@ class Agent:
         retention = bucket_retention(all_specs, self.settings.retention_margin)
         self.store.set_bucket_retention(retention)
         self.telemetry.set_specs(specs)
-        jobs: dict[str, Target | JourneyJob | DrillJob] = dict(targets_of(specs))
+        jobs: dict[str, Target | JourneyJob | DrillJob] = {}
+        if self.workers is None:
+            jobs.update(targets_of(specs))
+        else:
+            self._worker_targets = targets_of(specs)
+            self.workers.apply(specs)
         jobs.update(drill_jobs_of(specs))
         if self.journeys is not None:
             # a journey's steps may go to nodes other shards own: they are looked up in the
@@ -289,6 +308,27 @@ class Agent:
             log.warning("journeys are not run: the agent was started without a journey prober")
         self.scheduler.apply(jobs)
         freeze_long_lived()  # the new spec set and its jobs live until the next reload
+
+    def _record_batch(self, batch: Batch) -> None:
+        """Record a probe worker's batch as this process records its own runs."""
+        targets = self._worker_targets
+        for row in batch.results:
+            result, trace_id = decode_result(row)
+            target = targets.get(f"{result.node}/{result.probe}")
+            if target is not None:  # None: removed by a reload while the run was under way
+                self.pipeline.record(target.node, result, trace_id)
+        telemetry = self.telemetry
+        for lag in batch.lags:
+            telemetry.observe_lag(lag)
+        for reason, runs in batch.skipped.items():
+            telemetry.count_skipped(reason, runs)
+        if batch.spans_exported:
+            telemetry.count_spans_exported(batch.spans_exported)
+        for reason, spans in batch.spans_dropped.items():
+            telemetry.count_spans_dropped(reason, spans)
+        for exporter, failures in batch.export_failures.items():
+            for _ in range(failures):
+                telemetry.count_export_failure(exporter)
 
     async def _run_job(self, job: Target | JourneyJob | DrillJob) -> object:
         if isinstance(job, Target):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from agent.model import Check
+from agent.model import Check, Node
 from agent.probes.result import Observation, ProbeResult
 from agent.runtime.backoff import Backoff
 from agent.runtime.certificates import CertificateBook
@@ -41,29 +41,22 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-class ProbePipeline:
+class TargetProber:
+    """The probing half of a run: back-off, the probe (in a trace span) and its result. Probe
+    worker processes run only this half and send the results to the agent."""
+
     def __init__(
-        self,
-        probers: Observer,
-        store: Store,
-        telemetry: Telemetry,
-        *,
-        clock: Callable[[], float],
-        tracer: Tracer = NO_TRACING,
-        certificates: CertificateBook | None = None,
-        failures: FailureBook | None = None,
+        self, probers: Observer, *, clock: Callable[[], float], tracer: Tracer = NO_TRACING
     ) -> None:
         self._probers = probers
-        self._store = store
-        self._telemetry = telemetry
         self._clock = clock
         self._tracer = tracer
         self.backoff = Backoff()
         self.backed_off = 0  # runs skipped because the target asked to wait (Retry-After)
-        self.certificates = certificates if certificates is not None else CertificateBook()
-        self.failures = failures if failures is not None else FailureBook()
 
-    async def run(self, target: Target) -> ProbeResult | None:
+    async def observe(self, target: Target) -> tuple[ProbeResult, str | None] | None:
+        """Probe ``target`` (unless it is backing off): its result and trace id; None for a
+        run that asked nothing of the target. Records nothing."""
         started = self._clock()
         if self.backoff.waiting(target.key, started):
             self.backed_off += 1
@@ -80,14 +73,7 @@ class ProbePipeline:
             log.exception("probe %s raised instead of returning a result", target.key)
             return None
         self.backoff.observe(target.key, started, target.interval, observation)
-        result = ProbeResult(target.node.name, target.probe.name, started, observation)
-        events = sli_events(target.node, result)
-        self._store.record(result, events)
-        if observation.cert_not_after is not None:
-            self.certificates.record(result)
-        self.failures.record(result, trace_id)
-        self._telemetry.observe_result(target.node, result, events, trace_id=trace_id)
-        return result
+        return ProbeResult(target.node.name, target.probe.name, started, observation), trace_id
 
     async def _traced(self, target: Target) -> tuple[Observation, str | None]:
         """Observe inside a CLIENT span whose ``traceparent`` goes with the request; the
@@ -99,3 +85,48 @@ class ProbePipeline:
             observation = await self._probers.observe(check, headers)
             span.record(observation)
             return observation, span.trace_id
+
+
+class ProbePipeline:
+    def __init__(
+        self,
+        probers: Observer,
+        store: Store,
+        telemetry: Telemetry,
+        *,
+        clock: Callable[[], float],
+        tracer: Tracer = NO_TRACING,
+        certificates: CertificateBook | None = None,
+        failures: FailureBook | None = None,
+    ) -> None:
+        self.prober = TargetProber(probers, clock=clock, tracer=tracer)
+        self._store = store
+        self._telemetry = telemetry
+        self.certificates = certificates if certificates is not None else CertificateBook()
+        self.failures = failures if failures is not None else FailureBook()
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.prober.backoff
+
+    @property
+    def backed_off(self) -> int:
+        return self.prober.backed_off
+
+    async def run(self, target: Target) -> ProbeResult | None:
+        observed = await self.prober.observe(target)
+        if observed is None:
+            return None
+        result, trace_id = observed
+        self.record(target.node, result, trace_id)
+        return result
+
+    def record(self, node: Node, result: ProbeResult, trace_id: str | None = None) -> None:
+        """The result's SLI events into the store; the result into telemetry and the
+        certificate book (for the agent's own runs and those of its probe workers)."""
+        events = sli_events(node, result)
+        self._store.record(result, events)
+        if result.observation.cert_not_after is not None:
+            self.certificates.record(result)
+        self.failures.record(result, trace_id)
+        self._telemetry.observe_result(node, result, events, trace_id=trace_id)

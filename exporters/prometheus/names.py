@@ -45,6 +45,9 @@ STORE_FLUSH_LAG = "slo_agent_store_flush_lag_seconds"
 # counter {loop}: periodic cycles (evaluation, flush, ...) not run because the one before overran
 CYCLES_SKIPPED = "slo_agent_cycles_skipped"
 
+PROBE_WORKERS_RUNNING = "slo_agent_probe_workers_running"  # gauge: worker processes up
+PROBE_WORKER_RESTARTS = "slo_agent_probe_worker_restarts"  # counter: workers started again
+
 PROBE_LABELS = ("node", "probe", "mode")
 SLI_LABELS = ("node", "slo", "mode")
 JOURNEY_LABELS = ("journey",)

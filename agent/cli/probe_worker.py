@@ -1,0 +1,85 @@
+"""The entry point of a probe worker process (``slo-agent run --probe-workers N`` starts N of
+them as ``python -m agent.cli.probe_worker [--log-level L] [--no-tracing] [--no-uvloop] FD``).
+
+The composition root of the worker: it wires the probers, tracing (from the same ``OTEL_*``
+environment as the agent) and the redacting log filter around
+:class:`agent.runtime.probe_worker.ProbeWorker`, which talks to the agent over the socket
+``FD``. Not a command for users: it exits when the agent closes that socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import sys
+import time
+
+from agent.cli import loop
+from agent.cli.options import setup_logging
+from agent.probes import Probers
+from agent.probes.http import HttpProber
+from agent.redaction import KnownSecrets
+from agent.runtime.heap import tune_collector
+from agent.runtime.probe_worker import BatchTelemetry, ProbeWorker
+from agent.tracing.api import NO_TRACING
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """Ask Linux for SIGTERM when the agent dies (the closed socket stops the worker too)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+async def _serve(fd: int, secrets: KnownSecrets, tracing: bool) -> None:
+    from exporters.otlp.setup import start_tracing, tracing_config
+
+    sock = socket.socket(fileno=fd)
+    reader, writer = await asyncio.open_unix_connection(sock=sock)
+    telemetry = BatchTelemetry()
+    config = tracing_config(os.environ) if tracing else None
+    otlp = None
+    if config is not None:
+        secrets.add_values(config.headers.values())
+        secrets.add_urls([config.endpoint])
+        otlp = start_tracing(config, telemetry)
+    worker = ProbeWorker(
+        Probers(http=HttpProber(on_secret=secrets.add_values)),
+        telemetry,
+        clock=time.time,
+        tracer=otlp.tracer if otlp is not None else NO_TRACING,
+    )
+    secrets.follow(lambda: worker.specs)
+    running = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        running.add_signal_handler(signal.SIGTERM, worker.stop)
+    try:
+        await worker.serve(reader, writer)
+    finally:
+        if otlp is not None:
+            await asyncio.to_thread(otlp.shutdown, 5.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent.cli.probe_worker")
+    parser.add_argument("fd", type=int, help="the socket to the agent")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--no-tracing", action="store_true")
+    parser.add_argument("--no-uvloop", action="store_true")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the agent stops its workers
+    _die_with_parent()
+    tune_collector()
+    secrets = setup_logging(args.log_level)
+    loop.run(_serve(args.fd, secrets, not args.no_tracing), use_uvloop=not args.no_uvloop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""What the agent and its probe worker processes say to each other over their socket pair.
+
+Frames are a 4-byte big-endian length and a pickle; both ends are this program's own
+processes, connected by a ``socketpair`` the agent made (nothing else can write to it). A
+frame longer than :data:`MAX_FRAME` is refused, so a confused peer cannot make the other end
+allocate without bound.
+
+Agent -> worker: :class:`Assign` (the validated specs, which worker it is of how many: it runs
+the probe jobs :func:`agent.schedule.partition.worker_of` gives it), again on every reload;
+:class:`Stop`. Worker -> agent: :class:`Batch` every :data:`BATCH_INTERVAL` seconds: the
+results of the runs since the last one, compact (:func:`encode_result`), the scheduler's lags
+and skipped runs, and the span exporter's counts. The agent records the results exactly as
+it records its own (store, metrics, certificates), so both modes mean the same.
+
+Secrets: the specs carry expanded header values and the results carry the prober's ``detail``
+line (already redacted by the prober); both stay in process memory and the socket. Neither
+end logs a frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.model import SpecSet
+from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
+
+MAX_FRAME = 256 * 1024 * 1024  # bytes; a spec set is at most a few spec files of 4 MiB
+BATCH_INTERVAL = 0.05  # seconds between a worker's batches (results wait at most this long)
+MAX_PENDING = 50_000  # results a worker holds while the agent does not read; more are shed
+_LENGTH = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """A frame that is too long or not one of the messages below."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    specs: SpecSet  # the agent's owned specs (after --shard)
+    index: int  # this worker's place among ``workers``
+    workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    pass
+
+
+EncodedResult = tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class Batch:
+    results: list[EncodedResult] = field(default_factory=list)
+    lags: list[float] = field(default_factory=list)  # seconds, one per run started
+    skipped: dict[str, int] = field(default_factory=dict)  # runs by reason (incl. "shed")
+    spans_exported: int = 0
+    spans_dropped: dict[str, int] = field(default_factory=dict)  # spans by reason
+    export_failures: dict[str, int] = field(default_factory=dict)  # failures by exporter
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.results
+            or self.lags
+            or self.skipped
+            or self.spans_exported
+            or self.spans_dropped
+            or self.export_failures
+        )
+
+
+Message = Assign | Stop | Batch
+
+
+def encode_result(result: ProbeResult, trace_id: str | None) -> EncodedResult:
+    """A result as a flat tuple (pickles several times faster than the dataclasses)."""
+    o = result.observation
+    p = o.phases
+    return (
+        result.node,
+        result.probe,
+        result.started_at,
+        o.outcome.value,
+        o.reason.value,
+        o.duration,
+        o.status,
+        p.connect,
+        p.tls,
+        p.first_byte,
+        o.detail,
+        o.retry_after,
+        o.cert_not_after,
+        trace_id,
+    )
+
+
+def decode_result(row: EncodedResult) -> tuple[ProbeResult, str | None]:
+    """The inverse of :func:`encode_result`."""
+    (node, probe, started, outcome, reason, duration, status, connect, tls, first_byte) = row[:10]
+    detail, retry_after, cert_not_after, trace_id = row[10:]
+    observation = Observation(
+        Outcome(outcome),
+        Reason(reason),
+        duration,
+        status=status,
+        phases=Phases(connect, tls, first_byte),
+        detail=detail,
+        retry_after=retry_after,
+        cert_not_after=cert_not_after,
+    )
+    return ProbeResult(node, probe, started, observation), trace_id
+
+
+def frame(message: Message) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(body) > MAX_FRAME:
+        raise ProtocolError(f"a {type(message).__name__} of {len(body)} bytes is over the limit")
+    return _LENGTH.pack(len(body)) + body
+
+
+async def read_message(reader: asyncio.StreamReader) -> Message | None:
+    """The next message; None at the end of the stream (the peer closed or died)."""
+    try:
+        head = await reader.readexactly(_LENGTH.size)
+    except asyncio.IncompleteReadError:
+        return None
+    (length,) = _LENGTH.unpack(head)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"a frame of {length} bytes is over the limit of {MAX_FRAME}")
+    try:
+        body = await reader.readexactly(length)
+    except asyncio.IncompleteReadError:
+        return None
+    message = pickle.loads(body)
+    if not isinstance(message, Assign | Stop | Batch):
+        raise ProtocolError(f"unexpected message {type(message).__name__}")
+    return message
+
+
+__all__ = [
+    "BATCH_INTERVAL",
+    "MAX_FRAME",
+    "MAX_PENDING",
+    "Assign",
+    "Batch",
+    "EncodedResult",
+    "Message",
+    "ProtocolError",
+    "Stop",
+    "decode_result",
+    "encode_result",
+    "frame",
+    "read_message",
+]

@@ -1,0 +1,389 @@
+"""The shipped ``slo-agent run`` at thousands of probes per second, with and without
+``--probe-workers``: executed against due runs, skips, lag, CPU per probe, RSS.
+
+Every figure comes from the real agent process: it is started as ``python -m agent run`` on
+generated specs (one node per probe, two SLOs each, as a partner estate looks) against a local
+nginx (HTTP, or HTTPS with ``--https``: the same nginx with a certificate from a throw-away CA),
+its counters are read from its own ``/metrics`` at the start and the end of a window after a
+warm-up (``slo_agent_probe_results_total``, ``slo_agent_scheduler_skipped_runs_total``,
+``slo_agent_scheduler_lag_seconds``), and its CPU (and that of its probe workers) from
+``/proc/<pid>/stat``. Due runs are jobs x window / interval; what was due and did not run is a
+skip, whether or not the scheduler saw it. The configurations run one after the other in the
+same invocation, so their ratios compare on a machine shared with other work (the 1-minute
+load average before each row is printed).
+
+    python -m bench.workers --jobs 4000 --workers 1,2
+    python -m bench.workers --jobs 1500 --https --workers 1,2
+    python -m bench.workers --record-cost    # the agent's CPU per worker result, in process
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.harness import Row, cpu_seconds, markdown_table, rss_bytes
+from bench.targets import HEALTH_BODY, NGINX, REPO, Nginx, _stop, ensure_installed
+from tests.support.net import free_port, wait_for_port
+
+NODES_PER_FILE = 500
+
+
+def node_doc(name: str, url: str, interval: str, ca_file: Path | None) -> str:
+    tls = f", tls: {{ca_file: {ca_file}}}" if ca_file else ""
+    return f"""\
+apiVersion: slo-agent/v1
+kind: Node
+metadata: {{name: {name}}}
+spec:
+  mode: operated
+  owner: bench
+  capability: api
+  probes:
+    - name: health
+      interval: {interval}
+      http: {{url: "{url}", timeout: {interval}{tls}}}
+  slos:
+    - {{name: availability, objective: 99.9, window: 28d, sli: {{probe: health}}}}
+    - {{name: latency, objective: 99, window: 28d, sli: {{probe: health, latency_under: 250ms}}}}
+"""
+
+
+def write_specs(directory: Path, jobs: int, url: str, interval: str, ca: Path | None) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for first in range(0, jobs, NODES_PER_FILE):
+        docs = [
+            node_doc(f"node-{i:05d}", url, interval, ca)
+            for i in range(first, min(jobs, first + NODES_PER_FILE))
+        ]
+        (directory / f"nodes-{first:05d}.yaml").write_text("---\n".join(docs))
+
+
+@dataclass
+class TlsNginx:
+    """nginx answering ``GET /health`` over HTTPS (TLS 1.3, a P-256 certificate from a CA
+    made for the run; sessions are not resumed by the prober, so each probe is a full
+    handshake)."""
+
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    ca_file: Path | None = None
+    _dir: tempfile.TemporaryDirectory[str] = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="bench-nginx-tls-")
+    )
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}/health"
+
+    def start(self) -> TlsNginx:
+        from tests.support.certificates import Authority
+
+        d = Path(self._dir.name)
+        authority = Authority(d)
+        issued = authority.issue("server", not_after=datetime.now(UTC) + timedelta(days=90))
+        self.ca_file = authority.ca_file
+        self.port = free_port()
+        conf = d / "nginx.conf"
+        conf.write_text(
+            f"""daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 16384; multi_accept on; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{self.port} ssl backlog=4096;
+        ssl_certificate {issued.cert_file};
+        ssl_certificate_key {issued.key_file};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location /health {{
+            default_type application/json;
+            return 200 '{HEALTH_BODY}';
+        }}
+    }}
+}}
+"""
+        )
+        self.proc = subprocess.Popen(
+            [NGINX, "-c", str(conf), "-p", str(d)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self._dir.cleanup()
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str) -> Samples:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=120) as response:
+        text = response.read().decode()
+    out: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    want = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and want <= ls)
+
+
+def by_label(samples: Samples, name: str, label: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for (n, ls), v in samples.items():
+        if n == name:
+            key = dict(ls).get(label, "")
+            out[key] = out.get(key, 0.0) + v
+    return out
+
+
+def lag_quantile(before: Samples, after: Samples, q: float) -> float:
+    """The q-quantile of the scheduler lag in the window, in ms: the upper bound of the
+    histogram bucket where it falls (so an upper estimate, to the bucket's resolution)."""
+    name = "slo_agent_scheduler_lag_seconds_bucket"
+    a, b = by_label(after, name, "le"), by_label(before, name, "le")
+    buckets = sorted(((float(le), a[le] - b.get(le, 0.0)) for le in a), key=lambda x: x[0])
+    count = buckets[-1][1] if buckets else 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= q * count:
+            return bound * 1000
+    return float("inf")
+
+
+def family_pids(pid: int) -> list[int]:
+    """The agent and its probe workers."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(int(c) for c in children)]
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        with suppress(FileNotFoundError):
+            out[pid] = cpu_seconds([pid])
+    return out
+
+
+@contextmanager
+def agent(specs: Path, workers: int, tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "agent",
+        "run",
+        str(specs),
+        "--store",
+        str(tmp / f"store-{workers}.db"),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--no-tracing",
+        "--watch-interval",
+        "0s",
+        "--probe-workers",
+        str(workers),
+    ]
+    log = (tmp / f"agent-{workers}.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_for_port(port, timeout=120)
+        except TimeoutError:
+            log.flush()
+            raise RuntimeError((tmp / f"agent-{workers}.log").read_text()[-3000:]) from None
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, tmp: Path) -> Row:
+    specs = tmp / "specs"
+    if not specs.exists():
+        write_specs(specs, args.jobs, url, f"{args.interval:g}s", ca)
+    load = os.getloadavg()[0]
+    with agent(specs, workers, tmp) as (proc, base):
+        time.sleep(args.warmup)
+        pids = family_pids(proc.pid)
+        # counters are read while /metrics renders (up to seconds at thousands of nodes):
+        # the window for counts runs from the middle of one scrape to the middle of the other;
+        # CPU is taken between the scrapes, so neither render is in it
+        s0 = time.monotonic()
+        first = scrape(base)
+        e0 = time.monotonic()
+        cpu0 = cpu_of(pids)
+        time.sleep(args.duration)
+        cpu1 = cpu_of(pids)
+        s1 = time.monotonic()
+        rss = sum(rss_bytes(p) for p in pids if p in cpu1)
+        last = scrape(base)
+        e1 = time.monotonic()
+        stopped_pids = family_pids(proc.pid)
+    seconds = (s1 + e1) / 2 - (s0 + e0) / 2
+    cpu_seconds_window = s1 - e0
+    cpu = sum(cpu1[p] - cpu0[p] for p in cpu1 if p in cpu0)
+    executed = int(
+        total(last, "slo_agent_probe_results_total") - total(first, "slo_agent_probe_results_total")
+    )
+    due = round(args.jobs * seconds / args.interval)
+    skip_name = "slo_agent_scheduler_skipped_runs_total"
+    skips = {
+        reason: int(n - by_label(first, skip_name, "reason").get(reason, 0.0))
+        for reason, n in by_label(last, skip_name, "reason").items()
+    }
+    failures = int(
+        total(last, "slo_agent_probe_results_total", outcome="failure")
+        - total(first, "slo_agent_probe_results_total", outcome="failure")
+    )
+    restarts = total(last, "slo_agent_probe_worker_restarts_total")
+    reasons = {
+        reason: int(n - by_label(first, "slo_agent_probe_results_total", "reason").get(reason, 0))
+        for reason, n in by_label(last, "slo_agent_probe_results_total", "reason").items()
+    }
+    scheme = "HTTPS" if ca else "HTTP"
+    return Row(
+        name=f"slo-agent run --probe-workers {workers} ({scheme}, {args.jobs:,} probes @ "
+        f"{args.interval:g}s)",
+        probes_per_s=executed / seconds,
+        cpu_ms_per_probe=cpu * 1000 / max(executed * cpu_seconds_window / seconds, 1),
+        cores=cpu / cpu_seconds_window,
+        probes=executed,
+        failures=failures,
+        expected=due,
+        skipped=max(0, due - executed),
+        lag_p50_ms=lag_quantile(first, last, 0.50),
+        lag_p99_ms=lag_quantile(first, last, 0.99),
+        rss_mb=rss / 2**20,
+        extra={
+            "skip_events": skips,
+            "reasons": reasons,
+            "worker_restarts": restarts,
+            "processes": len(pids),
+            "same_pids_at_end": sorted(stopped_pids) == sorted(pids),
+            "loadavg_1m_before": load,
+            "window_s": round(seconds, 1),
+            "scrape_s": [round(e0 - s0, 2), round(e1 - s1, 2)],
+        },
+    )
+
+
+def record_cost(results: int = 4000, rounds: int = 5) -> None:
+    """The agent's share of a worker's result, in process, no network: unpickling a batch,
+    decoding and recording each result (SLI events, store buffer, metrics), the store flush,
+    and the worker's pickling. Medians of ``rounds`` batches of ``results`` distinct nodes."""
+    import pickle
+    import statistics
+
+    from agent.probes import Probers
+    from agent.probes.result import Observation, Outcome, ProbeResult, Reason
+    from agent.runtime.pipeline import ProbePipeline
+    from agent.runtime.worker_protocol import Batch, decode_result, encode_result, frame
+    from agent.store.sqlite import SqliteStore
+    from exporters.prometheus.metrics import AgentMetrics
+    from tests.support.builders import node
+
+    nodes = {n.name: n for n in (node(f"node-{i:05d}") for i in range(results))}
+    seen = Observation(Outcome.SUCCESS, Reason.OK, 0.002, status=200)
+    phases: dict[str, list[float]] = {"pickle": [], "unpickle": [], "record": [], "flush": []}
+    with tempfile.TemporaryDirectory(prefix="bench-record-") as tmp:
+        store = SqliteStore(Path(tmp) / "store.db")
+        pipeline = ProbePipeline(Probers(), store, AgentMetrics(), clock=time.time)
+        for _ in range(rounds):
+            now = time.time()
+            rows = [encode_result(ProbeResult(n, "authorize", now, seen), None) for n in nodes]
+            t0 = time.process_time()
+            body = frame(Batch(results=rows))
+            t1 = time.process_time()
+            batch = pickle.loads(body[4:])
+            t2 = time.process_time()
+            for row in batch.results:
+                result, trace_id = decode_result(row)
+                pipeline.record(nodes[result.node], result, trace_id)
+            t3 = time.process_time()
+            store.flush()
+            t4 = time.process_time()
+            for name, spent in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                phases[name].append(spent * 1e6 / results)
+        store.close()
+    for name, values in phases.items():
+        print(f"{name}: {statistics.median(values):.1f} us per result (median of {rounds})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--jobs", type=int, default=4000, help="probes (one node each; default 4000)")
+    ap.add_argument("--interval", type=float, default=1.0, help="seconds between runs (1)")
+    ap.add_argument("--workers", default="1,2", help="--probe-workers values to run (1,2)")
+    ap.add_argument("--https", action="store_true", help="probe nginx over HTTPS")
+    ap.add_argument("--warmup", type=float, default=25.0, help="seconds before the window (25)")
+    ap.add_argument("--duration", type=float, default=30.0, help="window seconds (30)")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of all configurations (1)")
+    ap.add_argument(
+        "--record-cost", action="store_true", help="only the agent's cost per worker result"
+    )
+    args = ap.parse_args(argv)
+    if args.record_cost:
+        record_cost()
+        return
+    ensure_installed()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp_name:
+        tmp = Path(tmp_name)
+        target: Nginx | TlsNginx
+        if args.https:
+            tls = TlsNginx().start()
+            target, ca = tls, tls.ca_file
+        else:
+            target = Nginx().start()
+            ca = None
+        try:
+            for _ in range(args.repeat):
+                for workers in (int(w) for w in args.workers.split(",")):
+                    row = measure(args, target.url, ca, workers, tmp)
+                    print(row.to_json(), flush=True)
+                    rows.append(row)
+        finally:
+            target.stop()
+    print(markdown_table(rows, None))
+    for row in rows:
+        print(f"{row.name}: {json.dumps(row.extra)}")
+
+
+if __name__ == "__main__":
+    main()
