@@ -50,7 +50,7 @@ async def _serve(fd: int, secrets: KnownSecrets, tracing: bool) -> None:
         secrets.add_urls([config.endpoint])
         otlp = start_tracing(config, telemetry)
     worker = ProbeWorker(
-        Probers(http=HttpProber(on_secret=secrets.add_values)),
+        Probers(http=HttpProber(on_secret=secrets.rotate)),
         telemetry,
         clock=time.time,
         tracer=otlp.tracer if otlp is not None else NO_TRACING,
