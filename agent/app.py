@@ -30,7 +30,7 @@ from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.heap import tune_collector
 from agent.runtime.source import SpecSource
-from agent.schedule.shard import UNSHARDED, Shard
+from agent.schedule.shard import UNSHARDED, Shard, split_warnings
 from agent.sources.prometheus import PrometheusSliSource
 from agent.store.lock import StoreLock
 from agent.store.sqlite import SqliteStore
@@ -210,6 +210,8 @@ async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None
             loop.add_signal_handler(sig, stop.set)
     async with running_agent(options, env) as running:
         specs = running.agent.specs
+        for warning in split_warnings(running.agent.all_specs, options.shard):
+            log.warning("sharding: %s", warning)
         log.info(
             "slo-agent (shard %s) watching %d nodes (%d probes) and %d journeys; metrics at "
             "%s/metrics, status at %s/api/v1/status",

@@ -130,6 +130,18 @@ def run(
             show_default=False,
         ),
     ] = None,
+    shard_split: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--shard-split",
+            metavar="CAPABILITY",
+            help="With --shard: spread this capability's nodes over the shards by node name "
+            "instead of keeping them on one shard (for a capability too large for one "
+            "replica; its reroute advice then sees only each shard's own alternatives). "
+            "Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     decision_alerts: Annotated[
         bool,
         typer.Option(
@@ -176,7 +188,7 @@ def run(
         ),
         prometheus_url=prometheus,
         tracing=not no_tracing,
-        shard=_shard(shard),
+        shard=dataclasses.replace(_shard(shard), split=frozenset(shard_split or ())),
         decision_alerts=decision_alerts,
         server_limits=ServerLimits(
             max_connections=max_connections,
