@@ -57,6 +57,7 @@ class RunOptions:
     alertmanager_resend_interval: float = 60.0  # seconds between re-sends of firing alerts
     tracing: bool = True  # False: no spans whatever OTEL_* says (``--no-tracing``)
     shard: Shard = UNSHARDED  # probe only the nodes and journeys this replica owns (``--shard``)
+    window_gauges: bool = True  # slo_agent_sli_ratio/burn_rate per window (--metrics-window-gauges)
     decision_alerts: bool = False  # push NodeDecisionReview alerts too (``--decision-alerts``)
     server_limits: ServerLimits = DEFAULT_LIMITS  # ``--max-connections``, ``--http-idle-timeout``
     # what the log filter searches for; the agent adds its URLs', specs' and OTLP credentials
@@ -105,7 +106,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
     prometheus = httpx.AsyncClient() if options.prometheus_url else None
     pusher = alert_pusher(options)
     try:
-        metrics = AgentMetrics()
+        metrics = AgentMetrics(window_gauges=options.window_gauges)
         if trace_config is not None:
             tracing = start_tracing(trace_config, metrics)
             log.info("exporting traces to %s", tracing.target)
@@ -147,6 +148,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
                 shard=options.shard,
                 decisions=lambda: advisor.report,
                 decision_rows=lambda: decision_rows(advisor.report) if advisor.report else [],
+                metrics_version=lambda: metrics.state_version,
             ),
             options.host,
             options.port,

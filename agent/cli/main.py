@@ -130,6 +130,16 @@ def run(
             show_default=False,
         ),
     ] = None,
+    window_gauges: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-window-gauges/--no-metrics-window-gauges",
+            envvar="SLO_AGENT_METRICS_WINDOW_GAUGES",
+            help="Expose slo_agent_sli_ratio and slo_agent_burn_rate for every window on "
+            "/metrics (2 series per SLO and window); off, Prometheus computes them from the "
+            "event counters with the generated recording rules.",
+        ),
+    ] = True,
     shard_split: Annotated[
         list[str] | None,
         typer.Option(
@@ -190,6 +200,7 @@ def run(
         tracing=not no_tracing,
         shard=dataclasses.replace(_shard(shard), split=frozenset(shard_split or ())),
         decision_alerts=decision_alerts,
+        window_gauges=window_gauges,
         server_limits=ServerLimits(
             max_connections=max_connections,
             idle_timeout=_positive(http_idle_timeout, "--http-idle-timeout"),

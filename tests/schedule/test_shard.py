@@ -221,7 +221,8 @@ def test_a_split_capability_is_spread_by_node_name_and_said_so() -> None:
     parts = [owned_specs(specs, Shard(i, 4, split)).nodes for i in range(4)]
     pay_shards = {i for i, part in enumerate(parts) for n in part if n.capability == "payments"}
     ship_shards = {i for i, part in enumerate(parts) for n in part if n.capability == "shipping"}
-    assert len(pay_shards) == 4 and len(ship_shards) == 1
+    assert len(pay_shards) == 4
+    assert len(ship_shards) == 1
     assert sorted(n.name for part in parts for n in part) == sorted(n.name for n in specs.nodes)
     assert split_warnings(specs, Shard(0, 4, split)) == [
         "capability 'payments' (60 nodes) is split across shards by node name (--shard-split): "

@@ -1,0 +1,154 @@
+"""The gauges read from the agent's state: node info from the specs, SLO gauges from the latest
+immutable :class:`~agent.slo.status.Snapshot`, the advisor's gauges from its latest review.
+
+They change only when a new spec set, snapshot or review is set, so their text is rendered once
+per change (on the first scrape after it, off the event loop: see
+:mod:`exporters.prometheus.scrape`) and reused until the next one.
+
+``window_gauges=False`` leaves out ``slo_agent_sli_ratio{window}`` and
+``slo_agent_burn_rate{window}``: the generated recording rules compute both from the event
+counters (README, "Series budget").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from agent.advisor.recommend import FLAGS
+from agent.advisor.review import DecisionReport
+from agent.model import SpecSet
+from agent.slo.status import Snapshot
+from exporters.prometheus import names
+from exporters.prometheus.text import GaugeFamily, escape_value
+
+# (family, help); the label names are in each renderer, sorted as prometheus-client prints them
+NODE_INFO_HELP = "Static facts about a node: mode, owner, partner and capability."
+CERT_HELP = "Unix time the peer certificate of the probe's last TLS handshake expires (notAfter)."
+OBJECTIVE_HELP = "SLO objective as a ratio."
+SLI_HELP = "Good events over all events in the window (absent when there is no data)."
+REMAINING_HELP = "Error budget left over the SLO period, as a ratio (negative when overspent)."
+BURN_HELP = "Error ratio in the window divided by the allowed one (1 = on budget)."
+EXHAUSTION_HELP = "Seconds until the remaining budget is spent at the current 1h burn rate."
+ALERT_HELP = "1 while a multi-window burn-rate alert of that severity fires."
+FLAG_HELP = "1 while the advisor flags the node's operate-or-orchestrate decision for review."
+SCORE_HELP = "The node's score on an axis of the operate-or-orchestrate framework (1 to 5)."
+
+
+def _e(value: str) -> str:
+    return escape_value(value)
+
+
+def node_info(specs: SpecSet | None) -> list[GaugeFamily]:
+    info = GaugeFamily(names.NODE_INFO, NODE_INFO_HELP)
+    for node in specs.nodes if specs else ():
+        partner = node.partner.name if node.partner else ""
+        info.add(
+            f'capability="{_e(node.capability)}",mode="{_e(node.mode.value)}",'
+            f'node="{_e(node.name)}",owner="{_e(node.owner)}",partner="{_e(partner)}"',
+            1,
+        )
+    return [info]
+
+
+def slo_gauges(snapshot: Snapshot, window_gauges: bool = True) -> list[GaugeFamily]:
+    objective = GaugeFamily(names.OBJECTIVE, OBJECTIVE_HELP)
+    sli = GaugeFamily(names.SLI_RATIO, SLI_HELP)
+    remaining = GaugeFamily(names.BUDGET_REMAINING, REMAINING_HELP)
+    burn = GaugeFamily(names.BURN_RATE, BURN_HELP)
+    exhaustion = GaugeFamily(names.BUDGET_EXHAUSTION, EXHAUSTION_HELP)
+    alert = GaugeFamily(names.ALERT_ACTIVE, ALERT_HELP)
+    for s in snapshot.slos():
+        node, slo = _e(s.node), _e(s.slo)
+        key = f'node="{node}",slo="{slo}"'
+        objective.add(key, s.objective)
+        if window_gauges:
+            for w in s.windows:
+                if w.sli is not None:
+                    sli.add(f'{key},window="{_e(w.window)}"', w.sli)
+                if w.burn_rate is not None:
+                    burn.add(f'{key},window="{_e(w.window)}"', w.burn_rate)
+        if s.budget.remaining_ratio is not None:
+            remaining.add(key, s.budget.remaining_ratio)
+        if s.exhaustion_seconds is not None:
+            exhaustion.add(key, s.exhaustion_seconds)
+        for severity in sorted({a.severity for a in s.alerts}):
+            active = any(a.firing for a in s.alerts if a.severity == severity)
+            alert.add(f'node="{node}",severity="{_e(severity.value)}",slo="{slo}"', active)
+    families = [objective, sli, remaining, burn, exhaustion, alert]
+    if not window_gauges:
+        families = [objective, remaining, exhaustion, alert]
+    expiry = GaugeFamily(names.TLS_CERT_EXPIRY, CERT_HELP)
+    for cert in snapshot.certificates:
+        expiry.add(f'node="{_e(cert.node)}",probe="{_e(cert.probe)}"', cert.not_after)
+    return [*families, expiry]
+
+
+def decision_gauges(report: DecisionReport | None) -> list[GaugeFamily]:
+    flag = GaugeFamily(names.DECISION_FLAG, FLAG_HELP)
+    score = GaugeFamily(names.DECISION_AXIS_SCORE, SCORE_HELP)
+    for review in report.reviews if report is not None else ():
+        node, mode = _e(review.node), _e(review.mode.value)
+        for recommendation in FLAGS:
+            active = review.recommendation == recommendation.value
+            flag.add(
+                f'mode="{mode}",node="{node}",recommendation="{_e(recommendation.value)}"', active
+            )
+        for axis, axis_score in review.scores.items():
+            score.add(f'axis="{_e(axis.value)}",node="{node}"', axis_score.score)
+    return [flag, score]
+
+
+class StateGauges:
+    """The text of every state-derived gauge, re-rendered only after something new was set.
+
+    Setting is one attribute write (safe on the event loop); :meth:`text` renders what changed
+    since the last call for that format, under a lock, in whichever thread asks.
+    """
+
+    def __init__(self, window_gauges: bool = True) -> None:
+        self.window_gauges = window_gauges
+        self.specs: SpecSet | None = None
+        self.snapshot: Snapshot | None = None
+        self.report: DecisionReport | None = None
+        self._lock = threading.Lock()
+        # (part, openmetrics) -> (the object rendered, its text)
+        self._rendered: dict[tuple[str, bool], tuple[object, str]] = {}
+
+    @property
+    def version(self) -> tuple[int, int, int]:
+        """Changes whenever a new spec set, snapshot or review is set."""
+        return (id(self.specs), id(self.snapshot), id(self.report))
+
+    def text(self, openmetrics: bool = False) -> str:
+        specs, snapshot, report = self.specs, self.snapshot, self.report
+        with self._lock:
+            whole = self._rendered.get(("whole", openmetrics))
+            if whole is not None and whole[0] == (specs, snapshot, report):
+                return whole[1]
+            text = "".join(
+                (
+                    self._part("specs", specs, openmetrics, lambda: node_info(specs)),
+                    self._part("snapshot", snapshot, openmetrics, lambda: self._slos(snapshot)),
+                    self._part("report", report, openmetrics, lambda: decision_gauges(report)),
+                )
+            )
+            self._rendered[("whole", openmetrics)] = ((specs, snapshot, report), text)
+            return text
+
+    def _slos(self, snapshot: Snapshot | None) -> list[GaugeFamily]:
+        return [] if snapshot is None else slo_gauges(snapshot, self.window_gauges)
+
+    def _part(
+        self,
+        key: str,
+        source: object,
+        openmetrics: bool,
+        render: Callable[[], list[GaugeFamily]],
+    ) -> str:
+        done = self._rendered.get((key, openmetrics))
+        if done is not None and done[0] is source:
+            return done[1]
+        text = "".join(family.text(openmetrics) for family in render())
+        self._rendered[(key, openmetrics)] = (source, text)
+        return text
