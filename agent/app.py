@@ -106,7 +106,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
     prometheus = httpx.AsyncClient() if options.prometheus_url else None
     pusher = alert_pusher(options)
     try:
-        metrics = AgentMetrics(window_gauges=options.window_gauges)
+        metrics = AgentMetrics(window_gauges=options.window_gauges, background=True)
         if trace_config is not None:
             tracing = start_tracing(trace_config, metrics)
             log.info("exporting traces to %s", tracing.target)

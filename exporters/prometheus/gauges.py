@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from agent.advisor.recommend import FLAGS
 from agent.advisor.review import DecisionReport
 from agent.model import SpecSet
 from agent.slo.status import Snapshot
 from exporters.prometheus import names
-from exporters.prometheus.text import GaugeFamily, escape_value
+from exporters.prometheus.text import GaugeFamily, escape_value, number
 
 # (family, help); the label names are in each renderer, sorted as prometheus-client prints them
 NODE_INFO_HELP = "Static facts about a node: mode, owner, partner and capability."
@@ -52,29 +53,41 @@ def node_info(specs: SpecSet | None) -> list[GaugeFamily]:
 
 
 def slo_gauges(snapshot: Snapshot, window_gauges: bool = True) -> list[GaugeFamily]:
+    """The SLO gauges' text: ~20 lines per SLO, so the lines are built here directly (one
+    f-string each, the SLO's label text escaped once) rather than through a helper per line."""
     objective = GaugeFamily(names.OBJECTIVE, OBJECTIVE_HELP)
     sli = GaugeFamily(names.SLI_RATIO, SLI_HELP)
     remaining = GaugeFamily(names.BUDGET_REMAINING, REMAINING_HELP)
     burn = GaugeFamily(names.BURN_RATE, BURN_HELP)
     exhaustion = GaugeFamily(names.BUDGET_EXHAUSTION, EXHAUSTION_HELP)
     alert = GaugeFamily(names.ALERT_ACTIVE, ALERT_HELP)
+    o, si, r, b, x, a = (f.lines for f in (objective, sli, remaining, burn, exhaustion, alert))
+    on, sn, rn, bn, xn, an = (f.name for f in (objective, sli, remaining, burn, exhaustion, alert))
+    window_label: dict[str, str] = {}  # window -> ',window="1h"} '
     for s in snapshot.slos():
         node, slo = _e(s.node), _e(s.slo)
         key = f'node="{node}",slo="{slo}"'
-        objective.add(key, s.objective)
+        o.append(f"{on}{{{key}}} {_n(s.objective)}\n")
         if window_gauges:
             for w in s.windows:
+                label = window_label.get(w.window)
+                if label is None:
+                    label = window_label[w.window] = f',window="{_e(w.window)}"}} '
                 if w.sli is not None:
-                    sli.add(f'{key},window="{_e(w.window)}"', w.sli)
+                    si.append(f"{sn}{{{key}{label}{_n(w.sli)}\n")
                 if w.burn_rate is not None:
-                    burn.add(f'{key},window="{_e(w.window)}"', w.burn_rate)
+                    b.append(f"{bn}{{{key}{label}{_n(w.burn_rate)}\n")
         if s.budget.remaining_ratio is not None:
-            remaining.add(key, s.budget.remaining_ratio)
+            r.append(f"{rn}{{{key}}} {_n(s.budget.remaining_ratio)}\n")
         if s.exhaustion_seconds is not None:
-            exhaustion.add(key, s.exhaustion_seconds)
-        for severity in sorted({a.severity for a in s.alerts}):
-            active = any(a.firing for a in s.alerts if a.severity == severity)
-            alert.add(f'node="{node}",severity="{_e(severity.value)}",slo="{slo}"', active)
+            x.append(f"{xn}{{{key}}} {_n(s.exhaustion_seconds)}\n")
+        if s.alerts:
+            for severity in sorted({alert.severity for alert in s.alerts}):
+                active = any(alert.firing for alert in s.alerts if alert.severity == severity)
+                a.append(
+                    f'{an}{{node="{node}",severity="{_e(severity.value)}",slo="{slo}"}} '
+                    f"{'1.0' if active else '0.0'}\n"
+                )
     families = [objective, sli, remaining, burn, exhaustion, alert]
     if not window_gauges:
         families = [objective, remaining, exhaustion, alert]
@@ -82,6 +95,17 @@ def slo_gauges(snapshot: Snapshot, window_gauges: bool = True) -> list[GaugeFami
     for cert in snapshot.certificates:
         expiry.add(f'node="{_e(cert.node)}",probe="{_e(cert.probe)}"', cert.not_after)
     return [*families, expiry]
+
+
+def _same(rendered: tuple[object, ...], current: tuple[object, ...]) -> bool:
+    """The very objects (never ``==``: comparing two snapshots would walk every SLO)."""
+    return all(a is b for a, b in zip(rendered, current, strict=True))
+
+
+def _n(value: float) -> str:
+    """:func:`~exporters.prometheus.text.number`, inlined for the common case: a float whose
+    ``repr`` is already Go's formatting (finite, no exponent under a million)."""
+    return repr(value) if value.__class__ is float and -1e6 < value < 1e6 else number(value)
 
 
 def decision_gauges(report: DecisionReport | None) -> list[GaugeFamily]:
@@ -106,25 +130,64 @@ class StateGauges:
     since the last call for that format, under a lock, in whichever thread asks.
     """
 
-    def __init__(self, window_gauges: bool = True) -> None:
+    def __init__(self, window_gauges: bool = True, background: bool = False) -> None:
+        """``background``: :meth:`changed` renders the Prometheus text in a thread of its own
+        at once, so the first scrape after an evaluation finds it ready."""
         self.window_gauges = window_gauges
+        self.background = background
+        self._worker_lock = threading.Lock()
+        self._busy = False  # a background render is running
+        self._again = False  # something changed while it ran: render once more
         self.specs: SpecSet | None = None
         self.snapshot: Snapshot | None = None
         self.report: DecisionReport | None = None
         self._lock = threading.Lock()
-        # (part, openmetrics) -> (the object rendered, its text)
-        self._rendered: dict[tuple[str, bool], tuple[object, str]] = {}
+        # (part, openmetrics) -> (the object(s) rendered, its text)
+        self._rendered: dict[tuple[str, bool], tuple[Any, str]] = {}
 
     @property
     def version(self) -> tuple[int, int, int]:
         """Changes whenever a new spec set, snapshot or review is set."""
         return (id(self.specs), id(self.snapshot), id(self.report))
 
+    def changed(self) -> None:
+        """Call after setting specs, snapshot or report: with ``background``, starts (or asks
+        the running one for) a render in a daemon thread; returns at once."""
+        if not self.background:
+            return
+        with self._worker_lock:
+            if self._busy:
+                self._again = True
+                return
+            self._busy = True
+        threading.Thread(target=self._render_changes, name="metrics-gauges", daemon=True).start()
+
+    @property
+    def busy(self) -> bool:
+        """A background render is running."""
+        with self._worker_lock:
+            return self._busy
+
+    def rendered(self, openmetrics: bool = False) -> str | None:
+        """The text rendered last for the current state, if any (renders nothing)."""
+        whole = self._rendered.get(("whole", openmetrics))
+        current = (self.specs, self.snapshot, self.report)
+        return whole[1] if whole is not None and _same(whole[0], current) else None
+
+    def _render_changes(self) -> None:
+        while True:
+            self.text()
+            with self._worker_lock:
+                if not self._again:
+                    self._busy = False
+                    return
+                self._again = False
+
     def text(self, openmetrics: bool = False) -> str:
         specs, snapshot, report = self.specs, self.snapshot, self.report
         with self._lock:
             whole = self._rendered.get(("whole", openmetrics))
-            if whole is not None and whole[0] == (specs, snapshot, report):
+            if whole is not None and _same(whole[0], (specs, snapshot, report)):
                 return whole[1]
             text = "".join(
                 (

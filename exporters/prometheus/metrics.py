@@ -44,10 +44,15 @@ class AgentMetrics:
     openmetrics_content_type = OPENMETRICS_CONTENT_TYPE
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, *, window_gauges: bool = True
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        window_gauges: bool = True,
+        background: bool = False,
     ) -> None:
         """``window_gauges``: expose ``slo_agent_sli_ratio`` and ``slo_agent_burn_rate`` per
-        window (``--metrics-window-gauges``)."""
+        window (``--metrics-window-gauges``). ``background``: render the state gauges in a
+        thread as soon as they are set (the agent does; tests render on demand)."""
         self.registry = registry if registry is not None else CollectorRegistry()
         # prometheus-client's own metrics, after the tallies in the exposition
         self._client = CollectorRegistry()
@@ -140,7 +145,7 @@ class AgentMetrics:
             registry=r,
         )
         self.registry.register(self._client)
-        self.gauges = StateGauges(window_gauges)
+        self.gauges = StateGauges(window_gauges, background)
         # label values -> the cells they update, so the hot path builds no label tuples twice
         self._result_cells: dict[tuple[str, ...], tuple[list[float], HistogramCell]] = {}
         self._sli_cells: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
@@ -207,13 +212,16 @@ class AgentMetrics:
 
     def set_specs(self, specs: SpecSet) -> None:
         self.gauges.specs = specs
+        self.gauges.changed()
 
     def set_decisions(self, report: DecisionReport) -> None:
         self.gauges.report = report
+        self.gauges.changed()
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
         self.gauges.snapshot = snapshot
         self.evaluation_timestamp.set(snapshot.evaluated_at)
+        self.gauges.changed()
 
     def observe_lag(self, seconds: float) -> None:
         with self._tallies.lock:

@@ -55,22 +55,22 @@ def header(name: str, documentation: str, kind: str, openmetrics: bool = False) 
 class GaugeFamily:
     """One gauge family's text: its header and one line per series added."""
 
-    __slots__ = ("_lines", "documentation", "name")
+    __slots__ = ("documentation", "lines", "name")
 
     def __init__(self, name: str, documentation: str) -> None:
         self.name = name
         self.documentation = documentation
-        self._lines: list[str] = []
+        self.lines: list[str] = []  # whole ``name{labels} value\n`` lines, in order
 
     def add(self, labels: str, value: float) -> None:
         """``labels``: the label text from :func:`label_text` (or built the same way)."""
-        self._lines.append(f"{self.name}{{{labels}}} {number(value)}\n")
+        self.lines.append(f"{self.name}{{{labels}}} {number(value)}\n")
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return len(self.lines)
 
     def text(self, openmetrics: bool = False) -> str:
-        return header(self.name, self.documentation, "gauge", openmetrics) + "".join(self._lines)
+        return header(self.name, self.documentation, "gauge", openmetrics) + "".join(self.lines)
 
 
 __all__ = [

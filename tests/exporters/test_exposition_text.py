@@ -5,6 +5,7 @@ in both formats, with label values that need escaping; and the window gauges can
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
@@ -129,3 +130,19 @@ def test_the_state_gauges_are_rendered_once_per_change() -> None:
     metrics.set_snapshot(dataclasses.replace(snapshot, evaluated_at=NOW + 10))
     assert metrics.state_version != version
     assert metrics.gauges.text() is not first
+
+
+def test_in_the_background_a_new_snapshot_is_rendered_before_the_scrape_asks() -> None:
+    metrics = AgentMetrics(background=True)
+    specs, snapshot, report = _state()
+    metrics.set_specs(specs)
+    metrics.set_snapshot(snapshot)
+    metrics.set_decisions(report)
+    deadline = time.monotonic() + 30
+    while metrics.gauges.busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not metrics.gauges.busy
+    rendered = metrics.gauges.rendered()
+    assert rendered is not None
+    assert b"slo_agent_decision_flag{" in rendered.encode()
+    assert metrics.gauges.text() is rendered  # the scrape takes it as it is
