@@ -3,10 +3,9 @@
 Counters and histograms are updated as results arrive, so any Prometheus can compute SLIs from
 them; SLO gauges (objective, SLI, budget, burn, alerts), node info and the advisor's gauges are
 read from the latest immutable :class:`~agent.slo.status.Snapshot`, spec set and review, their
-text rendered once per change (:mod:`exporters.prometheus.gauges`). The Prometheus text format
-is written directly (:mod:`exporters.prometheus.text`), byte for byte what prometheus-client
-prints; OpenMetrics (with exemplars) goes through prometheus-client for the counters and
-histograms.
+text rendered once per change (:mod:`exporters.prometheus.gauges`). Both text formats are
+written directly (:mod:`exporters.prometheus.text`), byte for byte what prometheus-client
+prints, except the few families prometheus-client's own metrics hold (journeys, self-metrics).
 """
 
 from __future__ import annotations
@@ -260,7 +259,8 @@ class AgentMetrics:
 
     def openmetrics_exposition(self) -> bytes:
         """The OpenMetrics text format: what ``exposition`` holds, plus exemplars."""
-        live: bytes = generate_openmetrics(self.registry)  # type: ignore[no-untyped-call]
+        client: bytes = generate_openmetrics(self._client)  # type: ignore[no-untyped-call]
         eof = b"# EOF\n"
-        body = live[: -len(eof)] if live.endswith(eof) else live
-        return body + self.gauges.text(openmetrics=True).encode() + eof
+        client = client[: -len(eof)] if client.endswith(eof) else client
+        tallies = self._tallies.text(openmetrics=True).encode()
+        return tallies + client + self.gauges.text(openmetrics=True).encode() + eof

@@ -46,9 +46,11 @@ class CounterTally:
         """The values now (the caller holds the lock): rendered after the lock is let go."""
         return [(labels, cell[0], cell[1]) for labels, cell in self._cells.items()]
 
-    def changes(self) -> list[tuple[tuple[str, ...], float, float]]:
+    def changes(self, openmetrics: bool = False) -> list[tuple[tuple[str, ...], float, float]]:
         """What :meth:`text` takes: the values now (the caller holds the lock); a counter is
-        one number, so every value is copied and the unchanged ones keep their lines."""
+        one number, so every value is copied and the unchanged ones keep their lines (the
+        same in both formats)."""
+        del openmetrics
         return self.copy()
 
     def family(self, values: list[tuple[tuple[str, ...], float, float]]) -> CounterMetricFamily:
@@ -57,9 +59,12 @@ class CounterTally:
             family.add_metric(labels, value, created=created)
         return family
 
-    def text(self, values: list[tuple[tuple[str, ...], float, float]]) -> str:
-        """What ``generate_latest`` prints for :meth:`family`: ``_total``, then ``_created``.
-        A series whose value did not change since the last call reuses its lines."""
+    def text(
+        self, values: list[tuple[tuple[str, ...], float, float]], openmetrics: bool = False
+    ) -> str:
+        """What prometheus-client prints for :meth:`family`: in the Prometheus format every
+        ``_total``, then every ``_created``; in OpenMetrics both per series. A series whose
+        value did not change since the last call reuses its lines."""
         total, created = f"{self.name}_total", f"{self.name}_created"
         lines, created_lines = [], []
         cache = self._lines
@@ -71,6 +76,11 @@ class CounterTally:
                 hit = cache[labels] = (value, line, f"{created}{braced} {number(when)}\n", braced)
             lines.append(hit[1])
             created_lines.append(hit[2])
+        if openmetrics:
+            out = [header(self.name, self.documentation, "counter", openmetrics=True)]
+            for pair in zip(lines, created_lines, strict=True):
+                out.extend(pair)
+            return "".join(out)
         out = [header(total, self.documentation, "counter"), *lines]
         if created_lines:
             out.append(header(created, self.documentation, "gauge"))
@@ -79,7 +89,8 @@ class CounterTally:
 
 
 _HistogramValues = tuple[tuple[str, ...], list[int], float, float, dict[int, Exemplar]]
-_Changed = tuple[int, list[int], float, float]  # observations, per-bucket counts, sum, created
+# observations, per-bucket counts, sum, created, exemplars (OpenMetrics only)
+_Changed = tuple[int, list[int], float, float, dict[int, Exemplar]]
 
 
 def _braced(labelnames: tuple[str, ...], values: tuple[str, ...]) -> str:
@@ -129,8 +140,11 @@ class HistogramTally:
         self._bounds = bounds
         self._les = (*(floatToGoString(b) for b in bounds), "+Inf")  # type: ignore[no-untyped-call]
         self._cells: dict[tuple[str, ...], HistogramCell] = {}
-        # labels -> (observations, its _bucket/_count/_sum lines, its _created line)
-        self._lines: dict[tuple[str, ...], tuple[int, str, str]] = {}
+        # per format (OpenMetrics?), labels -> (observations, _bucket/_count/_sum, _created)
+        self._lines: dict[bool, dict[tuple[str, ...], tuple[int, str, str]]] = {
+            False: {},
+            True: {},
+        }
 
     def cell(self, labels: tuple[str, ...] = ()) -> HistogramCell:
         cell = self._cells.get(labels)
@@ -159,42 +173,50 @@ class HistogramTally:
             family.samples.append(Sample(f"{self.name}_created", named, created))
         return family
 
-    def changes(self) -> list[tuple[tuple[str, ...], _Changed | None]]:
-        """Per series, its values if they changed since the last :meth:`text` (None if not);
-        the caller holds the lock: only what changed is copied under it."""
-        cache = self._lines
+    def changes(self, openmetrics: bool = False) -> list[tuple[tuple[str, ...], _Changed | None]]:
+        """Per series, its values if they changed since the last :meth:`text` in that format
+        (None if not); the caller holds the lock: only what changed is copied under it."""
+        cache = self._lines[openmetrics]
         out: list[tuple[tuple[str, ...], _Changed | None]] = []
         for labels, cell in self._cells.items():
             hit = cache.get(labels)
             if hit is not None and hit[0] == cell.n:
                 out.append((labels, None))
             else:
-                out.append((labels, (cell.n, list(cell.counts), cell.total, cell.created)))
+                exemplars = dict(cell.exemplars) if openmetrics and cell.exemplars else {}
+                out.append(
+                    (labels, (cell.n, list(cell.counts), cell.total, cell.created, exemplars))
+                )
         return out
 
-    def text(self, changes: list[tuple[tuple[str, ...], _Changed | None]]) -> str:
-        """What ``generate_latest`` prints for :meth:`family` (exemplars are OpenMetrics only):
-        ``_bucket`` (``le`` in its sorted place among the labels), ``_count``, ``_sum``, then
-        ``_created``. A series that did not change since the last call reuses its lines."""
+    def text(
+        self, changes: list[tuple[tuple[str, ...], _Changed | None]], openmetrics: bool = False
+    ) -> str:
+        """What prometheus-client prints for :meth:`family`: per series ``_bucket`` (``le`` in
+        its sorted place among the labels), ``_count``, ``_sum``; ``_created`` after all of
+        them in the Prometheus format, after each series in OpenMetrics, where the buckets carry
+        their exemplars. A series that did not change since the last call reuses its lines."""
         name = self.name
-        out = [header(name, self.documentation, "histogram")]
+        out = [header(name, self.documentation, "histogram", openmetrics)]
         created_lines = []
-        cache = self._lines
+        cache = self._lines[openmetrics]
         for labels, changed in changes:
             if changed is None:
                 hit = cache[labels]
             else:
-                hit = cache[labels] = self._series_text(labels, *changed)
+                hit = cache[labels] = self._series_text(labels, changed)
             out.append(hit[1])
-            created_lines.append(hit[2])
+            if openmetrics:
+                out.append(hit[2])
+            else:
+                created_lines.append(hit[2])
         if created_lines:
             out.append(header(f"{name}_created", self.documentation, "gauge"))
             out.extend(created_lines)
         return "".join(out)
 
-    def _series_text(
-        self, labels: tuple[str, ...], n: int, counts: list[int], total: float, created: float
-    ) -> tuple[int, str, str]:
+    def _series_text(self, labels: tuple[str, ...], changed: _Changed) -> tuple[int, str, str]:
+        n, counts, total, created, exemplars = changed
         name = self.name
         order = sorted(range(len(self.labelnames)), key=lambda i: self.labelnames[i])
         pairs = [f'{self.labelnames[i]}="{escape_value(labels[i])}"' for i in order]
@@ -205,11 +227,21 @@ class HistogramTally:
         cumulative = 0
         for i, le in enumerate(self._les):
             cumulative += counts[i]
-            lines.append(f'{name}_bucket{{{before}le="{le}"{after}}} {number(cumulative)}\n')
+            ex = exemplars.get(i)
+            tail = "" if ex is None else _exemplar(ex)
+            lines.append(f'{name}_bucket{{{before}le="{le}"{after}}} {number(cumulative)}{tail}\n')
         plain = "{" + ",".join(pairs) + "}" if pairs else ""
         lines.append(f"{name}_count{plain} {number(cumulative)}\n")
         lines.append(f"{name}_sum{plain} {number(total)}\n")
         return (n, "".join(lines), f"{name}_created{plain} {number(created)}\n")
+
+
+def _exemplar(exemplar: Exemplar) -> str:
+    """`` # {labels} value timestamp`` as prometheus-client's OpenMetrics exposition writes it."""
+    labels = ",".join(f'{k}="{escape_value(v)}"' for k, v in sorted(exemplar.labels.items()))
+    if exemplar.timestamp is None:
+        return f" # {{{labels}}} {number(exemplar.value)}"
+    return f" # {{{labels}}} {number(exemplar.value)} {exemplar.timestamp}"
 
 
 class TallyCollector(Collector):
@@ -227,12 +259,13 @@ class TallyCollector(Collector):
             for tally, copied in zip(self._tallies, values, strict=True)
         ]
 
-    def text(self) -> str:
-        """The Prometheus text format of every tally, as ``generate_latest`` prints it."""
+    def text(self, openmetrics: bool = False) -> str:
+        """Every tally in the Prometheus text format (or OpenMetrics, without ``# EOF``), as
+        prometheus-client prints it; the probe path waits only while changes are copied."""
         with self.lock:
-            values = [tally.changes() for tally in self._tallies]
+            values = [tally.changes(openmetrics) for tally in self._tallies]
         return "".join(
-            tally.text(copied)  # type: ignore[arg-type]
+            tally.text(copied, openmetrics)  # type: ignore[arg-type]
             for tally, copied in zip(self._tallies, values, strict=True)
         )
 

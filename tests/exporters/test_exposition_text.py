@@ -101,6 +101,15 @@ def test_the_openmetrics_text_is_what_prometheus_client_printed() -> None:
     assert ours == theirs
     assert b'# {trace_id="' in ours
     assert ours.endswith(b"# EOF\n")
+    # again after one series changed (a new exemplar) and the others did not
+    specs, _, _ = _state()
+    changed = specs.nodes[0]
+    result = ProbeResult(changed.name, "authorize", NOW, Observation(Outcome.SUCCESS, Reason.OK, 9))
+    metrics.observe_result(changed, result, sli_events(changed, result), trace_id="cd" * 16)
+    again = metrics.openmetrics_exposition()
+    assert again != ours
+    assert b'# {trace_id="' + b"cd" * 16 in again
+    assert again == generate_openmetrics(reference)  # type: ignore[no-untyped-call]
 
 
 def _families(text: bytes) -> set[str]:
