@@ -2,8 +2,8 @@
 immutable :class:`~agent.slo.status.Snapshot`, the advisor's gauges from its latest review.
 
 They change only when a new spec set, snapshot or review is set, so their text is rendered once
-per change (on the first scrape after it, off the event loop: see
-:mod:`exporters.prometheus.scrape`) and reused until the next one.
+per change (in a background thread as soon as it is set, or by the first scrape after it, which
+runs in a worker thread: :mod:`agent.api.scrape_cache`) and reused until the next one.
 
 ``window_gauges=False`` leaves out ``slo_agent_sli_ratio{window}`` and
 ``slo_agent_burn_rate{window}``: the generated recording rules compute both from the event
@@ -23,7 +23,7 @@ from agent.slo.status import Snapshot
 from exporters.prometheus import names
 from exporters.prometheus.text import GaugeFamily, escape_value, number
 
-# (family, help); the label names are in each renderer, sorted as prometheus-client prints them
+# each family's help; its label names are in its renderer, sorted as prometheus-client prints them
 NODE_INFO_HELP = "Static facts about a node: mode, owner, partner and capability."
 CERT_HELP = "Unix time the peer certificate of the probe's last TLS handshake expires (notAfter)."
 OBJECTIVE_HELP = "SLO objective as a ratio."
