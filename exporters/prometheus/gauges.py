@@ -144,6 +144,7 @@ class StateGauges:
         self._lock = threading.Lock()
         # (part, openmetrics) -> (the object(s) rendered, its text)
         self._rendered: dict[tuple[str, bool], tuple[Any, str]] = {}
+        self._families: dict[str, tuple[object, list[GaugeFamily]]] = {}  # part -> families
 
     @property
     def version(self) -> tuple[int, int, int]:
@@ -177,6 +178,7 @@ class StateGauges:
     def _render_changes(self) -> None:
         while True:
             self.text()
+            self.text(openmetrics=True)  # what Prometheus asks for first: the lines are shared
             with self._worker_lock:
                 if not self._again:
                     self._busy = False
@@ -212,6 +214,13 @@ class StateGauges:
         done = self._rendered.get((key, openmetrics))
         if done is not None and done[0] is source:
             return done[1]
-        text = "".join(family.text(openmetrics) for family in render())
+        # the lines are the same in both formats (only help escaping differs): build them once
+        built = self._families.get(key)
+        if built is None or built[0] is not source:
+            built = self._families[key] = (source, render())
+        text = "".join(family.text(openmetrics) for family in built[1])
         self._rendered[(key, openmetrics)] = (source, text)
+        other = self._rendered.get((key, not openmetrics))
+        if other is not None and other[0] is source:  # both texts exist: the lines can go
+            del self._families[key]
         return text
