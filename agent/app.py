@@ -32,7 +32,7 @@ from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.heap import tune_collector
 from agent.runtime.source import SpecSource
 from agent.runtime.workers import WorkerSettings
-from agent.schedule.shard import UNSHARDED, Shard
+from agent.schedule.shard import UNSHARDED, Shard, split_warnings
 from agent.sources.prometheus import PrometheusSliSource
 from agent.store.lock import StoreLock
 from agent.store.sqlite import SqliteStore
@@ -60,6 +60,7 @@ class RunOptions:
     alertmanager_resend_interval: float = 60.0  # seconds between re-sends of firing alerts
     tracing: bool = True  # False: no spans whatever OTEL_* says (``--no-tracing``)
     shard: Shard = UNSHARDED  # probe only the nodes and journeys this replica owns (``--shard``)
+    window_gauges: bool = True  # slo_agent_sli_ratio/burn_rate per window (--metrics-window-gauges)
     decision_alerts: bool = False  # push NodeDecisionReview alerts too (``--decision-alerts``)
     server_limits: ServerLimits = DEFAULT_LIMITS  # ``--max-connections``, ``--http-idle-timeout``
     # what the log filter searches for; the agent adds its URLs', specs' and OTLP credentials
@@ -111,7 +112,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
     prometheus = httpx.AsyncClient() if options.prometheus_url else None
     pusher = alert_pusher(options)
     try:
-        metrics = AgentMetrics()
+        metrics = AgentMetrics(window_gauges=options.window_gauges, background=True)
         if trace_config is not None:
             tracing = start_tracing(trace_config, metrics)
             log.info("exporting traces to %s", tracing.target)
@@ -138,7 +139,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             probe_workers=worker_settings(options, env),
         )
         if agent.workers is not None:
-            metrics.registry.register(WorkerCollector(agent.workers))
+            metrics.register(WorkerCollector(agent.workers))
         if options.secrets is not None:
             options.secrets.follow(lambda: agent.specs)
             agent.pipeline.failures.secrets = options.secrets.values  # redacted from details
@@ -157,6 +158,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
                 shard=options.shard,
                 decisions=lambda: advisor.report,
                 decision_rows=lambda: decision_rows(advisor.report) if advisor.report else [],
+                metrics_version=lambda: metrics.state_version,
             ),
             options.host,
             options.port,
@@ -248,6 +250,8 @@ async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None
             loop.add_signal_handler(sig, stop.set)
     async with running_agent(options, env) as running:
         specs = running.agent.specs
+        for warning in split_warnings(running.agent.all_specs, options.shard):
+            log.warning("sharding: %s", warning)
         log.info(
             "slo-agent (shard %s) watching %d nodes (%d probes) and %d journeys; metrics at "
             "%s/metrics, status at %s/api/v1/status",

@@ -2,11 +2,15 @@
 
 ``/metrics`` answers in the OpenMetrics format (with exemplars: trace ids on the duration
 histograms) when the scraper asks for it with ``Accept: application/openmetrics-text`` and an
-OpenMetrics exposition is wired in; in the Prometheus text format otherwise.
+OpenMetrics exposition is wired in; in the Prometheus text format otherwise. Either is rendered
+in a worker thread at most once per ``metrics_max_age`` seconds (or state change) and served
+from memory, gzipped when the scraper accepts it (:mod:`agent.api.scrape_cache`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -26,6 +30,7 @@ from agent.api.page import (
     status_page,
 )
 from agent.api.page_decisions import DecisionRow
+from agent.api.scrape_cache import DEFAULT_MAX_AGE, ScrapeCache, accepts_gzip
 from agent.api.status_json import snapshot_json
 from agent.journeys.views import JourneyView
 from agent.schedule.shard import Shard
@@ -78,7 +83,16 @@ def create_app(
     decision_rows: Callable[[], Sequence[DecisionRow]] | None = None,
     shard: Shard | None = None,  # which replica this is; /api/v1/status says so
     decisions: Callable[[], DecisionReport | None] | None = None,  # the advisor's latest review
+    metrics_version: Callable[[], object] = lambda: None,  # changes when the gauges do
+    metrics_max_age: float = DEFAULT_MAX_AGE,  # seconds a rendered /metrics body is reused
+    clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
+    caches = {
+        fmt: ScrapeCache(render, clock=clock, max_age=metrics_max_age, version=metrics_version)
+        for fmt, render in (("text", metrics), ("openmetrics", openmetrics))
+        if render is not None
+    }
+
     async def index(request: Request) -> Response:
         """The status page (read-only: GET and HEAD only)."""
         served = {getattr(route, "path", "") for route in request.app.routes}
@@ -112,9 +126,15 @@ def create_app(
         return PlainTextResponse("not ready: first SLO evaluation pending\n", status_code=503)
 
     async def prometheus(request: Request) -> Response:
-        if openmetrics is not None and OPENMETRICS in request.headers.get("accept", ""):
-            return Response(openmetrics(), media_type=OPENMETRICS_CONTENT_TYPE)
-        return Response(metrics(), media_type=metrics_content_type)
+        om = openmetrics is not None and OPENMETRICS in request.headers.get("accept", "")
+        compressed = accepts_gzip(request.headers.get("accept-encoding", ""))
+        cache = caches["openmetrics" if om else "text"]
+        body = await asyncio.to_thread(cache.body, compressed)
+        headers = {"Vary": "Accept-Encoding"}
+        if compressed:
+            headers["Content-Encoding"] = "gzip"
+        media_type = OPENMETRICS_CONTENT_TYPE if om else metrics_content_type
+        return Response(body, media_type=media_type, headers=headers)
 
     async def status(_: Request) -> Response:
         snapshot = view.snapshot

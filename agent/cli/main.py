@@ -130,6 +130,28 @@ def run(
             show_default=False,
         ),
     ] = None,
+    window_gauges: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-window-gauges/--no-metrics-window-gauges",
+            envvar="SLO_AGENT_METRICS_WINDOW_GAUGES",
+            help="Expose slo_agent_sli_ratio and slo_agent_burn_rate for every window on "
+            "/metrics (2 series per SLO and window); off, Prometheus computes them from the "
+            "event counters with the generated recording rules.",
+        ),
+    ] = True,
+    shard_split: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--shard-split",
+            metavar="CAPABILITY",
+            help="With --shard: spread this capability's nodes over the shards by node name "
+            "instead of keeping them on one shard (for a capability too large for one "
+            "replica; its reroute advice then sees only each shard's own alternatives). "
+            "Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     decision_alerts: Annotated[
         bool,
         typer.Option(
@@ -186,10 +208,11 @@ def run(
         ),
         prometheus_url=prometheus,
         tracing=not no_tracing,
-        shard=_shard(shard),
+        shard=dataclasses.replace(_shard(shard), split=frozenset(shard_split or ())),
         decision_alerts=decision_alerts,
         probe_workers=_probe_workers(probe_workers),
         use_uvloop=uvloop,
+        window_gauges=window_gauges,
         server_limits=ServerLimits(
             max_connections=max_connections,
             idle_timeout=_positive(http_idle_timeout, "--http-idle-timeout"),

@@ -1,16 +1,18 @@
 """The agent's Prometheus exposition on its own registry (never the global one).
 
 Counters and histograms are updated as results arrive, so any Prometheus can compute SLIs from
-them; SLO gauges (objective, SLI, budget, burn, alerts) are read from the latest immutable
-:class:`~agent.slo.status.Snapshot` by a custom collector at scrape time.
+them; SLO gauges (objective, SLI, budget, burn, alerts), node info and the advisor's gauges are
+read from the latest immutable :class:`~agent.slo.status.Snapshot`, spec set and review, their
+text rendered once per change (:mod:`exporters.prometheus.gauges`). Both text formats are
+written directly (:mod:`exporters.prometheus.text`), byte for byte what prometheus-client
+prints, except the few families prometheus-client's own metrics hold (journeys, self-metrics).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.openmetrics.exposition import (
     CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE,
@@ -26,7 +28,7 @@ from agent.probes.result import ProbeResult
 from agent.slo.events import SliEvent
 from agent.slo.status import Snapshot
 from exporters.prometheus import names
-from exporters.prometheus.decisions import DecisionCollector
+from exporters.prometheus.gauges import StateGauges
 from exporters.prometheus.runtime_health import RuntimeHealthMetrics
 from exporters.prometheus.tallies import (
     CounterTally,
@@ -36,98 +38,26 @@ from exporters.prometheus.tallies import (
 )
 
 
-class SnapshotCollector(Collector):
-    """Yields the SLO gauges of the current snapshot and the node info of the current specs."""
-
-    def __init__(self) -> None:
-        self.snapshot: Snapshot | None = None
-        self.specs: SpecSet | None = None
-
-    def collect(self) -> Iterable[Metric]:
-        yield from self._node_info()
-        if self.snapshot is not None:
-            yield from self._slo_gauges(self.snapshot)
-            yield self._certificates(self.snapshot)
-
-    def _node_info(self) -> Iterator[Metric]:
-        info = GaugeMetricFamily(
-            names.NODE_INFO,
-            "Static facts about a node: mode, owner, partner and capability.",
-            labels=("node", "mode", "owner", "partner", "capability"),
-        )
-        for node in self.specs.nodes if self.specs else ():
-            partner = node.partner.name if node.partner else ""
-            info.add_metric((node.name, node.mode.value, node.owner, partner, node.capability), 1)
-        yield info
-
-    @staticmethod
-    def _certificates(snapshot: Snapshot) -> Metric:
-        expiry = GaugeMetricFamily(
-            names.TLS_CERT_EXPIRY,
-            "Unix time the peer certificate of the probe's last TLS handshake expires (notAfter).",
-            labels=("node", "probe"),
-        )
-        for cert in snapshot.certificates:
-            expiry.add_metric((cert.node, cert.probe), cert.not_after)
-        return expiry
-
-    @staticmethod
-    def _slo_gauges(snapshot: Snapshot) -> Iterator[Metric]:
-        objective = GaugeMetricFamily(
-            names.OBJECTIVE, "SLO objective as a ratio.", labels=("node", "slo")
-        )
-        sli = GaugeMetricFamily(
-            names.SLI_RATIO,
-            "Good events over all events in the window (absent when there is no data).",
-            labels=("node", "slo", "window"),
-        )
-        remaining = GaugeMetricFamily(
-            names.BUDGET_REMAINING,
-            "Error budget left over the SLO period, as a ratio (negative when overspent).",
-            labels=("node", "slo"),
-        )
-        burn = GaugeMetricFamily(
-            names.BURN_RATE,
-            "Error ratio in the window divided by the allowed one (1 = on budget).",
-            labels=("node", "slo", "window"),
-        )
-        exhaustion = GaugeMetricFamily(
-            names.BUDGET_EXHAUSTION,
-            "Seconds until the remaining budget is spent at the current 1h burn rate.",
-            labels=("node", "slo"),
-        )
-        alert = GaugeMetricFamily(
-            names.ALERT_ACTIVE,
-            "1 while a multi-window burn-rate alert of that severity fires.",
-            labels=("node", "slo", "severity"),
-        )
-        for s in snapshot.slos():
-            key = (s.node, s.slo)
-            objective.add_metric(key, s.objective)
-            for w in s.windows:
-                if w.sli is not None:
-                    sli.add_metric((*key, w.window), w.sli)
-                if w.burn_rate is not None:
-                    burn.add_metric((*key, w.window), w.burn_rate)
-            if s.budget.remaining_ratio is not None:
-                remaining.add_metric(key, s.budget.remaining_ratio)
-            if s.exhaustion_seconds is not None:
-                exhaustion.add_metric(key, s.exhaustion_seconds)
-            for severity in sorted({a.severity for a in s.alerts}):
-                active = any(a.firing for a in s.alerts if a.severity == severity)
-                alert.add_metric((*key, severity.value), 1.0 if active else 0.0)
-        yield from (objective, sli, remaining, burn, exhaustion, alert)
-
-
 class AgentMetrics:
     """Every metric the agent exposes, on a registry of its own."""
 
     content_type = CONTENT_TYPE_LATEST
     openmetrics_content_type = OPENMETRICS_CONTENT_TYPE
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        window_gauges: bool = True,
+        background: bool = False,
+    ) -> None:
+        """``window_gauges``: expose ``slo_agent_sli_ratio`` and ``slo_agent_burn_rate`` per
+        window (``--metrics-window-gauges``). ``background``: render the state gauges in a
+        thread as soon as they are set (the agent does; tests render on demand)."""
         self.registry = registry if registry is not None else CollectorRegistry()
-        r = self.registry
+        # prometheus-client's own metrics, after the tallies in the exposition
+        self._client = CollectorRegistry()
+        r = self._client
         # the per-probe path: plain numbers under one lock (see exporters/prometheus/tallies.py)
         self.probe_results = CounterTally(
             names.PROBE_RESULTS,
@@ -161,7 +91,7 @@ class AgentMetrics:
                 self.scheduler_lag,
             )
         )
-        r.register(self._tallies)
+        self.registry.register(self._tallies)
         self._lag = self.scheduler_lag.cell()
         self.scheduler_skipped = Counter(
             names.SCHEDULER_SKIPPED,
@@ -216,13 +146,15 @@ class AgentMetrics:
             registry=r,
         )
         self.health = RuntimeHealthMetrics(r)  # evaluation duration, flush lag, cycles skipped
-        self.snapshot_collector = SnapshotCollector()
-        r.register(self.snapshot_collector)
-        self.decision_collector = DecisionCollector()
-        r.register(self.decision_collector)
+        self.registry.register(self._client)
+        self.gauges = StateGauges(window_gauges, background)
         # label values -> the cells they update, so the hot path builds no label tuples twice
         self._result_cells: dict[tuple[str, ...], tuple[list[float], HistogramCell]] = {}
         self._sli_cells: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+
+    def register(self, collector: Collector) -> None:
+        """Expose ``collector``'s metrics too (rendered by prometheus-client, per scrape)."""
+        self._client.register(collector)
 
     # --- hot path ---------------------------------------------------------------------------
 
@@ -285,14 +217,17 @@ class AgentMetrics:
     # --- state from the agent -----------------------------------------------------------------
 
     def set_specs(self, specs: SpecSet) -> None:
-        self.snapshot_collector.specs = specs
+        self.gauges.specs = specs
+        self.gauges.changed()
 
     def set_decisions(self, report: DecisionReport) -> None:
-        self.decision_collector.report = report
+        self.gauges.report = report
+        self.gauges.changed()
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
-        self.snapshot_collector.snapshot = snapshot
+        self.gauges.snapshot = snapshot
         self.evaluation_timestamp.set(snapshot.evaluated_at)
+        self.gauges.changed()
 
     def observe_lag(self, seconds: float) -> None:
         with self._tallies.lock:
@@ -327,10 +262,21 @@ class AgentMetrics:
         if ok:
             self.reload_timestamp.set(at)
 
+    @property
+    def state_version(self) -> tuple[int, int, int]:
+        """Changes whenever new specs, a new snapshot or a new review is set."""
+        return self.gauges.version
+
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        """The Prometheus text format, now (the state gauges' text is reused until they change).
+        Safe to call from any thread: the probe path waits only while the tallies are copied."""
+        live = self._tallies.text().encode() + generate_latest(self._client)
+        return live + self.gauges.text().encode()
 
     def openmetrics_exposition(self) -> bytes:
         """The OpenMetrics text format: what ``exposition`` holds, plus exemplars."""
-        text: bytes = generate_openmetrics(self.registry)  # type: ignore[no-untyped-call]
-        return text
+        client: bytes = generate_openmetrics(self._client)  # type: ignore[no-untyped-call]
+        eof = b"# EOF\n"
+        client = client[: -len(eof)] if client.endswith(eof) else client
+        tallies = self._tallies.text(openmetrics=True).encode()
+        return tallies + client + self.gauges.text(openmetrics=True).encode() + eof

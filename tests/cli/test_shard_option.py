@@ -59,7 +59,9 @@ def test_auto_takes_the_shard_from_the_statefulset_pod_name(tmp_path: Path) -> N
     )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # every node has capability "api": split, they are spread by node name
     cmd = [sys.executable, "-m", "agent", "run", str(specs), "--shard", "auto/3"]
+    cmd += ["--shard-split", "api"]
     cmd += ["--store", str(tmp_path / "store.db"), "--listen", f"127.0.0.1:{port}"]
     cmd += ["--evaluation-interval", "200ms", "--log-level", "warning", "--no-tracing"]
     env = {**os.environ, "HOSTNAME": "slo-agent-2"}

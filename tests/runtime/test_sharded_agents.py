@@ -1,5 +1,5 @@
 """Two agents on one spec set, ``--shard 0/2`` and ``1/2``: they probe disjoint nodes and run
-disjoint journeys, and together cover all of them."""
+disjoint journeys, and together cover all of them; the nodes of a capability share a shard."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.support.fakes import eventually
 from tests.support.targets import Reply, Target
 
 NODES = [f"node-{i}" for i in range(10)]
+CAPABILITY = {name: f"cap-{i // 2}" for i, name in enumerate(NODES)}  # alternatives in pairs
 JOURNEYS = [f"journey-{i}" for i in range(4)]
 
 
@@ -52,10 +53,14 @@ async def status(agent: RunningAgent) -> dict[str, Any]:
 
 
 async def test_two_shards_probe_disjoint_targets_that_together_cover_all(tmp_path: Path) -> None:
-    owners = {name: owner_of(name, 2) for name in NODES + JOURNEYS}
+    owners = {name: owner_of(f"capability:{CAPABILITY[name]}", 2) for name in NODES}
+    owners |= {name: owner_of(name, 2) for name in JOURNEYS}
     assert set(owners.values()) == {0, 1}  # both shards own something in this set
     async with Target(default=Reply(200, b"ok")) as target:
-        specs = {name: node_spec(name, target.url(f"/{name}")) for name in NODES}
+        specs = {
+            name: node_spec(name, target.url(f"/{name}"), capability=CAPABILITY[name])
+            for name in NODES
+        }
         specs |= {name: journey_spec(name, target.url(f"/{name}")) for name in JOURNEYS}
         spec_dir = write_specs(tmp_path / "specs", **specs)
         agents = []

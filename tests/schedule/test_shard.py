@@ -20,7 +20,15 @@ from agent.model import (
     Slo,
     SpecSet,
 )
-from agent.schedule.shard import UNSHARDED, Shard, owned_specs, owner_of, parse_shard
+from agent.schedule.shard import (
+    UNSHARDED,
+    Shard,
+    node_key,
+    owned_specs,
+    owner_of,
+    parse_shard,
+    split_warnings,
+)
 
 NAMES = [f"node-{i}" for i in range(1000)]
 BALANCE = 0.25  # each shard holds 1000/n names, give or take a quarter of that
@@ -114,8 +122,8 @@ def test_bad_values_say_what_is_allowed(value: str, hostname: str, message: str)
     assert str(caught.value) == message
 
 
-def _node(name: str) -> Node:
-    return Node(name=name, mode=Mode.OPERATED, owner="sre", capability="api", probes=(), slos=())
+def _node(name: str) -> Node:  # a capability of its own: spread like its name
+    return Node(name=name, mode=Mode.OPERATED, owner="sre", capability=name, probes=(), slos=())
 
 
 def _journey(name: str, nodes: list[str]) -> Journey:
@@ -140,3 +148,86 @@ def test_owned_specs_split_nodes_and_journeys_and_keep_the_alert_windows() -> No
     assert all(part.alert_windows == windows and part.sources == ("a.yaml",) for part in parts)
     assert all(part.nodes for part in parts)  # 20 names over 3 shards: none is empty here
     assert owned_specs(specs, UNSHARDED) is specs
+
+
+# --- sharding by capability: a capability's alternatives share a shard ----------------------
+
+
+def _capable(name: str, capability: str) -> Node:
+    return Node(
+        name=name, mode=Mode.OPERATED, owner="sre", capability=capability, probes=(), slos=()
+    )
+
+
+CAPABILITIES = [f"cap-{i}" for i in range(200)]
+# 1,000 nodes: 200 capabilities of 1 to 9 nodes, and a few with no capability
+FLEET = tuple(
+    _capable(f"node-{i}", CAPABILITIES[(i * 7919) % len(CAPABILITIES)] if i % 50 else "")
+    for i in range(1000)
+)
+FLEET_SPECS = SpecSet(nodes=FLEET, alert_windows={}, sources=("a.yaml",))
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 7, 8, 13, 16, 32])
+def test_capability_sharding_partitions_the_nodes_completely_and_disjointly(count: int) -> None:
+    parts = [owned_specs(FLEET_SPECS, Shard(index, count)).nodes for index in range(count)]
+    names = [node.name for part in parts for node in part]
+    assert len(names) == len(set(names)) == len(FLEET)
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 8, 16])
+def test_every_node_of_a_capability_lands_on_one_shard(count: int) -> None:
+    home: dict[str, set[int]] = {}
+    for index in range(count):
+        for node in owned_specs(FLEET_SPECS, Shard(index, count)).nodes:
+            home.setdefault(node.capability, set()).add(index)
+    capable = {cap: shards for cap, shards in home.items() if cap}
+    assert len(capable) == len({node.capability for node in FLEET if node.capability}) > 150
+    assert all(len(shards) == 1 for shards in capable.values()), capable
+    assert len(home[""]) > 1  # nodes without a capability are spread by their own names
+
+
+@pytest.mark.parametrize("count", range(1, 12))
+def test_growing_the_shard_count_moves_few_capabilities_and_only_to_the_new_shard(
+    count: int,
+) -> None:
+    def owners(n: int) -> dict[str, int]:
+        return {
+            node.name: index
+            for index in range(n)
+            for node in owned_specs(FLEET_SPECS, Shard(index, n)).nodes
+        }
+
+    before, after = owners(count), owners(count + 1)
+    moved = {name for name in before if before[name] != after[name]}
+    assert {after[name] for name in moved} <= {count}
+    moved_caps = {node.capability for node in FLEET if node.name in moved and node.capability}
+    expected = len({node.capability for node in FLEET if node.capability}) / (count + 1)
+    assert abs(len(moved_caps) - expected) <= 0.4 * expected, len(moved_caps)
+
+
+def test_a_split_capability_is_spread_by_node_name_and_said_so() -> None:
+    big = tuple(_capable(f"pay-{i}", "payments") for i in range(60))
+    small = (_capable("ship-a", "shipping"), _capable("ship-b", "shipping"))
+    specs = SpecSet(nodes=big + small, alert_windows={}, sources=("a.yaml",))
+    together = [len(owned_specs(specs, Shard(i, 4)).nodes) for i in range(4)]
+    assert sorted(together)[-1] >= 60  # kept together: one shard holds every payments node
+    warned = split_warnings(specs, Shard(0, 4))
+    assert warned == [
+        "capability 'payments' holds 60 of 62 nodes, all on one of 4 shards (about 16 each "
+        "would be even); --shard-split payments spreads them by node name"
+    ]
+    split = frozenset({"payments"})
+    parts = [owned_specs(specs, Shard(i, 4, split)).nodes for i in range(4)]
+    pay_shards = {i for i, part in enumerate(parts) for n in part if n.capability == "payments"}
+    ship_shards = {i for i, part in enumerate(parts) for n in part if n.capability == "shipping"}
+    assert len(pay_shards) == 4
+    assert len(ship_shards) == 1
+    assert sorted(n.name for part in parts for n in part) == sorted(n.name for n in specs.nodes)
+    assert split_warnings(specs, Shard(0, 4, split)) == [
+        "capability 'payments' (60 nodes) is split across shards by node name (--shard-split): "
+        "reroute and failover advice for it sees only this shard's alternatives"
+    ]
+    assert split_warnings(specs, UNSHARDED) == []
+    assert node_key(big[0]) == "capability:payments"
+    assert node_key(big[0], split) == "pay-0"

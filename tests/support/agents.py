@@ -28,6 +28,7 @@ def node_spec(
     objective: float = 99,
     timeout: str | None = None,
     expect: str = "",
+    capability: str = "api",
 ) -> str:
     """One operated node with one HTTP probe (``timeout`` defaults to the interval; ``expect``
     is the flow-style body of its ``expect:``) and an availability SLO over 3 days."""
@@ -39,7 +40,7 @@ metadata: {{name: {name}}}
 spec:
   mode: operated
   owner: sre
-  capability: api
+  capability: {capability}
   probes:
     - name: health
       interval: {interval}

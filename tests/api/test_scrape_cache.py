@@ -1,0 +1,112 @@
+"""/metrics from memory: one render per max_age (or state change), shared by concurrent scrapes,
+gzipped for scrapers that accept it, in both formats."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+import pytest
+
+from agent.api.app import create_app
+from agent.api.scrape_cache import ScrapeCache, accepts_gzip
+from agent.api.server import AppServer
+from tests.support.fakes import StaticView
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Renders:
+    """A render that says how often it ran, each body different."""
+
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix
+        self.count = 0
+
+    def __call__(self) -> bytes:
+        self.count += 1
+        return self.prefix + b"# render %d\n" % self.count + b"x 1.0\n" * 500
+
+
+def test_a_body_is_rendered_once_per_max_age_and_again_on_a_state_change() -> None:
+    clock, render, state = FakeClock(100.0), Renders(b""), ["a"]
+    cache = ScrapeCache(render, clock=clock, max_age=1.0, version=lambda: state[0])
+    first = cache.body()
+    assert cache.body() is first
+    assert cache.body(compressed=True)
+    clock.advance(0.9)
+    assert cache.body() is first
+    assert render.count == 1
+    clock.advance(0.1)  # max_age reached: the counters are rendered afresh
+    assert cache.body() != first
+    assert render.count == 2
+    state[0] = "b"  # a new snapshot: no waiting for max_age
+    assert cache.body().startswith(b"# render 3")
+    assert render.count == cache.renders == 3
+
+
+def test_the_gzipped_body_is_the_plain_one_compressed() -> None:
+    cache = ScrapeCache(Renders(b""), clock=FakeClock(0.0))
+    plain, packed = cache.body(), cache.body(compressed=True)
+    assert gzip.decompress(packed) == plain
+    assert len(packed) < len(plain) / 10
+    assert cache.body(compressed=True) is packed  # compressed once per body
+
+
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        ("gzip", True),
+        ("gzip, deflate", True),
+        ("deflate, gzip;q=0.5", True),
+        ("*", True),
+        ("GZIP", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.0", False),
+        ("deflate", False),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=bogus", False),
+    ],
+)
+def test_accept_encoding(header: str, ok: bool) -> None:
+    assert accepts_gzip(header) is ok
+
+
+async def test_the_endpoint_serves_both_formats_plain_and_gzipped() -> None:
+    text, openmetrics = Renders(b"# text\n"), Renders(b"# openmetrics\n")
+    app = create_app(
+        StaticView(),
+        text,
+        "text/plain; version=0.0.4",
+        openmetrics=openmetrics,
+        clock=FakeClock(0.0),
+    )
+    om = {"Accept": "application/openmetrics-text; version=1.0.0"}
+    async with AppServer(app) as server, httpx.AsyncClient(base_url=server.url) as client:
+        plain = await client.get("/metrics", headers={"Accept-Encoding": "identity"})
+        packed = await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        om_packed = await client.get("/metrics", headers={**om, "Accept-Encoding": "gzip"})
+        headers = {"Accept-Encoding": "gzip"}
+        async with client.stream("GET", "/metrics", headers=headers) as raw:
+            wire = b"".join([chunk async for chunk in raw.aiter_raw()])
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    assert plain.content.startswith(b"# text\n# render 1\n")
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # httpx decodes it: the same body, rendered once
+    assert text.count == 1
+    assert om_packed.headers["content-type"].startswith("application/openmetrics-text")
+    assert om_packed.content.startswith(b"# openmetrics\n# render 1\n")
+    assert openmetrics.count == 1
+    assert gzip.decompress(wire) == plain.content
+    assert len(wire) < len(plain.content) / 10
