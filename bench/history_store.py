@@ -6,7 +6,8 @@ The buckets are what the agent would hold after that many days (layout of
 :mod:`agent.store.schema`, tiers of :mod:`agent.store.tiers`): SLI, probe, failure-reason and
 latency buckets, per minute for the last 5 h, then per 5 and 10 minutes, then per hour, with a
 failure rate of about 0.1 % and a few incidents per node; plus the sampled raw results of the
-last 48 h (one success per probe and minute and every failure), as the agent keeps them.
+last 48 h (every failure, one success per probe per ``RAW_SUCCESS_EVERY``), as the agent keeps
+them.
 Rows go straight into the file in bulk, not through ``SqliteStore.record``.
 
     python -m bench.history_store --nodes 500 --days 28 -o store.db
@@ -25,6 +26,7 @@ from pathlib import Path
 from agent.model import HttpCheck, Mode, Node, Probe, ProbeSli, RollingWindow, Slo
 from agent.store import layout5, schema, tiers
 from agent.store.latency import bucket_of
+from agent.store.sqlite import RAW_SUCCESS_EVERY
 
 PROBE = "health"
 NOW = 1_790_000_000.0  # the time the history ends at (a fixed instant: runs are comparable)
@@ -143,7 +145,10 @@ def _node(
             latency.append((node.name, PROBE, start, bucket_of(0.04), fast))
             if ok - fast:
                 latency.append((node.name, PROBE, start, bucket_of(0.2), ok - fast))
-        for minute in range(max(start, raw_from), start + span):  # one success a minute
+        every = int(RAW_SUCCESS_EVERY.total_seconds() // 60)  # one success per that many minutes
+        for minute in range(max(start, raw_from), start + span):
+            if minute % every:
+                continue
             raw.append((minute * 60.0 + 1, node.name, PROBE, "success", "ok", 200, 0.05, ""))
         if start >= raw_from:  # and every failure
             raw.extend(
