@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from agent.app import running_agent
+from agent.probes.result import Reason
 from agent.slo.events import Counts
 from agent.store.sqlite import SqliteStore
 from tests.support.agents import node_spec, options, scrape, write_specs
@@ -102,4 +103,10 @@ async def test_a_restarted_agent_continues_every_budget(tmp_path: Path) -> None:
         served = target.request_count
 
     with SqliteStore(store_path) as store:
-        assert store.series_totals()[SERIES] == Counts(served, served // 10)
+        counts = store.series_totals()[SERIES]
+        probes = store.probe_totals()
+    # as above: a probe that timed out on a loaded machine may or may not have been served, and
+    # each timeout shifts a figure by at most one; without timeouts both are exact
+    timeouts = sum(c.failures_by_reason.get(Reason.TIMEOUT, 0) for c in probes.values())
+    assert served - timeouts <= counts.total <= served + timeouts
+    assert served // 10 - timeouts <= counts.bad - timeouts <= served // 10

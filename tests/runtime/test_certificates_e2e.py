@@ -35,14 +35,14 @@ spec:
   partner: {{name: Relay Co}}
   probes:
     - name: api
-      interval: 200ms
-      http: {{url: "{api}", verify_tls: false, timeout: 200ms}}
+      interval: 1s
+      http: {{url: "{api}", verify_tls: false, timeout: 1s}}
     - name: smtps
-      interval: 200ms
-      tls: {{host: 127.0.0.1, port: {smtps}, ca_file: "{ca}", timeout: 200ms}}
+      interval: 1s
+      tls: {{host: 127.0.0.1, port: {smtps}, ca_file: "{ca}", timeout: 1s}}
     - name: legacy
-      interval: 200ms
-      tls: {{host: 127.0.0.1, port: {legacy}, ca_file: "{ca}", timeout: 200ms}}
+      interval: 1s
+      tls: {{host: 127.0.0.1, port: {legacy}, ca_file: "{ca}", timeout: 1s}}
   slos:
     - {{name: api-cert, objective: 99, window: 3d, sli: {{probe: api, cert_valid_for: 30d}}}}
     - {{name: smtps-cert, objective: 99, window: 3d, sli: {{probe: smtps, cert_valid_for: 10d}}}}
