@@ -15,20 +15,22 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from agent.advisor.hysteresis import FlagState
 from agent.advisor.policy import DecisionPolicy
 from agent.advisor.review import DecisionReport, review_nodes
-from agent.advisor.signals import NodeEvidence, span_start
+from agent.advisor.signals import NodeEvidence, evidence_span
 from agent.errors import StoreError
-from agent.model import SpecSet
+from agent.model import Node, SpecSet
+from agent.runtime.advice_state import restore_state, saved_state
 from agent.runtime.evaluator import evaluate
 from agent.runtime.pipeline import Store
 from agent.slo.status import SloStatus, Snapshot
 from agent.spec.defaults import default_decision_policy
 from agent.store.buckets import ProbeCounts
-from agent.store.evidence import DrillRun, FailureRun
+from agent.store.evidence import DrillRun, DrillSummary, FailureRun, MinuteVolume, failing_spans
 from agent.store.latency import LatencyHistogram
 
 log = logging.getLogger(__name__)
@@ -37,17 +39,28 @@ MAX_REPLAY_STEPS = 200  # reviews replayed to rebuild the hysteresis state, at m
 
 
 class AdviceStore(Store, Protocol):
-    """What the advisor reads from a store."""
+    """What the advisor reads from a store: aggregates over a window, whose size does not
+    grow with the window."""
 
-    def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]: ...
+    def probe_counts(self, node: str, start: float, end: float) -> ProbeCounts: ...
 
-    def latency_minutes(
-        self, node: str, start: float, end: float
-    ) -> dict[int, LatencyHistogram]: ...
+    def probe_volume(self, node: str, start: float, end: float) -> MinuteVolume: ...
 
-    def failure_runs(self, node: str, start: float, end: float) -> list[FailureRun]: ...
+    def latency_histogram(self, node: str, start: float, end: float) -> LatencyHistogram: ...
 
-    def drill_runs(self, node: str, start: float, end: float) -> list[DrillRun]: ...
+    def failure_runs(
+        self, node: str, start: float, end: float, min_failures: int = 1
+    ) -> list[FailureRun]: ...
+
+    def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]: ...
+
+    def drill_runs_during(
+        self, node: str, spans: Sequence[tuple[float, float]]
+    ) -> list[DrillRun]: ...
+
+    def advisor_state(self) -> str | None: ...
+
+    def save_advisor_state(self, text: str) -> None: ...
 
 
 def policy_of(specs: SpecSet) -> DecisionPolicy:
@@ -64,40 +77,64 @@ def _statuses(snapshot: Snapshot | None, node: str) -> tuple[SloStatus, ...]:
     return ()
 
 
-def read_evidence(
-    specs: SpecSet, store: AdviceStore, start: float, end: float, snapshot: Snapshot | None
-) -> dict[str, NodeEvidence]:
-    """Every node's evidence over ``[start, end)`` (the buckets of the whole minutes in it, as
-    the store counts them), with its SLO statuses from ``snapshot``."""
-    evidence: dict[str, NodeEvidence] = {}
-    for node in specs.nodes:
-        probes = {probe.name for probe in node.probes}
-        drills: dict[str, list[DrillRun]] = {fallback.node: [] for fallback in node.fallbacks}
-        for run in store.drill_runs(node.name, start, end):
-            if run.drill.fallback in drills:
-                drills[run.drill.fallback].append(run)
-        failure_runs = store.failure_runs(node.name, start, end)
-        evidence[node.name] = NodeEvidence(
-            failure_runs=tuple(r for r in failure_runs if r.probe in probes),
-            drills={fallback: tuple(runs) for fallback, runs in drills.items()},
-            buckets=store.probe_minutes(node.name, start, end),
-            latency=store.latency_minutes(node.name, start, end),
-            slos=_statuses(snapshot, node.name),
+def node_evidence(
+    node: Node, store: AdviceStore, now: float, policy: DecisionPolicy, slos: tuple[SloStatus, ...]
+) -> NodeEvidence:
+    """``node``'s evidence at ``now`` over its span (:func:`evidence_span`): sums, merged
+    histograms and summaries counted by the store from every bucket and run of the span."""
+    span = evidence_span(node, now, policy.recent.total_seconds())
+    name, start = node.name, span.start
+    probes = {probe.name for probe in node.probes}
+    runs = tuple(
+        r
+        for r in store.failure_runs(name, start, now, max(1, policy.incident_failures))
+        if r.probe in probes
+    )
+    summaries = store.drill_summaries(name, start, now)
+    during = store.drill_runs_during(name, failing_spans(runs, start, now))
+    drills = {
+        fallback.node: replace(
+            summaries.get(fallback.node, DrillSummary()),
+            during_failures=tuple(r for r in during if r.drill.fallback == fallback.node),
         )
-    return evidence
+        for fallback in node.fallbacks
+    }
+    return NodeEvidence(
+        counts=store.probe_counts(name, start, now),
+        recent_counts=store.probe_counts(name, span.recent_start, now),
+        latency=store.latency_histogram(name, start, now),
+        recent_latency=store.latency_histogram(name, span.recent_start, now),
+        volume=store.probe_volume(name, start, now),
+        failure_runs=runs,
+        drills=drills,
+        slos=slos,
+    )
+
+
+def read_evidence(
+    specs: SpecSet,
+    store: AdviceStore,
+    now: float,
+    snapshot: Snapshot | None,
+    policy: DecisionPolicy,
+) -> dict[str, NodeEvidence]:
+    """Every node's evidence at ``now``, with its SLO statuses from ``snapshot``."""
+    return {
+        node.name: node_evidence(node, store, now, policy, _statuses(snapshot, node.name))
+        for node in specs.nodes
+    }
 
 
 def review_at(
     specs: SpecSet,
     store: AdviceStore,
-    snapshot: Snapshot,
+    snapshot: Snapshot | None,
     now: float,
     policy: DecisionPolicy,
     state: Mapping[str, FlagState],
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """One review at ``now`` of every node of ``specs``, with the statuses of ``snapshot``."""
-    start = min((span_start(node, now) for node in specs.nodes), default=now)
-    evidence = read_evidence(specs, store, start, now, snapshot)
+    evidence = read_evidence(specs, store, now, snapshot, policy)
     return review_nodes(specs.nodes, specs.journeys, evidence, now, policy, state)
 
 
@@ -116,21 +153,14 @@ def replay(
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
-    no data in the replayed past)."""
-    times = replay_times(now, policy)
-    first = min((span_start(node, times[0]) for node in specs.nodes), default=times[0])
-    evidence = read_evidence(specs, store, first, now, None)
-    nodes = {node.name: node for node in specs.nodes}
+    no data in the replayed past). Each step reads aggregates: its cost does not grow with the
+    nodes' spans."""
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
-    for at in times:
+    for at in replay_times(now, policy):
         snapshot = evaluate(specs, store, at)
-        sliced = {
-            name: e.between(span_start(nodes[name], at), at, _statuses(snapshot, name))
-            for name, e in evidence.items()
-        }
-        report, state = review_nodes(specs.nodes, specs.journeys, sliced, at, policy, state)
-    assert report is not None  # times is never empty
+        report, state = review_at(specs, store, snapshot, at, policy, state)
+    assert report is not None  # the times are never empty
     return report, state
 
 
@@ -160,11 +190,17 @@ class Advisor:
         """Review every node now (blocking: run it in a worker thread)."""
         policy = policy_of(specs)
         now = self._clock()
-        if self._policy != policy:  # first review, or the policy changed: rebuild the state
-            report, self._state = replay(specs, self._store, now, policy)
+        if self._policy != policy:  # first review, or the policy changed
+            restored = restore_state(self._store.advisor_state(), policy, now)
+            if restored is None:  # nothing persisted for this policy: rebuild the state
+                report, self._state = replay(specs, self._store, now, policy)
+            else:
+                report, self._state = review_at(specs, self._store, snapshot, now, policy, restored)
             self._policy = policy
         else:
             report, self._state = review_at(specs, self._store, snapshot, now, policy, self._state)
+        text = saved_state(self._state, policy, now)
+        self._store.save_advisor_state(text)
         self.report = report
         for listener in self._listeners:
             listener.set_decisions(report)

@@ -4,8 +4,11 @@ drill runs and failure runs. Each function runs its statements on a connection i
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 
-from agent.store.evidence import DrillKey, DrillRun, EvidencePending, FailureRun
+from agent.probes.result import Reason
+from agent.store.buckets import ProbeCounts
+from agent.store.evidence import DrillKey, DrillRun, EvidencePending, FailureRun, MinuteVolume
 from agent.store.latency import LatencyHistogram
 
 DDL: tuple[str, ...] = (
@@ -92,15 +95,20 @@ def drill_runs(conn: sqlite3.Connection, node: str, start: float, end: float) ->
     ]
 
 
-def failure_runs(conn: sqlite3.Connection, node: str, start: float, end: float) -> list[FailureRun]:
-    """The stored failure runs of ``node``'s probes failing at some moment of ``[start, end)``."""
+def failure_runs(
+    conn: sqlite3.Connection, node: str, start: float, end: float, min_failures: int = 1
+) -> list[FailureRun]:
+    """The stored failure runs of ``node``'s probes failing at some moment of ``[start, end)``
+    with at least ``min_failures`` failures."""
     sql = (
-        "SELECT probe, started_at, ended_at, failures FROM failure_run"
-        " WHERE node = ? AND started_at < ? AND (ended_at IS NULL OR ended_at > ?)"
+        "SELECT probe, started_at, ended_at, failures FROM failure_run WHERE node = ?"
+        " AND started_at < ? AND (ended_at IS NULL OR ended_at > ?) AND failures >= ?"
     )
     return [
         FailureRun(node, probe, started_at, ended_at, failures)
-        for probe, started_at, ended_at, failures in conn.execute(sql, (node, end, start))
+        for probe, started_at, ended_at, failures in conn.execute(
+            sql, (node, end, start, min_failures)
+        )
     ]
 
 
@@ -129,3 +137,127 @@ def delete_failure_runs_before(conn: sqlite3.Connection, cutoff: float, room: in
         " started_at FROM failure_run WHERE ended_at < ? ORDER BY ended_at LIMIT ?)"
     )
     return conn.execute(sql, (cutoff, room)).rowcount
+
+
+# --- aggregates over a window (the advisor's reads: sizes independent of the window) ---------
+
+
+def probe_counts(
+    conn: sqlite3.Connection, node: str, lo: int, hi: int, skip: Collection[int] = ()
+) -> ProbeCounts:
+    """The stored probe counts of ``node`` (all probes) summed over minutes in ``[lo, hi)``,
+    except the minutes in ``skip``."""
+    where, args = _minutes_where(node, lo, hi, skip)
+    row = conn.execute(
+        f"SELECT SUM(total), SUM(failures), SUM(duration_sum) FROM probe_bucket {where}", args
+    ).fetchone()
+    reasons: dict[Reason, int] = {}
+    sql = f"SELECT reason, SUM(failures) FROM probe_reason_bucket {where} GROUP BY reason"
+    for name, n in conn.execute(sql, args):
+        reason = Reason(name) if name in _REASONS else Reason.ERROR  # a newer agent's reason
+        if n:
+            reasons[reason] = reasons.get(reason, 0) + n
+    return ProbeCounts(row[0] or 0, row[1] or 0, row[2] or 0.0, reasons)
+
+
+def minute_volume(
+    conn: sqlite3.Connection, node: str, lo: int, hi: int, skip: Collection[int] = ()
+) -> MinuteVolume:
+    """The per-minute volume of ``node`` (all probes) over minutes in ``[lo, hi)`` except
+    ``skip``, summarised (:class:`MinuteVolume`): SQLite walks the minutes, Python gets five
+    numbers."""
+    where, args = _minutes_where(node, lo, hi, skip)
+    sql = (
+        "SELECT SUM(runs), SUM(runs * runs), MIN(minute), MAX(minute) FROM"
+        f" (SELECT minute, SUM(total) AS runs FROM probe_bucket {where} GROUP BY minute)"
+    )
+    total, squares, first, last = conn.execute(sql, args).fetchone()
+    return MinuteVolume(total or 0, squares or 0, first, last)
+
+
+def minute_runs(conn: sqlite3.Connection, node: str, minutes: Collection[int]) -> dict[int, int]:
+    """Minute -> stored runs of ``node`` (all probes), for the few ``minutes`` given."""
+    if not minutes:
+        return {}
+    marks = ",".join("?" * len(minutes))
+    sql = (
+        f"SELECT minute, SUM(total) FROM probe_bucket WHERE node = ? AND minute IN ({marks})"
+        " GROUP BY minute"
+    )
+    return dict(conn.execute(sql, (node, *minutes)))
+
+
+def latency_histogram(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> LatencyHistogram:
+    """The stored latency histogram of ``node`` (all probes) merged over minutes in
+    ``[lo, hi)``: one row per bucket bound, whatever the window."""
+    sql = (
+        "SELECT bucket, SUM(runs) FROM latency_bucket"
+        " WHERE node = ? AND minute >= ? AND minute < ? GROUP BY bucket"
+    )
+    return LatencyHistogram({bucket: n for bucket, n in conn.execute(sql, (node, lo, hi)) if n})
+
+
+def drill_tallies(
+    conn: sqlite3.Connection, node: str, start: float, end: float
+) -> dict[str, tuple[int, int]]:
+    """Fallback -> (runs, successful runs) of ``node``'s stored drills started in
+    ``[start, end)``."""
+    sql = (
+        "SELECT fallback, COUNT(*), SUM(ok) FROM drill_run"
+        " WHERE node = ? AND started_at >= ? AND started_at < ? GROUP BY fallback"
+    )
+    return {f: (runs, ok or 0) for f, runs, ok in conn.execute(sql, (node, start, end))}
+
+
+def ok_durations(
+    conn: sqlite3.Connection,
+    node: str,
+    fallback: str,
+    start: float,
+    end: float,
+    offset: int,
+    limit: int,
+) -> list[float]:
+    """The durations of successful stored drills of one route started in ``[start, end)``,
+    ascending, from ``offset``, at most ``limit`` of them."""
+    sql = (
+        "SELECT duration FROM drill_run WHERE node = ? AND fallback = ? AND ok = 1"
+        " AND started_at >= ? AND started_at < ? ORDER BY duration LIMIT ? OFFSET ?"
+    )
+    args = (node, fallback, start, end, limit, offset)
+    return [duration for (duration,) in conn.execute(sql, args)]
+
+
+def _minutes_where(
+    node: str, lo: int, hi: int, skip: Collection[int]
+) -> tuple[str, tuple[object, ...]]:
+    where = "WHERE node = ? AND minute >= ? AND minute < ?"
+    if skip:
+        where += f" AND minute NOT IN ({','.join('?' * len(skip))})"
+    return where, (node, lo, hi, *skip)
+
+
+_REASONS = frozenset(reason.value for reason in Reason)
+
+
+# --- the advisor's persisted hysteresis state (layout 6) -------------------------------------
+
+ADVISOR_STATE_DDL: tuple[str, ...] = (
+    """CREATE TABLE advisor_state (
+    name TEXT PRIMARY KEY,     -- what is kept: 'hysteresis'
+    value TEXT NOT NULL        -- JSON, see agent.runtime.advice_state
+) WITHOUT ROWID""",
+)
+
+
+def read_advisor_state(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM advisor_state WHERE name = 'hysteresis'").fetchone()
+    return None if row is None else str(row[0])
+
+
+def write_advisor_state(conn: sqlite3.Connection, text: str) -> None:
+    conn.execute(
+        "INSERT INTO advisor_state (name, value) VALUES ('hysteresis', ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (text,),
+    )

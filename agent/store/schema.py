@@ -11,7 +11,8 @@ Layout versions: 1, SLI and probe buckets and raw probe results; 2, plus the jou
 (latency histograms, drill runs, failure runs), empty after a migration: they count from then;
 4, failures by reason as rows of ``probe_reason_bucket`` (one per node, probe, minute and
 reason seen) instead of one ``failed_<reason>`` column each in ``probe_bucket``, so a new reason
-or probe kind needs no new layout; the counts are moved, not lost.
+or probe kind needs no new layout; the counts are moved, not lost; 6, plus ``advisor_state``,
+the advisor's persisted hysteresis state (empty after a migration: the first start replays).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from agent.errors import StoreError
 from agent.store import evidence_sql, journeys
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -93,6 +94,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX probe_result_by_probe ON probe_result (node, probe, started_at)",
     *journeys.DDL,
     *evidence_sql.DDL,
+    *evidence_sql.ADVISOR_STATE_DDL,
 )
 
 # The reasons layout 3 kept as columns of probe_bucket: history, never to change.
@@ -120,6 +122,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: journeys.DDL,
     2: evidence_sql.DDL,
     3: _REASONS_TO_ROWS,
+    4: (),  # layout 5 (tiered history) is another change's: nothing here
+    5: evidence_sql.ADVISOR_STATE_DDL,
 }
 
 

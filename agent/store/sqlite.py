@@ -47,6 +47,7 @@ connection has a lock of its own, always taken before the in-memory one.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
@@ -71,7 +72,16 @@ from agent.store.buckets import (
     first_minute_from,
     minute_of,
 )
-from agent.store.evidence import DrillRun, FailureRun, FailureRunTracker, overlapping
+from agent.store.evidence import (
+    DrillRun,
+    DrillSummary,
+    FailureRun,
+    FailureRunTracker,
+    MinuteVolume,
+    kth_of_union,
+    nearest_rank,
+    overlapping,
+)
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
@@ -415,7 +425,9 @@ class SqliteStore:
             stored = self._read(conn, query)
         return sorted([*stored, *pending], key=lambda run: run.started_at)  # stable
 
-    def failure_runs(self, node: str, start: float, end: float) -> list[FailureRun]:
+    def failure_runs(
+        self, node: str, start: float, end: float, min_failures: int = 1
+    ) -> list[FailureRun]:
         """Every run of consecutive failures of ``node``'s probes that was failing at some
         moment of ``[start, end)``, oldest first (as known now: ``end`` is None while one is
         still failing)."""
@@ -425,12 +437,115 @@ class SqliteStore:
                 pending = {
                     key: run
                     for key, run in self._pending.evidence.failure_runs.items()
-                    if run.node == node
+                    if run.node == node and run.failures >= min_failures
                 }
-            query = partial(evidence_sql.failure_runs, node=node, start=start, end=end)
+            query = partial(
+                evidence_sql.failure_runs,
+                node=node,
+                start=start,
+                end=end,
+                min_failures=min_failures,
+            )
             runs = {run.key: run for run in self._read(conn, query)}
         runs.update(pending)  # the unflushed state of a run is the newer one
         return overlapping(runs.values(), start, end)
+
+    # --- the advisor's aggregates over a window: sizes independent of the window ------------
+
+    def probe_counts(self, node: str, start: float, end: float) -> ProbeCounts:
+        """The probe counts of ``node`` (all probes) summed over the buckets whose minute start
+        lies in ``[start, end)``."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = self._pending.probe_minutes(node, lo, hi)
+            query = partial(evidence_sql.probe_counts, node=node, lo=lo, hi=hi)
+            stored = self._read(conn, query)
+        return sum(pending.values(), stored)
+
+    def probe_volume(self, node: str, start: float, end: float) -> MinuteVolume:
+        """The per-minute volume of ``node`` (all probes) over the buckets whose minute start
+        lies in ``[start, end)``, summarised."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = self._pending.probe_minutes(node, lo, hi)
+            skip = sorted(pending)
+            query = partial(evidence_sql.minute_volume, node=node, lo=lo, hi=hi, skip=skip)
+            volume = self._read(conn, query)
+            stored = self._read(conn, partial(evidence_sql.minute_runs, node=node, minutes=skip))
+        for minute in skip:
+            volume = volume.with_minute(minute, stored.get(minute, 0) + pending[minute].total)
+        return volume
+
+    def latency_histogram(self, node: str, start: float, end: float) -> LatencyHistogram:
+        """The latency histogram of ``node``'s successful runs (all probes) merged over the
+        buckets whose minute start lies in ``[start, end)``."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = self._pending.evidence.latency.node_minutes(node, lo, hi)
+            query = partial(evidence_sql.latency_histogram, node=node, lo=lo, hi=hi)
+            stored = self._read(conn, query)
+        return sum(pending.values(), stored)
+
+    def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]:
+        """Fallback -> the runs, successes and successful median of ``node``'s drills started
+        in ``[start, end)`` (``during_failures`` left empty)."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = [
+                    run
+                    for run in self._pending.evidence.drills
+                    if run.drill.node == node and start <= run.started_at < end
+                ]
+            query = partial(evidence_sql.drill_tallies, node=node, start=start, end=end)
+            tallies = dict(self._read(conn, query))
+            for run in pending:
+                runs, ok = tallies.get(run.drill.fallback, (0, 0))
+                tallies[run.drill.fallback] = (runs + 1, ok + int(run.ok))
+            out: dict[str, DrillSummary] = {}
+            for fallback, (runs, ok) in tallies.items():
+                extra = [r.duration for r in pending if r.ok and r.drill.fallback == fallback]
+                p50 = None
+                if ok:
+                    rank = nearest_rank(ok, 0.5)
+                    below = max(0, rank - 1 - len(extra))
+                    durations = partial(
+                        evidence_sql.ok_durations,
+                        node=node,
+                        fallback=fallback,
+                        start=start,
+                        end=end,
+                        offset=below,
+                        limit=len(extra) + 1,
+                    )
+                    p50 = kth_of_union(self._read(conn, durations), below, extra, rank)
+                out[fallback] = DrillSummary(runs, ok, p50)
+        return out
+
+    def drill_runs_during(self, node: str, spans: Sequence[tuple[float, float]]) -> list[DrillRun]:
+        """``node``'s drill runs started within the closed ``spans`` (disjoint), oldest
+        first."""
+        runs: list[DrillRun] = []
+        for first, last in spans:
+            runs.extend(self.drill_runs(node, first, math.nextafter(last, math.inf)))
+        return sorted(runs, key=lambda run: run.started_at)
+
+    def advisor_state(self) -> str | None:
+        """The advisor's persisted hysteresis state (text), None if none was saved."""
+        with self._db_lock:
+            return self._read(self._connection(), evidence_sql.read_advisor_state)
+
+    def save_advisor_state(self, text: str) -> None:
+        """Persist the advisor's hysteresis state (replacing the previous one)."""
+        action = partial(evidence_sql.write_advisor_state, text=text)
+        with self._db_lock:
+            queries.in_transaction(self._connection(), self.path, "save the advisor state", action)
 
     # --- internals -------------------------------------------------------------------------
 

@@ -45,7 +45,9 @@ V3_PROBE_BUCKET = f"""CREATE TABLE probe_bucket (
 
 
 def to_layout_3(conn: sqlite3.Connection) -> None:
-    """Turn today's probe tables back into layout 3's (reason counts back in columns)."""
+    """Turn today's probe tables back into layout 3's (reason counts back in columns), without
+    the tables of later layouts."""
+    conn.execute("DROP TABLE IF EXISTS advisor_state")
     reasons = {
         (node, probe, minute, reason): n
         for node, probe, minute, reason, n in conn.execute("SELECT * FROM probe_reason_bucket")
