@@ -1,0 +1,141 @@
+"""The advisor's hysteresis state is persisted in the store: a restarted agent goes on from its
+last review instead of replaying the stored history; a state of another policy, or one older
+than a replay would cover, is replayed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agent.advisor.policy import DecisionPolicy
+from agent.model import SpecSet
+from agent.runtime.advice import Advisor, policy_of, replay_times
+from agent.runtime.evaluator import evaluate
+from agent.store.sqlite import SqliteStore
+from tests.support.targets import Target
+
+from .ecosystem import MINUTE, START, FakeClock, load, probe_timeline
+from .test_scenarios import DOWN, OK, POLICY, node
+
+READS = ("probe_counts", "probe_volume", "latency_histogram", "failure_runs", "drill_summaries")
+
+
+class CountingStore:
+    """A real store whose evidence reads are counted."""
+
+    def __init__(self, inner: SqliteStore) -> None:
+        self.inner = inner
+        self.calls: dict[str, int] = dict.fromkeys(READS, 0)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if name not in READS:
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+async def history(tmp_path: Path, store: SqliteStore) -> SpecSet:
+    """Two hours of an operated node that is down 13 minutes in every 25 (flagged
+    ``review: orchestrate`` by the scenario policy) and a steady one."""
+    async with Target({"/health": OK}) as flaky, Target({"/health": OK}) as steady:
+        specs = load(
+            tmp_path,
+            POLICY
+            + node(
+                "inventory",
+                flaky.url("/health"),
+                mode="operated",
+                capability="inventory",
+                objective=99,
+                decision="{brand_control: 1, differentiation: 1, integration_complexity: 4}",
+            )
+            + node("steady", steady.url("/health"), capability="payments"),
+        )
+
+        def script(minute: int) -> None:
+            flaky.route("/health", DOWN if minute % 25 >= 12 else OK)
+
+        await probe_timeline(specs, store, FakeClock(), minutes=120, script=script)
+    return specs
+
+
+def review(store: CountingStore, specs: SpecSet, now: float) -> Advisor:
+    advisor = Advisor(store, clock=FakeClock(now))  # type: ignore[arg-type]
+    advisor.review(specs, evaluate(specs, store.inner, now))
+    return advisor
+
+
+def replayed_steps(policy: DecisionPolicy, now: float) -> int:
+    return len(replay_times(now, policy))
+
+
+async def test_a_restart_goes_on_from_the_persisted_state_without_replaying(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.db"
+    with SqliteStore(db) as opened:
+        specs = await history(tmp_path, opened)
+    policy = policy_of(specs)
+    now = START + 120 * MINUTE
+    with SqliteStore(db) as opened:
+        first = CountingStore(opened)
+        before = review(first, specs, now)  # nothing persisted yet: replays
+    steps = replayed_steps(policy, now)
+    assert steps > 5
+    assert first.calls["probe_counts"] == 2 * 2 * steps  # span and recent, two nodes, each step
+    flagged = before.report.review("inventory").state if before.report else None
+    assert flagged is not None
+    assert flagged.recommendation == "review: orchestrate"
+
+    later = now + 5 * MINUTE
+    with SqliteStore(db) as reopened:  # the agent restarted
+        second = CountingStore(reopened)
+        after = review(second, specs, later)
+    assert second.calls == {  # one review of two nodes: no replay
+        "probe_counts": 4,
+        "probe_volume": 2,
+        "latency_histogram": 4,
+        "failure_runs": 2,
+        "drill_summaries": 2,
+    }
+    assert after.report is not None
+    state = after.report.review("inventory").state
+    # carried on, not rebuilt: in force since the same review as before the restart
+    assert (state.recommendation, state.since) == (flagged.recommendation, flagged.since)
+
+
+async def test_a_state_of_another_policy_or_too_old_is_replayed(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    with SqliteStore(db) as opened:
+        specs = await history(tmp_path, opened)
+    now = START + 120 * MINUTE
+    with SqliteStore(db) as opened:
+        review(CountingStore(opened), specs, now)
+        changed = load_with(tmp_path, specs, "sustain: 30m", "sustain: 40m")
+        counted = CountingStore(opened)
+        review(counted, changed, now + 5 * MINUTE)
+        assert counted.calls["drill_summaries"] == 2 * replayed_steps(
+            policy_of(changed), now + 5 * MINUTE
+        )
+        # the state saved under the changed policy, read a day later: stale, replayed
+        late = now + 86400
+        counted = CountingStore(opened)
+        review(counted, changed, late)
+        assert counted.calls["drill_summaries"] == 2 * replayed_steps(policy_of(changed), late)
+        # and a restart right after that goes on from it
+        counted = CountingStore(opened)
+        review(counted, changed, late + 60)
+        assert counted.calls["drill_summaries"] == 2
+
+
+def load_with(tmp_path: Path, specs: SpecSet, old: str, new: str) -> SpecSet:
+    text = (tmp_path / "specs.yaml").read_text(encoding="utf-8")
+    assert old in text
+    directory = tmp_path / "changed"
+    directory.mkdir()
+    return load(directory, text.replace(old, new))
