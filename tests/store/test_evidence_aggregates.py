@@ -111,7 +111,8 @@ def test_drill_summaries_equal_the_runs(store: SqliteStore, start: float, end: f
 def test_drills_during_failures_are_those_inside_a_failure_run(store: SqliteStore) -> None:
     start, end = BASE, BASE + HOURS * 3600
     runs = store.failure_runs("shop", start, end, 3)
-    assert runs and all(r.failures >= 3 for r in runs)
+    assert runs
+    assert all(r.failures >= 3 for r in runs)
     assert len(runs) < len(store.failure_runs("shop", start, end))  # short ones left out
     during = store.drill_runs_during("shop", failing_spans(runs, start, end))
     expected = [
@@ -119,7 +120,8 @@ def test_drills_during_failures_are_those_inside_a_failure_run(store: SqliteStor
         for d in store.drill_runs("shop", start, end)
         if any(r.start <= d.started_at <= (end if r.end is None else r.end) for r in runs)
     ]
-    assert during == expected and during
+    assert during == expected
+    assert during
 
 
 def write_days(db: Path, days: int) -> None:
