@@ -147,17 +147,16 @@ def probe_counts(
 ) -> ProbeCounts:
     """The stored probe counts of ``node`` (all probes) summed over minutes in ``[lo, hi)``,
     except the minutes in ``skip``."""
-    where, args = _minutes_where(node, lo, hi, skip)
-    row = conn.execute(
-        f"SELECT SUM(total), SUM(failures), SUM(duration_sum) FROM probe_bucket {where}", args
-    ).fetchone()
+    where, args = _minutes_where("probe_bucket", node, lo, hi, skip)
+    row = conn.execute(f"SELECT SUM(total), SUM(failures), SUM(duration_sum) {where}", args)
+    total, failures, duration = row.fetchone()
     reasons: dict[Reason, int] = {}
-    sql = f"SELECT reason, SUM(failures) FROM probe_reason_bucket {where} GROUP BY reason"
-    for name, n in conn.execute(sql, args):
+    where, args = _minutes_where("probe_reason_bucket", node, lo, hi, skip)
+    for name, n in conn.execute(f"SELECT reason, SUM(failures) {where} GROUP BY reason", args):
         reason = Reason(name) if name in _REASONS else Reason.ERROR  # a newer agent's reason
         if n:
             reasons[reason] = reasons.get(reason, 0) + n
-    return ProbeCounts(row[0] or 0, row[1] or 0, row[2] or 0.0, reasons)
+    return ProbeCounts(total or 0, failures or 0, duration or 0.0, reasons)
 
 
 def minute_volume(
@@ -166,10 +165,10 @@ def minute_volume(
     """The per-minute volume of ``node`` (all probes) over minutes in ``[lo, hi)`` except
     ``skip``, summarised (:class:`MinuteVolume`): SQLite walks the minutes, Python gets five
     numbers."""
-    where, args = _minutes_where(node, lo, hi, skip)
+    where, args = _minutes_where("probe_bucket", node, lo, hi, skip)
     sql = (
         "SELECT SUM(runs), SUM(runs * runs), MIN(minute), MAX(minute) FROM"
-        f" (SELECT minute, SUM(total) AS runs FROM probe_bucket {where} GROUP BY minute)"
+        f" (SELECT minute, SUM(total) AS runs {where} GROUP BY minute)"
     )
     total, squares, first, last = conn.execute(sql, args).fetchone()
     return MinuteVolume(total or 0, squares or 0, first, last)
@@ -180,21 +179,29 @@ def minute_runs(conn: sqlite3.Connection, node: str, minutes: Collection[int]) -
     if not minutes:
         return {}
     marks = ",".join("?" * len(minutes))
+    where = f"FROM probe_bucket WHERE node = ? AND {_node_probes('probe_bucket')}"
+    sql = f"SELECT minute, SUM(total) {where} AND minute IN ({marks}) GROUP BY minute"
+    return dict(conn.execute(sql, (node, node, node, *minutes)))
+
+
+def first_minute(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> int | None:
+    """The first minute in ``[lo, hi)`` with a stored probe bucket of ``node``: one index seek
+    per probe."""
+    probes = _probes_of_node("probe_bucket")
     sql = (
-        f"SELECT minute, SUM(total) FROM probe_bucket WHERE node = ? AND minute IN ({marks})"
-        " GROUP BY minute"
+        "SELECT MIN((SELECT minute FROM probe_bucket AS b WHERE b.node = ? AND b.probe = q.probe"
+        f" AND minute >= ? AND minute < ? ORDER BY minute LIMIT 1)) FROM ({probes}) AS q"
     )
-    return dict(conn.execute(sql, (node, *minutes)))
+    value = conn.execute(sql, (node, lo, hi, node, node)).fetchone()[0]
+    return None if value is None else int(value)
 
 
 def latency_histogram(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> LatencyHistogram:
     """The stored latency histogram of ``node`` (all probes) merged over minutes in
     ``[lo, hi)``: one row per bucket bound, whatever the window."""
-    sql = (
-        "SELECT bucket, SUM(runs) FROM latency_bucket"
-        " WHERE node = ? AND minute >= ? AND minute < ? GROUP BY bucket"
-    )
-    return LatencyHistogram({bucket: n for bucket, n in conn.execute(sql, (node, lo, hi)) if n})
+    where, args = _minutes_where("latency_bucket", node, lo, hi)
+    sql = f"SELECT bucket, SUM(runs) {where} GROUP BY bucket"
+    return LatencyHistogram({bucket: n for bucket, n in conn.execute(sql, args) if n})
 
 
 def drill_tallies(
@@ -228,13 +235,29 @@ def ok_durations(
     return [duration for (duration,) in conn.execute(sql, args)]
 
 
+def _probes_of_node(table: str) -> str:
+    """The probes of a node (its name given twice as parameters) in ``table``, found by one
+    index seek each."""
+    return (
+        f"WITH RECURSIVE p(probe) AS (SELECT MIN(probe) FROM {table} WHERE node = ?"
+        f" UNION ALL SELECT (SELECT MIN(probe) FROM {table} WHERE node = ? AND probe > p.probe)"
+        " FROM p WHERE p.probe IS NOT NULL) SELECT probe FROM p WHERE probe IS NOT NULL"
+    )
+
+
+def _node_probes(table: str) -> str:
+    """``probe IN (...)``, so that a range of minutes is read by a seek per probe (the
+    primary key is ``(node, probe, minute...)``) instead of a scan of the node's history."""
+    return f"probe IN ({_probes_of_node(table)})"
+
+
 def _minutes_where(
-    node: str, lo: int, hi: int, skip: Collection[int]
+    table: str, node: str, lo: int, hi: int, skip: Collection[int] = ()
 ) -> tuple[str, tuple[object, ...]]:
-    where = "WHERE node = ? AND minute >= ? AND minute < ?"
+    where = f"FROM {table} WHERE node = ? AND {_node_probes(table)} AND minute >= ? AND minute < ?"
     if skip:
         where += f" AND minute NOT IN ({','.join('?' * len(skip))})"
-    return where, (node, lo, hi, *skip)
+    return where, (node, node, node, lo, hi, *skip)
 
 
 _REASONS = frozenset(reason.value for reason in Reason)

@@ -65,7 +65,7 @@ async def history(tmp_path: Path, store: SqliteStore) -> SpecSet:
 
 
 def review(store: CountingStore, specs: SpecSet, now: float) -> Advisor:
-    advisor = Advisor(store, clock=FakeClock(now))  # type: ignore[arg-type]
+    advisor = Advisor(store, clock=FakeClock(now))
     advisor.review(specs, evaluate(specs, store.inner, now))
     return advisor
 
