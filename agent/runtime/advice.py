@@ -26,10 +26,11 @@ from agent.errors import StoreError
 from agent.model import Node, SpecSet
 from agent.runtime.advice_state import restore_state, saved_state
 from agent.runtime.evaluator import evaluate
+from agent.runtime.evidence_sums import EvidenceSums, read_sums
 from agent.runtime.pipeline import Store
 from agent.slo.status import SloStatus, Snapshot
 from agent.spec.defaults import default_decision_policy
-from agent.store.buckets import ProbeCounts
+from agent.store.buckets import ProbeCounts, first_minute_from
 from agent.store.evidence import DrillRun, DrillSummary, FailureRun, MinuteVolume, failing_spans
 from agent.store.latency import LatencyHistogram
 
@@ -47,6 +48,8 @@ class AdviceStore(Store, Protocol):
     def probe_volume(self, node: str, start: float, end: float) -> MinuteVolume: ...
 
     def latency_histogram(self, node: str, start: float, end: float) -> LatencyHistogram: ...
+
+    def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
 
     def failure_runs(
         self, node: str, start: float, end: float, min_failures: int = 1
@@ -78,12 +81,25 @@ def _statuses(snapshot: Snapshot | None, node: str) -> tuple[SloStatus, ...]:
 
 
 def node_evidence(
-    node: Node, store: AdviceStore, now: float, policy: DecisionPolicy, slos: tuple[SloStatus, ...]
+    node: Node,
+    store: AdviceStore,
+    now: float,
+    policy: DecisionPolicy,
+    slos: tuple[SloStatus, ...],
+    sums: EvidenceSums | None = None,
 ) -> NodeEvidence:
     """``node``'s evidence at ``now`` over its span (:func:`evidence_span`): sums, merged
-    histograms and summaries counted by the store from every bucket and run of the span."""
+    histograms and summaries counted by the store from every bucket and run of the span;
+    with ``sums``, the window sums are moved on from the previous review's."""
     span = evidence_span(node, now, policy.recent.total_seconds())
     name, start = node.name, span.start
+    lo, recent_lo, hi = (first_minute_from(t) for t in (start, span.recent_start, now))
+    if sums is None:
+        whole = read_sums(store, name, lo, hi, volume=True)
+        recent = read_sums(store, name, recent_lo, hi, volume=False)
+    else:
+        whole = sums.read(store, name, "span", lo, hi, now)
+        recent = sums.read(store, name, "recent", recent_lo, hi, now)
     probes = {probe.name for probe in node.probes}
     runs = tuple(
         r
@@ -100,11 +116,11 @@ def node_evidence(
         for fallback in node.fallbacks
     }
     return NodeEvidence(
-        counts=store.probe_counts(name, start, now),
-        recent_counts=store.probe_counts(name, span.recent_start, now),
-        latency=store.latency_histogram(name, start, now),
-        recent_latency=store.latency_histogram(name, span.recent_start, now),
-        volume=store.probe_volume(name, start, now),
+        counts=whole.counts,
+        recent_counts=recent.counts,
+        latency=whole.latency,
+        recent_latency=recent.latency,
+        volume=whole.volume,
         failure_runs=runs,
         drills=drills,
         slos=slos,
@@ -117,10 +133,13 @@ def read_evidence(
     now: float,
     snapshot: Snapshot | None,
     policy: DecisionPolicy,
+    sums: EvidenceSums | None = None,
 ) -> dict[str, NodeEvidence]:
     """Every node's evidence at ``now``, with its SLO statuses from ``snapshot``."""
+    if sums is not None:
+        sums.keep_only({node.name for node in specs.nodes})
     return {
-        node.name: node_evidence(node, store, now, policy, _statuses(snapshot, node.name))
+        node.name: node_evidence(node, store, now, policy, _statuses(snapshot, node.name), sums)
         for node in specs.nodes
     }
 
@@ -132,9 +151,11 @@ def review_at(
     now: float,
     policy: DecisionPolicy,
     state: Mapping[str, FlagState],
+    sums: EvidenceSums | None = None,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
-    """One review at ``now`` of every node of ``specs``, with the statuses of ``snapshot``."""
-    evidence = read_evidence(specs, store, now, snapshot, policy)
+    """One review at ``now`` of every node of ``specs``, with the statuses of ``snapshot``
+    (the window sums moved on from ``sums``, when given)."""
+    evidence = read_evidence(specs, store, now, snapshot, policy, sums)
     return review_nodes(specs.nodes, specs.journeys, evidence, now, policy, state)
 
 
@@ -149,17 +170,22 @@ def replay_times(now: float, policy: DecisionPolicy) -> list[float]:
 
 
 def replay(
-    specs: SpecSet, store: AdviceStore, now: float, policy: DecisionPolicy
+    specs: SpecSet,
+    store: AdviceStore,
+    now: float,
+    policy: DecisionPolicy,
+    sums: EvidenceSums | None = None,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
-    no data in the replayed past). Each step reads aggregates: its cost does not grow with the
-    nodes' spans."""
+    no data in the replayed past). The first step reads each node's span whole; the others
+    read the minutes the windows gained and lost (``sums``, kept for the reviews after)."""
+    sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
     for at in replay_times(now, policy):
         snapshot = evaluate(specs, store, at)
-        report, state = review_at(specs, store, snapshot, at, policy, state)
+        report, state = review_at(specs, store, snapshot, at, policy, state, sums)
     assert report is not None  # the times are never empty
     return report, state
 
@@ -183,6 +209,7 @@ class Advisor:
         self._clock = clock
         self._listeners = tuple(listeners)
         self._state: dict[str, FlagState] = {}
+        self._sums = EvidenceSums()  # window sums moved on from one review to the next
         self._policy: DecisionPolicy | None = None
         self.report: DecisionReport | None = None  # the latest review
 
@@ -193,12 +220,16 @@ class Advisor:
         if self._policy != policy:  # first review, or the policy changed
             restored = restore_state(self._store.advisor_state(), policy, now)
             if restored is None:  # nothing persisted for this policy: rebuild the state
-                report, self._state = replay(specs, self._store, now, policy)
+                report, self._state = replay(specs, self._store, now, policy, self._sums)
             else:
-                report, self._state = review_at(specs, self._store, snapshot, now, policy, restored)
+                report, self._state = review_at(
+                    specs, self._store, snapshot, now, policy, restored, self._sums
+                )
             self._policy = policy
         else:
-            report, self._state = review_at(specs, self._store, snapshot, now, policy, self._state)
+            report, self._state = review_at(
+                specs, self._store, snapshot, now, policy, self._state, self._sums
+            )
         text = saved_state(self._state, policy, now)
         self._store.save_advisor_state(text)
         self.report = report

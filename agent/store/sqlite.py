@@ -480,6 +480,19 @@ class SqliteStore:
             volume = volume.with_minute(minute, stored.get(minute, 0) + pending[minute].total)
         return volume
 
+    def first_probe_minute(self, node: str, start: float, end: float) -> int | None:
+        """The first minute whose start lies in ``[start, end)`` with a probe bucket of
+        ``node``, None if none."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = list(self._pending.probe_minutes(node, lo, hi))
+            query = partial(evidence_sql.first_minute, node=node, lo=lo, hi=hi)
+            stored = self._read(conn, query)
+        found = [m for m in (*pending, stored) if m is not None]
+        return min(found) if found else None
+
     def latency_histogram(self, node: str, start: float, end: float) -> LatencyHistogram:
         """The latency histogram of ``node``'s successful runs (all probes) merged over the
         buckets whose minute start lies in ``[start, end)``."""
