@@ -42,12 +42,17 @@ class Sums:
 
 def read_sums(store: SumsStore, node: str, lo: int, hi: int, *, volume: bool) -> Sums:
     """The sums of ``node`` over the minutes ``[lo, hi)``, read whole."""
+    if lo >= hi:
+        return _EMPTY
     start, end = lo * 60.0, hi * 60.0
     return Sums(
         store.probe_counts(node, start, end),
         store.latency_histogram(node, start, end),
         store.probe_volume(node, start, end) if volume else MinuteVolume(),
     )
+
+
+_EMPTY = Sums(ProbeCounts(), LatencyHistogram(), MinuteVolume())
 
 
 def _minus_counts(a: ProbeCounts, b: ProbeCounts) -> ProbeCounts:
