@@ -30,9 +30,9 @@ from agent.runtime.evidence_sums import EvidenceSums, read_sums
 from agent.runtime.pipeline import Store
 from agent.slo.status import SloStatus, Snapshot
 from agent.spec.defaults import default_decision_policy
-from agent.store.buckets import ProbeCounts, first_minute_from
-from agent.store.evidence import DrillRun, DrillSummary, FailureRun, MinuteVolume, failing_spans
-from agent.store.latency import LatencyHistogram
+from agent.store.buckets import first_minute_from
+from agent.store.evidence import DrillRun, DrillSummary, FailureRun, failing_spans
+from agent.store.sums import ProbeSums
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,9 @@ class AdviceStore(Store, Protocol):
     """What the advisor reads from a store: aggregates over a window, whose size does not
     grow with the window."""
 
-    def probe_counts(self, node: str, start: float, end: float) -> ProbeCounts: ...
-
-    def probe_volume(self, node: str, start: float, end: float) -> MinuteVolume: ...
-
-    def latency_histogram(self, node: str, start: float, end: float) -> LatencyHistogram: ...
-
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
+
+    def probe_sums(self, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums: ...
 
     def failure_runs(
         self, node: str, start: float, end: float, min_failures: int = 1

@@ -12,47 +12,29 @@ kept, is read whole. Every figure still counts every bucket of the window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from agent.store.buckets import ProbeCounts, minute_of
 from agent.store.evidence import MinuteVolume
 from agent.store.latency import LatencyHistogram
+from agent.store.sums import ProbeSums
 from agent.store.window_sums import FROZEN_AFTER
 
 
 class SumsStore(Protocol):
-    def probe_counts(self, node: str, start: float, end: float) -> ProbeCounts: ...
-
-    def probe_volume(self, node: str, start: float, end: float) -> MinuteVolume: ...
-
-    def latency_histogram(self, node: str, start: float, end: float) -> LatencyHistogram: ...
+    def probe_sums(self, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums: ...
 
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Sums:
-    """Probe counts, latency and volume over some minutes."""
-
-    counts: ProbeCounts
-    latency: LatencyHistogram
-    volume: MinuteVolume
-
-
-def read_sums(store: SumsStore, node: str, lo: int, hi: int, *, volume: bool) -> Sums:
+def read_sums(store: SumsStore, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums:
     """The sums of ``node`` over the minutes ``[lo, hi)``, read whole."""
     if lo >= hi:
         return _EMPTY
-    start, end = lo * 60.0, hi * 60.0
-    return Sums(
-        store.probe_counts(node, start, end),
-        store.latency_histogram(node, start, end),
-        store.probe_volume(node, start, end) if volume else MinuteVolume(),
-    )
+    return store.probe_sums(node, lo, hi, volume=volume)
 
 
-_EMPTY = Sums(ProbeCounts(), LatencyHistogram(), MinuteVolume())
+_EMPTY = ProbeSums()
 
 
 def _minus_counts(a: ProbeCounts, b: ProbeCounts) -> ProbeCounts:
@@ -87,16 +69,16 @@ class WindowSums:
         self._volume = volume
         self._lo = self._frozen = 0
         self._hi = 0
-        self._kept: Sums | None = None  # over [lo, frozen)
+        self._kept: ProbeSums | None = None  # over [lo, frozen)
 
-    def read(self, store: SumsStore, lo: int, hi: int, now: float) -> Sums:
+    def read(self, store: SumsStore, lo: int, hi: int, now: float) -> ProbeSums:
         """The sums over ``[lo, hi)`` at ``now``."""
         frozen = max(lo, min(hi, minute_of(now) - FROZEN_AFTER))
         self._advance(store, lo, frozen)
         kept = self._kept
         assert kept is not None
         fresh = read_sums(store, self._node, frozen, hi, volume=self._volume)
-        return Sums(
+        return ProbeSums(
             kept.counts + fresh.counts,
             kept.latency + fresh.latency,
             _joined(kept.volume, fresh.volume),
@@ -109,7 +91,7 @@ class WindowSums:
         else:
             gained = read_sums(store, self._node, self._frozen, frozen, volume=self._volume)
             lost = read_sums(store, self._node, self._lo, lo, volume=self._volume)
-            self._kept = Sums(
+            self._kept = ProbeSums(
                 _minus_counts(kept.counts + gained.counts, lost.counts),
                 _minus_latency(kept.latency + gained.latency, lost.latency),
                 self._moved_volume(store, kept.volume, gained.volume, lost.volume, lo, frozen),
@@ -146,7 +128,9 @@ class EvidenceSums:
     def __init__(self) -> None:
         self._windows: dict[tuple[str, str], WindowSums] = {}
 
-    def read(self, store: SumsStore, node: str, kind: str, lo: int, hi: int, now: float) -> Sums:
+    def read(
+        self, store: SumsStore, node: str, kind: str, lo: int, hi: int, now: float
+    ) -> ProbeSums:
         """``node``'s sums over ``[lo, hi)`` at ``now`` for the window ``kind`` (``span``
         with the volume, ``recent`` without)."""
         window = self._windows.get((node, kind))

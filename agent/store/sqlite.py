@@ -85,6 +85,7 @@ from agent.store.evidence import (
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
+from agent.store.sums import ProbeSums
 from agent.store.window_reads import WindowReads
 from agent.store.window_sums import FROZEN_AFTER
 
@@ -452,33 +453,33 @@ class SqliteStore:
 
     # --- the advisor's aggregates over a window: sizes independent of the window ------------
 
-    def probe_counts(self, node: str, start: float, end: float) -> ProbeCounts:
-        """The probe counts of ``node`` (all probes) summed over the buckets whose minute start
-        lies in ``[start, end)``."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
+    def probe_sums(self, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums:
+        """``node``'s probe counts, latency histogram and (if ``volume``) volume summary over
+        the minutes ``[lo, hi)``, in one read."""
         with self._db_lock:
             conn = self._connection()
             with self._pending_lock:
                 pending = self._pending.probe_minutes(node, lo, hi)
-            query = partial(evidence_sql.probe_counts, node=node, lo=lo, hi=hi)
-            stored = self._read(conn, query)
-        return sum(pending.values(), stored)
-
-    def probe_volume(self, node: str, start: float, end: float) -> MinuteVolume:
-        """The per-minute volume of ``node`` (all probes) over the buckets whose minute start
-        lies in ``[start, end)``, summarised."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = self._pending.probe_minutes(node, lo, hi)
+                latency = self._pending.evidence.latency.node_minutes(node, lo, hi)
             skip = sorted(pending)
-            query = partial(evidence_sql.minute_volume, node=node, lo=lo, hi=hi, skip=skip)
-            volume = self._read(conn, query)
-            stored = self._read(conn, partial(evidence_sql.minute_runs, node=node, minutes=skip))
-        for minute in skip:
-            volume = volume.with_minute(minute, stored.get(minute, 0) + pending[minute].total)
-        return volume
+
+            def read(
+                conn: sqlite3.Connection,
+            ) -> tuple[ProbeCounts, LatencyHistogram, MinuteVolume, dict[int, int]]:
+                return (
+                    evidence_sql.probe_counts(conn, node, lo, hi),
+                    evidence_sql.latency_histogram(conn, node, lo, hi),
+                    evidence_sql.minute_volume(conn, node, lo, hi, skip)
+                    if volume
+                    else MinuteVolume(),
+                    evidence_sql.minute_runs(conn, node, skip) if volume else {},
+                )
+
+            counts, histogram, moved, stored = self._read(conn, read)
+        if volume:
+            for minute in skip:
+                moved = moved.with_minute(minute, stored.get(minute, 0) + pending[minute].total)
+        return ProbeSums(sum(pending.values(), counts), sum(latency.values(), histogram), moved)
 
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None:
         """The first minute whose start lies in ``[start, end)`` with a probe bucket of
@@ -492,18 +493,6 @@ class SqliteStore:
             stored = self._read(conn, query)
         found = [m for m in (*pending, stored) if m is not None]
         return min(found) if found else None
-
-    def latency_histogram(self, node: str, start: float, end: float) -> LatencyHistogram:
-        """The latency histogram of ``node``'s successful runs (all probes) merged over the
-        buckets whose minute start lies in ``[start, end)``."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = self._pending.evidence.latency.node_minutes(node, lo, hi)
-            query = partial(evidence_sql.latency_histogram, node=node, lo=lo, hi=hi)
-            stored = self._read(conn, query)
-        return sum(pending.values(), stored)
 
     def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]:
         """Fallback -> the runs, successes and successful median of ``node``'s drills started

@@ -14,7 +14,7 @@ import pytest
 
 from agent.advisor.incidents import percentile
 from agent.probes.result import Reason
-from agent.store.buckets import ProbeCounts
+from agent.store.buckets import ProbeCounts, first_minute_from
 from agent.store.evidence import DrillKey, DrillRun, failing_spans
 from agent.store.latency import LatencyHistogram
 from agent.store.sqlite import SqliteStore
@@ -55,6 +55,10 @@ def store(tmp_path: Path, request: pytest.FixtureRequest) -> SqliteStore:
     return opened
 
 
+def minutes_of(start: float, end: float) -> tuple[int, int]:
+    return first_minute_from(start), first_minute_from(end)
+
+
 WINDOWS = [
     (BASE, BASE + HOURS * 3600),
     (BASE + 1234.5, BASE + 4 * 3600 + 17),
@@ -69,7 +73,8 @@ def test_sums_and_histograms_equal_the_per_minute_ones(
     minutes = store.probe_minutes("shop", start, end)
     assert minutes  # the window has data
     expected = sum(minutes.values(), ProbeCounts())
-    counts = store.probe_counts("shop", start, end)
+    sums = store.probe_sums("shop", *minutes_of(start, end), volume=False)
+    counts = sums.counts
     assert (counts.total, counts.failures, counts.failures_by_reason) == (
         expected.total,
         expected.failures,
@@ -77,7 +82,7 @@ def test_sums_and_histograms_equal_the_per_minute_ones(
     )
     assert counts.duration_sum == pytest.approx(expected.duration_sum)
     histogram = sum(store.latency_minutes("shop", start, end).values(), LatencyHistogram())
-    assert store.latency_histogram("shop", start, end) == histogram
+    assert sums.latency == histogram
 
 
 @pytest.mark.parametrize(("start", "end"), WINDOWS)
@@ -87,7 +92,7 @@ def test_volume_variation_equals_the_per_minute_series(
     per_minute = {m: c.total for m, c in store.probe_minutes("shop", start, end).items()}
     series = [per_minute.get(m, 0) for m in range(min(per_minute), max(per_minute) + 1)]
     assert 0 in series  # the gaps count as minutes without runs
-    volume = store.probe_volume("shop", start, end)
+    volume = store.probe_sums("shop", *minutes_of(start, end), volume=True).volume
     assert (volume.total, volume.first, volume.last) == (
         sum(series),
         min(per_minute),
@@ -162,14 +167,12 @@ def evidence_size(db: Path, days: int) -> tuple[int, int]:
     start, end = BASE, BASE + days * 86400
     with SqliteStore(db) as store:
         read = (
-            store.probe_counts("shop", start, end),
-            store.probe_volume("shop", start, end),
-            store.latency_histogram("shop", start, end),
+            sums := store.probe_sums("shop", *minutes_of(start, end), volume=True),
             store.drill_summaries("shop", start, end),
             runs := store.failure_runs("shop", start, end, 3),
             store.drill_runs_during("shop", failing_spans(runs, start, end)),
         )
-        counted = read[0].total
+        counted = sums.counts.total
     return len(pickle.dumps(read)), counted
 
 
