@@ -1,12 +1,14 @@
 """The advisor's I/O: reading the evidence of every node from the store, reviewing the nodes
-periodically in the running agent, and replaying the stored history to rebuild the hysteresis
-state (``slo-agent advise``, and the agent at start).
+periodically in the running agent, persisting its hysteresis state, and replaying the stored
+history to rebuild that state when none is persisted (``slo-agent advise``, and the agent's
+first start after an upgrade).
 
 The review itself is pure (:mod:`agent.advisor.review`); this module only gathers what it needs,
-all of it counting every run (never the sampled raw results): per-minute probe buckets
-(availability, failures by reason, volume), per-minute latency histograms (percentiles), the
-failure runs of the node's probes (incidents), every drill run (fallback drills, failovers),
-and the SLO statuses of a snapshot.
+all of it counting every run (never the sampled raw results) and none of it growing with the
+window: summed probe counts (availability, failures by reason), a merged latency histogram
+(percentiles), a per-minute volume summary, the incident-sized failure runs of the node's
+probes, per fallback the drill counts and successful median plus the drills that ran during
+failures, and the SLO statuses of a snapshot.
 """
 
 from __future__ import annotations
@@ -179,9 +181,13 @@ def replay(
     sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
-    for at in replay_times(now, policy):
-        snapshot = evaluate(specs, store, at)
-        report, state = review_at(specs, store, snapshot, at, policy, state, sums)
+    sums.settled_at = now
+    try:
+        for at in replay_times(now, policy):
+            snapshot = evaluate(specs, store, at)
+            report, state = review_at(specs, store, snapshot, at, policy, state, sums)
+    finally:
+        sums.settled_at = None
     assert report is not None  # the times are never empty
     return report, state
 

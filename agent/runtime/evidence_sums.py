@@ -72,7 +72,8 @@ class WindowSums:
         self._kept: ProbeSums | None = None  # over [lo, frozen)
 
     def read(self, store: SumsStore, lo: int, hi: int, now: float) -> ProbeSums:
-        """The sums over ``[lo, hi)`` at ``now``."""
+        """The sums over ``[lo, hi)``, the buckets older than ``FROZEN_AFTER`` minutes before
+        ``now`` taken as final."""
         frozen = max(lo, min(hi, minute_of(now) - FROZEN_AFTER))
         self._advance(store, lo, frozen)
         kept = self._kept
@@ -127,6 +128,9 @@ class EvidenceSums:
 
     def __init__(self) -> None:
         self._windows: dict[tuple[str, str], WindowSums] = {}
+        # the real time during a replay: buckets more than FROZEN_AFTER minutes before it are
+        # final, so a replayed review in the past reads nothing afresh
+        self.settled_at: float | None = None
 
     def read(
         self, store: SumsStore, node: str, kind: str, lo: int, hi: int, now: float
@@ -136,7 +140,7 @@ class EvidenceSums:
         window = self._windows.get((node, kind))
         if window is None:
             window = self._windows[(node, kind)] = WindowSums(node, volume=kind == "span")
-        return window.read(store, lo, hi, now)
+        return window.read(store, lo, hi, max(now, self.settled_at or now))
 
     def keep_only(self, nodes: set[str]) -> None:
         """Forget the nodes not in ``nodes`` (removed from the specs)."""

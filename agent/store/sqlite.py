@@ -429,9 +429,9 @@ class SqliteStore:
     def failure_runs(
         self, node: str, start: float, end: float, min_failures: int = 1
     ) -> list[FailureRun]:
-        """Every run of consecutive failures of ``node``'s probes that was failing at some
-        moment of ``[start, end)``, oldest first (as known now: ``end`` is None while one is
-        still failing)."""
+        """Every run of at least ``min_failures`` consecutive failures of ``node``'s probes
+        that was failing at some moment of ``[start, end)``, oldest first (as known now:
+        ``end`` is None while one is still failing)."""
         with self._db_lock:
             conn = self._connection()
             with self._pending_lock:
