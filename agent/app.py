@@ -114,7 +114,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             sli_source = PrometheusSliSource(options.prometheus_url, prometheus)
         # shared by probes and journey steps; closed with the probers; tokens it reads at run
         # time (bearer files, OAuth2) join the log filter's known secrets
-        on_secret = options.secrets.add_values if options.secrets is not None else None
+        on_secret = options.secrets.rotate if options.secrets is not None else None
         http = HttpProber(on_secret=on_secret)
         agent = Agent(
             source=source,
@@ -132,6 +132,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         )
         if options.secrets is not None:
             options.secrets.follow(lambda: agent.specs)
+            agent.pipeline.failures.secrets = options.secrets.values  # redacted from details
         listeners: list[DecisionListener] = [metrics]
         if pusher is not None and options.decision_alerts:
             listeners.append(pusher)
@@ -170,7 +171,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             await server.stop()
             stop.set()
             await agent_task
-            await advice_task
+            await _stopped_within(advice_task, ADVISOR_STOP_WAIT, "the advisor's review")
     finally:
         if tracing is not None:  # after the agent stopped: its last spans are queued
             await asyncio.to_thread(tracing.shutdown, TRACE_FLUSH_TIMEOUT)
@@ -182,6 +183,20 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             store.close()
         finally:
             lock.release()
+
+
+ADVISOR_STOP_WAIT = 5.0
+"""Seconds a stop waits for a review in progress (a review cannot be interrupted; one left
+running ends at its next store read once the store is closed)."""
+
+
+async def _stopped_within(task: asyncio.Task[None], seconds: float, what: str) -> None:
+    """Wait for ``task`` at most ``seconds``; past that, stop without it (SIGTERM's promise)."""
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        await task
+    else:
+        log.warning("stopping without waiting for %s (still running after %.0fs)", what, seconds)
 
 
 def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:

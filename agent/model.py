@@ -12,6 +12,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from agent.contract import HeaderCheck, ValueConditions
 from agent.errors import SpecProblem
 from agent.text_pattern import TextPattern
 
@@ -74,6 +75,9 @@ class OAuth2Auth:
     client_id: str
     client_secret: str = field(repr=False)
     scopes: tuple[str, ...] = ()
+    # how the client authenticates to the token endpoint: HTTP Basic, or id and secret in the form
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    audience: str | None = None  # sent as ``audience`` (Auth0, Okta and others want it)
 
 
 HttpAuth = BasicAuth | BearerAuth | ApiKeyAuth | OAuth2Auth
@@ -91,6 +95,9 @@ class HttpCheck:
     body_contains: str | None = None
     body_regex: TextPattern | None = None  # RE2: linear time whatever the body
     json_equals: Mapping[str, Any] = field(default_factory=dict)  # JSON path -> expected value
+    # JSON path -> conditions beyond equality; response headers' checks (agent.contract)
+    json_conditions: Mapping[str, ValueConditions] = field(default_factory=dict)
+    expect_headers: tuple[HeaderCheck, ...] = ()
     max_body_bytes: int = 1024 * 1024
     verify_tls: bool = True
     keep_alive: bool = False  # False: a fresh connection per probe
@@ -259,6 +266,8 @@ class Node:
     fallbacks: tuple[Fallback, ...] = ()
     decision: Decision = Decision()
     auth: HttpAuth | None = None  # spec.auth: for journey steps to this node without their own
+    tls: TlsSettings | None = None  # spec.tls: likewise
+    proxy: str | None = field(default=None, repr=False)  # spec.proxy (may carry userinfo)
 
     @property
     def mode_label(self) -> str:

@@ -23,7 +23,8 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agent.model import HttpCheck, SpecSet
@@ -222,15 +223,35 @@ def spec_secrets(specs: SpecSet) -> set[str]:
     found: set[str] = set()
     for check in checks:
         found |= _check_secrets(check)
+    for node in specs.nodes:  # journey steps take these at run time (agent.journeys.targets)
+        if node.proxy is not None:
+            found |= url_secrets(node.proxy)
+        if node.auth is not None:
+            found.update(static_secrets(node.auth))
+    found.discard("")
     return found
 
 
-class KnownSecrets:
-    """The secret values the log filter searches for: fixed ones (configured URLs' credentials)
-    and those of the current spec set, re-read when the spec set changes (a reload)."""
+MAX_RUNTIME_SLOTS = 1024
+"""Credentials obtained at run time (:meth:`KnownSecrets.rotate`) are kept for this many slots
+(one per token file or OAuth2 client) at most; the least recently rotated goes first."""
 
-    def __init__(self) -> None:
+
+class KnownSecrets:
+    """The secret values the log filter searches for: fixed ones (configured URLs' credentials),
+    those of the current spec set, re-read when the spec set changes (a reload), and those
+    obtained at run time (tokens), one slot per credential source.
+
+    A slot holds its source's current and previous token: a rotated token replaces the one before
+    the previous (which may still be in a line being logged), so the values searched for stay
+    bounded (two per slot, at most :data:`MAX_RUNTIME_SLOTS` slots) however often tokens rotate.
+    """
+
+    def __init__(self, max_slots: int = MAX_RUNTIME_SLOTS) -> None:
         self._fixed: frozenset[str] = frozenset()
+        self._max_slots = max_slots
+        # slot -> (current values, previous values)
+        self._runtime: OrderedDict[Hashable, tuple[frozenset[str], frozenset[str]]] = OrderedDict()
         self._specs: Callable[[], SpecSet] | None = None
         self._seen: SpecSet | None = None
         self._values: tuple[str, ...] = ()
@@ -246,6 +267,21 @@ class KnownSecrets:
         with self._lock:
             found = {part for v in values for part in (v, v.partition(" ")[2]) if part}
             self._fixed = self._fixed.union(found)
+            self._rebuild(spec_secrets(self._seen) if self._seen is not None else set())
+
+    def rotate(self, slot: Hashable, values: Iterable[str]) -> None:
+        """The credential of ``slot`` (e.g. a token file's path) is now ``values``; its value
+        before the previous one is forgotten."""
+        current = frozenset(values)
+        with self._lock:
+            entry = self._runtime.pop(slot, None)
+            if entry is not None and entry[0] == current:
+                previous = entry[1]
+            else:
+                previous = frozenset() if entry is None else entry[0]
+            self._runtime[slot] = (current, previous)
+            while len(self._runtime) > self._max_slots:
+                self._runtime.popitem(last=False)
             self._rebuild(spec_secrets(self._seen) if self._seen is not None else set())
 
     def follow(self, specs: Callable[[], SpecSet]) -> None:
@@ -267,7 +303,8 @@ class KnownSecrets:
         return self._values
 
     def _rebuild(self, from_specs: set[str]) -> None:
-        values = {v for v in self._fixed | from_specs if len(v) >= MIN_SECRET_LENGTH}
+        runtime = {v for current, previous in self._runtime.values() for v in current | previous}
+        values = {v for v in self._fixed | from_specs | runtime if len(v) >= MIN_SECRET_LENGTH}
         self._values = tuple(sorted(values, key=len, reverse=True))
 
 

@@ -43,7 +43,9 @@ def _fill(path: Path, series: list[str], first: int, minutes: int) -> None:
     conn = sqlite3.connect(path)
     with conn:
         for name in series:
-            rows = ((name, first + m, 60, m % 97 == 0) for m in range(minutes))
+            conn.execute("INSERT INTO series (kind, name, part) VALUES ('sli', ?, '')", (name,))
+            (sid,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+            rows = ((sid, first + m, 60, m % 97 == 0) for m in range(minutes))
             conn.executemany("INSERT INTO sli_bucket VALUES (?, ?, ?, ?)", rows)
     conn.close()
 

@@ -103,6 +103,17 @@ def markdown_table(rows: Sequence[Row], baseline_cpu_ms: float | None) -> str:
     return "\n".join([HEADER, *(markdown_row(r, baseline_cpu_ms) for r in rows)])
 
 
+def paired_table(rows: Sequence[Row]) -> str:
+    """Every row against the blackbox_exporter row measured last before it."""
+    lines = [HEADER]
+    baseline: float | None = None
+    for row in rows:
+        if row.name.startswith("blackbox_exporter"):
+            baseline = row.cpu_ms_per_probe
+        lines.append(markdown_row(row, baseline))
+    return "\n".join(lines)
+
+
 def measure_blackbox(
     nginx: Nginx,
     blackbox: BlackboxExporter,
@@ -111,8 +122,10 @@ def measure_blackbox(
     concurrency: int,
     warmup: float,
     duration: float,
+    target: str | None = None,
 ) -> Row:
-    """Drive the exporter's /probe at ``rate`` (0 = flat out) and measure its CPU per probe."""
+    """Drive the exporter's /probe of ``target`` (default nginx's plain URL) at ``rate``
+    (0 = flat out) and measure its CPU per probe."""
     assert blackbox.proc is not None
     bb_pid = blackbox.proc.pid
     target_pids = nginx.worker_pids()
@@ -120,7 +133,7 @@ def measure_blackbox(
         sys.executable,
         "-m",
         "bench.load_driver",
-        f"--url={blackbox.probe_url(nginx.url)}",
+        f"--url={blackbox.probe_url(target or nginx.url)}",
         f"--rate={rate}",
         f"--concurrency={concurrency}",
         f"--warmup={warmup}",
@@ -147,8 +160,9 @@ def measure_blackbox(
     probes = int(result["completed"])
     seconds = float(result["seconds"])
     label = "flat out" if rate <= 0 else f"{rate:,.0f}/s offered"
+    scheme = "HTTPS, " if (target or "").startswith("https:") else ""
     return Row(
-        name=f"blackbox_exporter ({label}, {concurrency} conns)",
+        name=f"blackbox_exporter ({scheme}{label}, {concurrency} conns)",
         probes_per_s=probes / seconds,
         cpu_ms_per_probe=(cpu1 - cpu0) * 1000 / max(probes, 1),
         cores=(cpu1 - cpu0) / seconds,

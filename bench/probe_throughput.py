@@ -15,6 +15,12 @@ failures. ``--procs K`` shards the jobs over K worker processes.
 
     python -m bench.probe_throughput --jobs 2000 --interval 1 --duration 30
     python -m bench.probe_throughput --transport fresh,default --loop uvloop,asyncio
+    python -m bench.probe_throughput --scheme https,http --jobs 500 --repeat 3
+
+``--scheme https`` probes the same nginx over TLS (a throwaway CA from ``trustme``; the agent's
+check and blackbox_exporter's module both trust that CA, verify the chain and the hostname, and
+open a new TCP connection with a full handshake per probe). ``--repeat N`` measures every
+(blackbox_exporter, agent) pair N times in the invocation and ends with the medians.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import logging
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +46,17 @@ from typing import Any
 
 import httpx
 
-from agent.model import HttpCheck, Mode, Node, Probe, ProbeSli, RollingWindow, Slo, SpecSet
+from agent.model import (
+    HttpCheck,
+    Mode,
+    Node,
+    Probe,
+    ProbeSli,
+    RollingWindow,
+    Slo,
+    SpecSet,
+    TlsSettings,
+)
 from agent.probes import Probers
 from agent.probes.http import HttpProber, TransportFactory
 from agent.probes.result import ProbeResult
@@ -56,18 +73,19 @@ from bench.harness import (
     Row,
     cpu_seconds,
     markdown_row,
-    markdown_table,
     measure_blackbox,
+    paired_table,
     percentile,
 )
-from bench.targets import HEALTH_BODY, REPO, BlackboxExporter, Nginx, ensure_installed
+from bench.targets import HEALTH_BODY, REPO, BlackboxExporter, Nginx, TestCa, ensure_installed
 from exporters.prometheus.metrics import AgentMetrics
 
 TRANSPORTS = ("fresh", "default", "aiohttp")
 LOOPS = ("uvloop", "asyncio")
 BODIES = ("pipeline", "prober", "get", "noop")
+SCHEMES = ("http", "https")
 EVALUATION_INTERVAL = 10.0  # seconds, the agent's default
-STARTUP_ALLOWANCE = 4.0  # seconds for worker processes to import and schedule their jobs
+STARTUP_ALLOWANCE = 4.0  # default seconds for worker processes to import and schedule their jobs
 
 
 def transport_factory(name: str) -> TransportFactory | None:
@@ -94,12 +112,16 @@ def transport_factory(name: str) -> TransportFactory | None:
 
 
 def shard_targets(
-    url: str, jobs: int, interval: float, shard: int, procs: int
+    url: str, jobs: int, interval: float, shard: int, procs: int, ca_file: str | None = None
 ) -> dict[str, Target]:
-    """The jobs of one shard: job j belongs to shard j mod procs; one node per job."""
+    """The jobs of one shard: job j belongs to shard j mod procs; one node per job. With
+    ``ca_file`` the checks trust that CA (the spec's ``tls: {ca_file: ...}``)."""
     targets: dict[str, Target] = {}
+    tls = TlsSettings(ca_file=ca_file) if ca_file else None
     for j in range(shard, jobs, procs):
-        check = HttpCheck(url=url, expect_status=frozenset({200}), body_contains=HEALTH_BODY)
+        check = HttpCheck(
+            url=url, expect_status=frozenset({200}), body_contains=HEALTH_BODY, tls=tls
+        )
         probe = Probe(name="health", interval=timedelta(seconds=interval), check=check)
         node = Node(
             name=f"target-{j:05d}",
@@ -171,7 +193,7 @@ class _Window:
 
 async def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     interval: float = args.interval
-    targets = shard_targets(args.url, args.jobs, interval, args.shard, args.procs)
+    targets = shard_targets(args.url, args.jobs, interval, args.shard, args.procs, args.ca_file)
     window = _Window(args.t0, args.t0 + args.duration)
     clock = _FirstCallClock()
     results: dict[str, ProbeResult] = {}  # the latest result of every probe, in memory
@@ -311,11 +333,11 @@ def _worker_main(args: argparse.Namespace) -> None:
 
 
 def measure_agent(
-    nginx: Nginx, args: argparse.Namespace, transport: str, loop: str, slot_ms: float
+    nginx: Nginx, args: argparse.Namespace, transport: str, loop: str, slot_ms: float, url: str
 ) -> Row:
     """Start ``args.procs`` workers on one window, wait for them, add up what they saw."""
     duration = max(args.interval, round(args.duration / args.interval) * args.interval)
-    t0 = time.time() + STARTUP_ALLOWANCE + args.warmup
+    t0 = time.time() + args.startup + args.warmup
     common = [
         f"--jobs={args.jobs}",
         f"--interval={args.interval}",
@@ -324,7 +346,8 @@ def measure_agent(
         f"--loop={loop}",
         f"--body={args.body}",
         *(["--evaluate"] if args.evaluate else []),
-        f"--url={nginx.url}",
+        f"--url={url}",
+        *([f"--ca-file={nginx.ca.ca_file}"] if nginx.ca and url.startswith("https:") else []),
         f"--t0={t0}",
         f"--warmup={args.warmup}",
         f"--duration={duration}",
@@ -347,7 +370,7 @@ def measure_agent(
         ]
         try:
             for proc in procs:
-                if proc.wait(timeout=STARTUP_ALLOWANCE + args.warmup + duration + 60) != 0:
+                if proc.wait(timeout=args.startup + args.warmup + duration + 60) != 0:
                     raise RuntimeError(f"worker exited with {proc.returncode}")
         finally:
             for proc in procs:
@@ -356,7 +379,7 @@ def measure_agent(
                     proc.wait()
         outputs = [json.loads(f.read_text()) for f in files]
     if any(o["startup_slack_s"] < 0 for o in outputs):
-        raise RuntimeError("a worker placed its jobs too late for the window; raise --warmup")
+        raise RuntimeError("a worker placed its jobs too late for the window; raise --startup")
     accepted1, served1 = nginx.counters()
     target_cpu = cpu_seconds(nginx.worker_pids()) - target_cpu0
     expected = sum(o["expected"] for o in outputs)
@@ -370,7 +393,8 @@ def measure_agent(
     for o in outputs:
         skips.update(o["skips"])
         reasons.update(o["reasons"])
-    setup = f"{args.jobs:,} jobs @ {args.interval:g}s"
+    scheme = "HTTPS" if url.startswith("https:") else "HTTP"
+    setup = f"{scheme}, {args.jobs:,} jobs @ {args.interval:g}s"
     setup += f", {args.procs} procs" if args.procs > 1 else ""
     setup += f", {slot_ms:g} ms slots" if slot_ms else ""
     setup += f", body={args.body}" if args.body != "pipeline" else ""
@@ -410,6 +434,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=2000, help="probe jobs (default 2000)")
     ap.add_argument("--interval", type=float, default=1.0, help="seconds between runs of a job")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds before the window opens")
+    ap.add_argument(
+        "--startup",
+        type=float,
+        default=STARTUP_ALLOWANCE,
+        help="seconds a worker has to import and place its jobs (raise on a busy machine)",
+    )
     ap.add_argument("--duration", type=float, default=30.0, help="measurement window, seconds")
     ap.add_argument("--procs", type=int, default=1, help="worker processes sharing the jobs")
     ap.add_argument("--transport", default="fresh", help="comma-separated: " + ",".join(TRANSPORTS))
@@ -434,7 +464,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", help="also write every row as a JSON line to this file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--shard", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--scheme",
+        default="http",
+        help="comma-separated: http, https (same nginx; https verified against a test CA)",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure every blackbox/agent pair this many times; report medians",
+    )
     ap.add_argument("--url", help=argparse.SUPPRESS)
+    ap.add_argument("--ca-file", help=argparse.SUPPRESS)
     ap.add_argument("--t0", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -443,31 +485,53 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.warmup < args.interval + 1:
         ap.error("--warmup must exceed --interval by a second (every job must have started)")
+    schemes = args.scheme.split(",")
+    if not set(schemes) <= set(SCHEMES):
+        ap.error(f"--scheme: one or more of {', '.join(SCHEMES)}")
     ensure_installed()
     rows: list[Row] = []
-    baseline: float | None = None
-    with Nginx() as nginx:
-        if not args.no_blackbox:
-            with BlackboxExporter() as blackbox:
-                bb = measure_blackbox(
-                    nginx,
-                    blackbox,
-                    rate=args.jobs / args.interval,
-                    concurrency=args.blackbox_conns,
-                    warmup=args.warmup,
-                    duration=args.duration,
-                )
-            rows.append(bb)
-            baseline = bb.cpu_ms_per_probe
-            _report(bb, baseline)
-        for slot_ms in (float(x) for x in args.slot_ms.split(",")):
-            for transport in args.transport.split(","):
-                for loop in args.loop.split(","):
-                    row = measure_agent(nginx, args, transport, loop, slot_ms)
-                    rows.append(row)
-                    _report(row, baseline)
+    ratios: dict[str, list[float]] = {}
+    ca = TestCa() if "https" in schemes else None
+    try:
+        with Nginx(ca=ca) as nginx, BlackboxExporter(ca=ca) as blackbox:
+            for scheme in schemes:
+                url = nginx.tls_url if scheme == "https" else nginx.url
+                for _ in range(args.repeat):
+                    baseline: float | None = None
+                    if not args.no_blackbox:
+                        bb = measure_blackbox(
+                            nginx,
+                            blackbox,
+                            rate=args.jobs / args.interval,
+                            concurrency=args.blackbox_conns,
+                            warmup=args.warmup,
+                            duration=args.duration,
+                            target=url,
+                        )
+                        rows.append(bb)
+                        baseline = bb.cpu_ms_per_probe
+                        _report(bb, baseline)
+                    for slot_ms in (float(x) for x in args.slot_ms.split(",")):
+                        for transport in args.transport.split(","):
+                            for loop in args.loop.split(","):
+                                row = measure_agent(nginx, args, transport, loop, slot_ms, url)
+                                rows.append(row)
+                                _report(row, baseline)
+                                if baseline:
+                                    ratio = row.cpu_ms_per_probe / baseline
+                                    ratios.setdefault(row.name, []).append(ratio)
+    finally:
+        if ca is not None:
+            ca.cleanup()
     print()
-    print(markdown_table(rows, baseline))
+    print(paired_table(rows))
+    if args.repeat > 1 and ratios:
+        print()
+        print("| configuration | CPU per probe vs blackbox_exporter, each run | median |")
+        print("|---|---|---:|")
+        for name, values in ratios.items():
+            each = ", ".join(f"{v:.2f}" for v in values)
+            print(f"| {name} | {each} | {statistics.median(values):.2f} |")
     if args.json:
         with open(args.json, "w") as f:
             f.writelines(r.to_json() + "\n" for r in rows)

@@ -1,7 +1,10 @@
 """Real servers for the benchmarks: an nginx target and prometheus-blackbox-exporter.
 
-Both run as subprocesses on 127.0.0.1 with free ports and a temporary directory, and are stopped
-by PID. ``ensure_installed`` installs the Debian packages when their commands are missing.
+With a :class:`TestCa`, nginx also serves TLS on a second port (a certificate for 127.0.0.1 from
+a throwaway CA made by ``trustme``) and blackbox_exporter gets a module trusting that CA, so
+both probers verify the same chain and hostname. Both run as subprocesses on 127.0.0.1 with free
+ports and a temporary directory, and are stopped by PID. ``ensure_installed`` installs the
+Debian packages when their commands are missing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,43 @@ REPO = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
 BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
 HEALTH_BODY = '{"status":"ok"}'
+
+
+@dataclass
+class TestCa:
+    """A throwaway CA (trustme, ECDSA P-256 as trustme makes by default) and a server
+    certificate for 127.0.0.1 it signed, as PEM files in a temporary directory."""
+
+    _dir: tempfile.TemporaryDirectory[str] = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="bench-ca-")
+    )
+
+    def __post_init__(self) -> None:
+        import trustme
+
+        ca = trustme.CA()
+        server = ca.issue_cert("127.0.0.1")
+        d = Path(self._dir.name)
+        ca.cert_pem.write_to_path(str(d / "ca.pem"))
+        server.cert_chain_pems[0].write_to_path(str(d / "server.pem"))
+        for extra in server.cert_chain_pems[1:]:
+            extra.write_to_path(str(d / "server.pem"), append=True)
+        server.private_key_pem.write_to_path(str(d / "server.key"))
+
+    @property
+    def ca_file(self) -> str:
+        return str(Path(self._dir.name) / "ca.pem")
+
+    @property
+    def cert_file(self) -> str:
+        return str(Path(self._dir.name) / "server.pem")
+
+    @property
+    def key_file(self) -> str:
+        return str(Path(self._dir.name) / "server.key")
+
+    def cleanup(self) -> None:
+        self._dir.cleanup()
 
 
 def ensure_installed() -> None:
@@ -42,10 +82,13 @@ def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
 
 @dataclass
 class Nginx:
-    """nginx with one worker answering ``GET /health`` with ``{"status":"ok"}``."""
+    """nginx with one worker answering ``GET /health`` with ``{"status":"ok"}``; with ``ca``,
+    also over TLS (nginx's defaults: TLS 1.2 and 1.3, session tickets on, no session cache)."""
 
     port: int = 0
     workers: int = 1
+    ca: TestCa | None = None
+    tls_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     _dir: tempfile.TemporaryDirectory[str] = field(
         default_factory=lambda: tempfile.TemporaryDirectory(prefix="bench-nginx-")
@@ -55,9 +98,27 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/health"
 
+    @property
+    def tls_url(self) -> str:
+        assert self.ca is not None, "nginx serves TLS only with a CA"
+        return f"https://127.0.0.1:{self.tls_port}/health"
+
     def start(self) -> Nginx:
         self.port = self.port or free_port()
         d = Path(self._dir.name)
+        tls_server = ""
+        if self.ca is not None:
+            self.tls_port = self.tls_port or free_port()
+            tls_server = f"""
+    server {{
+        listen 127.0.0.1:{self.tls_port} ssl backlog=4096;
+        ssl_certificate {self.ca.cert_file};
+        ssl_certificate_key {self.ca.key_file};
+        location /health {{
+            default_type application/json;
+            return 200 '{HEALTH_BODY}';
+        }}
+    }}"""
         conf = d / "nginx.conf"
         conf.write_text(
             f"""daemon off;
@@ -82,7 +143,7 @@ http {{
             return 200 '{HEALTH_BODY}';
         }}
         location /nginx_status {{ stub_status; }}
-    }}
+    }}{tls_server}
 }}
 """
         )
@@ -92,6 +153,8 @@ http {{
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
+        if self.ca is not None:
+            wait_for_port(self.tls_port)
         return self
 
     def worker_pids(self) -> list[int]:
@@ -125,16 +188,19 @@ http {{
 
 @dataclass
 class BlackboxExporter:
-    """prometheus-blackbox-exporter with module ``http_2xx`` (no keep-alive, as it always does)."""
+    """prometheus-blackbox-exporter with module ``http_2xx`` (no keep-alive, as it always does);
+    with ``ca``, module ``https_2xx`` too, trusting that CA (verification and hostname on)."""
 
     port: int = 0
+    ca: TestCa | None = None
     proc: subprocess.Popen[bytes] | None = None
     _dir: tempfile.TemporaryDirectory[str] = field(
         default_factory=lambda: tempfile.TemporaryDirectory(prefix="bench-blackbox-")
     )
 
     def probe_url(self, target: str) -> str:
-        return f"http://127.0.0.1:{self.port}/probe?module=http_2xx&target={target}"
+        module = "https_2xx" if target.startswith("https:") else "http_2xx"
+        return f"http://127.0.0.1:{self.port}/probe?module={module}&target={target}"
 
     def start(self) -> BlackboxExporter:
         self.port = self.port or free_port()
@@ -148,6 +214,19 @@ class BlackboxExporter:
             "      preferred_ip_protocol: ip4\n"
             "      valid_status_codes: [200]\n"
         )
+        if self.ca is not None:
+            with config.open("a") as f:
+                f.write(
+                    "  https_2xx:\n"
+                    "    prober: http\n"
+                    "    timeout: 5s\n"
+                    "    http:\n"
+                    "      preferred_ip_protocol: ip4\n"
+                    "      valid_status_codes: [200]\n"
+                    "      fail_if_not_ssl: true\n"
+                    "      tls_config:\n"
+                    f"        ca_file: {self.ca.ca_file}\n"
+                )
         self.proc = subprocess.Popen(
             [
                 BLACKBOX,

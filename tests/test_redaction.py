@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from agent.model import HttpCheck, Probe, SpecSet
+from agent.model import BasicAuth, HttpCheck, Probe, SpecSet
 from agent.redaction import (
     REDACTED,
     KnownSecrets,
@@ -91,6 +91,20 @@ def test_url_and_spec_secrets() -> None:
     check = HttpCheck("http://h/?api_key=qk", headers={"Authorization": "Bearer envtoken"})
     specs = _specs(check)
     assert {"qk", "Bearer envtoken", "envtoken"} <= spec_secrets(specs)
+
+
+def test_a_nodes_own_auth_and_proxy_are_secrets_without_any_http_probe() -> None:
+    # a node with no HTTP probe whose journey steps take its auth and proxy at run time
+    bare = dataclasses.replace(
+        node("shop"),
+        probes=(),
+        auth=BasicAuth("probe", "node-password"),
+        proxy="http://egress:proxy-password@proxy.internal:3128",
+    )
+
+    found = spec_secrets(spec_set(bare))
+
+    assert {"node-password", "proxy-password"} <= found
 
 
 def _record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:

@@ -17,10 +17,13 @@ from datetime import UTC, datetime
 from agent.api.page_certificates import STYLE as CERTIFICATE_STYLE
 from agent.api.page_certificates import certificates_line
 from agent.api.page_decisions import DecisionRow, decisions_section
+from agent.api.page_failures import STYLE as FAILURE_STYLE
+from agent.api.page_failures import failures_list
 from agent.api.page_style import STYLE
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
 from agent.slo.certificates import CertificateStatus
+from agent.slo.failures import ProbeFailure
 from agent.slo.status import (
     PRECEDENCE,
     BudgetStatus,
@@ -197,9 +200,13 @@ def slo_table(slos: Sequence[SloStatus]) -> str:
 
 
 def node_card(
-    node: NodeStatus, certificates: Sequence[CertificateStatus] = (), at: float = 0.0
+    node: NodeStatus,
+    certificates: Sequence[CertificateStatus] = (),
+    at: float = 0.0,
+    failures: Sequence[ProbeFailure] = (),
 ) -> str:
-    """A node's card; ``certificates`` are its probes' (days left counted at ``at``)."""
+    """A node's card; ``certificates`` are its probes' (days left counted at ``at``), and
+    ``failures`` its probes' last failures (those failing now are shown)."""
     who = [f"owner {node.owner}", f"capability {node.capability}"]
     if node.partner:
         who.append(f"partner {node.partner}")
@@ -208,7 +215,8 @@ def node_card(
         f'<article class="card state-{_e(state.value)}" id="node-{_e(node.node)}">'
         f'<h3><span class="name">{_e(node.node)}</span> {state_badge(state)}</h3>'
         f'<p class="who">{" · ".join(_e(w) for w in who)}</p>'
-        f"{slo_table(node.slos)}{certificates_line(certificates, at)}</article>"
+        f"{failures_list(failures)}{slo_table(node.slos)}{certificates_line(certificates, at)}"
+        "</article>"
     )
 
 
@@ -217,12 +225,18 @@ def mode_section(
     nodes: Sequence[NodeStatus],
     certificates: Sequence[CertificateStatus] = (),
     at: float = 0.0,
+    failures: Sequence[ProbeFailure] = (),
 ) -> str:
     title, subtitle = MODE_TITLES[mode]
     by_node: dict[str, list[CertificateStatus]] = {}
     for cert in certificates:
         by_node.setdefault(cert.node, []).append(cert)
-    cards = "".join(node_card(n, by_node.get(n.node, ()), at) for n in nodes)
+    failing: dict[str, list[ProbeFailure]] = {}
+    for failure in failures:
+        failing.setdefault(failure.node, []).append(failure)
+    cards = "".join(
+        node_card(n, by_node.get(n.node, ()), at, failing.get(n.node, ())) for n in nodes
+    )
     body = cards or '<p class="empty">None.</p>'
     return (
         f'<section class="mode" id="{_e(mode.value)}">'
@@ -314,7 +328,7 @@ def document(title: str, refresh: int, body: str) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{max(1, int(refresh))}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{STYLE}{CERTIFICATE_STYLE}</style></head>"
+        f"<title>{_e(title)}</title><style>{STYLE}{CERTIFICATE_STYLE}{FAILURE_STYLE}</style></head>"
         f"<body>{body}</body></html>"
     )
 
@@ -354,6 +368,7 @@ def status_page(data: PageData) -> str:
             [n for n in snapshot.nodes if n.mode is mode],
             snapshot.certificates,
             snapshot.evaluated_at,
+            snapshot.failures,
         )
         for mode in MODE_TITLES
     )

@@ -69,7 +69,26 @@ def _certificates(snapshot: Snapshot, node: str) -> list[dict[str, Any]]:
     ]
 
 
+def _last_failures(snapshot: Snapshot) -> dict[str, list[dict[str, Any]]]:
+    """Node -> per probe that failed: its last failure, and whether it is failing now."""
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for f in snapshot.failures:
+        by_node.setdefault(f.node, []).append(
+            {
+                "probe": f.probe,
+                "failing": f.failing,
+                "started_at": f.started_at,
+                "started_at_iso": datetime.fromtimestamp(f.started_at, UTC).isoformat(),
+                "reason": f.reason,
+                "detail": f.detail,
+                "trace_id": f.trace_id,
+            }
+        )
+    return by_node
+
+
 def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+    failures = _last_failures(snapshot)
     return {
         "evaluated_at": snapshot.evaluated_at,
         "evaluated_at_iso": datetime.fromtimestamp(snapshot.evaluated_at, UTC).isoformat(),
@@ -82,6 +101,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
                 "partner": n.partner,
                 "slos": [slo_json(s) for s in n.slos],
                 "certificates": _certificates(snapshot, n.node),
+                "last_failures": failures.get(n.node, []),
             }
             for n in snapshot.nodes
         ],

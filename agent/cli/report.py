@@ -7,6 +7,7 @@ SLOs with a prometheus SLI are read from Prometheus when ``--prometheus-url`` is
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.table import Table
 from agent.api.journeys_json import journey_json
 from agent.api.status_json import snapshot_json
 from agent.cli.journeys import render_journeys
+from agent.cli.report_failures import render_failures, stored_failures
 from agent.cli.styles import STATE_STYLES
 from agent.errors import UserError
 from agent.journeys.views import read_journey_views
@@ -119,6 +121,7 @@ def report(
     store = SqliteStore(store_path)
     try:
         snapshot = evaluate(specs, store, now, external)
+        snapshot = dataclasses.replace(snapshot, failures=stored_failures(specs, store))
         views = read_journey_views(specs, snapshot, store, now)
     finally:
         store.close()
@@ -130,6 +133,7 @@ def report(
     else:
         console = Console(file=out, width=160)
         render_table(snapshot, console)
+        render_failures(snapshot.failures, console)
         render_journeys(views, console)
         for problem in sources:
             if not problem["ok"]:

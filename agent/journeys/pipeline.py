@@ -3,21 +3,29 @@
 The pipeline also keeps, per journey, the step durations of its recent good runs: their medians
 split the latency budget between the steps when a slow run is blamed
 (:func:`agent.journeys.blame.latency_shares`).
+
+Like a probe, a journey backs off when a step's target throttles it with ``Retry-After`` (its
+runs are skipped until then, at most 10 intervals: a skipped run records nothing), and every
+step records the peer certificate's expiry it saw (``probe`` ``journey:<journey>/<step>``).
 """
 
 from __future__ import annotations
 
 import logging
 import statistics
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agent.journeys.blame import Blame, blame_run, latency_budget
 from agent.journeys.result import JourneyResult, journey_events
 from agent.journeys.runner import JourneyRunner
 from agent.model import Journey, SpecSet
+from agent.runtime.backoff import Backoff
+from agent.runtime.certificates import CertificateBook
 from agent.schedule.scheduler import JourneyJob
+from agent.slo.certificates import step_probe
 from agent.slo.events import SliEvent
 
 log = logging.getLogger(__name__)
@@ -63,8 +71,14 @@ class JourneyPipeline:
         *,
         baseline_runs: int = DEFAULT_BASELINE_RUNS,
         min_baseline: int = DEFAULT_MIN_BASELINE,
+        certificates: CertificateBook | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._runner = runner
+        self._clock = clock
+        self.backoff = Backoff()
+        self.backed_off = 0  # runs skipped because a step's target asked to wait (Retry-After)
+        self.certificates = certificates if certificates is not None else CertificateBook()
         self._store = store
         self._telemetry = telemetry
         self._baseline_runs = baseline_runs
@@ -74,6 +88,9 @@ class JourneyPipeline:
 
     async def run(self, job: JourneyJob) -> JourneyResult | None:
         journey = job.journey
+        if self.backoff.waiting(job.key, self._clock()):
+            self.backed_off += 1
+            return None
         try:
             result = await self._runner.run(journey, job.nodes)
         except Exception:
@@ -81,6 +98,7 @@ class JourneyPipeline:
             # target, so it must not burn the journey's budget.
             log.exception("journey %s raised instead of returning a result", journey.name)
             return None
+        self._observe_steps(job, result)
         events = journey_events(journey, result)
         blames = blame_run(journey, result, job.nodes, self.medians(journey))
         if not blames and result.ok:
@@ -88,6 +106,18 @@ class JourneyPipeline:
         self._store.record_journey(result, events, blames)
         self._telemetry.observe_journey(journey, result, events, blames)
         return result
+
+    def _observe_steps(self, job: JourneyJob, result: JourneyResult) -> None:
+        """Back off as a throttling step's target asks; record the certificates steps saw."""
+        for step in result.steps:
+            probe = step_probe(job.journey.name, step.step)
+            seen = [(step.node, step.observation)]
+            if step.fallback_node is not None and step.fallback is not None:
+                seen.append((step.fallback_node, step.fallback))
+            for node, observation in seen:
+                if observation.cert_not_after is not None:
+                    self.certificates.record_expiry(node, probe, observation.cert_not_after)
+                self.backoff.observe(job.key, result.started_at, job.interval, observation)
 
     def medians(self, journey: Journey) -> dict[str, float] | None:
         """Step -> median duration over the journey's recent good runs; None until there are
@@ -114,3 +144,4 @@ class JourneyPipeline:
         """Drop the baselines of journeys not in ``keep`` (after a reload removed them)."""
         for name in [name for name in self._baselines if name not in keep]:
             del self._baselines[name]
+        self.backoff.forget({f"journey:{name}" for name in keep})

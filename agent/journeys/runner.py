@@ -21,6 +21,7 @@ from typing import Protocol
 
 from agent.journeys.captures import Capture, capture_values, compile_captures, fill, is_template
 from agent.journeys.result import JourneyResult, StepResult
+from agent.journeys.targets import at_node
 from agent.model import HttpCheck, Journey, JourneyStep, Node
 from agent.probes.result import Observation, Outcome, Reason
 from agent.tracing.api import NO_TRACING, Tracer
@@ -135,9 +136,9 @@ class JourneyRunner:
                 traceparent = span.traceparent
                 headers = {"traceparent": traceparent} if traceparent else None
                 one_off = template
-                if request.auth is None and node.auth is not None:  # the node's spec.auth
-                    request = dataclasses.replace(request, auth=node.auth)
-                    one_off = True
+                joined = at_node(request, node)  # the node's auth, tls and proxy
+                if joined is not request:
+                    request, one_off = joined, True
                 observation, body = await self._prober.observe_response(
                     request, headers, one_off=one_off
                 )

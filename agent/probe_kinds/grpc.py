@@ -1,7 +1,8 @@
 """The ``grpc`` probe kind: the standard ``grpc.health.v1.Health/Check`` of one service.
 
-One call on a fresh channel (plaintext, or TLS verified against the system's roots), with the
-probe's metadata, within the timeout and without retry. ``SERVING`` is success. The prober is in
+One call on a fresh channel (plaintext, or TLS set up by the shared ``tls`` block: CA file, client
+certificate for mTLS, server name; over the node's ``spec.tls``), with the probe's metadata,
+within the timeout and without retry. ``SERVING`` is success. The prober is in
 :mod:`agent.probes.grpc` (grpcio and grpcio-health-checking).
 """
 
@@ -13,10 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, PlainValidator, WithJsonSchema
 
+from agent.model import TlsSettings
 from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget
 from agent.probes.result import Reason
 from agent.spec.problems import Loc, describe, spec_error
 from agent.spec.scalars import Duration, HeaderValue
+from agent.spec.v1_transport import TlsSpec, tls_settings
 from agent.spec.variables import HeaderExpander
 
 if TYPE_CHECKING:
@@ -67,7 +70,11 @@ MetadataKey = Annotated[
 class GrpcSpec(KindSpec):
     address: Address = Field(description="host:port of the gRPC server")
     service: str = Field("", description='the service whose health is checked; "": the server')
-    tls: bool = Field(False, description="TLS, verified against the system's CA certificates")
+    tls: bool | TlsSpec = Field(
+        False,
+        description="true: TLS with the node's tls block (else the system's CA certificates); "
+        "a tls block (mTLS: cert_file, key_file) over the node's",
+    )
     metadata: dict[MetadataKey, HeaderValue] = Field(
         default_factory=dict, description="sent with the call; ${NAME} read from the environment"
     )
@@ -78,20 +85,39 @@ class GrpcSpec(KindSpec):
 class GrpcCheck:
     address: str
     service: str = ""
-    tls: bool = False
+    tls: TlsSettings | None = None  # None: plaintext
     metadata: tuple[tuple[str, str], ...] = ()
     timeout: timedelta = DEFAULT_TIMEOUT
 
 
 def grpc_check(spec: GrpcSpec, every: timedelta, loc: Loc, expander: HeaderExpander) -> GrpcCheck:
     metadata = expander.headers(loc, spec.metadata, "metadata")
+    tls: TlsSettings | None = None
+    if spec.tls is not False:
+        own = None if spec.tls is True else spec.tls
+        tls = tls_settings(own, expander.transport.tls) or TlsSettings()
+        expander.missing += [((*loc, "tls", name), why) for name, why in _unsupported(tls)]
     return GrpcCheck(
         address=spec.address,
         service=spec.service,
-        tls=spec.tls,
+        tls=tls,
         metadata=tuple(metadata.items()),
         timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
     )
+
+
+def _unsupported(tls: TlsSettings) -> list[tuple[str, str]]:
+    """What of a ``tls`` block (the probe's over the node's) grpcio cannot do."""
+    problems = []
+    if not tls.verify:
+        problems.append(
+            ("verify", "gRPC probes always verify the certificate (grpcio cannot skip it)")
+        )
+    if tls.min_version == "TLS1.3":
+        problems.append(
+            ("min_version", "gRPC probes cannot require TLS1.3 (grpcio negotiates 1.2 or 1.3)")
+        )
+    return problems
 
 
 def _prober(clock: Clock) -> Prober[GrpcCheck]:

@@ -8,18 +8,27 @@ drills, so it stays in :mod:`agent.model`), and the prober in :mod:`agent.probes
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from agent.model import HttpCheck
 from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind
 from agent.probes.result import Reason
-from agent.spec.problems import Loc
+from agent.spec.problems import Loc, spec_error, validation_error
 from agent.spec.scalars import Duration, HeaderName, HeaderValue, JsonPath, Regex, StatusCode, Url
 from agent.spec.v1_auth import AuthSpec, to_auth
+from agent.spec.v1_contract import (
+    MAX_HEADER_CHECKS,
+    HeaderExpected,
+    JsonExpected,
+    duplicate_header,
+    header_checks,
+    json_conditions,
+    json_equals,
+)
 from agent.spec.v1_transport import TlsSpec, tls_settings
-from agent.spec.variables import HeaderExpander
+from agent.spec.variables import HeaderExpander, run_value_error
 from agent.text_pattern import TextPattern
 
 if TYPE_CHECKING:
@@ -32,9 +41,24 @@ class ExpectSpec(KindSpec):
     )
     body_contains: str | None = Field(None, min_length=1)
     body_regex: Regex | None = None
-    json_: dict[JsonPath, Any] = Field(
-        default_factory=dict, alias="json", description="JSONPath -> expected value"
+    json_: dict[JsonPath, JsonExpected] = Field(
+        default_factory=dict,
+        alias="json",
+        description="JSONPath -> expected value, or conditions (exists, gt, regex, type...)",
     )
+    headers: dict[HeaderName, HeaderExpected] = Field(
+        default_factory=dict,
+        max_length=MAX_HEADER_CHECKS,
+        description="response header (any case) -> exact value, or {exists, eq, regex}",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_headers(self) -> ExpectSpec:
+        twice = duplicate_header(self.headers)
+        if twice is not None:
+            message = "is given twice (header names are case-insensitive)"
+            raise validation_error("expect", [(("headers", twice), message)])
+        return self
 
 
 class HttpSpec(KindSpec):
@@ -53,6 +77,14 @@ class HttpSpec(KindSpec):
         None, description="forward proxy URL; default the node's proxy, else HTTP(S)_PROXY"
     )
     auth: AuthSpec | None = Field(None, description="default: the node's spec.auth")
+
+    @field_validator("url", "body")
+    @classmethod
+    def _run_values(cls, text: str | None) -> str | None:
+        problem = None if text is None else run_value_error(text)
+        if problem is not None:
+            raise spec_error(problem)
+        return text
 
 
 def _statuses(codes: list[int | str] | None) -> frozenset[int]:
@@ -80,7 +112,9 @@ def http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpan
         body_regex=(
             None if spec.expect.body_regex is None else TextPattern.compile(spec.expect.body_regex)
         ),
-        json_equals=dict(spec.expect.json_),
+        json_equals=json_equals(spec.expect.json_),
+        json_conditions=json_conditions(spec.expect.json_),
+        expect_headers=header_checks(spec.expect.headers),
         max_body_bytes=spec.max_body_bytes,
         verify_tls=spec.verify_tls,
         keep_alive=spec.keep_alive,
@@ -98,9 +132,11 @@ def _prober(clock: Clock) -> Prober[HttpCheck]:
 
 
 def _contract_checks(check: HttpCheck) -> int:
-    """JSON and body assertions: the data-contract surface the advisor weighs."""
+    """JSON, header and body assertions: the data-contract surface the advisor weighs."""
     return (
         len(check.json_equals)
+        + len(check.json_conditions)
+        + len(check.expect_headers)
         + int(check.body_contains is not None)
         + int(check.body_regex is not None)
     )

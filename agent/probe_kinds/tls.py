@@ -3,7 +3,8 @@
 It checks what an HTTP probe cannot reach on its own: a TLS endpoint that speaks something else
 (SMTP submission over TLS, a database, a message broker), or the handshake and the certificate
 of an HTTPS endpoint without a request. The peer certificate's notAfter is recorded like an
-HTTPS probe's.
+HTTPS probe's. Its TLS client is set up by the shared ``tls`` block's fields (mTLS included), as
+an HTTP probe's, over the node's ``spec.tls``.
 """
 
 from __future__ import annotations
@@ -14,26 +15,25 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from agent.model import TlsSettings
 from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget, socket_target
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration
+from agent.spec.v1_transport import TlsSpec, declared_tls, tls_settings
 from agent.spec.variables import HeaderExpander
 
 if TYPE_CHECKING:
     from agent.probe_kinds import Clock, Prober
 
 
-class TlsProbeSpec(KindSpec):
+class TlsProbeSpec(KindSpec, TlsSpec):
+    """``host``, ``port``, ``timeout``, and the fields of the shared ``tls`` block (``ca_file``,
+    ``cert_file``/``key_file`` for mTLS, ``server_name``, ``min_version``, ``verify``), which
+    override the node's ``spec.tls`` field by field."""
+
     host: str = Field(min_length=1)
     port: int = Field(ge=1, le=65535)
-    server_name: str | None = Field(
-        None, min_length=1, description="name sent as SNI and checked against the certificate"
-    )
-    ca_file: str | None = Field(
-        None, min_length=1, description="PEM CA bundle to verify against (default: system store)"
-    )
-    verify: bool = Field(True, description="verify the certificate chain and name")
     timeout: Duration | None = Field(None, description="default 5s, or the interval if shorter")
 
 
@@ -41,20 +41,21 @@ class TlsProbeSpec(KindSpec):
 class TlsCheck:
     host: str
     port: int
-    server_name: str | None = None  # None: the host
-    ca_file: str | None = None  # None: the system trust store
-    verify: bool = True
+    tls: TlsSettings | None = None  # None: the system trust store, the host as server name
     timeout: timedelta = timedelta(seconds=5)
+
+    @property
+    def server_name(self) -> str:
+        """Sent as SNI and checked against the certificate."""
+        return (self.tls.server_name if self.tls is not None else None) or self.host
 
 
 def tls_check(spec: TlsProbeSpec, every: timedelta, loc: Loc, expander: HeaderExpander) -> TlsCheck:
-    del loc, expander  # nothing to expand
+    del loc  # nothing to expand
     return TlsCheck(
         host=spec.host,
         port=spec.port,
-        server_name=spec.server_name,
-        ca_file=spec.ca_file,
-        verify=spec.verify,
+        tls=tls_settings(declared_tls(spec), expander.transport.tls),
         timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
     )
 

@@ -7,17 +7,19 @@ OAuth2 client-credentials tokens.
   file and reads it again only when its inode, size or modification time changed (a secret
   rotation swaps a symlink, so the inode changes). An unreadable or empty file is reason
   ``auth``.
-* ``oauth2`` gets a token from ``token_url`` (``grant_type=client_credentials``, the client
-  authenticated with HTTP Basic, RFC 6749 section 2.3.1) and caches it until shortly before it
-  expires (``expires_in`` minus a tenth of it, at most a minute; an hour when the endpoint gives no
-  ``expires_in``): one token request per token lifetime, however many probes and runs share the
-  credentials, since concurrent runs wait for the one request under way. :meth:`Credentials.refresh`
-  drops a cached token the target refused (401); the prober then sends the request once more
-  with a new one. A token endpoint that fails (cannot connect, times out,
-  answers other than 2xx, no ``access_token``) is reason ``auth``.
+* ``oauth2`` gets a token from ``token_url`` (``grant_type=client_credentials``, with ``scope``
+  and ``audience`` when set; the client authenticated with HTTP Basic, or with ``client_id`` and
+  ``client_secret`` in the form for ``client_auth: client_secret_post``, RFC 6749 section
+  2.3.1) and caches it until shortly before it expires (``expires_in`` minus a tenth of it, at
+  most a minute; an hour when the endpoint gives no ``expires_in``): one token request per token
+  lifetime, however many probes and runs share the credentials, since concurrent runs wait for
+  the one request under way. :meth:`Credentials.refresh` drops a cached token the target refused
+  (401); the prober then sends the request once more with a new one. A token endpoint that fails
+  (cannot connect, times out, answers other than 2xx, no ``access_token``) is reason ``auth``.
 
 Every token obtained at run time is handed to ``on_secret`` (the log filter's known secrets)
-before it is used, and no message here quotes a credential.
+before it is used, under its source's slot (the token file, the OAuth2 client), so a rotated token
+replaces its predecessor there instead of piling up; no message here quotes a credential.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import asyncio
 import base64
 import json
 import os
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +43,9 @@ MAX_TOKEN_BYTES = 64 * 1024  # a token file or token endpoint answer larger than
 DEFAULT_TOKEN_LIFETIME = 3600.0  # seconds, when the token endpoint gives no expires_in
 MAX_EARLY_REFRESH = 60.0  # seconds before expiry at most that a cached token is replaced
 
-SecretSink = Callable[[Iterable[str]], None]
+# (slot, values): the credential of one source (a token file, an OAuth2 client) is now values,
+# replacing what that source gave before (agent.redaction.KnownSecrets.rotate)
+SecretSink = Callable[[Hashable, Iterable[str]], None]
 
 
 @dataclass(slots=True)
@@ -109,7 +114,7 @@ class Credentials:
                 if not token or len(data) > MAX_TOKEN_BYTES:
                     limit = MAX_TOKEN_BYTES
                     return f"bearer token file {path} is empty or larger than {limit} bytes"
-                self._publish(token)
+                self._publish(("bearer-file", path), token)
                 cached = self._files[path] = _FileToken(identity, token)
         except (OSError, UnicodeDecodeError) as exc:
             self._files.pop(path, None)
@@ -138,29 +143,39 @@ class Credentials:
         form = {"grant_type": "client_credentials"}
         if auth.scopes:
             form["scope"] = " ".join(auth.scopes)
+        if auth.audience is not None:
+            form["audience"] = auth.audience
         pair = f"{auth.client_id}:{auth.client_secret}".encode()
         basic = "Basic " + base64.b64encode(pair).decode("ascii")
         secrets = (auth.client_secret, basic, basic[6:])
+        headers = {"Accept": "application/json"}
+        if auth.client_auth == "client_secret_post":  # RFC 6749 section 2.3.1, in the body
+            form |= {"client_id": auth.client_id, "client_secret": auth.client_secret}
+        else:
+            headers["Authorization"] = basic
         self.token_requests += 1
         try:
             async with asyncio.timeout(wait):
-                status, body = await self._post(auth.token_url, form, basic)
+                status, body = await self._post(auth.token_url, form, headers)
         except (TimeoutError, httpx.TimeoutException):
             return f"token endpoint did not answer within {wait:g}s"
         except Exception as exc:  # the token endpoint failing is data, whatever the exception
             return one_line(f"token endpoint: {message(root_cause(exc))}", secrets)
         if not 200 <= status < 300:
-            return f"token endpoint answered {status}"
+            code = _error_code(body)
+            answered = f"token endpoint answered {status}"
+            return answered if code is None else one_line(f"{answered} ({code})", secrets)
         token, lifetime = _token_from(body)
         if token is None:
             return "token endpoint answered without an access_token"
-        self._publish(token)
+        self._publish(("oauth2", auth), token)
         early = min(MAX_EARLY_REFRESH, lifetime / 10)
         return _OAuthToken(token, self._clock() + lifetime - early)
 
-    async def _post(self, url: str, form: dict[str, str], basic: str) -> tuple[int, bytes]:
+    async def _post(
+        self, url: str, form: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         """The status and at most ``MAX_TOKEN_BYTES + 1`` bytes of the body of the request."""
-        headers = {"Authorization": basic, "Accept": "application/json"}
         async with self._client().stream("POST", url, data=form, headers=headers) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():
@@ -169,9 +184,22 @@ class Credentials:
                     break
             return response.status_code, bytes(body)
 
-    def _publish(self, token: str) -> None:
+    def _publish(self, slot: Hashable, token: str) -> None:
         if self._on_secret is not None:
-            self._on_secret((token, f"Bearer {token}"))
+            self._on_secret(slot, (token, f"Bearer {token}"))
+
+
+_ERROR_CODE = re.compile(r"[a-z_]{1,64}")  # RFC 6749 section 5.2: invalid_client, ...
+
+
+def _error_code(body: bytes) -> str | None:
+    """The ``error`` of a token endpoint's JSON error answer, when it is a plain code."""
+    try:
+        document: Any = json.loads(body[:MAX_TOKEN_BYTES])
+    except ValueError:
+        return None
+    code = document.get("error") if isinstance(document, dict) else None
+    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
 
 
 def _token_from(body: bytes) -> tuple[str | None, float]:

@@ -4,6 +4,12 @@
 ``{}`` without verification), so the expiry is read from the DER bytes, which every handshake
 has, with ``cryptography``: one code path whether or not the probe verifies. A probe pays for
 it only when it did a TLS handshake; plain HTTP and TCP probes never reach this module.
+
+``cryptography`` (~16 MB of RSS) is imported on the first read, not when the agent starts, so an
+agent without TLS probes never loads it. A target presents the same certificate handshake after
+handshake: the notAfter is kept per DER bytes (:data:`_CACHE_SIZE` certificates, the oldest
+read first forgotten), so the parse runs once per certificate rather than once per probe; the
+bytes themselves still come from every handshake, so a rotated certificate is read at once.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ import asyncio
 import ssl
 from typing import Any
 
-from cryptography import x509
-
 DAY = 86400.0
 EXPIRED = 10  # X509_V_ERR_CERT_HAS_EXPIRED: SSLCertVerificationError.verify_code
+
+_CACHE_SIZE = 1024  # certificates whose notAfter is kept (a few hundred bytes each, and the DER)
+_not_after_of: dict[bytes, float | None] = {}
 
 _UNVERIFIED = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 _UNVERIFIED.check_hostname = False
@@ -32,6 +39,20 @@ def not_after(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> float | None:
         return None
     if not der:
         return None
+    try:
+        return _not_after_of[der]
+    except KeyError:
+        pass
+    expiry = _parse_not_after(der)
+    if len(_not_after_of) >= _CACHE_SIZE:
+        del _not_after_of[next(iter(_not_after_of))]
+    _not_after_of[der] = expiry
+    return expiry
+
+
+def _parse_not_after(der: bytes) -> float | None:
+    from cryptography import x509  # on first use: see the module's docstring
+
     try:
         return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
     except ValueError:  # bytes that are no certificate: no expiry to report

@@ -26,7 +26,7 @@ from dns.rdtypes.ANY.TXT import TXT
 
 from agent.durations import format_duration
 from agent.probe_kinds.dns import DNS_PORT, DnsCheck, normal_answer
-from agent.probes.details import message, one_line
+from agent.probes.details import message, one_line, root_cause
 from agent.probes.result import Observation, Outcome, Reason
 
 Clock = Callable[[], float]
@@ -119,7 +119,7 @@ def _system_resolver(path: str) -> tuple[str, int] | str:
     try:
         nameservers = dns.resolver.Resolver(filename=path).nameservers
     except (OSError, dns.exception.DNSException) as exc:
-        return f"no system resolver: cannot read {path}: {exc}"
+        return f"no system resolver: cannot read {path}: {message(root_cause(exc))}"
     if not nameservers:
         return f"no system resolver: no nameserver in {path}"
     return str(nameservers[0]), DNS_PORT

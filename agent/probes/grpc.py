@@ -17,12 +17,15 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from agent.durations import format_duration
+from agent.model import TlsSettings
 from agent.probe_kinds.grpc import GrpcCheck
 from agent.probes.details import one_line
 from agent.probes.result import Observation, Outcome, Reason
+from agent.probes.tls_context import FileState, TlsSetupError, file_state
 
 Clock = Callable[[], float]
 MAX_MESSAGE_BYTES = 4096
+MAX_PEM_BYTES = 1024 * 1024  # a tls file larger than this is refused
 CHECK_METHOD = "/grpc.health.v1.Health/Check"
 _OPTIONS = (
     ("grpc.enable_retries", 0),
@@ -31,14 +34,16 @@ _OPTIONS = (
 )
 # Words of grpcio's UNAVAILABLE details that say which step failed
 _DNS_WORDS = ("DNS resolution failed", "name resolution", "Domain name not found")
-_TLS_WORDS = ("handshake", "SSL", "ssl", "TLS", "certificate")
+_TLS_WORDS = ("handshake", "SSL", "ssl", "TLS", "certificate", "verification", "Verification")
 
 
 class GrpcProber:
-    """Probes ``GrpcCheck``s on the running event loop; holds no channel between probes."""
+    """Probes ``GrpcCheck``s on the running event loop; holds no channel between probes. The
+    channel credentials of each ``tls`` block are read once and again when a file changes."""
 
     def __init__(self, *, clock: Clock = time.perf_counter) -> None:
         self._clock = clock
+        self._credentials: dict[TlsSettings, tuple[grpc.ChannelCredentials, FileState]] = {}
 
     async def observe(
         self, check: GrpcCheck, headers: Mapping[str, str] | None = None
@@ -55,7 +60,11 @@ class GrpcProber:
 
         seconds = check.timeout.total_seconds()
         try:
-            async with asyncio.timeout(seconds + 1), _channel(check) as channel:
+            channel = self._channel(check)
+        except TlsSetupError as exc:  # the same detail and reason as an HTTP probe's
+            return failure(Reason.TLS, str(exc))
+        try:
+            async with asyncio.timeout(seconds + 1), channel:
                 call = channel.unary_unary(
                     CHECK_METHOD,
                     request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
@@ -69,6 +78,10 @@ class GrpcProber:
             within = format_duration(check.timeout)
             return failure(Reason.TIMEOUT, f"no answer from {check.address} within {within}")
         except Exception as exc:  # a bad address or metadata is a failed probe, not a crash
+            if type(exc).__module__.startswith("grpc."):  # its text is internal object reprs
+                return failure(
+                    Reason.ERROR, f"grpcio could not make the call ({type(exc).__name__})"
+                )
             return failure(Reason.ERROR, f"{type(exc).__name__}: {exc}")
         duration = clock() - start
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
@@ -80,12 +93,44 @@ class GrpcProber:
     async def aclose(self) -> None:
         """Nothing to release; present for the Prober contract."""
 
+    def _channel(self, check: GrpcCheck) -> grpc.aio.Channel:
+        if check.tls is None:
+            return grpc.aio.insecure_channel(check.address, options=_OPTIONS)
+        options: tuple[tuple[str, int | str], ...] = _OPTIONS
+        if check.tls.server_name is not None:
+            options = (*options, ("grpc.ssl_target_name_override", check.tls.server_name))
+        credentials = self._channel_credentials(check.tls)
+        return grpc.aio.secure_channel(check.address, credentials, options=options)
 
-def _channel(check: GrpcCheck) -> grpc.aio.Channel:
-    if check.tls:
-        credentials = grpc.ssl_channel_credentials()
-        return grpc.aio.secure_channel(check.address, credentials, options=_OPTIONS)
-    return grpc.aio.insecure_channel(check.address, options=_OPTIONS)
+    def _channel_credentials(self, tls: TlsSettings) -> grpc.ChannelCredentials:
+        state = file_state(tls)
+        cached = self._credentials.get(tls)
+        if cached is not None and cached[1] == state:
+            return cached[0]
+        chain = _read("cert_file", tls.cert_file)
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=_read("ca_file", tls.ca_file),
+            private_key=chain if tls.key_file is None else _read("key_file", tls.key_file),
+            certificate_chain=chain,
+        )
+        self._credentials[tls] = (credentials, state)
+        return credentials
+
+
+def _read(field: str, path: str | None) -> bytes | None:
+    """The PEM file of a ``tls`` field (a key may be in the certificate's file)."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_PEM_BYTES + 1)
+    except FileNotFoundError:
+        raise TlsSetupError(f"tls.{field}: no such file: {path}") from None
+    except OSError as exc:
+        raise TlsSetupError(f"tls.{field}: cannot use {path}: {exc.strerror}") from None
+    if len(data) > MAX_PEM_BYTES or b"-----BEGIN" not in data:
+        raise TlsSetupError(f"tls.{field}: cannot use {path}: not a PEM file of at most 1 MiB")
+    return data
 
 
 def _service(check: GrpcCheck) -> str:
@@ -103,6 +148,11 @@ def _rpc_failure(check: GrpcCheck, exc: grpc.aio.AioRpcError) -> tuple[Reason, s
             reason = Reason.DNS
         elif any(word in details for word in _TLS_WORDS):
             reason = Reason.TLS
+        elif check.tls is not None and details.endswith("Socket closed"):
+            # TLS 1.3: a server refusing the client certificate closes the connection after
+            # the client's side of the handshake; grpcio sees no more than the close
+            why = "closed during the TLS session set-up (an mTLS server refusing the client)"
+            return Reason.TLS, f"cannot call {check.address}: {details}: {why}"
         return reason, f"cannot call {check.address}: {details}"
     if code is grpc.StatusCode.NOT_FOUND:
         return Reason.STATUS, f"{_service(check)} is unknown to {check.address} (NOT_FOUND)"

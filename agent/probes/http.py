@@ -21,7 +21,7 @@ connection kept between probes unless ``keep_alive``.
 ``max_body_bytes`` counts the body as decoded (after gzip or deflate, see
 :mod:`agent.probes.body`); reading and inflating stop as soon as it is exceeded. URL userinfo is
 sent as Basic auth, as httpx and curl send it, and taken out of the URL. The status is checked
-before the body is read, the body before its assertions.
+before the headers, the headers before the body is read, the body before its assertions.
 
 Phase timings come from the transport's ``trace`` extension events (the names httpcore uses),
 so any transport emitting those events reports phases too.
@@ -186,7 +186,7 @@ class HttpProber:
                     response.request = request
                 try:
                     status = response.status_code
-                    reason, detail, body = await _judge(plan, response, keep_body)
+                    reason, detail, body = await _judge(plan, response, keep_body, secrets)
                     if reason is Reason.THROTTLED:
                         wait = response.headers.get("retry-after")
                         retry_after = retry_after_seconds(wait, self._wall_clock())
@@ -306,22 +306,28 @@ def _merged(base: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
 
 
 async def _judge(
-    plan: Plan, response: httpx.Response, keep_body: bool
+    plan: Plan, response: httpx.Response, keep_body: bool, secrets: tuple[str, ...] = ()
 ) -> tuple[Reason, str, bytes | None]:
-    """Status, then body size, then body assertions; the body too when ``keep_body``."""
+    """Status, then headers, then body size, then body assertions; the body too when
+    ``keep_body``. Assertion details quote the response, so ``secrets`` (and the plan's) are
+    redacted from them."""
     status = response.status_code
     if status not in plan.expect_status:
         if is_throttled(status, response.headers.get("retry-after")):
             return Reason.THROTTLED, f"throttled: the target answered {status}", None
         return Reason.STATUS, f"expected status in {plan.status_text}, got {status}", None
+    for header in plan.header_checks:
+        problem = header.failure(response.headers.get(header.name))
+        if problem is not None:
+            return Reason.ASSERTION, one_line(problem, (*plan.secrets, *secrets)), None
     limit = plan.max_body_bytes
     content = await read_body(response, limit, keep=keep_body or plan.assertions is not None)
     if content is None:
         return Reason.BODY_TOO_LARGE, f"body larger than {limit} bytes", None
     if plan.assertions is not None:
         failure = plan.assertions.failure(content, _charset(response))
-        if failure is not None:
-            return Reason.ASSERTION, failure, None
+        if failure is not None:  # a target may echo a credential back: never quote it
+            return Reason.ASSERTION, one_line(failure, (*plan.secrets, *secrets)), None
     return Reason.OK, "", content if keep_body else None
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from agent.contract import HeaderCheck
 from agent.durations import format_duration
 from agent.model import HttpCheck, TlsSettings
 from agent.probes.assertions import BodyAssertions
@@ -30,6 +31,7 @@ class Plan:
     expect_status: frozenset[int]
     status_text: str
     assertions: BodyAssertions | None
+    header_checks: tuple[HeaderCheck, ...]
     max_body_bytes: int
     follow_redirects: bool
     request: httpx.Request  # the request without extensions; see _fresh_request
@@ -117,6 +119,7 @@ def make_plan(check: HttpCheck, user_agent: str, proxies: ProxyEnvironment) -> P
         expect_status=check.expect_status,
         status_text=_status_text(check.expect_status),
         assertions=assertions,
+        header_checks=check.expect_headers,
         max_body_bytes=check.max_body_bytes,
         follow_redirects=check.follow_redirects,
         request=request,

@@ -21,7 +21,7 @@ import httpx
 
 from agent.model import TlsSettings
 
-__all__ = ["TlsContexts", "TlsSetupError"]
+__all__ = ["TlsContexts", "TlsSetupError", "file_state"]
 
 _VERSIONS = {"TLS1.2": ssl.TLSVersion.TLSv1_2, "TLS1.3": ssl.TLSVersion.TLSv1_3}
 
@@ -46,7 +46,7 @@ class TlsContexts:
             return self._plain.get(verify) or self._make_plain(verify)
         key = (settings, verify)
         entry = self._built.get(key)
-        state = _file_state(settings)
+        state = file_state(settings)
         if entry is not None and entry[1] == state:
             return entry[0]
         context = _build(settings, verify and settings.verify)
@@ -99,7 +99,9 @@ def _load(field: str, path: str, load: Callable[[], object]) -> None:
         raise TlsSetupError(f"tls.{field}: cannot use {path}: {reason}") from None
 
 
-def _file_state(settings: TlsSettings) -> FileState:
+def file_state(settings: TlsSettings) -> FileState:
+    """The size, modification time and inode of each file of ``settings`` (a change means
+    a rotated file)."""
     state = []
     for path in (settings.ca_file, settings.cert_file, settings.key_file):
         if path is not None:

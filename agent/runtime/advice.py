@@ -47,7 +47,12 @@ class AdviceStore(Store, Protocol):
 
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
 
-    def probe_sums(self, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums: ...
+    @property
+    def probe_rolls(self) -> int: ...
+
+    def probe_sums(
+        self, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
+    ) -> ProbeSums: ...
 
     def failure_runs(
         self, node: str, start: float, end: float, min_failures: int = 1
@@ -93,8 +98,8 @@ def node_evidence(
     name, start = node.name, span.start
     lo, recent_lo, hi = (first_minute_from(t) for t in (start, span.recent_start, now))
     if sums is None:
-        whole = read_sums(store, name, lo, hi, volume=True)
-        recent = read_sums(store, name, recent_lo, hi, volume=False)
+        whole = read_sums(store, name, lo, hi, volume=True, now_minute=hi)
+        recent = read_sums(store, name, recent_lo, hi, volume=False, now_minute=hi)
     else:
         whole = sums.read(store, name, "span", lo, hi, now)
         recent = sums.read(store, name, "recent", recent_lo, hi, now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from agent.journeys.pipeline import JourneyPipeline, JourneyStore, journey_jobs_
 from agent.journeys.runner import JourneyRunner, StepProber
 from agent.journeys.views import JourneyReadings, JourneyView, read_journey_views
 from agent.model import CalendarWindow, SpecSet
+from agent.runtime.cadence import Cadence, SheddingTelemetry
 from agent.runtime.drills import DrillJob, DrillPipeline, DrillStore, drill_jobs_of
 from agent.runtime.evaluator import evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
@@ -100,15 +102,18 @@ class Agent:
         self._probers = probers
         self.tracer = tracer  # spans for probes and journey runs; NO_TRACING when off
         self.pipeline = ProbePipeline(probers, store, telemetry, clock=clock, tracer=tracer)
-        self.drills = DrillPipeline(probers, store, clock=clock)  # fallbacks[].drill
+        certificates = self.pipeline.certificates  # probes, drills and journey steps alike
+        self.drills = DrillPipeline(probers, store, clock=clock, certificates=certificates)
         self.journeys: JourneyPipeline | None = None
         if journey_prober is not None:
             runner = JourneyRunner(journey_prober, tracer, clock=clock)
-            self.journeys = JourneyPipeline(runner, store, telemetry)
+            self.journeys = JourneyPipeline(
+                runner, store, telemetry, certificates=certificates, clock=clock
+            )
         self.journey_views: tuple[JourneyView, ...] = ()  # as of the last evaluation
         self._above_ceiling: dict[str, tuple[str, ...]] = {}
         self.scheduler: ProbeScheduler[Target | JourneyJob | DrillJob] = ProbeScheduler(
-            self._run_job, telemetry, clock=clock
+            self._run_job, SheddingTelemetry(telemetry, clock), clock=clock
         )
         self.fanout = ExportFanout(exporters, telemetry)
         self.snapshot: Snapshot | None = None
@@ -117,6 +122,7 @@ class Agent:
         self._fingerprint: Fingerprint = source.fingerprint()
         self._reload_lock = asyncio.Lock()
         self._flush_failing = False
+        self._flushed_from: float | None = None  # monotonic start of the last good flush
 
     @property
     def ready(self) -> bool:
@@ -129,12 +135,14 @@ class Agent:
         self.telemetry.reload_result(True, self._clock())
         self.scheduler.start()
         loops = [
-            self._every(self.settings.flush_interval, self.flush),
-            self._every(self.settings.evaluation_interval, self.evaluate),
-            self._every(self.settings.prune_interval, self._prune),
+            self._every("flush", self.settings.flush_interval, self.flush),
+            self._every("evaluation", self.settings.evaluation_interval, self.evaluate),
+            self._every("prune", self.settings.prune_interval, self._prune),
         ]
         if self.settings.watch_interval > 0:
-            loops.append(self._every(self.settings.watch_interval, self._check_for_changes))
+            loops.append(
+                self._every("watch", self.settings.watch_interval, self._check_for_changes)
+            )
         tasks = [asyncio.create_task(loop) for loop in loops]
         try:
             await stop.wait()
@@ -149,12 +157,14 @@ class Agent:
 
     # --- periodic work ------------------------------------------------------------------------
 
-    async def _every(self, seconds: float, work: Callable[[], Awaitable[object]]) -> None:
-        while True:
-            await work()
-            await asyncio.sleep(seconds)
+    async def _every(
+        self, loop: str, seconds: float, work: Callable[[], Awaitable[object]]
+    ) -> None:
+        """``work`` every ``seconds`` at a fixed rate; overrun ticks are skipped and counted."""
+        await Cadence(loop, seconds, self.telemetry, time.monotonic, self._clock).run(work)
 
     async def flush(self) -> None:
+        started = time.monotonic()
         try:
             await asyncio.to_thread(self.store.flush)
         except StoreError as exc:
@@ -166,8 +176,12 @@ class Agent:
             if self._flush_failing:
                 log.info("store flush recovered")
             self._flush_failing = False
+            if self._flushed_from is not None:
+                self.telemetry.observe_flush_lag(time.monotonic() - self._flushed_from)
+            self._flushed_from = started
 
     async def evaluate(self) -> Snapshot:
+        started = time.monotonic()
         specs = self.specs
         now = self._clock()
         external = await self._external_counts(specs, now)
@@ -179,6 +193,7 @@ class Agent:
             self.snapshot,
             certificates=self.pipeline.certificates.expiries(),
         )
+        snapshot = dataclasses.replace(snapshot, failures=self.pipeline.failures.of(specs))
         if specs.journeys:
             # the hops' nodes may be owned by other shards: look them up in the whole set
             scope = dataclasses.replace(self.all_specs, journeys=specs.journeys)
@@ -187,6 +202,7 @@ class Agent:
         self.telemetry.set_snapshot(snapshot)
         self.fanout.publish(snapshot, specs)
         self.evaluated.set()
+        self.telemetry.observe_evaluation(time.monotonic() - started)
         return snapshot
 
     async def _read_journey_views(self, specs: SpecSet, snapshot: Snapshot, now: float) -> None:

@@ -5,6 +5,11 @@ Every drill run is stored as a :class:`~agent.store.evidence.DrillRun` of its
 :class:`~agent.store.evidence.DrillKey` (node, fallback), apart from the node's own probe
 results. It produces no SLI events, so a failing drill never burns the node's budgets; the
 advisor reads every run back to judge whether the fallback is real and tested.
+
+Like a probe, a drill backs off when the target throttles it with ``Retry-After`` (skipped runs
+record nothing) and records the peer certificate's expiry (``probe`` ``drill:<fallback>``). Its
+request has the node's ``auth``, ``tls`` and ``proxy`` unless it declares its own (spec loading
+puts them in).
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from datetime import timedelta
 from typing import Protocol
 
 from agent.model import Drill, Node, SpecSet
+from agent.runtime.backoff import Backoff
+from agent.runtime.certificates import CertificateBook
 from agent.runtime.pipeline import Observer
+from agent.slo.certificates import drill_probe
 from agent.store.evidence import DrillKey, DrillRun
 
 log = logging.getLogger(__name__)
@@ -64,18 +72,35 @@ class DrillStore(Protocol):
 class DrillPipeline:
     """Runs a drill's check and stores the run (no SLI events)."""
 
-    def __init__(self, probers: Observer, store: DrillStore, *, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        probers: Observer,
+        store: DrillStore,
+        *,
+        clock: Callable[[], float],
+        certificates: CertificateBook | None = None,
+    ) -> None:
         self._probers = probers
         self._store = store
         self._clock = clock
+        self.backoff = Backoff()
+        self.backed_off = 0  # drills skipped because the target asked to wait (Retry-After)
+        self.certificates = certificates if certificates is not None else CertificateBook()
 
     async def run(self, job: DrillJob) -> DrillRun | None:
         started = self._clock()
+        if self.backoff.waiting(job.key, started):
+            self.backed_off += 1
+            return None
         try:
             observation = await self._probers.observe(job.drill.check)
         except Exception:
             log.exception("drill %s raised instead of returning a result", job.key)
             return None
+        self.backoff.observe(job.key, started, job.interval, observation)
+        if observation.cert_not_after is not None:
+            probe = drill_probe(job.fallback)
+            self.certificates.record_expiry(job.node.name, probe, observation.cert_not_after)
         run = DrillRun(job.identity, started, observation.ok, observation.duration)
         self._store.record_drill(run)
         return run

@@ -4,16 +4,15 @@ using the pure SLO math."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 
-from agent.model import PrometheusSli, SpecSet
+from agent.model import Node, PrometheusSli, SpecSet
 from agent.runtime.pipeline import Store
 from agent.slo.certificates import ProbeKey, certificate_statuses
 from agent.slo.evaluate import evaluate_node, evaluate_slo
 from agent.slo.events import Counts, series_key
-from agent.slo.status import JourneyStatus, SloKey, Snapshot, TierKey
+from agent.slo.status import JourneyStatus, NodeStatus, SloKey, Snapshot, TierKey
 from agent.slo.windows import required_ranges
 
 
@@ -37,25 +36,83 @@ def evaluate(
     """
     external = external or {}
     before = firing_before or {}
-    requests: dict[str, Mapping[str, tuple[float, float]]] = {}
-    for node in specs.nodes:
+    nodes = specs.nodes
+    statuses = []
+    for i in range(0, len(nodes), READ_NODES):  # the store's lock is held one read at a time
+        part = nodes[i : i + READ_NODES]
+        statuses += node_statuses(specs, part, store.sums_many, now, external, before)
+    journeys = journey_statuses(specs, store.sums_many(journey_requests(specs, now)), now, before)
+    return Snapshot(
+        evaluated_at=now,
+        nodes=tuple(statuses),
+        journeys=journeys,
+        certificates=certificate_statuses(specs, certificates or {}),
+    )
+
+
+READ_NODES = 250
+"""Nodes whose sums :func:`evaluate` reads at once: a store read holds the store's lock (which
+its flush needs) for as long as it takes, so a large set is read in parts."""
+
+Sums = Mapping[str, Mapping[str, Counts]]
+Requests = dict[str, Mapping[str, tuple[float, float]]]
+
+
+def node_requests(specs: SpecSet, nodes: Sequence[Node], now: float) -> Requests:
+    """The store ranges the agent-measured SLOs of ``nodes`` need at ``now``."""
+    requests: Requests = {}
+    for node in nodes:
         windows = specs.windows_for(node)
         for slo in node.slos:
             if not isinstance(slo.sli, PrometheusSli):
                 requests[series_key(node.name, slo.name)] = required_ranges(slo, windows, now)
+    return requests
+
+
+def journey_requests(specs: SpecSet, now: float) -> Requests:
+    requests: Requests = {}
     for journey in specs.journeys:
         windows = specs.windows_for(journey)
         for slo in journey.slos:
             requests[series_key(journey.name, slo.name)] = required_ranges(slo, windows, now)
-    sums = store.sums_many(requests)
+    return requests
+
+
+def node_statuses(
+    specs: SpecSet,
+    nodes: Sequence[Node],
+    read: Callable[[Requests], Sums],
+    now: float,
+    external: Sums,
+    before: Mapping[SloKey, Collection[TierKey]],
+) -> list[NodeStatus]:
+    """The statuses of ``nodes``, their store sums read with one ``read`` call."""
+    sums = read(node_requests(specs, nodes, now))
+    return statuses_from(specs, nodes, sums, now, external, before)
+
+
+def statuses_from(
+    specs: SpecSet,
+    nodes: Sequence[Node],
+    sums: Sums,
+    now: float,
+    external: Sums,
+    before: Mapping[SloKey, Collection[TierKey]],
+) -> list[NodeStatus]:
     statuses = []
-    for node in specs.nodes:
+    for node in nodes:
         counts: dict[str, Mapping[str, Counts]] = {}
         for slo in node.slos:
             measured = external if isinstance(slo.sli, PrometheusSli) else sums
             counts[slo.name] = measured.get(series_key(node.name, slo.name), {})
         statuses.append(evaluate_node(node, specs.windows_for(node), counts, now, before))
-    journeys = tuple(
+    return statuses
+
+
+def journey_statuses(
+    specs: SpecSet, sums: Sums, now: float, before: Mapping[SloKey, Collection[TierKey]]
+) -> tuple[JourneyStatus, ...]:
+    return tuple(
         JourneyStatus(
             journey.name,
             tuple(
@@ -72,12 +129,6 @@ def evaluate(
             ),
         )
         for journey in specs.journeys
-    )
-    return Snapshot(
-        evaluated_at=now,
-        nodes=tuple(statuses),
-        journeys=journeys,
-        certificates=certificate_statuses(specs, certificates or {}),
     )
 
 
@@ -97,28 +148,29 @@ async def evaluate_in_steps(
 ) -> Snapshot:
     """:func:`evaluate` for a large spec set without starving the event loop.
 
-    An evaluation is Python work; run whole in a worker thread it shares the interpreter lock
-    with the event loop for as long as it takes (~0.6 s for 4,000 SLOs), and probes waited up to
-    a quarter of a second to start (bench/RESULTS.md). Here it runs ``per_step`` nodes at a
-    time, each step in a worker thread and followed by a pause as long as the step took, so
-    the loop always has at least half of the interpreter. Every step evaluates at the same
-    ``now``; journeys go with the last step. ``previous`` is the snapshot of the evaluation
-    before (its firing alerts, see :func:`evaluate`).
+    Every step evaluates ``per_step`` nodes at the same ``now`` in a worker thread and is
+    followed by a pause as long as the step took, so the loop always has at least half of the
+    interpreter. (Slices of ~5 ms run on the loop itself, store reads in a thread, were
+    measured worse: on a loaded machine a slice's wall time stretches with the machine's load,
+    and the loop's gaps reached p99 230-650 ms against ~30 ms here; bench/RESULTS.md.)
+    Journeys go with the last step. ``previous`` is the snapshot of the evaluation before
+    (its firing alerts, see :func:`evaluate`). The snapshot equals :func:`evaluate`'s.
     """
+    external = external or {}
     before = previous.firing_tiers() if previous is not None else {}
     nodes = specs.nodes
-    steps = [nodes[i : i + per_step] for i in range(0, len(nodes), per_step)] or [()]
-    parts: list[Snapshot] = []
-    for index, part in enumerate(steps):
-        last = index == len(steps) - 1
-        subset = dataclasses.replace(specs, nodes=part, journeys=specs.journeys if last else ())
+    statuses: list[NodeStatus] = []
+    for i in range(0, len(nodes), per_step):
+        part = nodes[i : i + per_step]
         started = time.monotonic()
-        parts.append(await asyncio.to_thread(evaluate, subset, store, now, external, before))
-        if not last:
-            await asyncio.sleep(time.monotonic() - started)
+        statuses += await asyncio.to_thread(
+            node_statuses, specs, part, store.sums_many, now, external, before
+        )
+        await asyncio.sleep(time.monotonic() - started)
+    journey_sums = await asyncio.to_thread(store.sums_many, journey_requests(specs, now))
     return Snapshot(
         evaluated_at=now,
-        nodes=tuple(status for snapshot in parts for status in snapshot.nodes),
-        journeys=tuple(journey for snapshot in parts for journey in snapshot.journeys),
+        nodes=tuple(statuses),
+        journeys=journey_statuses(specs, journey_sums, now, before),
         certificates=certificate_statuses(specs, certificates or {}),
     )

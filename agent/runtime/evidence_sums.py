@@ -22,16 +22,24 @@ from agent.store.window_sums import FROZEN_AFTER
 
 
 class SumsStore(Protocol):
-    def probe_sums(self, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums: ...
+    @property
+    def probe_rolls(self) -> int: ...
+
+    def probe_sums(
+        self, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
+    ) -> ProbeSums: ...
 
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
 
 
-def read_sums(store: SumsStore, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums:
-    """The sums of ``node`` over the minutes ``[lo, hi)``, read whole."""
+def read_sums(
+    store: SumsStore, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
+) -> ProbeSums:
+    """The sums of ``node`` over the minutes ``[lo, hi)``, read whole (``now_minute``: the
+    real time, which tells the rolled-up buckets)."""
     if lo >= hi:
         return _EMPTY
-    return store.probe_sums(node, lo, hi, volume=volume)
+    return store.probe_sums(node, lo, hi, volume=volume, now_minute=now_minute)
 
 
 _EMPTY = ProbeSums()
@@ -62,7 +70,7 @@ def _joined(older: MinuteVolume, newer: MinuteVolume) -> MinuteVolume:
 class WindowSums:
     """One node's sums over a window of minutes that moves forward (see the module doc)."""
 
-    __slots__ = ("_frozen", "_hi", "_kept", "_lo", "_node", "_volume")
+    __slots__ = ("_frozen", "_hi", "_kept", "_lo", "_node", "_rolls", "_volume")
 
     def __init__(self, node: str, *, volume: bool) -> None:
         self._node = node
@@ -70,34 +78,45 @@ class WindowSums:
         self._lo = self._frozen = 0
         self._hi = 0
         self._kept: ProbeSums | None = None  # over [lo, frozen)
+        self._rolls = -1  # the store's probe_rolls when kept was read
 
     def read(self, store: SumsStore, lo: int, hi: int, now: float) -> ProbeSums:
         """The sums over ``[lo, hi)``, the buckets older than ``FROZEN_AFTER`` minutes before
         ``now`` taken as final."""
-        frozen = max(lo, min(hi, minute_of(now) - FROZEN_AFTER))
-        self._advance(store, lo, frozen)
+        now_minute = minute_of(now)
+        frozen = max(lo, min(hi, now_minute - FROZEN_AFTER))
+        self._advance(store, lo, frozen, now_minute)
         kept = self._kept
         assert kept is not None
-        fresh = read_sums(store, self._node, frozen, hi, volume=self._volume)
+        fresh = read_sums(store, self._node, frozen, hi, volume=self._volume, now_minute=now_minute)
         return ProbeSums(
             kept.counts + fresh.counts,
             kept.latency + fresh.latency,
             _joined(kept.volume, fresh.volume),
         )
 
-    def _advance(self, store: SumsStore, lo: int, frozen: int) -> None:
-        kept = self._kept
-        if kept is None or lo < self._lo or frozen < self._frozen or lo > self._frozen:
-            self._kept = read_sums(store, self._node, lo, frozen, volume=self._volume)
+    def _advance(self, store: SumsStore, lo: int, frozen: int, now_minute: int) -> None:
+        kept, rolls = self._kept, store.probe_rolls
+        volume, node = self._volume, self._node
+        if (
+            kept is None
+            or rolls != self._rolls  # a roll-up moved buckets (and changed the volume's squares)
+            or lo < self._lo
+            or frozen < self._frozen
+            or lo > self._frozen
+        ):
+            self._kept = read_sums(store, node, lo, frozen, volume=volume, now_minute=now_minute)
         else:
-            gained = read_sums(store, self._node, self._frozen, frozen, volume=self._volume)
-            lost = read_sums(store, self._node, self._lo, lo, volume=self._volume)
+            gained = read_sums(
+                store, node, self._frozen, frozen, volume=volume, now_minute=now_minute
+            )
+            lost = read_sums(store, node, self._lo, lo, volume=volume, now_minute=now_minute)
             self._kept = ProbeSums(
                 _minus_counts(kept.counts + gained.counts, lost.counts),
                 _minus_latency(kept.latency + gained.latency, lost.latency),
                 self._moved_volume(store, kept.volume, gained.volume, lost.volume, lo, frozen),
             )
-        self._lo, self._frozen = lo, frozen
+        self._lo, self._frozen, self._rolls = lo, frozen, rolls
 
     def _moved_volume(
         self,

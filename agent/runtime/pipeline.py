@@ -12,6 +12,7 @@ from agent.model import Check
 from agent.probes.result import Observation, ProbeResult
 from agent.runtime.backoff import Backoff
 from agent.runtime.certificates import CertificateBook
+from agent.runtime.failures import FailureBook
 from agent.runtime.telemetry import Telemetry
 from agent.schedule.scheduler import Target
 from agent.slo.events import Counts, SliEvent, sli_events
@@ -50,6 +51,7 @@ class ProbePipeline:
         clock: Callable[[], float],
         tracer: Tracer = NO_TRACING,
         certificates: CertificateBook | None = None,
+        failures: FailureBook | None = None,
     ) -> None:
         self._probers = probers
         self._store = store
@@ -59,6 +61,7 @@ class ProbePipeline:
         self.backoff = Backoff()
         self.backed_off = 0  # runs skipped because the target asked to wait (Retry-After)
         self.certificates = certificates if certificates is not None else CertificateBook()
+        self.failures = failures if failures is not None else FailureBook()
 
     async def run(self, target: Target) -> ProbeResult | None:
         started = self._clock()
@@ -82,6 +85,7 @@ class ProbePipeline:
         self._store.record(result, events)
         if observation.cert_not_after is not None:
             self.certificates.record(result)
+        self.failures.record(result, trace_id)
         self._telemetry.observe_result(target.node, result, events, trace_id=trace_id)
         return result
 

@@ -1,7 +1,9 @@
 """Certificate expiry per probe: how long each probe's peer certificate has left, and when that
 is too little. Pure: no I/O, no clock (time is an argument).
 
-A probe's warning threshold is the largest ``cert_valid_for`` of the SLOs it measures (the SLO
+Journey steps and drills record theirs too, under a ``probe`` of their own (``journey:<journey>/
+<step>``, ``drill:<fallback>``) with the default threshold. A probe's warning threshold is the
+largest ``cert_valid_for`` of the SLOs it measures (the SLO
 starts counting bad events from then on), else :data:`DEFAULT_WARNING`. The agent's
 ``CertificateExpiringSoon`` alert, the generated rule of the same name and the status page all
 take it from here.
@@ -19,6 +21,30 @@ DEFAULT_WARNING = timedelta(days=14)
 DAY = 86400.0
 
 ProbeKey = tuple[str, str]  # (node, probe)
+
+
+def step_probe(journey: str, step: str) -> str:
+    """The ``probe`` of a journey step's certificate (``:`` is in no probe name)."""
+    return f"journey:{journey}/{step}"
+
+
+def drill_probe(fallback: str) -> str:
+    """The ``probe`` of the certificate a node's drill of ``fallback`` saw."""
+    return f"drill:{fallback}"
+
+
+def _request_keys(specs: SpecSet) -> list[ProbeKey]:
+    """The certificate keys of the journey steps (on their node and their fallback's) and the
+    drills of ``specs``, in spec order."""
+    keys: list[ProbeKey] = []
+    for journey in specs.journeys:
+        for step in journey.steps:
+            keys.append((step.node, step_probe(journey.name, step.name)))
+            if step.fallback is not None:
+                keys.append((step.fallback.node, step_probe(journey.name, step.name)))
+    for node in specs.nodes:
+        keys += [(node.name, drill_probe(f.node)) for f in node.fallbacks if f.drill is not None]
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +83,8 @@ def warning_for(node: Node, probe: str) -> timedelta:
 def certificate_statuses(
     specs: SpecSet, expiries: Mapping[ProbeKey, float]
 ) -> tuple[CertificateStatus, ...]:
-    """One status per probe of ``specs`` with a recorded certificate, in spec order."""
+    """One status per probe of ``specs`` with a recorded certificate, in spec order, then one per
+    journey step and drill (:func:`step_probe`, :func:`drill_probe`; the default warning)."""
     statuses: list[CertificateStatus] = []
     for node in specs.nodes:
         for probe in node.probes:
@@ -65,4 +92,9 @@ def certificate_statuses(
             if not_after is not None:
                 warning = warning_for(node, probe.name).total_seconds()
                 statuses.append(CertificateStatus(node.name, probe.name, not_after, warning))
+    default = DEFAULT_WARNING.total_seconds()
+    for node_name, probe_name in dict.fromkeys(_request_keys(specs)):
+        not_after = expiries.get((node_name, probe_name))
+        if not_after is not None:
+            statuses.append(CertificateStatus(node_name, probe_name, not_after, default))
     return tuple(statuses)

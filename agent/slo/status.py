@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from agent.model import Mode, Severity
 from agent.slo.certificates import CertificateStatus
+from agent.slo.failures import ProbeFailure
 
 
 def multiple(value: float) -> str:
@@ -199,6 +200,8 @@ class Snapshot:
     journeys: tuple[JourneyStatus, ...] = ()
     # the last peer certificate of every probe that saw one (agent.slo.certificates)
     certificates: tuple[CertificateStatus, ...] = ()
+    # the last failure of every probe that failed since the agent started (agent.slo.failures)
+    failures: tuple[ProbeFailure, ...] = ()
 
     def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
         """SLO -> the tiers firing in this snapshot (only SLOs with any)."""

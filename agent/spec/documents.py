@@ -17,9 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.resolver import Resolver
+
+try:  # libyaml's parser (in the PyYAML wheels): reads large spec sets ~2x faster
+    from yaml._yaml import CParser
+
+    _HAS_LIBYAML = True
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    _HAS_LIBYAML = False
 
 from agent.spec.problems import describe
 
@@ -61,9 +70,11 @@ class _LimitError(yaml.MarkedYAMLError):
         self.path = path
 
 
-class _StrictLoader(yaml.SafeLoader):
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+class _Strict:
+    """The limits and the duplicate-key check, on top of PyYAML's composer and constructor;
+    mixed into a loader with a pure-Python parser and one with libyaml's."""
+
+    def _start(self) -> None:
         self._fields: list[str] = []  # the field path of the value being composed
         self._sizes: dict[int, int] = {}  # id(node) -> its size with aliases expanded
         self._nodes = 0  # values of this document so far, aliases expanded
@@ -71,13 +82,14 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_document(self) -> Node | None:
         self._sizes, self._nodes, self._aliases = {}, 0, 0
-        return super().compose_document()
+        node: Node | None = super().compose_document()  # type: ignore[misc]
+        return node
 
     def compose_node(self, parent: Node | None, index: object) -> Node | None:
         field = _field(parent, index)
-        if self.check_event(AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            node = super().compose_node(parent, index)  # type: ignore[arg-type]
+        if self.check_event(AliasEvent):  # type: ignore[attr-defined]
+            mark = self.peek_event().start_mark  # type: ignore[attr-defined]
+            node: Node | None = super().compose_node(parent, index)  # type: ignore[misc]
             size = self._sizes.get(id(node))
             if size is None:
                 self._limit("an alias to a value that contains it (a recursive alias)", mark, field)
@@ -86,17 +98,18 @@ class _StrictLoader(yaml.SafeLoader):
                 self._limit(f"more than {MAX_ALIASES} aliases in one document", mark, field)
             self._count(size or 0, mark, field)
             return node
-        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        mark = self.peek_event().start_mark  # type: ignore[attr-defined]
         if len(self._fields) >= MAX_DEPTH:
             self._limit(f"nested more than {MAX_DEPTH} levels deep", mark, field)
         before = self._nodes
         self._fields.append(field)
         try:
-            node = super().compose_node(parent, index)  # type: ignore[arg-type]
+            node = super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._fields.pop()
         self._count(1, mark, field)
         self._sizes[id(node)] = self._nodes - before
+        assert node is not None
         if isinstance(node, ScalarNode) and node.tag == _INT_TAG:
             digits = sum(c.isdigit() for c in node.value)
             if digits > MAX_INT_DIGITS:
@@ -117,11 +130,12 @@ class _StrictLoader(yaml.SafeLoader):
         raise _LimitError(message, mark, _join([*self._fields, field]))
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, MappingNode):  # "!!set a" : SafeLoader says what is wrong
-            return super().construct_mapping(node, deep=deep)
         seen: set[object] = set()
+        if not isinstance(node, MappingNode):  # "!!set a" : SafeConstructor says what is wrong
+            plain: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return plain
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
             try:
                 duplicate = key in seen
             except TypeError:  # an unhashable key: SafeLoader reports it below
@@ -130,11 +144,67 @@ class _StrictLoader(yaml.SafeLoader):
                 message = f"duplicate key {describe(key)} in a mapping"
                 raise ConstructorError(None, None, message, key_node.start_mark)
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+        return mapping
+
+
+class _StrictLoader(_Strict, yaml.SafeLoader):
+    """Pure Python: the reference for every message about a file that is not right."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self._start()
+
+
+if _HAS_LIBYAML:
+
+    class _FastLoader(_Strict, CParser, Composer, SafeConstructor, Resolver):
+        """libyaml's scanner and parser under the same composer and limits. Marks differ in
+        detail from the Python parser's, so a file it cannot read whole is read again by
+        :class:`_StrictLoader` for the message."""
+
+        # the Python composer (with the limits), not libyaml's own
+        check_node = Composer.check_node
+        get_node = Composer.get_node
+        get_single_node = Composer.get_single_node
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self._start()
+
+
+def _parse_fast(text: str) -> list[Document] | None:
+    """Every document of ``text`` read with libyaml, or None if anything is wrong with it."""
+    if not _HAS_LIBYAML:
+        return None
+    documents: list[Document] = []
+    try:
+        loader = _FastLoader(text)
+    except Exception:
+        return None
+    try:
+        while loader.check_data():  # type: ignore[no-untyped-call]
+            documents.append(Document(len(documents) + 1, loader.get_data()))
+    except Exception:  # any fault: the Python loader reads it again and says what is wrong
+        return None
+    finally:
+        loader.dispose()
+    return documents
 
 
 def parse_documents(text: str) -> tuple[list[Document], SyntaxFault | None]:
     """The documents of ``text`` (None for an empty one) and the syntax error that ended it."""
+    fast = _parse_fast(text)
+    if fast is not None:
+        return fast, None
+    return parse_documents_python(text)
+
+
+def parse_documents_python(text: str) -> tuple[list[Document], SyntaxFault | None]:
+    """:func:`parse_documents` with the pure-Python parser only (what says what is wrong)."""
     documents: list[Document] = []
     try:
         loader = _StrictLoader(text)

@@ -116,7 +116,6 @@ def _fallbacks(
     entry: Entry, node: Node, nodes: dict[str, Entry], complete: bool
 ) -> list[SpecProblem]:
     problems: list[SpecProblem] = []
-    candidates = _alternatives_hint(node, nodes)
     for index, fallback in enumerate(node.fallbacks):
         path = f"spec.fallbacks[{index}].node"
         target = nodes.get(fallback.node)
@@ -125,9 +124,11 @@ def _fallbacks(
         elif target is None:
             if complete:
                 hint = did_you_mean(fallback.node, sorted(set(nodes) - {node.name}))
+                candidates = _alternatives_hint(node, nodes)  # scans every node: only here
                 message = f'unknown node "{fallback.node}"{hint}{candidates}'
                 problems.append(_at(entry, path, message))
         elif isinstance(target.value, Node) and target.value.capability != node.capability:
+            candidates = _alternatives_hint(node, nodes)
             message = (
                 f'node "{fallback.node}" has capability "{target.value.capability}", '
                 f'not "{node.capability}": a fallback must be an alternative{candidates}'

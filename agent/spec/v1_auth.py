@@ -9,6 +9,8 @@ a value into a message.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent import model
@@ -51,6 +53,11 @@ class OAuth2AuthSpec(_Spec):
     client_id: HeaderValue
     client_secret: HeaderValue = Field(description="${NAME} is read from the environment")
     scopes: list[str] = Field(default_factory=list)
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = Field(
+        "client_secret_basic",
+        description="client_secret_basic: HTTP Basic; client_secret_post: in the form",
+    )
+    audience: str | None = Field(None, min_length=1, description="sent as audience when set")
 
 
 _KINDS = ("basic", "bearer", "api_key", "oauth2")
@@ -102,4 +109,6 @@ def to_auth(spec: AuthSpec, loc: Loc, expander: HeaderExpander) -> model.HttpAut
         client_id=expander.value((*at, "client_id"), spec.oauth2.client_id),
         client_secret=expander.value((*at, "client_secret"), spec.oauth2.client_secret),
         scopes=tuple(spec.oauth2.scopes),
+        client_auth=spec.oauth2.client_auth,
+        audience=spec.oauth2.audience,
     )

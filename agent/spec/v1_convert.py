@@ -15,7 +15,7 @@ from agent import model
 from agent.probe_kinds.http import http_check
 from agent.spec.problems import Loc, validation_error
 from agent.spec.v1_auth import to_auth
-from agent.spec.v1_transport import Transport
+from agent.spec.v1_transport import Transport, tls_settings
 from agent.spec.variables import HeaderExpander
 
 if TYPE_CHECKING:  # at run time this module needs only the documents' attributes
@@ -156,6 +156,8 @@ def to_node(doc: NodeDocument, env: Mapping[str, str]) -> model.Node:
         fallbacks=fallbacks,
         decision=_decision(spec.decision),
         auth=expander.auth,
+        tls=tls_settings(None, spec.tls),
+        proxy=spec.proxy,
     )
 
 

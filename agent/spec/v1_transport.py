@@ -1,7 +1,8 @@
 """Transport blocks of ``slo-agent/v1``: ``tls`` and ``proxy``, declared once per node
-(``spec.tls``, ``spec.proxy``: its probes and drills share them) or per request
-(``http.tls``, ``http.proxy``). A request's ``tls`` fields override the node's field by field;
-its ``proxy`` replaces the node's."""
+(``spec.tls``, ``spec.proxy``: its probes and drills share them, and journey steps that go to
+the node take them at run time, :mod:`agent.journeys.targets`) or per request (``http.tls``,
+``http.proxy``; the ``tls`` kind's own fields, ``grpc.tls``). A request's ``tls`` fields
+override the node's field by field; its ``proxy`` replaces the node's."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ def tls_settings(request: TlsSpec | None, node: TlsSpec | None) -> TlsSettings |
             merged |= {name: getattr(spec, name) for name in spec.model_fields_set}
     merged = {name: value for name, value in merged.items() if value is not None}
     return TlsSettings(**merged)  # type: ignore[arg-type]  # names and types are TlsSettings'
+
+
+def declared_tls(spec: BaseModel) -> TlsSpec | None:
+    """The ``tls`` block's fields that ``spec`` (a probe kind's model with some of them, e.g. the
+    ``tls`` kind) declares, as a block; None when it declares none."""
+    fields = {
+        name: getattr(spec, name)
+        for name in spec.model_fields_set
+        if name in TlsSpec.model_fields and getattr(spec, name) is not None
+    }
+    return TlsSpec.model_validate(fields) if fields else None
 
 
 class Transport:

@@ -42,6 +42,19 @@ def template_error(template: str) -> str | None:
     return None
 
 
+_RUN_REFERENCE = re.compile(r"(?<!\$)\$\{(run\.[^}\s]*)\}")
+
+
+def run_value_error(text: str) -> str | None:
+    """Why ``text`` (a URL or a body, where only run values are filled in) refers to a run value
+    that does not exist (``${run.uid}``), or None."""
+    for name in _RUN_REFERENCE.findall(text):
+        if name not in RUN_VALUES:
+            run_values = ", ".join(f"${{{value}}}" for value in RUN_VALUES)
+            return f"unknown run value ${{{name}}} (run values: {run_values})"
+    return None
+
+
 def referenced(template: str) -> list[str]:
     """The names of the variables ``template`` refers to, in order of appearance (run values
     are not variables and are left out)."""

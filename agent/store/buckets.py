@@ -22,6 +22,37 @@ MIN_MINUTE = -(2**62)
 MAX_MINUTE = 2**62
 
 
+# --- tiers of history (the roll-up itself is agent.store.tiers) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Buckets older than ``after`` minutes are summed into buckets of ``grain`` minutes."""
+
+    grain: int
+    after: int
+
+
+TIERS = (Tier(5, 5 * 60), Tier(10, 10 * 60), Tier(60, 60 * 60))
+
+
+def target(tier: Tier, now_minute: int) -> int:
+    """The minute below which buckets belong in ``tier`` at ``now_minute`` (a grain edge)."""
+    edge = now_minute - tier.after
+    return edge - edge % tier.grain
+
+
+def grain_at(minute: int, now_minute: int) -> int:
+    """The grain (minutes) of the tier the bucket starting at ``minute`` belongs to at
+    ``now_minute``: what a per-minute figure over rolled buckets divides by. A bucket whose
+    roll-up is still due may be finer."""
+    grain = 1
+    for tier in TIERS:
+        if minute < target(tier, now_minute):
+            grain = tier.grain
+    return grain
+
+
 def minute_of(seconds: float) -> int:
     """The bucket holding an event at ``seconds``: the ``m`` with ``60*m <= seconds < 60*(m+1)``."""
     m = math.floor(seconds / 60)

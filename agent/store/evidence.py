@@ -108,7 +108,9 @@ class MinuteVolume:
     the last (minutes between them without runs count as 0), come out exactly."""
 
     total: int = 0  # runs
-    squares: int = 0  # sum over the minutes of (runs in the minute) squared
+    # sum over the minutes of (runs in the minute) squared: a float, since a rolled bucket of
+    # g minutes counts as g minutes of runs/g runs each (agent.store.evidence_sql.minute_volume)
+    squares: float = 0.0
     first: int | None = None  # first and last minute with a bucket
     last: int | None = None
 
@@ -127,7 +129,7 @@ class MinuteVolume:
         n = self.last - self.first + 1
         if n < 2:
             return None
-        spread = n * self.squares - self.total * self.total  # n^2 x variance, exact
+        spread = n * self.squares - self.total * self.total  # n^2 x variance
         return math.sqrt(max(spread, 0)) / self.total
 
 

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Collection
 
 from agent.probes.result import Reason
-from agent.store.buckets import ProbeCounts
+from agent.store.buckets import MAX_MINUTE, TIERS, ProbeCounts, target
 from agent.store.evidence import DrillKey, DrillRun, EvidencePending, FailureRun, MinuteVolume
 from agent.store.latency import LatencyHistogram
 
@@ -147,11 +147,11 @@ def probe_counts(
 ) -> ProbeCounts:
     """The stored probe counts of ``node`` (all probes) summed over minutes in ``[lo, hi)``,
     except the minutes in ``skip``."""
-    where, args = _minutes_where("probe_bucket", node, lo, hi, skip)
+    where, args = _probe_minutes_where("probe_bucket", node, lo, hi, skip)
     row = conn.execute(f"SELECT SUM(total), SUM(failures), SUM(duration_sum) {where}", args)
     total, failures, duration = row.fetchone()
     reasons: dict[Reason, int] = {}
-    where, args = _minutes_where("probe_reason_bucket", node, lo, hi, skip)
+    where, args = _probe_minutes_where("probe_reason_bucket", node, lo, hi, skip)
     for name, n in conn.execute(f"SELECT reason, SUM(failures) {where} GROUP BY reason", args):
         reason = Reason(name) if name in _REASONS else Reason.ERROR  # a newer agent's reason
         if n:
@@ -160,18 +160,34 @@ def probe_counts(
 
 
 def minute_volume(
-    conn: sqlite3.Connection, node: str, lo: int, hi: int, skip: Collection[int] = ()
+    conn: sqlite3.Connection,
+    node: str,
+    lo: int,
+    hi: int,
+    now_minute: int,
+    skip: Collection[int] = (),
 ) -> MinuteVolume:
     """The per-minute volume of ``node`` (all probes) over minutes in ``[lo, hi)`` except
-    ``skip``, summarised (:class:`MinuteVolume`): SQLite walks the minutes, Python gets five
-    numbers."""
-    where, args = _minutes_where("probe_bucket", node, lo, hi, skip)
+    ``skip``, summarised (:class:`MinuteVolume`): SQLite walks the buckets, Python gets four
+    numbers. A bucket holds ``g`` minutes, ``g`` the grain of its tier at ``now_minute``
+    (:func:`~agent.store.buckets.grain_at`) but no more than up to the node's next bucket in
+    the range (a roll-up still due leaves finer buckets): it counts as ``g`` minutes of
+    ``runs / g`` runs each, so its square term is ``runs² / g`` (a float)."""
+    where, args = _probe_minutes_where("probe_bucket", node, lo, hi, skip)
+    tier = " ".join(
+        f"WHEN minute < {target(t, now_minute)} THEN {t.grain}" for t in reversed(TIERS)
+    )
+    grain = (
+        f"MAX(1, MIN(CASE {tier} ELSE 1 END,"
+        f" LEAD(minute, 1, {MAX_MINUTE}) OVER (ORDER BY minute) - minute))"
+    )
     sql = (
-        "SELECT SUM(runs), SUM(runs * runs), MIN(minute), MAX(minute) FROM"
-        f" (SELECT minute, SUM(total) AS runs {where} GROUP BY minute)"
+        "SELECT SUM(runs), SUM(runs * runs * 1.0 / g), MIN(minute), MAX(minute + g - 1) FROM"
+        f" (SELECT minute, runs, {grain} AS g FROM"
+        f" (SELECT minute, SUM(total) AS runs {where} GROUP BY minute))"
     )
     total, squares, first, last = conn.execute(sql, args).fetchone()
-    return MinuteVolume(total or 0, squares or 0, first, last)
+    return MinuteVolume(total or 0, squares or 0.0, first, last)
 
 
 def minute_runs(conn: sqlite3.Connection, node: str, minutes: Collection[int]) -> dict[int, int]:
@@ -179,20 +195,22 @@ def minute_runs(conn: sqlite3.Connection, node: str, minutes: Collection[int]) -
     if not minutes:
         return {}
     marks = ",".join("?" * len(minutes))
-    where = f"FROM probe_bucket WHERE node = ? AND {_node_probes('probe_bucket')}"
-    sql = f"SELECT minute, SUM(total) {where} AND minute IN ({marks}) GROUP BY minute"
-    return dict(conn.execute(sql, (node, node, node, *minutes)))
+    sql = (
+        f"SELECT minute, SUM(total) FROM probe_bucket WHERE sid IN ({_PROBE_SIDS})"
+        f" AND minute IN ({marks}) GROUP BY minute"
+    )
+    return dict(conn.execute(sql, (node, *minutes)))
 
 
 def first_minute(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> int | None:
     """The first minute in ``[lo, hi)`` with a stored probe bucket of ``node``: one index seek
     per probe."""
-    probes = _probes_of_node("probe_bucket")
     sql = (
-        "SELECT MIN((SELECT minute FROM probe_bucket AS b WHERE b.node = ? AND b.probe = q.probe"
-        f" AND minute >= ? AND minute < ? ORDER BY minute LIMIT 1)) FROM ({probes}) AS q"
+        "SELECT MIN((SELECT minute FROM probe_bucket AS b WHERE b.sid = s.id"
+        " AND minute >= ? AND minute < ? ORDER BY minute LIMIT 1))"
+        " FROM series AS s WHERE s.kind = 'probe' AND s.name = ?"
     )
-    value = conn.execute(sql, (node, lo, hi, node, node)).fetchone()[0]
+    value = conn.execute(sql, (lo, hi, node)).fetchone()[0]
     return None if value is None else int(value)
 
 
@@ -249,6 +267,21 @@ def _node_probes(table: str) -> str:
     """``probe IN (...)``, so that a range of minutes is read by a seek per probe (the
     primary key is ``(node, probe, minute...)``) instead of a scan of the node's history."""
     return f"probe IN ({_probes_of_node(table)})"
+
+
+# the node's probe series (a seek in ``series``' unique index); the node given as a parameter
+_PROBE_SIDS = "SELECT id FROM series WHERE kind = 'probe' AND name = ?"
+
+
+def _probe_minutes_where(
+    table: str, node: str, lo: int, hi: int, skip: Collection[int] = ()
+) -> tuple[str, tuple[object, ...]]:
+    """A range of minutes of the sid-keyed ``table`` (primary key ``(sid, minute...)``): one
+    index seek per probe of the node."""
+    where = f"FROM {table} WHERE sid IN ({_PROBE_SIDS}) AND minute >= ? AND minute < ?"
+    if skip:
+        where += f" AND minute NOT IN ({','.join('?' * len(skip))})"
+    return where, (node, lo, hi, *skip)
 
 
 def _minutes_where(

@@ -22,20 +22,25 @@ T = TypeVar("T")
 
 SERIES_PER_QUERY = 500  # keeps the bound parameters of one query well under SQLite's limit
 
-_UPSERT_SLI = """
-INSERT INTO sli_bucket (series, minute, total, bad) VALUES (?, ?, ?, ?)
-ON CONFLICT (series, minute) DO UPDATE SET total = total + excluded.total, bad = bad + excluded.bad
+# Series are named by integer ids (table ``series``): each flush makes sure its series have one,
+# and the bucket upserts look the id up by name.
+_ENSURE_SERIES = "INSERT OR IGNORE INTO series (kind, name, part) VALUES (?, ?, ?)"
+_SID = "(SELECT id FROM series WHERE kind = ? AND name = ? AND part = ?)"
+_UPSERT_SLI = f"""
+INSERT INTO sli_bucket (sid, minute, total, bad) VALUES ({_SID}, ?, ?, ?)
+ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total, bad = bad + excluded.bad
 """
-_UPSERT_PROBE = """
-INSERT INTO probe_bucket (node, probe, minute, total, failures, duration_sum)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (node, probe, minute) DO UPDATE SET total = total + excluded.total,
+_UPSERT_PROBE = f"""
+INSERT INTO probe_bucket (sid, minute, total, failures, duration_sum)
+VALUES ({_SID}, ?, ?, ?, ?)
+ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total,
 failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum
 """
-_UPSERT_PROBE_REASON = """
-INSERT INTO probe_reason_bucket (node, probe, minute, reason, failures) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (node, probe, minute, reason) DO UPDATE SET failures = failures + excluded.failures
+_UPSERT_PROBE_REASON = f"""
+INSERT INTO probe_reason_bucket (sid, minute, reason, failures) VALUES ({_SID}, ?, ?, ?)
+ON CONFLICT (sid, minute, reason) DO UPDATE SET failures = failures + excluded.failures
 """
+_PROBE_IDS = "SELECT id FROM series WHERE kind = 'probe' AND name = ?"
 _RESULT_COLUMNS = (
     "started_at, node, probe, outcome, reason, status, duration,"
     " connect_seconds, tls_seconds, first_byte_seconds, detail"
@@ -66,10 +71,12 @@ def in_transaction(
 
 def write_pending(conn: sqlite3.Connection, batch: Pending) -> int:
     """Upsert-add the buckets and append the raw results of ``batch``; return rows written."""
-    sli = list(batch.sli_rows())
-    probes = list(batch.probe_rows())
-    reasons = list(batch.probe_reason_rows())
+    sli = [("sli", series, "", *rest) for series, *rest in batch.sli_rows()]
+    probes = [("probe", *row) for row in batch.probe_rows()]
+    reasons = [("probe", *row) for row in batch.probe_reason_rows()]
     results = [_result_row(r) for r in batch.results]
+    conn.executemany(_ENSURE_SERIES, [("sli", series, "") for series in batch.sli])
+    conn.executemany(_ENSURE_SERIES, [("probe", *key) for key in batch.probes])
     conn.executemany(_UPSERT_SLI, sli)
     conn.executemany(_UPSERT_PROBE, probes)
     conn.executemany(_UPSERT_PROBE_REASON, reasons)
@@ -134,32 +141,48 @@ def delete_buckets_before(
 
 
 def range_sums(
-    conn: sqlite3.Connection, names: Sequence[str], lo: int, hi: int
-) -> dict[str, Counts]:
-    """Series -> stored counts over the minute range ``[lo, hi)``; series without any bucket
-    there are left out."""
+    conn: sqlite3.Connection, names: Sequence[str], los: Sequence[int], hi: int
+) -> dict[str, list[Counts]]:
+    """Series -> stored counts over each minute range ``[lo, hi)`` of ``los`` (in that order);
+    series without any bucket there are left out.
+
+    Names become series ids first, so that each range is one seek and scan per series in id
+    order, summed as it goes (a join on the names would sort every row it reads).
+    """
     marks = ", ".join("?" for _ in names)
+    ids_sql = f"SELECT id, name FROM series WHERE kind = 'sli' AND part = '' AND name IN ({marks})"
+    ids: dict[int, str] = dict(conn.execute(ids_sql, list(names)).fetchall())
     sql = (
-        "SELECT series, SUM(total), SUM(bad) FROM sli_bucket"
-        f" WHERE series IN ({marks}) AND minute >= ? AND minute < ? GROUP BY series"
+        "SELECT sid, SUM(total), SUM(bad) FROM sli_bucket"
+        f" WHERE sid IN ({', '.join('?' for _ in ids)}) AND minute >= ? AND minute < ?"
+        " GROUP BY sid"
     )
-    return {row[0]: Counts(row[1], row[2]) for row in conn.execute(sql, [*names, lo, hi])}
+    out: dict[str, list[Counts]] = {}
+    for i, lo in enumerate(los):
+        for sid, total, bad in conn.execute(sql, [*ids, lo, hi]) if ids else ():
+            sums = out.setdefault(ids[sid], [Counts()] * len(los))
+            sums[i] = Counts(total, bad)
+    return out
 
 
 def series_totals(conn: sqlite3.Connection) -> dict[str, Counts]:
-    sql = "SELECT series, SUM(total), SUM(bad) FROM sli_bucket GROUP BY series"
+    sql = (
+        "SELECT s.name, SUM(b.total), SUM(b.bad) FROM sli_bucket AS b"
+        " JOIN series AS s ON s.id = b.sid GROUP BY b.sid"
+    )
     return {series: Counts(total, bad) for series, total, bad in conn.execute(sql)}
 
 
 def probe_totals(conn: sqlite3.Connection, node: str | None) -> dict[tuple[str, str], ProbeCounts]:
-    where, params = ("WHERE node = ?", (node,)) if node is not None else ("", ())
+    where, params = ("AND s.name = ?", (node,)) if node is not None else ("", ())
+    join = "JOIN series AS s ON s.id = b.sid AND s.kind = 'probe'"
     sql = (
-        "SELECT node, probe, SUM(total), SUM(failures), SUM(duration_sum)"
-        f" FROM probe_bucket {where} GROUP BY node, probe"
+        "SELECT s.name, s.part, SUM(b.total), SUM(b.failures), SUM(b.duration_sum)"
+        f" FROM probe_bucket AS b {join} {where} GROUP BY b.sid"
     )
     reasons_sql = (
-        "SELECT node, probe, reason, SUM(failures)"
-        f" FROM probe_reason_bucket {where} GROUP BY node, probe, reason"
+        "SELECT s.name, s.part, b.reason, SUM(b.failures)"
+        f" FROM probe_reason_bucket AS b {join} {where} GROUP BY b.sid, b.reason"
     )
     by_reason: dict[tuple[str, str], dict[Reason, int]] = {}
     for name, probe, reason, n in conn.execute(reasons_sql, params):
@@ -173,7 +196,7 @@ def probe_totals(conn: sqlite3.Connection, node: str | None) -> dict[tuple[str, 
 def probe_minutes(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> dict[int, ProbeCounts]:
     """Minute -> stored probe counts of ``node`` (all its probes together) for minutes in
     ``[lo, hi)``."""
-    where = "WHERE node = ? AND minute >= ? AND minute < ?"
+    where = f"WHERE sid IN ({_PROBE_IDS}) AND minute >= ? AND minute < ?"
     sql = (
         "SELECT minute, SUM(total), SUM(failures), SUM(duration_sum)"
         f" FROM probe_bucket {where} GROUP BY minute"

@@ -11,19 +11,24 @@ Layout versions: 1, SLI and probe buckets and raw probe results; 2, plus the jou
 (latency histograms, drill runs, failure runs), empty after a migration: they count from then;
 4, failures by reason as rows of ``probe_reason_bucket`` (one per node, probe, minute and
 reason seen) instead of one ``failed_<reason>`` column each in ``probe_bucket``, so a new reason
-or probe kind needs no new layout; the counts are moved, not lost; 6, plus ``advisor_state``,
-the advisor's persisted hysteresis state (empty after a migration: the first start replays).
+or probe kind needs no new layout; the counts are moved, not lost; 5, integer series ids
+(``series``) in the SLI and probe buckets and tiered history (:mod:`agent.store.layout5`,
+:mod:`agent.store.tiers`): the counts are moved and older ones rolled up, not lost; 6, plus
+``advisor_state``, the advisor's persisted hysteresis state (empty after a migration: the
+first start replays).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import StoreError
-from agent.store import evidence_sql, journeys
+from agent.store import evidence_sql, journeys, layout5
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
 SCHEMA_VERSION = 6
@@ -40,9 +45,9 @@ class BucketTable:
     keys: tuple[str, ...]
 
 
-SLI_BUCKETS = BucketTable("sli_bucket", ("series",))
-PROBE_BUCKETS = BucketTable("probe_bucket", ("node", "probe"))
-PROBE_REASON_BUCKETS = BucketTable("probe_reason_bucket", ("node", "probe"))
+SLI_BUCKETS = BucketTable("sli_bucket", ("sid",))
+PROBE_BUCKETS = BucketTable("probe_bucket", ("sid",))
+PROBE_REASON_BUCKETS = BucketTable("probe_reason_bucket", ("sid",))
 JOURNEY_STEP_BUCKETS = BucketTable("journey_step_bucket", ("journey", "step"))
 JOURNEY_BLAME_BUCKETS = BucketTable("journey_blame_bucket", ("journey", "step", "node", "reason"))
 LATENCY_BUCKETS = BucketTable("latency_bucket", ("node", "probe"))
@@ -66,15 +71,7 @@ _PROBE_REASON_BUCKET_DDL = """CREATE TABLE probe_reason_bucket (
 ) WITHOUT ROWID"""
 
 DDL: tuple[str, ...] = (
-    """CREATE TABLE sli_bucket (
-    series TEXT NOT NULL,      -- "<node>/<slo>"
-    minute INTEGER NOT NULL,   -- floor(unix seconds / 60)
-    total INTEGER NOT NULL,
-    bad INTEGER NOT NULL,
-    PRIMARY KEY (series, minute)
-) WITHOUT ROWID""",
-    _PROBE_BUCKET_DDL,
-    _PROBE_REASON_BUCKET_DDL,
+    *layout5.DDL,  # series, sli_bucket, probe_bucket, probe_reason_bucket, rollup
     # Append-only with a rowid: two results may share (node, probe, started_at).
     """CREATE TABLE probe_result (
     id INTEGER PRIMARY KEY,
@@ -117,19 +114,22 @@ _REASONS_TO_ROWS: tuple[str, ...] = (
     "ALTER TABLE probe_bucket_v4 RENAME TO probe_bucket",
 )
 
-# version -> the statements that bring a store of that version to the next one
-MIGRATIONS: dict[int, tuple[str, ...]] = {
+# version -> the statements (or the function) that bring a store of that version to the next
+MIGRATIONS: dict[int, tuple[str, ...] | Callable[[sqlite3.Connection, float], None]] = {
     1: journeys.DDL,
     2: evidence_sql.DDL,
     3: _REASONS_TO_ROWS,
-    4: (),  # layout 5 (tiered history) is another change's: nothing here
+    4: layout5.migrate,
     5: evidence_sql.ADVISOR_STATE_DDL,
 }
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+def connect(
+    path: Path, busy_timeout: float, clock: Callable[[], float] = time.time
+) -> sqlite3.Connection:
     """Open (creating if needed) the store at ``path``; raise StoreError for a file we must not
-    touch. The connection is in autocommit mode: callers issue BEGIN/COMMIT themselves."""
+    touch. The connection is in autocommit mode: callers issue BEGIN/COMMIT themselves.
+    ``clock`` (unix seconds) tells a migration which history to roll up."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -146,7 +146,7 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
     try:
-        _prepare(conn, path)
+        _prepare(conn, path, clock)
     except BaseException:
         conn.close()
         raise
@@ -177,7 +177,7 @@ def unusable_reason(path: Path) -> str:
     return ""
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, clock: Callable[[], float]) -> None:
     try:
         app_id, version, objects = _header(conn)
     except sqlite3.DatabaseError as exc:
@@ -190,7 +190,7 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
             app_id, version, objects = _header(conn)
         _check(path, app_id, version)
         if version < SCHEMA_VERSION:
-            _migrate(conn)
+            _migrate(conn, clock)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"cannot use the store {path}: write-ahead logging is unavailable")
@@ -240,7 +240,7 @@ def _create(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _migrate(conn: sqlite3.Connection, clock: Callable[[], float]) -> None:
     """Bring an older store to :data:`SCHEMA_VERSION`, one version per step, in one
     transaction (another process may be migrating the same file: the version is read again
     under the write lock)."""
@@ -248,8 +248,12 @@ def _migrate(conn: sqlite3.Connection) -> None:
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         while version < SCHEMA_VERSION:
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn, clock())
+            else:
+                for statement in step:
+                    conn.execute(statement)
             version += 1
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")

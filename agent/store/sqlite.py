@@ -19,7 +19,10 @@ What it keeps
   counts and blame, and the blamed runs of the last ``raw_retention`` with their trace ids.
 
 A bucket counts towards a time range ``[start, end)`` when its minute start (``minute * 60``)
-lies in the range. The store knows nothing about specs: keys are plain strings.
+lies in the range. Buckets older than 5 h are rolled up into 5-minute, 10-minute and hourly
+buckets as they age (:mod:`agent.store.tiers`), so that a window's start is known to ``w/60``.
+The store knows nothing about specs: keys are plain strings (SLI and probe series are stored
+as integer ids of table ``series``).
 
 Durability
 ----------
@@ -64,7 +67,7 @@ from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
 from agent.probes.result import ProbeResult
 from agent.slo.events import Counts, SliEvent
-from agent.store import evidence_sql, journeys, queries, schema
+from agent.store import evidence_sql, journeys, queries, schema, tiers
 from agent.store.buckets import (
     Pending,
     ProbeCounts,
@@ -85,6 +88,7 @@ from agent.store.evidence import (
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
+from agent.store.rollup import Roller
 from agent.store.sums import ProbeSums
 from agent.store.window_reads import WindowReads
 from agent.store.window_sums import FROZEN_AFTER
@@ -105,21 +109,26 @@ class SqliteStore:
         prune_batch: int = 5_000,
         prune_limit: int = 100_000,
         max_pending_results: int = 50_000,
+        rollup_limit: int = 1_000_000,
         raw_success_every: timedelta = timedelta(minutes=1),
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Open or create the store at ``path`` (parent directories are created).
 
         ``busy_timeout`` is how long a write waits for another connection's lock (seconds);
-        ``prune`` deletes at most ``prune_limit`` rows per call, ``prune_batch`` per transaction.
+        ``prune`` deletes at most ``prune_limit`` rows per call, ``prune_batch`` per transaction,
+        and rolls older buckets up into coarser tiers reading at most ``rollup_limit`` rows
+        (:mod:`agent.store.tiers`), about ``prune_batch`` per transaction.
         Raw results keep every failure and change of outcome but only one success per probe per
         ``raw_success_every`` (0 keeps all); the buckets count every result. ``clock`` (unix
         seconds) tells which buckets are old enough for their sums to be kept between reads.
         """
         _require_positive("raw_retention", raw_retention)
         _require_positive("bucket_retention", bucket_retention)
-        if min(prune_batch, prune_limit, max_pending_results) < 1:
-            raise ValueError("prune_batch, prune_limit and max_pending_results must be >= 1")
+        if min(prune_batch, prune_limit, max_pending_results, rollup_limit) < 1:
+            raise ValueError(
+                "prune_batch, prune_limit, max_pending_results and rollup_limit must be >= 1"
+            )
         self.path = Path(path)
         self._raw_retention = raw_retention
         self._bucket_retention = bucket_retention
@@ -130,9 +139,12 @@ class SqliteStore:
         self._pending = Pending(max_pending_results)
         self._dropped_results = 0  # by batches already written
         self._pruner = Pruner(self._pruning, batch=prune_batch, limit=prune_limit)
+        self._roller = Roller(self._rolling, batch=prune_batch, limit=rollup_limit)
         self._clock = clock
+        # slices of the advisor's tables rolled up so far: kept sums over them are out of date
+        self.probe_rolls = 0
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
-        self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout)
+        self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout, clock)
         self._failure_runs = FailureRunTracker(
             self._read(self._conn, evidence_sql.open_failure_runs)
         )
@@ -218,6 +230,9 @@ class SqliteStore:
         At most ``prune_limit`` rows go per call, in transactions of ``prune_batch`` rows, so a
         large backlog never holds the file for long; a return value of ``prune_limit`` means
         more may be left for the next call.
+
+        Then buckets older than a tier's age are rolled up into it, a bounded amount per call
+        (:mod:`agent.store.tiers`); window sums kept over a rolled slice are forgotten.
         """
         bucket_cutoff = first_minute_from(now - self._bucket_retention.total_seconds())
         raw_cutoff = now - self._raw_retention.total_seconds()
@@ -226,6 +241,7 @@ class SqliteStore:
             # sums kept over pruned buckets would keep counting them
             self._windows.kept.forget_below(bucket_cutoff)
             release_free_pages(self._connection(), self.path, self._pruner.limit)
+        self._roller.roll(minute_of(now))
         return deleted
 
     def close(self) -> None:
@@ -275,8 +291,9 @@ class SqliteStore:
             with self._pending_lock:
                 begun = self._windows.begin(requests, now, self._pending)
 
-            def range_sums(names: list[str], lo: int, hi: int) -> Mapping[str, Counts]:
-                return self._read(conn, partial(queries.range_sums, names=names, lo=lo, hi=hi))
+            def range_sums(names: list[str], los: list[int], hi: int) -> Mapping[str, list[Counts]]:
+                query = partial(queries.range_sums, names=names, los=los, hi=hi)
+                return self._read(conn, query)
 
             return self._windows.finish(begun, minute_of(now) - FROZEN_AFTER, range_sums)
 
@@ -453,9 +470,12 @@ class SqliteStore:
 
     # --- the advisor's aggregates over a window: sizes independent of the window ------------
 
-    def probe_sums(self, node: str, lo: int, hi: int, *, volume: bool) -> ProbeSums:
+    def probe_sums(
+        self, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
+    ) -> ProbeSums:
         """``node``'s probe counts, latency histogram and (if ``volume``) volume summary over
-        the minutes ``[lo, hi)``, in one read."""
+        the minutes ``[lo, hi)``, in one read; ``now_minute`` (the real time) tells which
+        buckets are rolled up (see :func:`evidence_sql.minute_volume`)."""
         with self._db_lock:
             conn = self._connection()
             with self._pending_lock:
@@ -469,7 +489,7 @@ class SqliteStore:
                 return (
                     evidence_sql.probe_counts(conn, node, lo, hi),
                     evidence_sql.latency_histogram(conn, node, lo, hi),
-                    evidence_sql.minute_volume(conn, node, lo, hi, skip)
+                    evidence_sql.minute_volume(conn, node, lo, hi, now_minute, skip)
                     if volume
                     else MinuteVolume(),
                     evidence_sql.minute_runs(conn, node, skip) if volume else {},
@@ -560,11 +580,27 @@ class SqliteStore:
         with self._db_lock:
             return queries.in_transaction(self._connection(), self.path, "prune", action)
 
+    def _rolling(
+        self, shape: tiers.Shape, action: Callable[[sqlite3.Connection], tiers.Rolled]
+    ) -> tiers.Rolled:
+        with self._db_lock:
+            rolled = queries.in_transaction(self._connection(), self.path, "roll up", action)
+            if rolled.slice is not None and shape == tiers.SLI_SHAPE:
+                # a kept sum whose window starts inside the slice counted rows now moved
+                self._windows.kept.forget_inside(*rolled.slice)
+            if rolled.slice is not None and shape.name in _ADVISOR_TABLES:
+                self.probe_rolls += 1  # the advisor's kept window sums read afresh
+            return rolled
+
     def _read(self, conn: sqlite3.Connection, action: Callable[[sqlite3.Connection], T]) -> T:
         try:
             return action(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+
+
+# the tables the advisor's kept window sums (agent.runtime.evidence_sums) are read from
+_ADVISOR_TABLES = frozenset({"probe_bucket", "probe_reason_bucket", "latency_bucket"})
 
 
 def _require_positive(name: str, value: timedelta) -> None:

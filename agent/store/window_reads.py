@@ -18,7 +18,8 @@ from agent.store.recent import RecentSlots, Split
 from agent.store.window_sums import WindowSums, combine
 
 Requests = Mapping[str, Mapping[str, tuple[float, float]]]  # series -> label -> (start, end)
-RangeSums = Callable[[list[str], int, int], Mapping[str, Counts]]  # stored sums of series
+# stored sums of some series over minute ranges [lo, hi) sharing their end: one list per series
+RangeSums = Callable[[list[str], list[int], int], Mapping[str, Sequence[Counts]]]
 
 
 class _Ranges(NamedTuple):
@@ -67,8 +68,9 @@ class WindowReads:
     def finish(
         self, begun: Begun, horizon: int, range_sums: RangeSums
     ) -> dict[str, dict[str, Counts]]:
-        """Add the stored minute buckets (connection locked); ``range_sums(series, lo, hi)``
-        reads the stored sums of some series over the minutes ``[lo, hi)``."""
+        """Add the stored minute buckets (connection locked); ``range_sums(series, los, hi)``
+        reads the stored sums of some series over the minutes ``[lo, hi)`` for each ``lo``:
+        ranges that end together and are read for the same series are read in one pass."""
         plans = {
             (series, label): self.kept.plan(series, label, window, horizon)
             for series, parts in begun.wanted.items()
@@ -78,11 +80,16 @@ class WindowReads:
         for (series, _), plan in plans.items():
             for window in plan.reads():
                 readers.setdefault(window, {})[series] = None
+        together: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+        for (lo, hi), readers_of in readers.items():
+            together.setdefault((hi, tuple(readers_of)), []).append(lo)
         stored: dict[str, dict[tuple[int, int], Counts]] = {}
-        for (lo, hi), names in readers.items():
+        for (hi, names), los in together.items():
             for chunk in _chunks(list(names), self._series_per_query):
-                for series, counts in range_sums(chunk, lo, hi).items():
-                    stored.setdefault(series, {})[(lo, hi)] = counts
+                for series, sums in range_sums(chunk, los, hi).items():
+                    mine = stored.setdefault(series, {})
+                    for lo, counts in zip(los, sums, strict=True):
+                        mine[(lo, hi)] = counts
         out = begun.counts
         for (series, label), plan in plans.items():
             frozen, window_counts = combine(plan, stored.get(series, {}))

@@ -112,6 +112,16 @@ class WindowSums:
         for name in [s for s, kept in self._kept.items() if _reaches_below(kept, minute)]:
             del self._kept[name]
 
+    def forget_inside(self, lo: int, hi: int, grain: int) -> None:
+        """Forget every kept sum whose window starts inside ``(lo, hi)`` off a multiple of
+        ``grain``: rolling that slice up moved some of its buckets before the window's start."""
+        for name in [s for s, kept in self._kept.items() if _starts_inside(kept, lo, hi, grain)]:
+            del self._kept[name]
+
+
+def _starts_inside(kept: Mapping[str, Kept], lo: int, hi: int, grain: int) -> bool:
+    return any(lo < k.lo < hi and k.lo % grain for k in kept.values())
+
 
 def _reaches_below(kept: Mapping[str, Kept], minute: int) -> bool:
     return any(k.lo < minute for k in kept.values())

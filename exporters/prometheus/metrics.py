@@ -27,6 +27,7 @@ from agent.slo.events import SliEvent
 from agent.slo.status import Snapshot
 from exporters.prometheus import names
 from exporters.prometheus.decisions import DecisionCollector
+from exporters.prometheus.runtime_health import RuntimeHealthMetrics
 from exporters.prometheus.tallies import (
     CounterTally,
     HistogramCell,
@@ -214,6 +215,7 @@ class AgentMetrics:
             names.BLAME_LABELS,
             registry=r,
         )
+        self.health = RuntimeHealthMetrics(r)  # evaluation duration, flush lag, cycles skipped
         self.snapshot_collector = SnapshotCollector()
         r.register(self.snapshot_collector)
         self.decision_collector = DecisionCollector()
@@ -310,6 +312,15 @@ class AgentMetrics:
 
     def count_flush_failure(self) -> None:
         self.store_flush_failures.inc()
+
+    def observe_evaluation(self, seconds: float) -> None:
+        self.health.observe_evaluation(seconds)
+
+    def observe_flush_lag(self, seconds: float) -> None:
+        self.health.observe_flush_lag(seconds)
+
+    def count_cycles_skipped(self, loop: str, cycles: int) -> None:
+        self.health.count_cycles_skipped(loop, cycles)
 
     def reload_result(self, ok: bool, at: float) -> None:
         self.reload_success.set(1 if ok else 0)

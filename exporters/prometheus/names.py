@@ -38,6 +38,12 @@ SPEC_RELOAD_SUCCESS = "slo_agent_spec_reload_success"  # gauge: 1 if the last re
 SPEC_RELOAD_TIMESTAMP = "slo_agent_spec_reload_timestamp_seconds"  # gauge: last successful load
 EVALUATION_TIMESTAMP = "slo_agent_evaluation_timestamp_seconds"  # gauge: last evaluation
 STORE_FLUSH_FAILURES = "slo_agent_store_flush_failures"  # counter
+# histogram: seconds one SLO evaluation cycle took (its count: evaluations done)
+EVALUATION_DURATION = "slo_agent_evaluation_duration_seconds"
+# histogram: start of the previous successful flush to the end of this one (what kill -9 loses)
+STORE_FLUSH_LAG = "slo_agent_store_flush_lag_seconds"
+# counter {loop}: periodic cycles (evaluation, flush, ...) not run because the one before overran
+CYCLES_SKIPPED = "slo_agent_cycles_skipped"
 
 PROBE_LABELS = ("node", "probe", "mode")
 SLI_LABELS = ("node", "slo", "mode")
@@ -66,4 +72,6 @@ DURATION_BUCKETS = (
     10.0,
     30.0,
 )
+EVALUATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+FLUSH_LAG_BUCKETS = (0.5, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -4,6 +4,7 @@ budget and the journey's blame; a screenshot lands in ``tests/artifacts/``."""
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 
@@ -113,7 +114,14 @@ async def test_the_browser_shows_the_running_agents_status(tmp_path: Path) -> No
     assert '<span class="badge page">page</span>' in pay_card
     assert "overspent:" in pay_card
     assert 'partner Acme &lt;Pay&gt; &amp; "Sons"' in pay_card
+    # why it fails, next to the failing probe (a 100ms timeout may win under load)
+    why = re.compile(
+        r'<li class="failure" data-probe="authorize"><strong>authorize</strong> '
+        r"(status: <code>expected status in \[200-299\], got 503|timeout: <code>timed out after)"
+    )
+    assert why.search(pay_card), pay_card
     shop_card = dom[operated:orchestrated]
+    assert 'class="failure"' not in shop_card
     assert '<span class="badge ok">ok</span>' in shop_card
     assert "100% left" in shop_card
     # the journey blames the partner's hop for all of its burned budget

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from agent.model import TlsSettings
 from agent.probe_kinds.dns import DnsCheck
 from agent.probe_kinds.grpc import GrpcCheck
 from agent.spec.problems import translate
@@ -134,7 +135,7 @@ def test_a_grpc_probe_converts_with_metadata_expanded() -> None:
     assert _check(probe, {"ACME_TOKEN": "t0k"}) == GrpcCheck(
         address="pay.acme.example:443",
         service="acme.payments.v1.Payments",
-        tls=True,
+        tls=TlsSettings(),
         metadata=(("authorization", "Bearer t0k"),),
         timeout=timedelta(seconds=5),
     )

@@ -31,6 +31,9 @@ class OAuth2Server:
     token_requests: int = 0
     refused: int = 0  # resource requests answered 401
     scopes_seen: list[str] = field(default_factory=list)
+    audiences_seen: list[str] = field(default_factory=list)
+    # how the client must authenticate: "basic" (Authorization header) or "post" (in the form)
+    client_auth: str = "basic"
     _expiry: dict[str, float] = field(default_factory=dict)
 
     def revoke_all(self) -> None:
@@ -58,9 +61,16 @@ class TokenEndpoint:
         expected = "Basic " + base64.b64encode(pair).decode()
         if request.method != "POST" or form.get("grant_type") != ["client_credentials"]:
             return await json_reply({"error": "unsupported_grant_type"}, 400).serve(exchange)
-        if request.header("authorization") != expected:
+        if server.client_auth == "post":
+            sent = (form.get("client_id"), form.get("client_secret"))
+            valid = sent == ([server.client_id], [server.client_secret])
+            valid = valid and request.header("authorization") is None
+        else:
+            valid = request.header("authorization") == expected and "client_secret" not in form
+        if not valid:
             return await json_reply({"error": "invalid_client"}, 401).serve(exchange)
         server.scopes_seen.extend(form.get("scope", []))
+        server.audiences_seen.extend(form.get("audience", []))
         token = f"token-{server.token_requests}"
         server._expiry[token] = server.clock() + server.expires_in
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": server.expires_in}

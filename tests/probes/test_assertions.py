@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
+from agent.json_values import json_equal
 from agent.model import HttpCheck
-from agent.probes.assertions import BodyAssertions, compile_json_path, json_equal
+from agent.probes.assertions import BodyAssertions, compile_json_path
 from agent.text_pattern import TextPattern
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,3 +87,58 @@ def test_expired_less_than_a_day_ago() -> None:
 def test_no_ssl_object_no_expiry() -> None:
     assert certificate.not_after(None) is None
     assert certificate.of_transport(object()) is None
+
+
+async def test_a_certificate_swapped_behind_the_same_target_is_read_at_once(
+    tmp_path: Path,
+) -> None:
+    # notAfter is kept per certificate (its DER bytes), never per target: a rotated certificate
+    # reports its own expiry from the first handshake that presents it
+    authority = Authority(tmp_path, NOW)
+    old = authority.issue("old", not_after=NOW + timedelta(days=5))
+    new = authority.issue("new", not_after=NOW + timedelta(days=90))
+    prober = HttpProber()
+    seen = []
+    for issued in (old, old, new, old):
+        async with Target({"/": Reply(200)}, server_tls=issued.server_context()) as target:
+            observation = await prober.observe(HttpCheck(target.url("/"), verify_tls=False))
+        assert observation.ok, observation.detail
+        seen.append(observation.cert_not_after)
+    await prober.aclose()
+
+    expected = [old.not_after, old.not_after, new.not_after, old.not_after]
+    assert seen == [t.timestamp() for t in expected]
+
+
+def test_cryptography_is_not_loaded_when_the_agent_starts() -> None:
+    # it costs ~16 MB of RSS; only a probe that reads a certificate loads it
+    code = "import sys, agent.app; print('cryptography' in sys.modules)"
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert ran.stdout.strip() == "False"
+
+
+def test_reading_a_certificate_loads_cryptography(tmp_path: Path) -> None:
+    # the same check's other side: the lazy import really happens (and the probe reads a date)
+    code = (
+        "import sys\n"
+        "from agent.probes import certificate\n"
+        "before = 'cryptography' in sys.modules\n"
+        "print(before, certificate._parse_not_after(open(sys.argv[1], 'rb').read()) is not None,"
+        " 'cryptography' in sys.modules)\n"
+    )
+    authority = Authority(tmp_path, NOW)
+    issued = authority.issue("site", not_after=NOW + timedelta(days=3))
+    der = tmp_path / "site.der"
+    der.write_bytes(ssl.PEM_cert_to_DER_cert(issued.cert_file.read_text()))
+    ran = subprocess.run(
+        [sys.executable, "-c", code, str(der)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    assert ran.stdout.split() == ["False", "True", "True"]

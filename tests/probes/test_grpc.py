@@ -7,12 +7,14 @@ import socket
 from collections.abc import Iterator
 from concurrent import futures
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import trustme
 
+from agent.model import TlsSettings
 from agent.probe_kinds.grpc import GrpcCheck
 from agent.probes.grpc import GrpcProber
 from agent.probes.result import Outcome, Reason
@@ -145,8 +147,94 @@ async def test_tls_to_a_server_of_an_untrusted_ca_is_tls() -> None:
     )
     with HealthServer(credentials) as tls_server:
         tls_server.set("", SERVING)
-        observation = await GrpcProber().observe(_check(tls_server.address, tls=True))
+        observation = await GrpcProber().observe(_check(tls_server.address, tls=TlsSettings()))
         plaintext = await GrpcProber().observe(_check(tls_server.address))
 
     assert observation.reason is Reason.TLS, observation.detail
     assert plaintext.outcome is Outcome.FAILURE  # plaintext to a TLS port never succeeds
+
+
+# --- TLS and mTLS with the shared tls block ---------------------------------------------------
+
+
+def _pem_files(ca: trustme.CA, directory: Path, name: str) -> tuple[str, str]:
+    issued = ca.issue_cert(f"{name}.probe.test")
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    cert.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    issued.private_key_pem.write_to_path(str(key))
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def mtls_server(tmp_path: Path) -> Iterator[tuple[HealthServer, trustme.CA, str]]:
+    """A grpcio health server with TLS that requires a client certificate of its own CA."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("grpc.partner.test")
+    credentials = grpc.ssl_server_credentials(
+        [(cert.private_key_pem.bytes(), b"".join(b.bytes() for b in cert.cert_chain_pems))],
+        root_certificates=ca.cert_pem.bytes(),
+        require_client_auth=True,
+    )
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with HealthServer(credentials) as running:
+        running.set("", SERVING)
+        yield running, ca, str(ca_file)
+
+
+async def test_mtls_with_the_client_certificate_is_serving(
+    mtls_server: tuple[HealthServer, trustme.CA, str], tmp_path: Path
+) -> None:
+    server, ca, ca_file = mtls_server
+    cert, key = _pem_files(ca, tmp_path, "client")
+    tls = TlsSettings(
+        ca_file=ca_file, cert_file=cert, key_file=key, server_name="grpc.partner.test"
+    )
+
+    observation = await GrpcProber().observe(_check(server.address, tls=tls))
+
+    assert observation.reason is Reason.OK, observation.detail
+    assert len(server.health.calls) == 1
+
+
+async def test_mtls_without_or_with_a_foreign_client_certificate_is_tls(
+    mtls_server: tuple[HealthServer, trustme.CA, str], tmp_path: Path
+) -> None:
+    server, _, ca_file = mtls_server
+    cert, key = _pem_files(trustme.CA(), tmp_path, "stranger")
+    without = TlsSettings(ca_file=ca_file, server_name="grpc.partner.test")
+    foreign = TlsSettings(
+        ca_file=ca_file, cert_file=cert, key_file=key, server_name="grpc.partner.test"
+    )
+
+    observations = [
+        await GrpcProber().observe(_check(server.address, tls=tls, timeout=timedelta(seconds=3)))
+        for tls in (without, foreign)
+    ]
+
+    assert [o.reason for o in observations] == [Reason.TLS, Reason.TLS], observations
+    assert server.health.calls == []
+
+
+async def test_the_server_name_is_checked_against_the_certificate(
+    mtls_server: tuple[HealthServer, trustme.CA, str], tmp_path: Path
+) -> None:
+    server, ca, ca_file = mtls_server
+    cert, key = _pem_files(ca, tmp_path, "client")
+    tls = TlsSettings(ca_file=ca_file, cert_file=cert, key_file=key)  # the name: 127.0.0.1
+
+    observation = await GrpcProber().observe(_check(server.address, tls=tls))
+
+    assert observation.reason is Reason.TLS, observation.detail
+
+
+async def test_a_missing_tls_file_is_tls_as_for_http(tmp_path: Path) -> None:
+    missing = tmp_path / "client.pem"
+    tls = TlsSettings(cert_file=str(missing))
+
+    observation = await GrpcProber().observe(_check("127.0.0.1:1", tls=tls))
+
+    assert (observation.reason, observation.detail) == (
+        Reason.TLS,
+        f"tls.cert_file: no such file: {missing}",
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Hashable, Iterable
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from agent.probes.http import HttpProber
 from agent.probes.result import Reason
 from tests.probes.partner_auth import OAuth2Server, RequireHeader, mount_secret
 from tests.support.net import free_port
-from tests.support.targets import Reply, Target
+from tests.support.targets import Reply, Target, json_reply
 
 
 class FakeClock:
@@ -32,7 +32,7 @@ class Sink:
     def __init__(self) -> None:
         self.values: list[str] = []
 
-    def __call__(self, values: Iterable[str]) -> None:
+    def __call__(self, slot: Hashable, values: Iterable[str]) -> None:
         self.values.extend(values)
 
 
@@ -234,7 +234,10 @@ async def test_token_endpoint_failures_are_reason_auth_and_never_show_the_secret
     target.route("/oauth/token", Reply(503))
     down = await timed_prober.observe(oauth2_check(target))
 
-    assert (wrong.reason, wrong.detail) == (Reason.AUTH, "token endpoint answered 401")
+    assert (wrong.reason, wrong.detail) == (
+        Reason.AUTH,
+        "token endpoint answered 401 (invalid_client)",
+    )
     assert (down.reason, down.detail) == (Reason.AUTH, "token endpoint answered 503")
     assert target.requests[-1].path == "/oauth/token"  # the resource was not asked
 
@@ -259,3 +262,41 @@ async def test_tokens_are_handed_to_the_known_secrets_before_use(
 
     assert "token-1" in sink.values
     assert "Bearer token-1" in sink.values
+
+
+async def test_client_secret_post_sends_the_credentials_in_the_form_with_audience(
+    target: Target, timed_prober: HttpProber, clock: FakeClock
+) -> None:
+    server = oauth2_partner(target, clock)
+    server.client_auth = "post"  # this partner refuses HTTP Basic at its token endpoint
+    basic = await timed_prober.observe(oauth2_check(target))
+    auth = OAuth2Auth(
+        target.url("/oauth/token"),
+        "slo-agent",
+        "client-secret-xyz",
+        ("payments.read",),
+        client_auth="client_secret_post",
+        audience="https://pay.acme.example",
+    )
+    posted = await timed_prober.observe(HttpCheck(target.url("/v1/health"), auth=auth))
+
+    assert (basic.reason, basic.detail) == (
+        Reason.AUTH,
+        "token endpoint answered 401 (invalid_client)",
+    )
+    assert posted.ok, posted.detail
+    assert server.audiences_seen == ["https://pay.acme.example"]
+    token_request = [r for r in target.requests if r.path == "/oauth/token"][-1]
+    assert token_request.header("authorization") is None
+
+
+async def test_a_token_endpoint_error_detail_never_quotes_what_it_sent_back(
+    target: Target, timed_prober: HttpProber, clock: FakeClock
+) -> None:
+    oauth2_partner(target, clock)
+    # a token endpoint that echoes the secret in its error: only a plain error code is shown
+    echo = {"error": "client-secret-xyz is wrong", "error_description": "client-secret-xyz"}
+    target.route("/oauth/token", json_reply(echo, 400))
+    observation = await timed_prober.observe(oauth2_check(target))
+
+    assert (observation.reason, observation.detail) == (Reason.AUTH, "token endpoint answered 400")

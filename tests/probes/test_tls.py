@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 
+from agent.model import TlsSettings
 from agent.probe_kinds.tls import TlsCheck
 from agent.probes.result import Outcome, Reason
 from agent.probes.tls import TlsProber
 from tests.support.certificates import Authority
+from tests.support.mtls import MtlsServer
 from tests.support.net import free_port
 from tests.support.targets import Hang, Target
 
@@ -33,7 +36,7 @@ async def valid(authority: Authority) -> AsyncIterator[Target]:
 
 def check(target: Target, authority: Authority, **fields: object) -> TlsCheck:
     values: dict[str, object] = {"ca_file": str(authority.ca_file), **fields}
-    return TlsCheck("127.0.0.1", target.port, **values)  # type: ignore[arg-type]
+    return TlsCheck("127.0.0.1", target.port, TlsSettings(**values))  # type: ignore[arg-type]
 
 
 async def test_handshake_with_a_trusted_certificate_records_its_expiry(
@@ -59,7 +62,9 @@ async def test_an_untrusted_certificate_is_tls(valid: Target) -> None:
 
 
 async def test_without_verification_the_expiry_is_still_recorded(valid: Target) -> None:
-    observation = await TlsProber().observe(TlsCheck("127.0.0.1", valid.port, verify=False))
+    observation = await TlsProber().observe(
+        TlsCheck("127.0.0.1", valid.port, TlsSettings(verify=False))
+    )
 
     assert observation.outcome is Outcome.SUCCESS
     assert observation.cert_not_after == (NOW + timedelta(days=40)).timestamp()
@@ -146,10 +151,66 @@ async def test_a_server_that_is_not_tls_is_tls() -> None:
     assert observation.detail.startswith("TLS handshake failed: ")
 
 
-async def test_a_missing_ca_file_is_error(tmp_path: Path) -> None:
+async def test_a_missing_ca_file_is_tls_as_for_http(tmp_path: Path) -> None:
     missing = tmp_path / "nope.pem"
+    tls = TlsSettings(ca_file=str(missing))
 
-    observation = await TlsProber().observe(TlsCheck("127.0.0.1", 1, ca_file=str(missing)))
+    observation = await TlsProber().observe(TlsCheck("127.0.0.1", 1, tls))
 
-    assert observation.reason is Reason.ERROR
-    assert observation.detail == f"cannot load CA file {missing}: No such file or directory"
+    assert observation.reason is Reason.TLS
+    assert observation.detail == f"tls.ca_file: no such file: {missing}"
+
+
+# --- mTLS: the shared tls block's client certificate --------------------------------------
+
+
+@pytest.fixture
+def mtls_target() -> Iterator[MtlsServer]:
+    with MtlsServer() as running:
+        yield running
+
+
+def mtls_check(server: MtlsServer, directory: Path, *, client: trustme.CA | None) -> TlsCheck:
+    ca = directory / "ca.pem"
+    server.ca.cert_pem.write_to_path(str(ca))
+    if client is None:
+        return TlsCheck("127.0.0.1", server.port, TlsSettings(ca_file=str(ca)))
+    issued = client.issue_cert("client.probe.test")
+    cert, key = directory / "client.crt", directory / "client.key"
+    cert.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    issued.private_key_pem.write_to_path(str(key))
+    tls = TlsSettings(ca_file=str(ca), cert_file=str(cert), key_file=str(key))
+    return TlsCheck("127.0.0.1", server.port, tls)
+
+
+async def test_mtls_without_a_client_certificate_fails_as_tls(
+    mtls_target: MtlsServer, tmp_path: Path
+) -> None:
+    # TLS 1.3 (what the server and the probe agree on): the server refuses with an alert after
+    # the client's side of the handshake is done
+    observation = await TlsProber().observe(mtls_check(mtls_target, tmp_path, client=None))
+
+    assert observation.reason is Reason.TLS, observation.detail
+    assert observation.detail == (
+        "TLS session refused by the server: tlsv13 alert certificate required"
+    )
+    assert mtls_target.handshakes_refused == 1
+
+
+async def test_mtls_with_the_client_certificate_passes(
+    mtls_target: MtlsServer, tmp_path: Path
+) -> None:
+    observation = await TlsProber().observe(
+        mtls_check(mtls_target, tmp_path, client=mtls_target.ca)
+    )
+
+    assert observation.reason is Reason.OK, observation.detail
+    assert observation.cert_not_after is not None
+
+
+async def test_mtls_with_a_certificate_of_another_ca_fails_as_tls(
+    mtls_target: MtlsServer, tmp_path: Path
+) -> None:
+    observation = await TlsProber().observe(mtls_check(mtls_target, tmp_path, client=trustme.CA()))
+
+    assert observation.reason is Reason.TLS, observation.detail

@@ -40,3 +40,29 @@ async def test_an_empty_spec_set_evaluates_to_an_empty_snapshot(tmp_path: Path) 
     with SqliteStore(tmp_path / "store.db") as store:
         snapshot = await evaluate_in_steps(specs, store, BASE)
     assert (snapshot.nodes, snapshot.journeys, snapshot.evaluated_at) == ((), (), BASE)
+
+
+async def test_slices_of_any_size_give_the_same_snapshot_with_the_alerts_before(
+    tmp_path: Path,
+) -> None:
+    nodes = [node(f"node-{i}", objective=0.99) for i in range(7)]
+    specs = spec_set(*nodes)
+    with SqliteStore(tmp_path / "store.db") as store:
+        for minute in range(90):
+            at = BASE + 60 * minute
+            for i, n in enumerate(nodes):
+                good = minute < 60 or i % 2 == 0  # odd nodes fail from minute 60 on
+                store.record(
+                    probe_result(at, node=n.name), events((f"{n.name}/availability", good))
+                )
+        store.flush()
+        earlier = evaluate(specs, store, BASE + 80 * 60)
+        now = BASE + 90 * 60
+        whole = evaluate(specs, store, now, firing_before=earlier.firing_tiers())
+        sliced = [
+            await evaluate_in_steps(specs, store, now, previous=earlier, per_step=most)
+            for most in (1, 3, 500)
+        ]
+
+    assert earlier.firing_tiers()  # the alerts before matter to this evaluation
+    assert all(snapshot == whole for snapshot in sliced)

@@ -29,7 +29,7 @@ def test_moved_sums_equal_the_whole_reads(tmp_path: Path) -> None:
             now = hi * 60.0 + rng.uniform(0, 59)
             for kind, volume in (("span", True), ("recent", False)):
                 moved = sums.read(store, "shop", kind, lo, hi, now)
-                whole = read_sums(store, "shop", lo, hi, volume=volume)
+                whole = read_sums(store, "shop", lo, hi, volume=volume, now_minute=hi)
                 assert moved.latency == whole.latency
                 assert moved.volume == whole.volume
                 assert (moved.counts.total, moved.counts.failures) == (

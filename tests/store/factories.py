@@ -6,6 +6,7 @@ import sqlite3
 
 from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
 from agent.slo.events import SliEvent
+from agent.store import layout5
 
 BASE = 1_700_000_040.0  # a minute start: 1_700_000_040 / 60 = 28_333_334
 
@@ -44,10 +45,36 @@ V3_PROBE_BUCKET = f"""CREATE TABLE probe_bucket (
 ) WITHOUT ROWID"""
 
 
-def to_layout_3(conn: sqlite3.Connection) -> None:
-    """Turn today's probe tables back into layout 3's (reason counts back in columns), without
-    the tables of later layouts."""
+def to_layout_4(conn: sqlite3.Connection) -> None:
+    """Turn today's series-id tables back into layout 4's (text keys, no series or rollup
+    table, no table of a later layout) and mark the file as layout 4."""
     conn.execute("DROP TABLE IF EXISTS advisor_state")
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'series'").fetchone():
+        return
+    join = "JOIN series AS s ON s.id = b.sid"
+    sli = conn.execute(f"SELECT s.name, b.minute, b.total, b.bad FROM sli_bucket AS b {join}")
+    sli_rows = sli.fetchall()
+    probes = conn.execute(
+        "SELECT s.name, s.part, b.minute, b.total, b.failures, b.duration_sum"
+        f" FROM probe_bucket AS b {join}"
+    ).fetchall()
+    reasons = conn.execute(
+        "SELECT s.name, s.part, b.minute, b.reason, b.failures"
+        f" FROM probe_reason_bucket AS b {join}"
+    ).fetchall()
+    for table in ("sli_bucket", "probe_bucket", "probe_reason_bucket", "series", "rollup"):
+        conn.execute(f"DROP TABLE {table}")
+    for ddl in layout5.LAYOUT_4_DDL:
+        conn.execute(ddl)
+    conn.executemany("INSERT INTO sli_bucket VALUES (?, ?, ?, ?)", sli_rows)
+    conn.executemany("INSERT INTO probe_bucket VALUES (?, ?, ?, ?, ?, ?)", probes)
+    conn.executemany("INSERT INTO probe_reason_bucket VALUES (?, ?, ?, ?, ?)", reasons)
+    conn.execute("PRAGMA user_version = 4")
+
+
+def to_layout_3(conn: sqlite3.Connection) -> None:
+    """Turn today's probe tables back into layout 3's (reason counts back in columns)."""
+    to_layout_4(conn)
     reasons = {
         (node, probe, minute, reason): n
         for node, probe, minute, reason, n in conn.execute("SELECT * FROM probe_reason_bucket")

@@ -55,6 +55,10 @@ def store(tmp_path: Path, request: pytest.FixtureRequest) -> SqliteStore:
     return opened
 
 
+# a time at which none of the generated history is old enough to be rolled up (< 5 h)
+RECENT = first_minute_from(BASE + 4 * 3600)
+
+
 def minutes_of(start: float, end: float) -> tuple[int, int]:
     return first_minute_from(start), first_minute_from(end)
 
@@ -73,7 +77,8 @@ def test_sums_and_histograms_equal_the_per_minute_ones(
     minutes = store.probe_minutes("shop", start, end)
     assert minutes  # the window has data
     expected = sum(minutes.values(), ProbeCounts())
-    sums = store.probe_sums("shop", *minutes_of(start, end), volume=False)
+    lo, hi = minutes_of(start, end)
+    sums = store.probe_sums("shop", lo, hi, volume=False, now_minute=RECENT)
     counts = sums.counts
     assert (counts.total, counts.failures, counts.failures_by_reason) == (
         expected.total,
@@ -92,7 +97,8 @@ def test_volume_variation_equals_the_per_minute_series(
     per_minute = {m: c.total for m, c in store.probe_minutes("shop", start, end).items()}
     series = [per_minute.get(m, 0) for m in range(min(per_minute), max(per_minute) + 1)]
     assert 0 in series  # the gaps count as minutes without runs
-    volume = store.probe_sums("shop", *minutes_of(start, end), volume=True).volume
+    lo, hi = minutes_of(start, end)
+    volume = store.probe_sums("shop", lo, hi, volume=True, now_minute=RECENT).volume
     assert (volume.total, volume.first, volume.last) == (
         sum(series),
         min(per_minute),
@@ -137,12 +143,14 @@ def write_days(db: Path, days: int) -> None:
     conn = sqlite3.connect(db)
     first = int(BASE // 60)
     minutes = range(first, first + days * 1440)
+    conn.execute("INSERT INTO series (kind, name, part) VALUES ('probe', 'shop', 'home')")
+    sid = "(SELECT id FROM series WHERE kind = 'probe' AND name = 'shop')"
     conn.executemany(
-        "INSERT INTO probe_bucket VALUES ('shop', 'home', ?, 1, ?, 0.2)",
+        f"INSERT INTO probe_bucket VALUES ({sid}, ?, 1, ?, 0.2)",
         ((m, int(m % 17 == 0)) for m in minutes),
     )
     conn.executemany(
-        "INSERT INTO probe_reason_bucket VALUES ('shop', 'home', ?, 'timeout', 1)",
+        f"INSERT INTO probe_reason_bucket VALUES ({sid}, ?, 'timeout', 1)",
         ((m,) for m in minutes if m % 17 == 0),
     )
     conn.executemany(
@@ -167,7 +175,9 @@ def evidence_size(db: Path, days: int) -> tuple[int, int]:
     start, end = BASE, BASE + days * 86400
     with SqliteStore(db) as store:
         read = (
-            sums := store.probe_sums("shop", *minutes_of(start, end), volume=True),
+            sums := store.probe_sums(
+                "shop", *minutes_of(start, end), volume=True, now_minute=minutes_of(start, end)[0]
+            ),
             store.drill_summaries("shop", start, end),
             runs := store.failure_runs("shop", start, end, 3),
             store.drill_runs_during("shop", failing_spans(runs, start, end)),

@@ -70,7 +70,7 @@ def test_a_layout_3_store_is_migrated_in_place_with_the_same_counts(tmp_path: Pa
     conn.close()
     assert (status, timeout) == (2, 1)
 
-    with SqliteStore(db) as store:
+    with SqliteStore(db, clock=lambda: BASE + 120) as store:  # nothing to roll up yet
         assert store.probe_totals() == totals
         assert store.probe_minutes("shop", 0, 2**40) == minutes
         store.record(probe_result(BASE + 3, reason=Reason.STATUS), ())  # adds to a moved row
@@ -78,7 +78,7 @@ def test_a_layout_3_store_is_migrated_in_place_with_the_same_counts(tmp_path: Pa
         assert store.probe_totals()[("shop", "home")].failures_by_reason[Reason.STATUS] == 3
 
     assert "failed_status" not in _columns(db, "probe_bucket")
-    assert _columns(db, "probe_reason_bucket") == ["node", "probe", "minute", "reason", "failures"]
+    assert _columns(db, "probe_reason_bucket") == ["sid", "minute", "reason", "failures"]
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
@@ -92,7 +92,8 @@ def test_a_reason_this_version_does_not_know_counts_as_error(tmp_path: Path) -> 
         _fill(store)
     conn = sqlite3.connect(db)  # as a newer agent with a new reason would have written it
     conn.execute(
-        "INSERT INTO probe_reason_bucket VALUES ('shop', 'api', ?, 'throttled_someday', 4)",
+        "INSERT INTO probe_reason_bucket SELECT id, ?, 'throttled_someday', 4 FROM series"
+        " WHERE kind = 'probe' AND name = 'shop' AND part = 'api'",
         (int(BASE // 60),),
     )
     conn.commit()

@@ -31,7 +31,10 @@ def store(db: Path) -> Iterator[SqliteStore]:
 def sli_rows(db: Path) -> list[tuple[str, int, int, int]]:
     conn = sqlite3.connect(db)
     try:
-        rows = conn.execute("SELECT series, minute, total, bad FROM sli_bucket ORDER BY 1, 2")
+        rows = conn.execute(
+            "SELECT s.name, b.minute, b.total, b.bad FROM sli_bucket AS b"
+            " JOIN series AS s ON s.id = b.sid ORDER BY 1, 2"
+        )
         return [tuple(r) for r in rows]
     finally:
         conn.close()

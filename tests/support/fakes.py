@@ -26,6 +26,9 @@ class RecordingTelemetry:
     reloads: list[bool] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
     flush_failures: int = 0
+    evaluations: list[float] = field(default_factory=list)  # seconds each took
+    flush_lags: list[float] = field(default_factory=list)
+    cycles_skipped: dict[str, int] = field(default_factory=dict)
     export_failures: dict[str, int] = field(default_factory=dict)
     spans_exported: int = 0
     spans_dropped: dict[str, int] = field(default_factory=dict)
@@ -69,6 +72,15 @@ class RecordingTelemetry:
 
     def count_flush_failure(self) -> None:
         self.flush_failures += 1
+
+    def observe_evaluation(self, seconds: float) -> None:
+        self.evaluations.append(seconds)
+
+    def observe_flush_lag(self, seconds: float) -> None:
+        self.flush_lags.append(seconds)
+
+    def count_cycles_skipped(self, loop: str, cycles: int) -> None:
+        self.cycles_skipped[loop] = self.cycles_skipped.get(loop, 0) + cycles
 
     def set_specs(self, specs: SpecSet) -> None:
         pass

@@ -2,7 +2,8 @@
 
 ``slo-agent/<node>/<slo>/sli-recordings``, ``.../meta-recordings``, ``.../alerts``, for every
 node (sorted by name) and every SLO of it (in spec order), then ``slo-agent/<node>/certificates``
-when the node has probes that do a TLS handshake, then the same for every journey (``<node>``
+when the node has probes or drills that do a TLS handshake, then the same for every journey
+(its certificates group: its steps to ``https://`` URLs) (``<node>``
 being the journey's name, which no node may have). Pure: no I/O.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from agent.model import AlertWindows, Node, Slo, SloOwner, SpecSet
 from exporters.prometheus.rules.alerts import alert_rules
-from exporters.prometheus.rules.certificates import certificate_rules
+from exporters.prometheus.rules.certificates import certificate_rules, journey_certificate_rules
 from exporters.prometheus.rules.identity import SloIdentity
 from exporters.prometheus.rules.recording import meta_recordings, sli_recordings
 from exporters.prometheus.rules.rule import RuleGroup, SloRules
@@ -51,9 +52,13 @@ def rule_set(specs: SpecSet) -> tuple[SloRules, ...]:
     """The rules of every SLO of every node and journey in ``specs``, and each node's
     certificate rules after its SLOs'."""
     rules: list[SloRules] = []
+    nodes = {node.name: node for node in specs.nodes}
     for owner in specs.owners():
         rules += (slo_rules(owner, slo, specs.windows_for(owner)) for slo in owner.slos)
-        certificates = certificate_rules(owner) if isinstance(owner, Node) else None
+        if isinstance(owner, Node):
+            certificates = certificate_rules(owner)
+        else:
+            certificates = journey_certificate_rules(owner, nodes)
         if certificates is not None:
             rules.append(certificates)
     return tuple(rules)

@@ -271,10 +271,14 @@ def test_rules_for_every_shipped_example_pass_promtool(tmp_path: Path) -> None:
     specs = load_specs(spec_paths([str(ROOT / "slo_specs" / "examples")], env), env)
     sets = rule_set(specs)
     assert specs.journeys  # the examples have a journey, whose SLOs get rules too
-    slo_sets = [s for s in sets if s.slo]  # the rest: nodes' certificate groups
+    slo_sets = [s for s in sets if s.slo]  # the rest: certificate groups
     assert len(slo_sets) == sum(len(owner.slos) for owner in specs.owners()) > 0
     assert {s.node for s in sets if not s.slo} == {
         node.name for node in specs.nodes if any("https://" in str(p.check) for p in node.probes)
+    } | {
+        journey.name
+        for journey in specs.journeys
+        if any(step.check.url.startswith("https://") for step in journey.steps)
     }
     plain = tmp_path / "rules.yaml"
     plain.write_text(render(sets))

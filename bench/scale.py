@@ -1,0 +1,381 @@
+"""Scale benchmark of the shipped agent: the real ``slo-agent run`` process on N generated nodes.
+
+Each node has one HTTP probe of a loopback nginx (every 30-60 s, spread, or ``--interval``) and
+two SLOs (availability, latency). The agent runs as its own process (``python -m agent run``) on
+an empty store, or on a copy of a pre-built one (``--store``), for ``--duration`` seconds; it is
+measured from outside (/proc: RSS, CPU; HTTP: /readyz, /metrics and /api/v1/status times and
+sizes) and from its own metrics (scheduler lag histogram, skipped runs, evaluation duration and
+count, store flush lag, cycles skipped). It is stopped with SIGTERM by PID, and the time it takes
+to exit is reported too (SIGKILL after ``--stop-timeout``).
+
+    .venv/bin/python -m bench.scale --nodes 500 --nodes 5000 --duration 180
+
+Figures go to bench/RESULTS.md by hand, with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.harness import cpu_seconds, rss_bytes
+from bench.targets import REPO, Nginx
+from tests.support.net import free_port
+
+WARMUP = 20.0  # seconds after ready before the measured window opens (first probes spread)
+
+
+def node_specs(nodes: int, url: str, interval: str | None, seed: int = 14) -> Iterator[str]:
+    """YAML documents of ``nodes`` nodes, each with one probe of ``url`` and two SLOs."""
+    rng = random.Random(seed)
+    for i in range(nodes):
+        every = interval or f"{rng.randint(30, 60)}s"
+        yield f"""apiVersion: slo-agent/v1
+kind: Node
+metadata: {{name: node-{i:05d}}}
+spec:
+  mode: operated
+  owner: bench
+  capability: cap-{i % 50:02d}
+  probes:
+    - name: health
+      interval: {every}
+      http: {{url: "{url}", expect: {{status: [200]}}}}
+  slos:
+    - {{name: availability, objective: 99.5, window: 28d, sli: {{probe: health}}}}
+    - {{name: latency, objective: 99, window: 28d, sli: {{probe: health, latency_under: 500ms}}}}
+"""
+
+
+def write_specs(directory: Path, nodes: int, url: str, interval: str | None) -> None:
+    docs = list(node_specs(nodes, url, interval))
+    per_file = 1000
+    for start in range(0, len(docs), per_file):
+        path = directory / f"nodes-{start // per_file:03d}.yaml"
+        path.write_text("---\n".join(docs[start : start + per_file]))
+
+
+# --- the agent's own metrics ----------------------------------------------------------------
+
+SELF = (
+    "slo_agent_scheduler_",
+    "slo_agent_probe_results_total",
+    "slo_agent_evaluation_",
+    "slo_agent_store_flush",
+    "slo_agent_cycles_skipped",
+)
+
+
+def self_metrics(text: str) -> dict[str, float]:
+    """The agent's self-metric samples (probe results summed over their labels)."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith(SELF):
+            continue
+        name, _, value = line.rpartition(" ")
+        if name.startswith("slo_agent_probe_results_total"):
+            name = "slo_agent_probe_results_total"
+        out[name] = out.get(name, 0.0) + float(value)
+    return out
+
+
+def histogram(samples: dict[str, float], name: str) -> list[tuple[float, float]]:
+    """(upper bound, cumulative count) of histogram ``name`` without other labels."""
+    prefix = f'{name}_bucket{{le="'
+    buckets = []
+    for key, value in samples.items():
+        if key.startswith(prefix):
+            bound = key[len(prefix) :].split('"', 1)[0]
+            buckets.append((float(bound), value))
+    return sorted(buckets)
+
+
+def quantile(before: dict[str, float], after: dict[str, float], name: str, q: float) -> float:
+    """Upper bound of the bucket holding the q-quantile of the observations between two scrapes
+    (inf when it lies in the last bucket); 0.0 without observations."""
+    old = dict(histogram(before, name))
+    delta = [(bound, count - old.get(bound, 0.0)) for bound, count in histogram(after, name)]
+    if not delta or delta[-1][1] <= 0:
+        return 0.0
+    total = delta[-1][1]
+    return next(bound for bound, count in delta if count >= q * total)
+
+
+def _diff(before: dict[str, float], after: dict[str, float], name: str) -> float:
+    return after.get(name, 0.0) - before.get(name, 0.0)
+
+
+def _skips(samples: dict[str, float], prefix: str) -> dict[str, float]:
+    return {k: v for k, v in samples.items() if k.startswith(prefix)}
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+@dataclass
+class ScaleResult:
+    nodes: int
+    slos: int
+    interval: str
+    store: str
+    duration_s: float
+    startup_to_ready_s: float | None = None
+    startup_cpu_s: float | None = None  # the agent's CPU seconds until /readyz answered
+    rss_max_mb: float = 0.0
+    rss_last_mb: float = 0.0
+    probe_runs: float = 0.0
+    runs_per_s: float = 0.0
+    expected_runs_per_s: float = 0.0
+    cpu_ms_per_run: float = 0.0
+    cores: float = 0.0
+    lag_p50_ms: float = 0.0
+    lag_p99_ms: float = 0.0
+    lag_max_bucket_ms: float = 0.0
+    skipped: dict[str, float] = field(default_factory=dict)
+    evaluations: float = 0.0
+    evaluation_interval_s: float | None = None  # achieved: window / evaluations in it
+    evaluation_mean_s: float | None = None
+    evaluation_p99_s: float = 0.0
+    flush_lag_p99_s: float = 0.0
+    flush_lag_max_bucket_s: float = 0.0
+    cycles_skipped: dict[str, float] = field(default_factory=dict)
+    metrics_ms: list[float] = field(default_factory=list)
+    metrics_mb: float = 0.0
+    status_ms: list[float] = field(default_factory=list)
+    status_mb: float = 0.0
+    stop_s: float | None = None
+    exit_code: int | None = None
+
+
+def _get(url: str, timeout: float = 60.0) -> tuple[float, bytes]:
+    started = time.monotonic()
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        body: bytes = resp.read()
+    return time.monotonic() - started, body
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], limit: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if proc.poll() is not None:
+            return None
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return None
+
+
+def expected_rate(nodes: int, interval: str | None) -> float:
+    """Scheduled probe runs per second of the generated specs."""
+    if interval:
+        seconds = float(interval.rstrip("s"))
+        return nodes / seconds
+    rng = random.Random(14)
+    return sum(1 / rng.randint(30, 60) for _ in range(nodes))
+
+
+def run_once(
+    nodes: int,
+    *,
+    duration: float,
+    interval: str | None,
+    store: Path | None,
+    scrape_interval: float,
+    status_interval: float,
+    stop_timeout: float,
+    extra_args: Sequence[str] = (),
+    agent_root: Path = REPO,
+) -> ScaleResult:
+    result = ScaleResult(
+        nodes=nodes,
+        slos=2 * nodes,
+        interval=interval or "30-60s",
+        store=str(store) if store else "empty",
+        duration_s=duration,
+    )
+    with Nginx() as nginx, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        work = Path(tmp)
+        specs = work / "specs"
+        specs.mkdir()
+        write_specs(specs, nodes, nginx.url, interval)
+        db = work / "agent.db"
+        if store is not None:
+            shutil.copyfile(store, db)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [
+            sys.executable,
+            "-m",
+            "agent",
+            "run",
+            str(specs),
+            "--store",
+            str(db),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--watch-interval",
+            "0s",
+            "--log-level",
+            "warning",
+            *extra_args,
+        ]
+        log = (work / "agent.log").open("wb")
+        proc = subprocess.Popen(command, cwd=agent_root, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            result.startup_to_ready_s = _wait_ready(base, proc, limit=max(120.0, duration))
+            if result.startup_to_ready_s is None:
+                raise RuntimeError(f"agent not ready: {(work / 'agent.log').read_text()[-2000:]}")
+            result.startup_cpu_s = round(cpu_seconds([proc.pid]), 2)
+            _measure(result, proc.pid, base, duration, scrape_interval, status_interval)
+        finally:
+            result.stop_s, result.exit_code = _stop(proc, stop_timeout)
+            log.close()
+            tail = (work / "agent.log").read_text(errors="replace").strip().splitlines()[-5:]
+            if tail:
+                print(f"agent log tail ({nodes} nodes):", *tail, sep="\n  ", file=sys.stderr)
+    result.expected_runs_per_s = round(expected_rate(nodes, interval), 1)
+    return result
+
+
+def _measure(
+    result: ScaleResult,
+    pid: int,
+    base: str,
+    duration: float,
+    scrape_interval: float,
+    status_interval: float,
+) -> None:
+    time.sleep(min(WARMUP, duration / 4))
+    elapsed, body = _get(f"{base}/metrics")
+    result.metrics_ms.append(round(elapsed * 1000))
+    first = self_metrics(body.decode())
+    cpu0, t0 = cpu_seconds([pid]), time.monotonic()
+    rss: list[float] = []
+    next_scrape = t0 + scrape_interval
+    next_status = t0 + min(status_interval, duration / 2)
+    while (now := time.monotonic()) < t0 + duration:
+        rss.append(rss_bytes(pid) / 2**20)
+        if now >= next_scrape:
+            elapsed, body = _get(f"{base}/metrics")
+            result.metrics_ms.append(round(elapsed * 1000))
+            result.metrics_mb = round(len(body) / 2**20, 1)
+            next_scrape += scrape_interval
+        if now >= next_status:
+            elapsed, body = _get(f"{base}/api/v1/status")
+            result.status_ms.append(round(elapsed * 1000))
+            result.status_mb = round(len(body) / 2**20, 1)
+            next_status += status_interval
+        time.sleep(1.0)
+    elapsed, body = _get(f"{base}/metrics")
+    result.metrics_ms.append(round(elapsed * 1000))
+    result.metrics_mb = round(len(body) / 2**20, 1)
+    last = self_metrics(body.decode())
+    window = time.monotonic() - t0
+    cpu = cpu_seconds([pid]) - cpu0
+    runs = _diff(first, last, "slo_agent_probe_results_total")
+    result.rss_max_mb = round(max(rss), 1)
+    result.rss_last_mb = round(rss[-1], 1)
+    result.probe_runs = runs
+    result.runs_per_s = round(runs / window, 1)
+    result.cpu_ms_per_run = round(1000 * cpu / runs, 2) if runs else 0.0
+    result.cores = round(cpu / window, 2)
+    lag = "slo_agent_scheduler_lag_seconds"
+    result.lag_p50_ms = 1000 * quantile(first, last, lag, 0.50)
+    result.lag_p99_ms = 1000 * quantile(first, last, lag, 0.99)
+    result.lag_max_bucket_ms = 1000 * quantile(first, last, lag, 1.0)
+    skipped = "slo_agent_scheduler_skipped_runs_total"
+    result.skipped = {
+        k[len(skipped) :]: v - first.get(k, 0.0) for k, v in _skips(last, skipped).items()
+    }
+    evaluation = "slo_agent_evaluation_duration_seconds"
+    result.evaluations = _diff(first, last, f"{evaluation}_count")
+    if result.evaluations:
+        result.evaluation_interval_s = round(window / result.evaluations, 1)
+        eval_sum = _diff(first, last, f"{evaluation}_sum")
+        result.evaluation_mean_s = round(eval_sum / result.evaluations, 3)
+    result.evaluation_p99_s = quantile(first, last, evaluation, 0.99)
+    flush = "slo_agent_store_flush_lag_seconds"
+    result.flush_lag_p99_s = quantile(first, last, flush, 0.99)
+    result.flush_lag_max_bucket_s = quantile(first, last, flush, 1.0)
+    cycles = "slo_agent_cycles_skipped_total"
+    result.cycles_skipped = {
+        k[len(cycles) :]: v - first.get(k, 0.0) for k, v in _skips(last, cycles).items()
+    }
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float) -> tuple[float | None, int | None]:
+    """SIGTERM by PID; seconds until it exited and its exit code (None: killed after
+    ``timeout``)."""
+    if proc.poll() is not None:
+        return 0.0, proc.returncode
+    started = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+        return None, None
+    return round(time.monotonic() - started, 2), code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, action="append", help="nodes (2 SLOs each)")
+    parser.add_argument("--duration", type=float, default=120.0, help="measured seconds")
+    parser.add_argument("--interval", help="probe interval of every node (default: 30-60 s)")
+    parser.add_argument("--store", type=Path, help="pre-built store file (copied; default: empty)")
+    parser.add_argument("--scrape-interval", type=float, default=15.0, help="/metrics, seconds")
+    parser.add_argument("--status-interval", type=float, default=60.0, help="status API, s")
+    parser.add_argument("--stop-timeout", type=float, default=60.0, help="SIGTERM to SIGKILL")
+    parser.add_argument(
+        "--agent-root",
+        type=Path,
+        default=REPO,
+        help="run the agent of this checkout (e.g. a `git worktree` of main, to compare)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("agent_args", nargs="*", help="extra `slo-agent run` options (after --)")
+    args = parser.parse_args(argv)
+    # SIGTERM to the benchmark stops the agent and nginx it started (their finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.duration > 3600:
+        parser.error("--duration: at most 3600 seconds")
+    results = []
+    for nodes in args.nodes or [500]:
+        result = run_once(
+            nodes,
+            duration=args.duration,
+            interval=args.interval,
+            store=args.store,
+            scrape_interval=args.scrape_interval,
+            status_interval=args.status_interval,
+            stop_timeout=args.stop_timeout,
+            extra_args=args.agent_args,
+            agent_root=args.agent_root,
+        )
+        print(json.dumps(asdict(result)), flush=True)
+        results.append(asdict(result))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

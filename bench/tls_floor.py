@@ -1,0 +1,177 @@
+"""What a fresh HTTPS probe must cost the client: the floor under the agent's TLS path.
+
+Against nginx over TLS on loopback (a throwaway ``trustme`` CA, ECDSA P-256 certificate, TLS
+1.3 with X25519 as both sides negotiate by default), the client's CPU per request
+(``time.process_time``: user + system of this process; nginx is another process), each a new TCP
+connection, ``GET /health`` and ``Connection: close``:
+
+* ``tcp``: plain HTTP on a blocking socket, no TLS (what the connection itself costs);
+* ``tls``: a full handshake with the standard library's ``ssl`` on a blocking socket, chain and
+  hostname verified (what the agent does, without asyncio, httpx or the agent's code);
+* ``tls-noverify``: the same without verifying the certificate (``CERT_NONE``);
+* ``tls-resumed``: TLS 1.3 resumption from the last connection's session ticket (no
+  certificate sent or verified; the key exchange still runs);
+* ``agent``: ``HttpProber.observe`` on ``FreshConnectionTransport`` under uvloop, one probe at
+  a time (the agent's probe path without the scheduler, store and metrics);
+* ``agent-asyncio``: the same on the standard library's event loop (its TLS in Python);
+
+interleaved, ``--rounds`` rounds of ``--requests`` each, medians. Then ``openssl s_time -new``
+(the C client on the same OpenSSL, user CPU only, as s_time reports it) and ``openssl speed``
+for the two public-key operations a verified handshake needs.
+
+    .venv/bin/python -m bench.tls_floor
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import socket
+import ssl
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+from agent.model import HttpCheck, TlsSettings
+from agent.probes.http import HttpProber
+from bench.targets import HEALTH_BODY, Nginx, TestCa, ensure_installed
+
+REQUEST = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
+def _exchange(port: int, context: ssl.SSLContext | None, session: list[ssl.SSLSession]) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        sock: socket.socket = raw
+        if context is not None:
+            sock = context.wrap_socket(
+                raw, server_hostname="127.0.0.1", session=session[0] if session else None
+            )
+        sock.sendall(REQUEST)
+        while sock.recv(65536):
+            pass
+        if isinstance(sock, ssl.SSLSocket):
+            if session is not None and sock.session is not None and sock.session.has_ticket:
+                session[:] = [sock.session]
+            sock.close()
+
+
+def _blocking(nginx: Nginx, ca: TestCa, kind: str) -> tuple[Callable[[], None], Callable[[], int]]:
+    """One request of ``kind``, and how many handshakes so far were resumptions."""
+    resumed = [0]
+    if kind == "tcp":
+        return lambda: _exchange(nginx.port, None, []), lambda: 0
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if kind == "tls-noverify":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context.load_verify_locations(ca.ca_file)
+    sessions: list[ssl.SSLSession] = []
+
+    def one() -> None:
+        had = bool(sessions)
+        _exchange(nginx.tls_port, context, sessions if kind == "tls-resumed" else [])
+        resumed[0] += had and kind == "tls-resumed"
+
+    return one, lambda: resumed[0]
+
+
+async def _agent_probes(url: str, ca_file: str, requests: int) -> float:
+    prober = HttpProber()
+    check = HttpCheck(url=url, tls=TlsSettings(ca_file=ca_file), body_contains=HEALTH_BODY)
+    for _ in range(20):  # warm: the client and its TLS context exist
+        await prober.observe(check)
+    start = time.process_time()
+    for _ in range(requests):
+        observation = await prober.observe(check)
+        if not observation.ok:
+            raise SystemExit(f"probe failed: {observation.detail}")
+    spent = time.process_time() - start
+    await prober.aclose()
+    return spent
+
+
+def _openssl_s_time(nginx: Nginx, ca: TestCa, seconds: int) -> float | None:
+    """µs of user CPU per new connection of ``openssl s_time -new`` (verified chain)."""
+    out = subprocess.run(
+        [
+            *("openssl", "s_time", "-connect", f"127.0.0.1:{nginx.tls_port}", "-new"),
+            *("-time", str(seconds), "-CAfile", ca.ca_file, "-verify", "2", "-www", "/health"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    found = re.search(r"([\d.]+) connections/user sec", out)
+    return 1e6 / float(found.group(1)) if found else None
+
+
+def _openssl_speed() -> str:
+    out = subprocess.run(
+        ["openssl", "speed", "-seconds", "1", "ecdhx25519", "ecdsap256"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    # the per-second columns: the per-operation ones are rounded to 0.1 ms
+    verify = re.search(r"256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+\S+\s+([\d.]+)", out)
+    x25519 = re.search(r"253 bits ecdh \(X25519\)\s+\S+\s+([\d.]+)", out)
+    parts = []
+    if x25519:
+        each = 1e6 / float(x25519.group(1))
+        parts.append(f"X25519 {each:.0f} µs per operation (2 per handshake)")
+    if verify:
+        each = 1e6 / float(verify.group(1))
+        parts.append(f"ECDSA P-256 verify {each:.0f} µs (2 when verifying)")
+    return "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--requests", type=int, default=1000, help="requests per configuration")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args(argv)
+    ensure_installed()
+    import uvloop
+
+    kinds = ("tcp", "tls", "tls-noverify", "tls-resumed", "agent", "agent-asyncio")
+    spent: dict[str, list[float]] = {kind: [] for kind in kinds}
+    resumed_total = 0
+    ca = TestCa()
+    try:
+        with Nginx(ca=ca) as nginx:
+            for _ in range(args.rounds):
+                for kind in kinds:
+                    if kind.startswith("agent"):
+                        probes = _agent_probes(nginx.tls_url, ca.ca_file, args.requests)
+                        run = asyncio.run if kind == "agent-asyncio" else uvloop.run
+                        seconds = run(probes)
+                    else:
+                        one, resumed = _blocking(nginx, ca, kind)
+                        start = time.process_time()
+                        for _ in range(args.requests):
+                            one()
+                        seconds = time.process_time() - start
+                        resumed_total += resumed()
+                    spent[kind].append(seconds / args.requests * 1e6)
+            s_time = _openssl_s_time(nginx, ca, 5)
+    finally:
+        ca.cleanup()
+    print(f"{ssl.OPENSSL_VERSION}; client CPU per request, µs, median of {args.rounds}")
+    print("| client | µs per request | each round |")
+    print("|---|---:|---|")
+    for kind in kinds:
+        each = ", ".join(f"{x:.0f}" for x in spent[kind])
+        print(f"| {kind} | {statistics.median(spent[kind]):.0f} | {each} |")
+    print(f"tls-resumed: {resumed_total} of {args.rounds * args.requests} handshakes resumed")
+    if s_time is not None:
+        print(
+            f"openssl s_time -new: {s_time:.0f} µs of user CPU per connection (system not counted)"
+        )
+    print(_openssl_speed())
+
+
+if __name__ == "__main__":
+    main()
