@@ -172,29 +172,58 @@ def replay_times(now: float, policy: DecisionPolicy) -> list[float]:
     return [now - (count - k) * step for k in range(count)] + [now]
 
 
+class ReplayStopped(Exception):
+    """The agent stopped during a start-up replay (checked between its steps)."""
+
+
+def _first_data(specs: SpecSet, store: AdviceStore, start: float, now: float) -> float | None:
+    """The start of the first minute in ``[start, now)`` with a probe bucket of any node (one
+    seek per probe), None if none."""
+    found = [store.first_probe_minute(node.name, start, now) for node in specs.nodes]
+    minutes = [m for m in found if m is not None]
+    return min(minutes) * 60.0 if minutes else None
+
+
 def replay(
     specs: SpecSet,
     store: AdviceStore,
     now: float,
     policy: DecisionPolicy,
     sums: EvidenceSums | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
     no data in the replayed past). The first step reads each node's span whole; the others
-    read the minutes the windows gained and lost (``sums``, kept for the reviews after)."""
+    read the minutes the windows gained and lost (``sums``, kept for the reviews after).
+    Steps before the first stored probe bucket of any node are skipped (their windows hold
+    nothing: as if the agent had started with its first data); ``stopped`` is asked between
+    steps, and :class:`ReplayStopped` raised when it says so."""
     sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
+    times = replay_times(now, policy)
+    first = _first_data(specs, store, _earliest_start(specs, policy, times[0]), now)
     sums.settled_at = now
     try:
-        for at in replay_times(now, policy):
+        for at in times:
+            if at != now and (first is None or at <= first):
+                continue
+            if stopped():
+                raise ReplayStopped
             snapshot = evaluate(specs, store, at)
             report, state = review_at(specs, store, snapshot, at, policy, state, sums)
     finally:
         sums.settled_at = None
-    assert report is not None  # the times are never empty
+    assert report is not None  # the last time is never skipped
     return report, state
+
+
+def _earliest_start(specs: SpecSet, policy: DecisionPolicy, at: float) -> float:
+    """Where the windows of the review at ``at`` (the first replayed one) start, at the
+    earliest."""
+    recent = policy.recent.total_seconds()
+    return min((at, *(evidence_span(node, at, recent).start for node in specs.nodes)))
 
 
 class DecisionListener(Protocol):
@@ -220,14 +249,17 @@ class Advisor:
         self._policy: DecisionPolicy | None = None
         self.report: DecisionReport | None = None  # the latest review
 
-    def review(self, specs: SpecSet, snapshot: Snapshot) -> DecisionReport:
-        """Review every node now (blocking: run it in a worker thread)."""
+    def review(
+        self, specs: SpecSet, snapshot: Snapshot, stopped: Callable[[], bool] = lambda: False
+    ) -> DecisionReport:
+        """Review every node now (blocking: run it in a worker thread); a start-up replay asks
+        ``stopped`` between its steps (:class:`ReplayStopped`)."""
         policy = policy_of(specs)
         now = self._clock()
         if self._policy != policy:  # first review, or the policy changed
             restored = restore_state(self._store.advisor_state(), policy, now)
             if restored is None:  # nothing persisted for this policy: rebuild the state
-                report, self._state = replay(specs, self._store, now, policy, self._sums)
+                report, self._state = replay(specs, self._store, now, policy, self._sums, stopped)
             else:
                 report, self._state = review_at(
                     specs, self._store, snapshot, now, policy, restored, self._sums
@@ -257,7 +289,9 @@ class Advisor:
             if current is not None:
                 chosen = specs()
                 try:
-                    await asyncio.to_thread(self.review, chosen, current)
+                    await asyncio.to_thread(self.review, chosen, current, stop.is_set)
+                except ReplayStopped:
+                    return
                 except StoreError as exc:
                     log.error("reviewing decisions failed: %s", exc)
                 except Exception:  # a bug here must not stop the agent

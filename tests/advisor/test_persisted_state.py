@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.advisor.policy import DecisionPolicy
 from agent.model import SpecSet
-from agent.runtime.advice import Advisor, policy_of, replay_times
+from agent.runtime.advice import Advisor, ReplayStopped, policy_of, replay_times
 from agent.runtime.evaluator import evaluate
 from agent.store.sqlite import SqliteStore
 from tests.support.targets import Target
@@ -118,8 +120,9 @@ async def test_a_state_of_another_policy_or_too_old_is_replayed(tmp_path: Path) 
         assert counted.calls["drill_summaries"] == 2 * replayed_steps(
             policy_of(changed), now + 5 * MINUTE
         )
-        # the state saved under the changed policy, read a day later: stale, replayed
-        late = now + 86400
+        # the state saved under the changed policy, read an hour later (more than the 45
+        # minutes a replay covers): stale, replayed
+        late = now + 60 * MINUTE
         counted = CountingStore(opened)
         review(counted, changed, late)
         assert counted.calls["drill_summaries"] == 2 * replayed_steps(policy_of(changed), late)
@@ -135,3 +138,35 @@ def load_with(tmp_path: Path, specs: SpecSet, old: str, new: str) -> SpecSet:
     directory = tmp_path / "changed"
     directory.mkdir()
     return load(directory, text.replace(old, new))
+
+
+async def test_a_replay_skips_the_steps_whose_windows_hold_no_data(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    with SqliteStore(db) as opened:
+        specs = await history(tmp_path, opened)
+    with SqliteStore(tmp_path / "empty.db") as empty:
+        counted = CountingStore(empty)
+        review(counted, specs, START + 120 * MINUTE)
+    assert replayed_steps(policy_of(specs), START + 120 * MINUTE) > 1
+    assert counted.calls["drill_summaries"] == 2  # the review at now only, for both nodes
+
+
+async def test_a_replay_stops_between_steps_when_told(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    with SqliteStore(db) as opened:
+        specs = await history(tmp_path, opened)
+    now = START + 120 * MINUTE
+    with SqliteStore(db) as opened:
+        counted = CountingStore(opened)
+        advisor = Advisor(counted, clock=FakeClock(now))
+        asked: list[int] = []
+
+        def stopped() -> bool:
+            asked.append(counted.calls["drill_summaries"])
+            return len(asked) > 2  # after two steps
+
+        with pytest.raises(ReplayStopped):
+            advisor.review(specs, evaluate(specs, opened, now), stopped)
+        assert advisor.report is None
+        assert opened.advisor_state() is None  # nothing saved from a half replay
+    assert asked == [0, 2, 4]
