@@ -16,17 +16,16 @@ compliance with the contract and the shortfall against it.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from agent.advisor.incidents import Incident, failovers, mean_recovery, node_incidents, percentile
+from agent.advisor.incidents import Incident, failovers, mean_recovery, node_incidents
 from agent.model import Mode, Node
 from agent.probes.result import Reason
 from agent.slo.status import SloStatus
 from agent.slo.windows import period_of
-from agent.store.buckets import ProbeCounts, first_minute_from, grain_at
-from agent.store.evidence import DrillRun, FailureRun
+from agent.store.buckets import ProbeCounts
+from agent.store.evidence import DrillSummary, FailureRun, MinuteVolume
 from agent.store.latency import LatencyHistogram, LatencyRange
 
 MONTH = 30 * 86400.0  # seconds: the declared cost model's "monthly"
@@ -39,29 +38,33 @@ TREND_MARGIN = 1.2  # the recent burn is "rising" above 1.2x the period's, "fall
 
 @dataclass(frozen=True, slots=True)
 class NodeEvidence:
-    """What was measured for one node, as read from the store."""
+    """What was measured for one node over its span (:func:`evidence_span`), as read from the
+    store: totals, merged histograms and summaries whose size does not grow with the span."""
 
-    failure_runs: tuple[FailureRun, ...] = ()  # of the node's own probes
-    drills: Mapping[str, tuple[DrillRun, ...]] = field(default_factory=dict)  # by fallback
-    buckets: Mapping[int, ProbeCounts] = field(default_factory=dict)  # minute -> all probes
-    latency: Mapping[int, LatencyHistogram] = field(default_factory=dict)  # minute -> all probes
+    counts: ProbeCounts = field(default_factory=ProbeCounts)  # all probes, the span
+    recent_counts: ProbeCounts = field(default_factory=ProbeCounts)  # the recent span
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)  # the span
+    recent_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    volume: MinuteVolume = field(default_factory=MinuteVolume)  # runs per minute, the span
+    # the runs of the node's own probes with at least ``incident_failures`` failures
+    failure_runs: tuple[FailureRun, ...] = ()
+    drills: Mapping[str, DrillSummary] = field(default_factory=dict)  # by fallback
     slos: tuple[SloStatus, ...] = ()  # the node's SLO statuses at ``now``
 
-    def between(self, start: float, end: float, slos: tuple[SloStatus, ...]) -> NodeEvidence:
-        """The part of this evidence in ``[start, end)``, with the SLO statuses of ``end``."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-        return NodeEvidence(
-            failure_runs=tuple(
-                r for r in self.failure_runs if r.start < end and (r.end is None or r.end > start)
-            ),
-            drills={
-                name: tuple(r for r in runs if start <= r.started_at < end)
-                for name, runs in self.drills.items()
-            },
-            buckets={m: c for m, c in self.buckets.items() if lo <= m < hi},
-            latency={m: h for m, h in self.latency.items() if lo <= m < hi},
-            slos=slos,
-        )
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSpan:
+    """The spans a node's evidence covers at ``now``: ``[start, now)`` and the recent
+    ``[recent_start, now)``; the store counts the buckets whose minute starts in them."""
+
+    start: float
+    recent_start: float
+    now: float
+
+
+def evidence_span(node: Node, now: float, recent: float) -> EvidenceSpan:
+    start = span_start(node, now)
+    return EvidenceSpan(start, max(start, now - recent), now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,13 +251,8 @@ def _slo_signal(status: SloStatus) -> SloSignal:
     )
 
 
-def _latency(minutes: Mapping[int, LatencyHistogram], lo: int, hi: int) -> Latency:
-    histogram = sum((h for m, h in minutes.items() if lo <= m < hi), LatencyHistogram())
+def _latency(histogram: LatencyHistogram) -> Latency:
     return Latency(histogram.total, histogram.percentile(0.5), histogram.percentile(0.99))
-
-
-def _sum(buckets: Mapping[int, ProbeCounts], lo: int, hi: int) -> ProbeCounts:
-    return sum((c for m, c in buckets.items() if lo <= m < hi), ProbeCounts())
 
 
 def _availability(counts: ProbeCounts) -> float | None:
@@ -271,25 +269,9 @@ def _contract(counts: ProbeCounts) -> Contract:
     )
 
 
-def _volume(
-    buckets: Mapping[int, ProbeCounts], lo: int, hi: int, span: float, now_minute: int
-) -> Volume:
-    total = sum(c.total for m, c in buckets.items() if lo <= m < hi)
-    per_minute: dict[int, float] = {}
-    starts = sorted(m for m in buckets if lo <= m < hi)
-    for m, after in zip(starts, [*starts[1:], hi][: len(starts)], strict=True):
-        # an older bucket holds several minutes (up to the next one): spread its runs over them
-        grain = max(1, min(grain_at(m, now_minute), after - m))
-        for minute in range(m, m + grain):
-            per_minute[minute] = per_minute.get(minute, 0.0) + buckets[m].total / grain
-    variation: float | None = None
-    if per_minute:
-        first, last = min(per_minute), max(per_minute)
-        series = [per_minute.get(m, 0) for m in range(first, last + 1)]
-        mean = statistics.fmean(series)
-        if len(series) >= 2 and mean > 0:
-            variation = statistics.pstdev(series) / mean
-    return Volume(total, total / (span / 3600) if span > 0 else 0.0, variation)
+def _volume(volume: MinuteVolume, span: float) -> Volume:
+    total = volume.total
+    return Volume(total, total / (span / 3600) if span > 0 else 0.0, volume.variation)
 
 
 def _cost(node: Node, counts: ProbeCounts, span: float) -> Cost | None:
@@ -311,17 +293,18 @@ def _drills(
 ) -> tuple[Drill, ...]:
     drills: list[Drill] = []
     for fallback in node.fallbacks:
-        runs = [r for r in evidence.drills.get(fallback.node, ()) if start <= r.started_at < now]
-        fared = failovers(incidents, runs, now)
-        drill_p50 = percentile([r.duration for r in runs if r.ok], 0.5)
+        summary = evidence.drills.get(fallback.node, DrillSummary())
+        during = [r for r in summary.during_failures if start <= r.started_at < now]
+        fared = failovers(incidents, during, now)
+        drill_p50 = summary.ok_p50
         # against the upper bound of the node's own median bucket: the least it adds
         added = None if drill_p50 is None or own_p50 is None else drill_p50 - own_p50.upper
         drills.append(
             Drill(
                 fallback=fallback.node,
                 drilled=fallback.drill is not None,
-                runs=len(runs),
-                successes=sum(1 for r in runs if r.ok),
+                runs=summary.runs,
+                successes=summary.successes,
                 incidents_drilled=fared.drilled,
                 failovers=len(fared.seconds),
                 failover=fared.mean_seconds,
@@ -336,14 +319,11 @@ def node_signals(
 ) -> NodeSignals:
     """The signals of ``node`` at ``now`` over its longest SLO period; ``recent`` (seconds) is
     the span of the recent latency and availability."""
-    start = span_start(node, now)
+    start = evidence_span(node, now, recent).start
     span = now - start
-    # whole minutes, as the store counts them: a bucket belongs to the minute it starts in
-    lo, hi = first_minute_from(start), first_minute_from(now)
-    counts = _sum(evidence.buckets, lo, hi)
-    recent_counts = _sum(evidence.buckets, first_minute_from(now - recent), hi)
+    counts = evidence.counts
     incidents = node_incidents(evidence.failure_runs, incident_failures, start, now)
-    latency = _latency(evidence.latency, lo, hi)
+    latency = _latency(evidence.latency)
     partner = None
     if node.partner is not None:
         contract = node.partner.contract
@@ -366,12 +346,12 @@ def node_signals(
         incidents=incidents,
         mttr=mean_recovery(incidents),
         latency=latency,
-        recent_latency=_latency(evidence.latency, first_minute_from(now - recent), hi),
+        recent_latency=_latency(evidence.recent_latency),
         availability=_availability(counts),
-        recent_availability=_availability(recent_counts),
+        recent_availability=_availability(evidence.recent_counts),
         contract=_contract(counts),
         drills=_drills(node, evidence, incidents, latency.p50, start, now),
-        volume=_volume(evidence.buckets, lo, hi, span, hi),
+        volume=_volume(evidence.volume, span),
         cost=_cost(node, counts, span),
         partner=partner,
     )

@@ -1,12 +1,14 @@
 """The advisor's I/O: reading the evidence of every node from the store, reviewing the nodes
-periodically in the running agent, and replaying the stored history to rebuild the hysteresis
-state (``slo-agent advise``, and the agent at start).
+periodically in the running agent, persisting its hysteresis state, and replaying the stored
+history to rebuild that state when none is persisted (``slo-agent advise``, and the agent's
+first start after an upgrade).
 
 The review itself is pure (:mod:`agent.advisor.review`); this module only gathers what it needs,
-all of it counting every run (never the sampled raw results): per-minute probe buckets
-(availability, failures by reason, volume), per-minute latency histograms (percentiles), the
-failure runs of the node's probes (incidents), every drill run (fallback drills, failovers),
-and the SLO statuses of a snapshot.
+all of it counting every run (never the sampled raw results) and none of it growing with the
+window: summed probe counts (availability, failures by reason), a merged latency histogram
+(percentiles), a per-minute volume summary, the incident-sized failure runs of the node's
+probes, per fallback the drill counts and successful median plus the drills that ran during
+failures, and the SLO statuses of a snapshot.
 """
 
 from __future__ import annotations
@@ -15,21 +17,24 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from agent.advisor.hysteresis import FlagState
 from agent.advisor.policy import DecisionPolicy
 from agent.advisor.review import DecisionReport, review_nodes
-from agent.advisor.signals import NodeEvidence, span_start
+from agent.advisor.signals import NodeEvidence, evidence_span
 from agent.errors import StoreError
-from agent.model import SpecSet
+from agent.model import Node, SpecSet
+from agent.runtime.advice_state import restore_state, saved_state
 from agent.runtime.evaluator import evaluate
+from agent.runtime.evidence_sums import EvidenceSums, read_sums
 from agent.runtime.pipeline import Store
 from agent.slo.status import SloStatus, Snapshot
 from agent.spec.defaults import default_decision_policy
-from agent.store.buckets import ProbeCounts
-from agent.store.evidence import DrillRun, FailureRun
-from agent.store.latency import LatencyHistogram
+from agent.store.buckets import first_minute_from
+from agent.store.evidence import DrillRun, DrillSummary, FailureRun, failing_spans
+from agent.store.sums import ProbeSums
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +42,31 @@ MAX_REPLAY_STEPS = 200  # reviews replayed to rebuild the hysteresis state, at m
 
 
 class AdviceStore(Store, Protocol):
-    """What the advisor reads from a store."""
+    """What the advisor reads from a store: aggregates over a window, whose size does not
+    grow with the window."""
 
-    def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]: ...
+    def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
 
-    def latency_minutes(
-        self, node: str, start: float, end: float
-    ) -> dict[int, LatencyHistogram]: ...
+    @property
+    def probe_rolls(self) -> int: ...
 
-    def failure_runs(self, node: str, start: float, end: float) -> list[FailureRun]: ...
+    def probe_sums(
+        self, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
+    ) -> ProbeSums: ...
 
-    def drill_runs(self, node: str, start: float, end: float) -> list[DrillRun]: ...
+    def failure_runs(
+        self, node: str, start: float, end: float, min_failures: int = 1
+    ) -> list[FailureRun]: ...
+
+    def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]: ...
+
+    def drill_runs_during(
+        self, node: str, spans: Sequence[tuple[float, float]]
+    ) -> list[DrillRun]: ...
+
+    def advisor_state(self) -> str | None: ...
+
+    def save_advisor_state(self, text: str) -> None: ...
 
 
 def policy_of(specs: SpecSet) -> DecisionPolicy:
@@ -64,40 +83,82 @@ def _statuses(snapshot: Snapshot | None, node: str) -> tuple[SloStatus, ...]:
     return ()
 
 
-def read_evidence(
-    specs: SpecSet, store: AdviceStore, start: float, end: float, snapshot: Snapshot | None
-) -> dict[str, NodeEvidence]:
-    """Every node's evidence over ``[start, end)`` (the buckets of the whole minutes in it, as
-    the store counts them), with its SLO statuses from ``snapshot``."""
-    evidence: dict[str, NodeEvidence] = {}
-    for node in specs.nodes:
-        probes = {probe.name for probe in node.probes}
-        drills: dict[str, list[DrillRun]] = {fallback.node: [] for fallback in node.fallbacks}
-        for run in store.drill_runs(node.name, start, end):
-            if run.drill.fallback in drills:
-                drills[run.drill.fallback].append(run)
-        failure_runs = store.failure_runs(node.name, start, end)
-        evidence[node.name] = NodeEvidence(
-            failure_runs=tuple(r for r in failure_runs if r.probe in probes),
-            drills={fallback: tuple(runs) for fallback, runs in drills.items()},
-            buckets=store.probe_minutes(node.name, start, end),
-            latency=store.latency_minutes(node.name, start, end),
-            slos=_statuses(snapshot, node.name),
+def node_evidence(
+    node: Node,
+    store: AdviceStore,
+    now: float,
+    policy: DecisionPolicy,
+    slos: tuple[SloStatus, ...],
+    sums: EvidenceSums | None = None,
+) -> NodeEvidence:
+    """``node``'s evidence at ``now`` over its span (:func:`evidence_span`): sums, merged
+    histograms and summaries counted by the store from every bucket and run of the span;
+    with ``sums``, the window sums are moved on from the previous review's."""
+    span = evidence_span(node, now, policy.recent.total_seconds())
+    name, start = node.name, span.start
+    lo, recent_lo, hi = (first_minute_from(t) for t in (start, span.recent_start, now))
+    if sums is None:
+        whole = read_sums(store, name, lo, hi, volume=True, now_minute=hi)
+        recent = read_sums(store, name, recent_lo, hi, volume=False, now_minute=hi)
+    else:
+        whole = sums.read(store, name, "span", lo, hi, now)
+        recent = sums.read(store, name, "recent", recent_lo, hi, now)
+    probes = {probe.name for probe in node.probes}
+    runs = tuple(
+        r
+        for r in store.failure_runs(name, start, now, max(1, policy.incident_failures))
+        if r.probe in probes
+    )
+    summaries = store.drill_summaries(name, start, now)
+    during = store.drill_runs_during(name, failing_spans(runs, start, now))
+    drills = {
+        fallback.node: replace(
+            summaries.get(fallback.node, DrillSummary()),
+            during_failures=tuple(r for r in during if r.drill.fallback == fallback.node),
         )
-    return evidence
+        for fallback in node.fallbacks
+    }
+    return NodeEvidence(
+        counts=whole.counts,
+        recent_counts=recent.counts,
+        latency=whole.latency,
+        recent_latency=recent.latency,
+        volume=whole.volume,
+        failure_runs=runs,
+        drills=drills,
+        slos=slos,
+    )
+
+
+def read_evidence(
+    specs: SpecSet,
+    store: AdviceStore,
+    now: float,
+    snapshot: Snapshot | None,
+    policy: DecisionPolicy,
+    sums: EvidenceSums | None = None,
+) -> dict[str, NodeEvidence]:
+    """Every node's evidence at ``now``, with its SLO statuses from ``snapshot``."""
+    if sums is not None:
+        sums.keep_only({node.name for node in specs.nodes})
+    return {
+        node.name: node_evidence(node, store, now, policy, _statuses(snapshot, node.name), sums)
+        for node in specs.nodes
+    }
 
 
 def review_at(
     specs: SpecSet,
     store: AdviceStore,
-    snapshot: Snapshot,
+    snapshot: Snapshot | None,
     now: float,
     policy: DecisionPolicy,
     state: Mapping[str, FlagState],
+    sums: EvidenceSums | None = None,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
-    """One review at ``now`` of every node of ``specs``, with the statuses of ``snapshot``."""
-    start = min((span_start(node, now) for node in specs.nodes), default=now)
-    evidence = read_evidence(specs, store, start, now, snapshot)
+    """One review at ``now`` of every node of ``specs``, with the statuses of ``snapshot``
+    (the window sums moved on from ``sums``, when given)."""
+    evidence = read_evidence(specs, store, now, snapshot, policy, sums)
     return review_nodes(specs.nodes, specs.journeys, evidence, now, policy, state)
 
 
@@ -111,27 +172,58 @@ def replay_times(now: float, policy: DecisionPolicy) -> list[float]:
     return [now - (count - k) * step for k in range(count)] + [now]
 
 
+class ReplayStopped(Exception):
+    """The agent stopped during a start-up replay (checked between its steps)."""
+
+
+def _first_data(specs: SpecSet, store: AdviceStore, start: float, now: float) -> float | None:
+    """The start of the first minute in ``[start, now)`` with a probe bucket of any node (one
+    seek per probe), None if none."""
+    found = [store.first_probe_minute(node.name, start, now) for node in specs.nodes]
+    minutes = [m for m in found if m is not None]
+    return min(minutes) * 60.0 if minutes else None
+
+
 def replay(
-    specs: SpecSet, store: AdviceStore, now: float, policy: DecisionPolicy
+    specs: SpecSet,
+    store: AdviceStore,
+    now: float,
+    policy: DecisionPolicy,
+    sums: EvidenceSums | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
-    no data in the replayed past)."""
-    times = replay_times(now, policy)
-    first = min((span_start(node, times[0]) for node in specs.nodes), default=times[0])
-    evidence = read_evidence(specs, store, first, now, None)
-    nodes = {node.name: node for node in specs.nodes}
+    no data in the replayed past). The first step reads each node's span whole; the others
+    read the minutes the windows gained and lost (``sums``, kept for the reviews after).
+    Steps before the first stored probe bucket of any node are skipped (their windows hold
+    nothing: as if the agent had started with its first data); ``stopped`` is asked between
+    steps, and :class:`ReplayStopped` raised when it says so."""
+    sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
-    for at in times:
-        snapshot = evaluate(specs, store, at)
-        sliced = {
-            name: e.between(span_start(nodes[name], at), at, _statuses(snapshot, name))
-            for name, e in evidence.items()
-        }
-        report, state = review_nodes(specs.nodes, specs.journeys, sliced, at, policy, state)
-    assert report is not None  # times is never empty
+    times = replay_times(now, policy)
+    first = _first_data(specs, store, _earliest_start(specs, policy, times[0]), now)
+    sums.settled_at = now
+    try:
+        for at in times:
+            if at != now and (first is None or at <= first):
+                continue
+            if stopped():
+                raise ReplayStopped
+            snapshot = evaluate(specs, store, at)
+            report, state = review_at(specs, store, snapshot, at, policy, state, sums)
+    finally:
+        sums.settled_at = None
+    assert report is not None  # the last time is never skipped
     return report, state
+
+
+def _earliest_start(specs: SpecSet, policy: DecisionPolicy, at: float) -> float:
+    """Where the windows of the review at ``at`` (the first replayed one) start, at the
+    earliest."""
+    recent = policy.recent.total_seconds()
+    return min((at, *(evidence_span(node, at, recent).start for node in specs.nodes)))
 
 
 class DecisionListener(Protocol):
@@ -153,18 +245,32 @@ class Advisor:
         self._clock = clock
         self._listeners = tuple(listeners)
         self._state: dict[str, FlagState] = {}
+        self._sums = EvidenceSums()  # window sums moved on from one review to the next
         self._policy: DecisionPolicy | None = None
         self.report: DecisionReport | None = None  # the latest review
 
-    def review(self, specs: SpecSet, snapshot: Snapshot) -> DecisionReport:
-        """Review every node now (blocking: run it in a worker thread)."""
+    def review(
+        self, specs: SpecSet, snapshot: Snapshot, stopped: Callable[[], bool] = lambda: False
+    ) -> DecisionReport:
+        """Review every node now (blocking: run it in a worker thread); a start-up replay asks
+        ``stopped`` between its steps (:class:`ReplayStopped`)."""
         policy = policy_of(specs)
         now = self._clock()
-        if self._policy != policy:  # first review, or the policy changed: rebuild the state
-            report, self._state = replay(specs, self._store, now, policy)
+        if self._policy != policy:  # first review, or the policy changed
+            restored = restore_state(self._store.advisor_state(), policy, now)
+            if restored is None:  # nothing persisted for this policy: rebuild the state
+                report, self._state = replay(specs, self._store, now, policy, self._sums, stopped)
+            else:
+                report, self._state = review_at(
+                    specs, self._store, snapshot, now, policy, restored, self._sums
+                )
             self._policy = policy
         else:
-            report, self._state = review_at(specs, self._store, snapshot, now, policy, self._state)
+            report, self._state = review_at(
+                specs, self._store, snapshot, now, policy, self._state, self._sums
+            )
+        text = saved_state(self._state, policy, now)
+        self._store.save_advisor_state(text)
         self.report = report
         for listener in self._listeners:
             listener.set_decisions(report)
@@ -183,7 +289,9 @@ class Advisor:
             if current is not None:
                 chosen = specs()
                 try:
-                    await asyncio.to_thread(self.review, chosen, current)
+                    await asyncio.to_thread(self.review, chosen, current, stop.is_set)
+                except ReplayStopped:
+                    return
                 except StoreError as exc:
                     log.error("reviewing decisions failed: %s", exc)
                 except Exception:  # a bug here must not stop the agent

@@ -6,7 +6,8 @@ clock. The SQL is in :mod:`agent.store.evidence_sql`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from agent.probes.result import ProbeResult
@@ -95,3 +96,82 @@ def overlapping(runs: Iterable[FailureRun], start: float, end: float) -> list[Fa
     """The runs that were failing at some moment of ``[start, end)``, oldest first."""
     kept = [r for r in runs if r.start < end and (r.end is None or r.end > start)]
     return sorted(kept, key=lambda r: (r.start, r.probe))
+
+
+# --- aggregates over a window: their size does not grow with the window -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteVolume:
+    """Probe runs per minute over a range of minutes, summarised so that the mean and the
+    population standard deviation of the per-minute volume, from the first minute with runs to
+    the last (minutes between them without runs count as 0), come out exactly."""
+
+    total: int = 0  # runs
+    # sum over the minutes of (runs in the minute) squared: a float, since a rolled bucket of
+    # g minutes counts as g minutes of runs/g runs each (agent.store.evidence_sql.minute_volume)
+    squares: float = 0.0
+    first: int | None = None  # first and last minute with a bucket
+    last: int | None = None
+
+    def with_minute(self, minute: int, runs: int) -> MinuteVolume:
+        """This summary with one more minute (not in it yet) of ``runs`` runs."""
+        first = minute if self.first is None else min(self.first, minute)
+        last = minute if self.last is None else max(self.last, minute)
+        return MinuteVolume(self.total + runs, self.squares + runs * runs, first, last)
+
+    @property
+    def variation(self) -> float | None:
+        """The coefficient of variation of the per-minute volume; None for fewer than two
+        minutes or no runs."""
+        if self.first is None or self.last is None or self.total <= 0:
+            return None
+        n = self.last - self.first + 1
+        if n < 2:
+            return None
+        spread = n * self.squares - self.total * self.total  # n^2 x variance
+        return math.sqrt(max(spread, 0)) / self.total
+
+
+@dataclass(frozen=True, slots=True)
+class DrillSummary:
+    """The drill runs of one fallback route over a window: how many, how many succeeded, the
+    median duration of the successful ones (nearest rank), and the runs that started while
+    one of the node's probes was failing (all a failover figure needs)."""
+
+    runs: int = 0
+    successes: int = 0
+    ok_p50: float | None = None
+    during_failures: tuple[DrillRun, ...] = ()
+
+
+def nearest_rank(count: int, q: float) -> int:
+    """The 1-based rank of the ``q``-quantile of ``count`` values (nearest-rank method)."""
+    return max(1, math.ceil(q * count))
+
+
+def kth_of_union(stored: Sequence[float], below: int, extra: Iterable[float], rank: int) -> float:
+    """The ``rank``-th smallest (1-based) of a sorted stored sequence and ``extra`` values,
+    given the stored values from index ``below`` on that can matter (at least as many as
+    ``extra`` values plus one, or up to the end) and ``below`` stored values under them."""
+    merged = sorted([*stored, *extra])
+    return merged[rank - below - 1]
+
+
+def failing_spans(
+    runs: Iterable[FailureRun], start: float, end: float
+) -> list[tuple[float, float]]:
+    """The moments of ``[start, end)`` when one of ``runs`` was failing, as disjoint closed
+    spans ``(first, last)`` ascending (a run still failing lasts to ``end``)."""
+    spans = sorted(
+        (max(r.start, start), min(end if r.end is None else r.end, end))
+        for r in runs
+        if r.start < end and (r.end is None or r.end >= start)
+    )
+    merged: list[tuple[float, float]] = []
+    for first, last in spans:
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged

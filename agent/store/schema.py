@@ -13,7 +13,9 @@ Layout versions: 1, SLI and probe buckets and raw probe results; 2, plus the jou
 reason seen) instead of one ``failed_<reason>`` column each in ``probe_bucket``, so a new reason
 or probe kind needs no new layout; the counts are moved, not lost; 5, integer series ids
 (``series``) in the SLI and probe buckets and tiered history (:mod:`agent.store.layout5`,
-:mod:`agent.store.tiers`): the counts are moved and older ones rolled up, not lost.
+:mod:`agent.store.tiers`): the counts are moved and older ones rolled up, not lost; 6, plus
+``advisor_state``, the advisor's persisted hysteresis state (empty after a migration: the
+first start replays).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from agent.errors import StoreError
 from agent.store import evidence_sql, journeys, layout5
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -89,6 +91,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX probe_result_by_probe ON probe_result (node, probe, started_at)",
     *journeys.DDL,
     *evidence_sql.DDL,
+    *evidence_sql.ADVISOR_STATE_DDL,
 )
 
 # The reasons layout 3 kept as columns of probe_bucket: history, never to change.
@@ -117,6 +120,7 @@ MIGRATIONS: dict[int, tuple[str, ...] | Callable[[sqlite3.Connection, float], No
     2: evidence_sql.DDL,
     3: _REASONS_TO_ROWS,
     4: layout5.migrate,
+    5: evidence_sql.ADVISOR_STATE_DDL,
 }
 
 

@@ -50,6 +50,7 @@ connection has a lock of its own, always taken before the in-memory one.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
@@ -74,11 +75,21 @@ from agent.store.buckets import (
     first_minute_from,
     minute_of,
 )
-from agent.store.evidence import DrillRun, FailureRun, FailureRunTracker, overlapping
+from agent.store.evidence import (
+    DrillRun,
+    DrillSummary,
+    FailureRun,
+    FailureRunTracker,
+    MinuteVolume,
+    kth_of_union,
+    nearest_rank,
+    overlapping,
+)
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
 from agent.store.rollup import Roller
+from agent.store.sums import ProbeSums
 from agent.store.window_reads import WindowReads
 from agent.store.window_sums import FROZEN_AFTER
 
@@ -136,6 +147,8 @@ class SqliteStore:
         self._pruner = Pruner(self._pruning, batch=prune_batch, limit=prune_limit)
         self._roller = Roller(self._rolling, batch=prune_batch, limit=rollup_limit)
         self._clock = clock
+        # slices of the advisor's tables rolled up so far: kept sums over them are out of date
+        self.probe_rolls = 0
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout, clock)
         self._failure_runs = FailureRunTracker(
@@ -436,22 +449,131 @@ class SqliteStore:
             stored = self._read(conn, query)
         return sorted([*stored, *pending], key=lambda run: run.started_at)  # stable
 
-    def failure_runs(self, node: str, start: float, end: float) -> list[FailureRun]:
-        """Every run of consecutive failures of ``node``'s probes that was failing at some
-        moment of ``[start, end)``, oldest first (as known now: ``end`` is None while one is
-        still failing)."""
+    def failure_runs(
+        self, node: str, start: float, end: float, min_failures: int = 1
+    ) -> list[FailureRun]:
+        """Every run of at least ``min_failures`` consecutive failures of ``node``'s probes
+        that was failing at some moment of ``[start, end)``, oldest first (as known now:
+        ``end`` is None while one is still failing)."""
         with self._db_lock:
             conn = self._connection()
             with self._pending_lock:
                 pending = {
                     key: run
                     for key, run in self._pending.evidence.failure_runs.items()
-                    if run.node == node
+                    if run.node == node and run.failures >= min_failures
                 }
-            query = partial(evidence_sql.failure_runs, node=node, start=start, end=end)
+            query = partial(
+                evidence_sql.failure_runs,
+                node=node,
+                start=start,
+                end=end,
+                min_failures=min_failures,
+            )
             runs = {run.key: run for run in self._read(conn, query)}
         runs.update(pending)  # the unflushed state of a run is the newer one
         return overlapping(runs.values(), start, end)
+
+    # --- the advisor's aggregates over a window: sizes independent of the window ------------
+
+    def probe_sums(
+        self, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
+    ) -> ProbeSums:
+        """``node``'s probe counts, latency histogram and (if ``volume``) volume summary over
+        the minutes ``[lo, hi)``, in one read; ``now_minute`` (the real time) tells which
+        buckets are rolled up (see :func:`evidence_sql.minute_volume`)."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = self._pending.probe_minutes(node, lo, hi)
+                latency = self._pending.evidence.latency.node_minutes(node, lo, hi)
+            skip = sorted(pending)
+
+            def read(
+                conn: sqlite3.Connection,
+            ) -> tuple[ProbeCounts, LatencyHistogram, MinuteVolume, dict[int, int]]:
+                return (
+                    evidence_sql.probe_counts(conn, node, lo, hi),
+                    evidence_sql.latency_histogram(conn, node, lo, hi),
+                    evidence_sql.minute_volume(conn, node, lo, hi, now_minute, skip)
+                    if volume
+                    else MinuteVolume(),
+                    evidence_sql.minute_runs(conn, node, skip) if volume else {},
+                )
+
+            counts, histogram, moved, stored = self._read(conn, read)
+        if volume:
+            for minute in skip:
+                moved = moved.with_minute(minute, stored.get(minute, 0) + pending[minute].total)
+        return ProbeSums(sum(pending.values(), counts), sum(latency.values(), histogram), moved)
+
+    def first_probe_minute(self, node: str, start: float, end: float) -> int | None:
+        """The first minute whose start lies in ``[start, end)`` with a probe bucket of
+        ``node``, None if none."""
+        lo, hi = first_minute_from(start), first_minute_from(end)
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = list(self._pending.probe_minutes(node, lo, hi))
+            query = partial(evidence_sql.first_minute, node=node, lo=lo, hi=hi)
+            stored = self._read(conn, query)
+        found = [m for m in (*pending, stored) if m is not None]
+        return min(found) if found else None
+
+    def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]:
+        """Fallback -> the runs, successes and successful median of ``node``'s drills started
+        in ``[start, end)`` (``during_failures`` left empty)."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                pending = [
+                    run
+                    for run in self._pending.evidence.drills
+                    if run.drill.node == node and start <= run.started_at < end
+                ]
+            query = partial(evidence_sql.drill_tallies, node=node, start=start, end=end)
+            tallies = dict(self._read(conn, query))
+            for run in pending:
+                runs, ok = tallies.get(run.drill.fallback, (0, 0))
+                tallies[run.drill.fallback] = (runs + 1, ok + int(run.ok))
+            out: dict[str, DrillSummary] = {}
+            for fallback, (runs, ok) in tallies.items():
+                extra = [r.duration for r in pending if r.ok and r.drill.fallback == fallback]
+                p50 = None
+                if ok:
+                    rank = nearest_rank(ok, 0.5)
+                    below = max(0, rank - 1 - len(extra))
+                    durations = partial(
+                        evidence_sql.ok_durations,
+                        node=node,
+                        fallback=fallback,
+                        start=start,
+                        end=end,
+                        offset=below,
+                        limit=len(extra) + 1,
+                    )
+                    p50 = kth_of_union(self._read(conn, durations), below, extra, rank)
+                out[fallback] = DrillSummary(runs, ok, p50)
+        return out
+
+    def drill_runs_during(self, node: str, spans: Sequence[tuple[float, float]]) -> list[DrillRun]:
+        """``node``'s drill runs started within the closed ``spans`` (disjoint), oldest
+        first."""
+        runs: list[DrillRun] = []
+        for first, last in spans:
+            runs.extend(self.drill_runs(node, first, math.nextafter(last, math.inf)))
+        return sorted(runs, key=lambda run: run.started_at)
+
+    def advisor_state(self) -> str | None:
+        """The advisor's persisted hysteresis state (text), None if none was saved."""
+        with self._db_lock:
+            return self._read(self._connection(), evidence_sql.read_advisor_state)
+
+    def save_advisor_state(self, text: str) -> None:
+        """Persist the advisor's hysteresis state (replacing the previous one)."""
+        action = partial(evidence_sql.write_advisor_state, text=text)
+        with self._db_lock:
+            queries.in_transaction(self._connection(), self.path, "save the advisor state", action)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -472,6 +594,8 @@ class SqliteStore:
             if rolled.slice is not None and shape == tiers.SLI_SHAPE:
                 # a kept sum whose window starts inside the slice counted rows now moved
                 self._windows.kept.forget_inside(*rolled.slice)
+            if rolled.slice is not None and shape.name in _ADVISOR_TABLES:
+                self.probe_rolls += 1  # the advisor's kept window sums read afresh
             return rolled
 
     def _read(self, conn: sqlite3.Connection, action: Callable[[sqlite3.Connection], T]) -> T:
@@ -479,6 +603,10 @@ class SqliteStore:
             return action(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+
+
+# the tables the advisor's kept window sums (agent.runtime.evidence_sums) are read from
+_ADVISOR_TABLES = frozenset({"probe_bucket", "probe_reason_bucket", "latency_bucket"})
 
 
 def _require_positive(name: str, value: timedelta) -> None:

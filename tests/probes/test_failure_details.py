@@ -17,7 +17,7 @@ import pytest
 import trustme
 
 from agent.contract import ValueConditions, value_conditions
-from agent.model import BearerAuth, HttpCheck
+from agent.model import BearerAuth, HttpCheck, TlsSettings
 from agent.probe_kinds.dns import DnsCheck
 from agent.probe_kinds.grpc import GrpcCheck
 from agent.probe_kinds.registry import KINDS
@@ -218,9 +218,14 @@ async def _(tmp: Path, fx: pytest.FixtureRequest) -> tuple[Observation, str]:
 
 @case("tls", Reason.ERROR)
 async def _(tmp: Path, fx: pytest.FixtureRequest) -> tuple[Observation, str]:
-    missing = tmp / "ca.pem"
-    seen = await TlsProber().observe(TlsCheck("127.0.0.1", 443, ca_file=str(missing)))
-    return seen, f"cannot load CA file {missing}: No such file or directory"
+    # a server name no TLS client can send (the spec refuses it; the prober must not crash)
+    async with Target(tls=True) as target:
+        check = TlsCheck("127.0.0.1", target.port, TlsSettings(server_name=".partner.test"))
+        seen = await TlsProber().observe(check)
+    return (
+        seen,
+        "UnicodeError: encoding with 'idna' codec failed (UnicodeError: label empty or too long)",
+    )
 
 
 # --- dns -------------------------------------------------------------------------------------
@@ -298,7 +303,7 @@ async def _(tmp: Path, fx: pytest.FixtureRequest) -> tuple[Observation, str]:
     cert = trustme.CA().issue_cert("127.0.0.1")
     key_and_chain = [(cert.private_key_pem.bytes(), cert.cert_chain_pems[0].bytes())]
     with HealthServer(grpc.ssl_server_credentials(key_and_chain)) as server:
-        seen = await GrpcProber().observe(GrpcCheck(server.address, tls=True))
+        seen = await GrpcProber().observe(GrpcCheck(server.address, tls=TlsSettings()))
         address = server.address
     return seen, f"cannot call {address}: …"
 

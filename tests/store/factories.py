@@ -47,7 +47,8 @@ V3_PROBE_BUCKET = f"""CREATE TABLE probe_bucket (
 
 def to_layout_4(conn: sqlite3.Connection) -> None:
     """Turn today's series-id tables back into layout 4's (text keys, no series or rollup
-    table) and mark the file as layout 4."""
+    table, no table of a later layout) and mark the file as layout 4."""
+    conn.execute("DROP TABLE IF EXISTS advisor_state")
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'series'").fetchone():
         return
     join = "JOIN series AS s ON s.id = b.sid"
