@@ -213,7 +213,8 @@ def node_card(
     state = worst_state(s.state for s in node.slos)
     return (
         f'<article class="card state-{_e(state.value)}" id="node-{_e(node.node)}">'
-        f'<h3><span class="name">{_e(node.node)}</span> {state_badge(state)}</h3>'
+        f'<h3><a class="name" href="/nodes/{_e(node.node)}">{_e(node.node)}</a> '
+        f"{state_badge(state)}</h3>"
         f'<p class="who">{" · ".join(_e(w) for w in who)}</p>'
         f"{failures_list(failures)}{slo_table(node.slos)}{certificates_line(certificates, at)}"
         "</article>"
@@ -226,7 +227,10 @@ def mode_section(
     certificates: Sequence[CertificateStatus] = (),
     at: float = 0.0,
     failures: Sequence[ProbeFailure] = (),
+    collapse: bool = False,
 ) -> str:
+    """The nodes of one mode, most urgent first; with ``collapse`` the ok ones as a short list
+    of links (the page stays small with thousands of nodes)."""
     title, subtitle = MODE_TITLES[mode]
     by_node: dict[str, list[CertificateStatus]] = {}
     for cert in certificates:
@@ -234,13 +238,70 @@ def mode_section(
     failing: dict[str, list[ProbeFailure]] = {}
     for failure in failures:
         failing.setdefault(failure.node, []).append(failure)
+    ranked = by_urgency(nodes)
+    shown = [n for n in ranked if node_state(n) is not SloState.OK] if collapse else ranked
     cards = "".join(
-        node_card(n, by_node.get(n.node, ()), at, failing.get(n.node, ())) for n in nodes
+        node_card(n, by_node.get(n.node, ()), at, failing.get(n.node, ())) for n in shown
     )
+    if collapse:
+        cards += ok_list([n for n in ranked if node_state(n) is SloState.OK])
     body = cards or '<p class="empty">None.</p>'
     return (
         f'<section class="mode" id="{_e(mode.value)}">'
         f"<h2>{_e(title)} <small>{_e(subtitle)} · {len(nodes)}</small></h2>{body}</section>"
+    )
+
+
+SUMMARY_AFTER = 50
+"""With more nodes than this, the overview shows the ok ones as a list of links, not cards."""
+
+OK_LISTED = 200
+"""The most ok nodes a collapsed section lists by name (all of them are in /api/v1/status)."""
+
+PHONE_STYLE = """
+@media (max-width:700px){
+header,main,footer,.banner{padding:0 8px}
+.card{padding:8px}
+table.slos thead{display:none}
+table.slos,table.slos tbody,table.slos tr{display:block;width:100%}
+table.slos tr{border-top:1px solid var(--line);padding:4px 0;display:grid;
+grid-template-columns:1fr 1fr;gap:2px 8px}
+table.slos th,table.slos td{display:block;border:0;padding:0;min-width:0}
+table.slos td:nth-child(4),table.slos td:nth-child(5),table.slos td:nth-child(6){grid-column:1/-1}
+.bar{width:100px}
+.burns{max-width:none}
+.timeline,.blame{display:block;overflow-x:auto}
+}
+.oklist{columns:3 160px;font-size:13px;padding-left:18px}
+"""
+
+
+def node_state(node: NodeStatus) -> SloState:
+    return worst_state(s.state for s in node.slos)
+
+
+def by_urgency(nodes: Sequence[NodeStatus]) -> list[NodeStatus]:
+    """Paging first, then exhausted, ticket, no data, ok; by name within a state."""
+    rank = {state: i for i, state in enumerate(PRECEDENCE)}
+    return sorted(nodes, key=lambda n: (rank[node_state(n)], n.node))
+
+
+def ok_list(nodes: Sequence[NodeStatus]) -> str:
+    if not nodes:
+        return ""
+    links = "".join(
+        f'<li><a href="/nodes/{_e(n.node)}">{_e(n.node)}</a></li>' for n in nodes[:OK_LISTED]
+    )
+    more = len(nodes) - OK_LISTED
+    rest = (
+        f'<p class="who">and {more} more ok nodes: <a href="/api/v1/status">/api/v1/status</a>'
+        " lists every one</p>"
+        if more > 0
+        else ""
+    )
+    return (
+        f'<details class="oknodes"><summary>{len(nodes)} ok nodes</summary>'
+        f'<ul class="oklist">{links}</ul>{rest}</details>'
     )
 
 
@@ -284,7 +345,8 @@ def journey_card(view: JourneyView) -> str:
         warn = f' <span class="badge ticket">above ceiling: {_e(", ".join(ceiling.above))}</span>'
     return (
         f'<article class="card state-{_e(state.value)}" id="journey-{_e(view.journey)}">'
-        f'<h3><span class="name">{_e(view.journey)}</span> {state_badge(state)}</h3>'
+        f'<h3><a class="name" href="/journeys/{_e(view.journey)}">{_e(view.journey)}</a> '
+        f"{state_badge(state)}</h3>"
         f'<p class="who">{view.runs} runs, {view.bad_runs:g} bad in {_e(view.period)} · '
         f"{_e(ceiling_text)}{warn}</p>{slo_table(view.slos)}{blame}</article>"
     )
@@ -323,12 +385,13 @@ def footer(endpoints: Sequence[tuple[str, str]]) -> str:
     return f'<footer><h2>Endpoints</h2><ul class="endpoints">{items}</ul></footer>'
 
 
-def document(title: str, refresh: int, body: str) -> str:
+def document(title: str, refresh: int, body: str, extra_style: str = "") -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{max(1, int(refresh))}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{STYLE}{CERTIFICATE_STYLE}{FAILURE_STYLE}</style></head>"
+        f"<title>{_e(title)}</title><style>{STYLE}{CERTIFICATE_STYLE}{FAILURE_STYLE}{PHONE_STYLE}"
+        f"{extra_style}</style></head>"
         f"<body>{body}</body></html>"
     )
 
@@ -369,6 +432,7 @@ def status_page(data: PageData) -> str:
             snapshot.certificates,
             snapshot.evaluated_at,
             snapshot.failures,
+            collapse=len(snapshot.nodes) > SUMMARY_AFTER,
         )
         for mode in MODE_TITLES
     )
