@@ -20,6 +20,7 @@ from agent.api.page_decisions import DecisionRow, decisions_section
 from agent.api.page_failures import STYLE as FAILURE_STYLE
 from agent.api.page_failures import failures_list
 from agent.api.page_style import STYLE
+from agent.api.page_urgency import PHONE_STYLE, SUMMARY_AFTER, by_urgency, node_state, ok_list
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
 from agent.slo.certificates import CertificateStatus
@@ -252,56 +253,33 @@ def mode_section(
     )
 
 
-SUMMARY_AFTER = 50
-"""With more nodes than this, the overview shows the ok ones as a list of links, not cards."""
-
-OK_LISTED = 200
-"""The most ok nodes a collapsed section lists by name (all of them are in /api/v1/status)."""
-
-PHONE_STYLE = """
-@media (max-width:700px){
-header,main,footer,.banner{padding:0 8px}
-.card{padding:8px}
-table.slos thead{display:none}
-table.slos,table.slos tbody,table.slos tr{display:block;width:100%}
-table.slos tr{border-top:1px solid var(--line);padding:4px 0;display:grid;
-grid-template-columns:1fr 1fr;gap:2px 8px}
-table.slos th,table.slos td{display:block;border:0;padding:0;min-width:0}
-table.slos td:nth-child(4),table.slos td:nth-child(5),table.slos td:nth-child(6){grid-column:1/-1}
-.bar{width:100px}
-.burns{max-width:none}
-.timeline,.blame{display:block;overflow-x:auto}
-}
-.oklist{columns:3 160px;font-size:13px;padding-left:18px}
-"""
+ATTENTION_LISTED = 500
+"""The most nodes the "needs attention" list shows (the worst first)."""
 
 
-def node_state(node: NodeStatus) -> SloState:
-    return worst_state(s.state for s in node.slos)
-
-
-def by_urgency(nodes: Sequence[NodeStatus]) -> list[NodeStatus]:
-    """Paging first, then exhausted, ticket, no data, ok; by name within a state."""
-    rank = {state: i for i, state in enumerate(PRECEDENCE)}
-    return sorted(nodes, key=lambda n: (rank[node_state(n)], n.node))
-
-
-def ok_list(nodes: Sequence[NodeStatus]) -> str:
-    if not nodes:
+def attention_section(nodes: Sequence[NodeStatus]) -> str:
+    """Every node not ok, most urgent first, one line each with its worst SLO's budget and
+    burn: what an on-call person opens the page for, first and phone-sized."""
+    urgent = [n for n in by_urgency(nodes) if node_state(n) is not SloState.OK]
+    if not urgent:
         return ""
-    links = "".join(
-        f'<li><a href="/nodes/{_e(n.node)}">{_e(n.node)}</a></li>' for n in nodes[:OK_LISTED]
-    )
-    more = len(nodes) - OK_LISTED
-    rest = (
-        f'<p class="who">and {more} more ok nodes: <a href="/api/v1/status">/api/v1/status</a>'
-        " lists every one</p>"
-        if more > 0
-        else ""
-    )
+    rows = []
+    for n in urgent[:ATTENTION_LISTED]:
+        worst = min(n.slos, key=lambda s: PRECEDENCE.index(s.state))
+        remaining = worst.budget.remaining_ratio
+        fastest = max((w.burn_rate or 0.0 for w in worst.windows[:-1]), default=0.0)
+        rows.append(
+            f'<li class="urgent state-{_e(worst.state.value)}" data-node="{_e(n.node)}">'
+            f"{state_badge(worst.state)} "
+            f'<a class="name" href="/nodes/{_e(n.node)}">{_e(n.node)}</a> '
+            f"<span>{_e(worst.slo)} · budget {_e(percent(remaining, 1))} · "
+            f"burn up to {_e(burn_text(fastest))}</span></li>"
+        )
+    more = len(urgent) - ATTENTION_LISTED
+    rest = f'<p class="who">and {more} more below</p>' if more > 0 else ""
     return (
-        f'<details class="oknodes"><summary>{len(nodes)} ok nodes</summary>'
-        f'<ul class="oklist">{links}</ul>{rest}</details>'
+        '<section id="attention"><h2>Needs attention <small>most urgent first · '
+        f'{len(urgent)}</small></h2><ul class="attention">{"".join(rows)}</ul>{rest}</section>'
     )
 
 
@@ -437,7 +415,7 @@ def status_page(data: PageData) -> str:
         for mode in MODE_TITLES
     )
     main = (
-        f"<main>{sections}{journeys_section(data.journeys)}"
+        f"<main>{attention_section(snapshot.nodes)}{sections}{journeys_section(data.journeys)}"
         f"{decisions_section(data.decisions)}</main>"
     )
     alerting = ", ".join(f"{counts[s]} {s.label}" for s in PRECEDENCE[:3])

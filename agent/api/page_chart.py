@@ -23,6 +23,7 @@ figure.chart svg{width:100%;height:auto;display:block}
 .chart polyline{fill:none;stroke-width:1.6}
 .chart .s0{stroke:#0b5cad}.chart .s1{stroke:#b35900}.chart .s2{stroke:#7b1fa2}
 .chart .s3{stroke:#1a7f37}.chart .legend span{margin-right:8px}
+.chart .f0{fill:#0b5cad}.chart .f1{fill:#b35900}.chart .f2{fill:#7b1fa2}.chart .f3{fill:#1a7f37}
 .legend .k0{color:#0b5cad}.legend .k1{color:#b35900}.legend .k2{color:#7b1fa2}
 .legend .k3{color:#1a7f37}
 """
@@ -85,6 +86,9 @@ def chart(
         run: list[str] = []
         for t, v in [*line.points, (t1, None)]:
             if v is None:
+                if len(run) == 1:  # a lone point: a dot, a line of one point draws nothing
+                    cx, cy = run[0].split(",")
+                    paths.append(f'<circle class="f{i % 4}" cx="{cx}" cy="{cy}" r="2.5"/>')
                 if run:
                     paths.append(f'<polyline class="s{i % 4}" points="{" ".join(run)}"/>')
                     run = []
