@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import httpx
 
-import agent.api.page as page
+import agent.api.page_urgency as page
 from agent.api.app import create_app
 from agent.api.server import AppServer
 from agent.model import Node, ProbeSli, RollingWindow, Slo

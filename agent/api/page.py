@@ -14,13 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agent.api import page_urgency
 from agent.api.page_certificates import STYLE as CERTIFICATE_STYLE
 from agent.api.page_certificates import certificates_line
 from agent.api.page_decisions import DecisionRow, decisions_section
 from agent.api.page_failures import STYLE as FAILURE_STYLE
 from agent.api.page_failures import failures_list
 from agent.api.page_style import STYLE
-from agent.api.page_urgency import PHONE_STYLE, SUMMARY_AFTER, by_urgency, node_state, ok_list
+from agent.api.page_urgency import PHONE_STYLE, by_urgency, node_state, ok_list
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
 from agent.slo.certificates import CertificateStatus
@@ -410,7 +411,7 @@ def status_page(data: PageData) -> str:
             snapshot.certificates,
             snapshot.evaluated_at,
             snapshot.failures,
-            collapse=len(snapshot.nodes) > SUMMARY_AFTER,
+            collapse=len(snapshot.nodes) > page_urgency.SUMMARY_AFTER,
         )
         for mode in MODE_TITLES
     )
