@@ -10,7 +10,7 @@ with the windows' lengths. Probe outcomes and latency are read per minute over t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -73,11 +73,11 @@ class NotFound(LookupError):
 class HistorySource:
     """What the history endpoint and the pages read: the specs in force and the store."""
 
-    specs: Any  # Callable[[], SpecSet]
+    specs: Callable[[], SpecSet]  # the specs in force (they change on reload)
     store: HistoryStore
 
     def owner(self, kind: str, name: str) -> SloOwner:
-        specs: SpecSet = self.specs()
+        specs = self.specs()
         owners = specs.nodes if kind == "node" else specs.journeys
         for owner in owners:
             if owner.name == name:
@@ -92,7 +92,7 @@ def slo_windows(
     slo = next((s for s in owner.slos if s.name == slo_name), None)
     if slo is None:
         raise NotFound(f"{owner.name} has no SLO named {slo_name!r}")
-    specs: SpecSet = source.specs()
+    specs = source.specs()
     period = period_of(slo.window, now)
     tiers = [
         TierSpec(t.severity.value, t.long, t.short, burn_factor(t, period.length))
