@@ -21,6 +21,7 @@ import httpx
 
 from agent.api.app import create_app
 from agent.api.decisions_json import decision_rows
+from agent.api.history_read import HistorySource
 from agent.api.limits import DEFAULT_LIMITS, ServerLimits
 from agent.api.server import AppServer
 from agent.errors import UserError
@@ -63,6 +64,7 @@ class RunOptions:
     window_gauges: bool = True  # slo_agent_sli_ratio/burn_rate per window (--metrics-window-gauges)
     decision_alerts: bool = False  # push NodeDecisionReview alerts too (``--decision-alerts``)
     server_limits: ServerLimits = DEFAULT_LIMITS  # ``--max-connections``, ``--http-idle-timeout``
+    trace_url_template: str | None = None  # ``--trace-url-template``: trace links on the pages
     # what the log filter searches for; the agent adds its URLs', specs' and OTLP credentials
     secrets: KnownSecrets | None = None
     # probe in this many worker processes (``--probe-workers``); 1 probes in the agent itself
@@ -159,6 +161,8 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
                 decisions=lambda: advisor.report,
                 decision_rows=lambda: decision_rows(advisor.report) if advisor.report else [],
                 metrics_version=lambda: metrics.state_version,
+                history_source=HistorySource(lambda: agent.specs, store),
+                trace_url_template=options.trace_url_template,
             ),
             options.host,
             options.port,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,6 +21,8 @@ from starlette.routing import Route
 
 from agent.advisor.review import DecisionReport
 from agent.api.decisions_json import decisions_json
+from agent.api.history import HistoryQueryError, parse_query
+from agent.api.history_read import HistorySource, NotFound, history
 from agent.api.journeys_json import journeys_json
 from agent.api.page import (
     ENDPOINTS,
@@ -30,6 +32,8 @@ from agent.api.page import (
     status_page,
 )
 from agent.api.page_decisions import DecisionRow
+from agent.api.page_node import NAME, not_found_page
+from agent.api.page_owner import render_owner
 from agent.api.scrape_cache import DEFAULT_MAX_AGE, ScrapeCache, accepts_gzip
 from agent.api.status_json import snapshot_json
 from agent.journeys.views import JourneyView
@@ -86,6 +90,8 @@ def create_app(
     metrics_version: Callable[[], object] = lambda: None,  # changes when the gauges do
     metrics_max_age: float = DEFAULT_MAX_AGE,  # seconds a rendered /metrics body is reused
     clock: Callable[[], float] = time.monotonic,
+    history_source: HistorySource | None = None,  # specs and store: pages and /api/v1/history
+    trace_url_template: str | None = None,  # "...{trace_id}...": trace links on the pages
 ) -> Starlette:
     caches = {
         fmt: ScrapeCache(render, clock=clock, max_age=metrics_max_age, version=metrics_version)
@@ -164,8 +170,43 @@ def create_app(
             return JSONResponse({"error": "first decision review pending"}, status_code=503)
         return JSONResponse(decisions_json(report))
 
+    def owner_page(kind: str) -> Callable[[Request], Any]:
+        async def page(request: Request) -> Response:
+            name = request.path_params["name"]
+            snapshot = view.snapshot
+            if snapshot is None:
+                return HTMLResponse(pending_page(), status_code=503, headers=PAGE_HEADERS)
+            if history_source is None or not NAME.fullmatch(name):
+                return HTMLResponse(not_found_page(kind, name), 404, headers=PAGE_HEADERS)
+            try:
+                body = await asyncio.to_thread(
+                    render_owner, history_source, snapshot, kind, name, trace_url_template
+                )
+            except NotFound:
+                return HTMLResponse(not_found_page(kind, name), 404, headers=PAGE_HEADERS)
+            return HTMLResponse(body, headers=PAGE_HEADERS)
+
+        return page
+
+    async def history_api(request: Request) -> Response:
+        snapshot = view.snapshot
+        if snapshot is None or history_source is None:
+            return JSONResponse({"error": "first SLO evaluation pending"}, status_code=503)
+        params = {k: request.query_params.getlist(k) for k in request.query_params}
+        try:
+            query = parse_query(params)
+            body = await asyncio.to_thread(history, history_source, query, snapshot.evaluated_at)
+        except HistoryQueryError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except NotFound as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        return JSONResponse(body)
+
     return Starlette(
         routes=[
+            Route("/nodes/{name}", owner_page("node")),
+            Route("/journeys/{name}", owner_page("journey")),
+            Route("/api/v1/history", history_api),
             Route("/", index),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

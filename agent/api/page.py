@@ -14,12 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agent.api import page_urgency
 from agent.api.page_certificates import STYLE as CERTIFICATE_STYLE
 from agent.api.page_certificates import certificates_line
 from agent.api.page_decisions import DecisionRow, decisions_section
 from agent.api.page_failures import STYLE as FAILURE_STYLE
 from agent.api.page_failures import failures_list
 from agent.api.page_style import STYLE
+from agent.api.page_urgency import PHONE_STYLE, by_urgency, node_state, ok_list
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
 from agent.slo.certificates import CertificateStatus
@@ -213,7 +215,8 @@ def node_card(
     state = worst_state(s.state for s in node.slos)
     return (
         f'<article class="card state-{_e(state.value)}" id="node-{_e(node.node)}">'
-        f'<h3><span class="name">{_e(node.node)}</span> {state_badge(state)}</h3>'
+        f'<h3><a class="name" href="/nodes/{_e(node.node)}">{_e(node.node)}</a> '
+        f"{state_badge(state)}</h3>"
         f'<p class="who">{" · ".join(_e(w) for w in who)}</p>'
         f"{failures_list(failures)}{slo_table(node.slos)}{certificates_line(certificates, at)}"
         "</article>"
@@ -226,7 +229,10 @@ def mode_section(
     certificates: Sequence[CertificateStatus] = (),
     at: float = 0.0,
     failures: Sequence[ProbeFailure] = (),
+    collapse: bool = False,
 ) -> str:
+    """The nodes of one mode, most urgent first; with ``collapse`` the ok ones as a short list
+    of links (the page stays small with thousands of nodes)."""
     title, subtitle = MODE_TITLES[mode]
     by_node: dict[str, list[CertificateStatus]] = {}
     for cert in certificates:
@@ -234,13 +240,47 @@ def mode_section(
     failing: dict[str, list[ProbeFailure]] = {}
     for failure in failures:
         failing.setdefault(failure.node, []).append(failure)
+    ranked = by_urgency(nodes)
+    shown = [n for n in ranked if node_state(n) is not SloState.OK] if collapse else ranked
     cards = "".join(
-        node_card(n, by_node.get(n.node, ()), at, failing.get(n.node, ())) for n in nodes
+        node_card(n, by_node.get(n.node, ()), at, failing.get(n.node, ())) for n in shown
     )
+    if collapse:
+        cards += ok_list([n for n in ranked if node_state(n) is SloState.OK])
     body = cards or '<p class="empty">None.</p>'
     return (
         f'<section class="mode" id="{_e(mode.value)}">'
         f"<h2>{_e(title)} <small>{_e(subtitle)} · {len(nodes)}</small></h2>{body}</section>"
+    )
+
+
+ATTENTION_LISTED = 500
+"""The most nodes the "needs attention" list shows (the worst first)."""
+
+
+def attention_section(nodes: Sequence[NodeStatus]) -> str:
+    """Every node not ok, most urgent first, one line each with its worst SLO's budget and
+    burn: what an on-call person opens the page for, first and phone-sized."""
+    urgent = [n for n in by_urgency(nodes) if node_state(n) is not SloState.OK]
+    if not urgent:
+        return ""
+    rows = []
+    for n in urgent[:ATTENTION_LISTED]:
+        worst = min(n.slos, key=lambda s: PRECEDENCE.index(s.state))
+        remaining = worst.budget.remaining_ratio
+        fastest = max((w.burn_rate or 0.0 for w in worst.windows[:-1]), default=0.0)
+        rows.append(
+            f'<li class="urgent state-{_e(worst.state.value)}" data-node="{_e(n.node)}">'
+            f"{state_badge(worst.state)} "
+            f'<a class="name" href="/nodes/{_e(n.node)}">{_e(n.node)}</a> '
+            f"<span>{_e(worst.slo)} · budget {_e(percent(remaining, 1))} · "
+            f"burn up to {_e(burn_text(fastest))}</span></li>"
+        )
+    more = len(urgent) - ATTENTION_LISTED
+    rest = f'<p class="who">and {more} more below</p>' if more > 0 else ""
+    return (
+        '<section id="attention"><h2>Needs attention <small>most urgent first · '
+        f'{len(urgent)}</small></h2><ul class="attention">{"".join(rows)}</ul>{rest}</section>'
     )
 
 
@@ -284,7 +324,8 @@ def journey_card(view: JourneyView) -> str:
         warn = f' <span class="badge ticket">above ceiling: {_e(", ".join(ceiling.above))}</span>'
     return (
         f'<article class="card state-{_e(state.value)}" id="journey-{_e(view.journey)}">'
-        f'<h3><span class="name">{_e(view.journey)}</span> {state_badge(state)}</h3>'
+        f'<h3><a class="name" href="/journeys/{_e(view.journey)}">{_e(view.journey)}</a> '
+        f"{state_badge(state)}</h3>"
         f'<p class="who">{view.runs} runs, {view.bad_runs:g} bad in {_e(view.period)} · '
         f"{_e(ceiling_text)}{warn}</p>{slo_table(view.slos)}{blame}</article>"
     )
@@ -323,12 +364,13 @@ def footer(endpoints: Sequence[tuple[str, str]]) -> str:
     return f'<footer><h2>Endpoints</h2><ul class="endpoints">{items}</ul></footer>'
 
 
-def document(title: str, refresh: int, body: str) -> str:
+def document(title: str, refresh: int, body: str, extra_style: str = "") -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{max(1, int(refresh))}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{STYLE}{CERTIFICATE_STYLE}{FAILURE_STYLE}</style></head>"
+        f"<title>{_e(title)}</title><style>{STYLE}{CERTIFICATE_STYLE}{FAILURE_STYLE}{PHONE_STYLE}"
+        f"{extra_style}</style></head>"
         f"<body>{body}</body></html>"
     )
 
@@ -369,11 +411,12 @@ def status_page(data: PageData) -> str:
             snapshot.certificates,
             snapshot.evaluated_at,
             snapshot.failures,
+            collapse=len(snapshot.nodes) > page_urgency.SUMMARY_AFTER,
         )
         for mode in MODE_TITLES
     )
     main = (
-        f"<main>{sections}{journeys_section(data.journeys)}"
+        f"<main>{attention_section(snapshot.nodes)}{sections}{journeys_section(data.journeys)}"
         f"{decisions_section(data.decisions)}</main>"
     )
     alerting = ", ".join(f"{counts[s]} {s.label}" for s in PRECEDENCE[:3])

@@ -18,7 +18,13 @@ import typer
 
 from agent.api.limits import MAX_CONNECTIONS, ServerLimits
 from agent.cli import loop
-from agent.cli.options import duration, listen_address, prometheus_url, setup_logging
+from agent.cli.options import (
+    duration,
+    listen_address,
+    prometheus_url,
+    setup_logging,
+    trace_url_template,
+)
 from agent.errors import UserError
 from agent.redaction import redact_url
 from agent.schedule.shard import UNSHARDED, Shard, parse_shard
@@ -185,6 +191,17 @@ def run(
             "own process. Journeys and fallback drills always run in the agent's process.",
         ),
     ] = "1",
+    trace_url: Annotated[
+        str | None,
+        typer.Option(
+            "--trace-url-template",
+            metavar="URL",
+            help="Link trace ids on the node and journey pages to this URL, {trace_id} "
+            "replaced: e.g. http://jaeger:16686/trace/{trace_id} (Jaeger), or a Tempo or "
+            "Grafana Explore URL.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the agent: probe on schedule, keep budgets, serve /metrics and /api/v1/status."""
     from agent.app import RunOptions, run_until_stopped
@@ -217,6 +234,7 @@ def run(
             max_connections=max_connections,
             idle_timeout=_positive(http_idle_timeout, "--http-idle-timeout"),
         ),
+        trace_url_template=trace_url_template(trace_url),
     )
     # after every option is parsed: a usage error sets nothing up
     options = dataclasses.replace(options, secrets=setup_logging(log_level))

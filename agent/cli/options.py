@@ -84,3 +84,21 @@ def setup_logging(level: str) -> KnownSecrets:
         quiet = not debug or name in ALWAYS_QUIET
         logging.getLogger(name).setLevel(floor if quiet else logging.NOTSET)
     return secrets
+
+
+def trace_url_template(value: str | None) -> str | None:
+    """``--trace-url-template``: an http(s) URL with one ``{trace_id}``, or not given."""
+    if value is None:
+        return None
+    parts = urlsplit(value.replace("{trace_id}", "0"))
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or value.count("{trace_id}") != 1
+    ):
+        raise typer.BadParameter(
+            f"{redact_url(value)!r} is not an http:// or https:// URL with {{trace_id}} once "
+            "(e.g. http://127.0.0.1:16686/trace/{trace_id})",
+            param_hint="'--trace-url-template'",
+        )
+    return value

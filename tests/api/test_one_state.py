@@ -74,7 +74,8 @@ def test_the_page_badges_and_header_counts_show_the_state() -> None:
     assert [r.slo for r in rows if r.badge_text == "ok"] == ["fine"]
     # the node card takes its worst SLO's state
     assert (
-        '<h3><span class="name">acme-pay</span> <span class="badge page">page</span></h3>' in page
+        '<h3><a class="name" href="/nodes/acme-pay">acme-pay</a> '
+        '<span class="badge page">page</span></h3>' in page
     )
 
 
