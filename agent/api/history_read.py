@@ -42,7 +42,7 @@ from agent.store.latency import LatencyHistogram
 
 class HistoryStore(Protocol):
     def sums_many(
-        self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
+        self, requests: Mapping[str, Mapping[str, tuple[float, float]]], *, keep: bool = True
     ) -> dict[str, dict[str, Counts]]: ...
 
     def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]: ...
@@ -113,7 +113,7 @@ def slo_windows(
     if calendar:
         ranges["history:month:base"] = (period.start, max(period.start, grid.start))
     key = series_key(owner.name, slo.name)
-    sums = source.store.sums_many({key: ranges})[key]
+    sums = source.store.sums_many({key: ranges}, keep=False)[key]  # one-off: nothing kept
     cells = [sums.get(f"history:{i}", Counts()) for i in range(grid.count)]
 
     def window(length: timedelta) -> list[Counts]:

@@ -279,7 +279,7 @@ class SqliteStore:
         return self.sums_many({series: ranges})[series]
 
     def sums_many(
-        self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
+        self, requests: Mapping[str, Mapping[str, tuple[float, float]]], *, keep: bool = True
     ) -> dict[str, dict[str, Counts]]:
         """:meth:`sums` for many series, one query per distinct minute range (per 500 series).
 
@@ -289,19 +289,23 @@ class SqliteStore:
 
         Sums of buckets older than a few minutes are kept from call to call and patched with
         the buckets a window gained or lost since (:mod:`agent.store.window_sums`), so a 28-day
-        window costs a few bucket reads per call instead of 40,320.
+        window costs a few bucket reads per call instead of 40,320. ``keep=False`` is for one-off
+        ranges (the charts' steps): they are counted in whole minutes and summed afresh, and
+        nothing is kept for them (no kept sums, no fine slots), so reading history costs no
+        memory afterwards.
         """
         now = self._clock()
         with self._db_lock:
             conn = self._connection()
             with self._pending_lock:
-                begun = self._windows.begin(requests, now, self._pending)
+                begun = self._windows.begin(requests, now, self._pending, fine=keep)
 
             def range_sums(names: list[str], los: list[int], hi: int) -> Mapping[str, list[Counts]]:
                 query = partial(queries.range_sums, names=names, los=los, hi=hi)
                 return self._read(conn, query)
 
-            return self._windows.finish(begun, minute_of(now) - FROZEN_AFTER, range_sums)
+            horizon = minute_of(now) - FROZEN_AFTER
+            return self._windows.finish(begun, horizon, range_sums, keep=keep)
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""

@@ -49,30 +49,35 @@ class WindowReads:
         if self.recent:
             self.recent.add(events, at)
 
-    def begin(self, requests: Requests, now: float, pending: Pending) -> Begun:
-        """Split the ranges and count the fine slots and ``pending``'s buckets (buffer locked)."""
+    def begin(
+        self, requests: Requests, now: float, pending: Pending, *, fine: bool = True
+    ) -> Begun:
+        """Split the ranges and count the fine slots and ``pending``'s buckets (buffer locked).
+        ``fine=False`` counts every range in whole minutes and starts no fine slots (one-off
+        reads such as charts must not make every later run pay for slots they asked for)."""
         converted: dict[tuple[tuple[str, tuple[float, float]], ...], _Ranges] = {}
         wanted: dict[str, _Ranges] = {}
         for series, ranges in requests.items():
             key = tuple(ranges.items())  # series mostly share their ranges: split each set once
             if key not in converted:
-                converted[key] = self._split(ranges, now)
+                converted[key] = self._split(ranges, now) if fine else _whole_minutes(ranges)
             wanted[series] = converted[key]
         counts = {s: pending.sli_counts(s, w.minutes) for s, w in wanted.items()}
         for series, parts in wanted.items():
             for label, split in parts.fine.items():
-                fine = self.recent.counts(series, split)
-                counts[series][label] = counts[series].get(label, Counts()) + fine
+                slots = self.recent.counts(series, split)
+                counts[series][label] = counts[series].get(label, Counts()) + slots
         return Begun(wanted, counts)
 
     def finish(
-        self, begun: Begun, horizon: int, range_sums: RangeSums
+        self, begun: Begun, horizon: int, range_sums: RangeSums, *, keep: bool = True
     ) -> dict[str, dict[str, Counts]]:
         """Add the stored minute buckets (connection locked); ``range_sums(series, los, hi)``
         reads the stored sums of some series over the minutes ``[lo, hi)`` for each ``lo``:
-        ranges that end together and are read for the same series are read in one pass."""
+        ranges that end together and are read for the same series are read in one pass.
+        ``keep=False``: one-off ranges (charts), summed afresh and not kept for the next call."""
         plans = {
-            (series, label): self.kept.plan(series, label, window, horizon)
+            (series, label): self.kept.plan(series, label, window, horizon, use_kept=keep)
             for series, parts in begun.wanted.items()
             for label, window in parts.minutes.items()
         }
@@ -93,7 +98,8 @@ class WindowReads:
         out = begun.counts
         for (series, label), plan in plans.items():
             frozen, window_counts = combine(plan, stored.get(series, {}))
-            self.kept.keep(series, label, plan.frozen, frozen)
+            if keep:
+                self.kept.keep(series, label, plan.frozen, frozen)
             out[series][label] = out[series][label] + window_counts
         return out
 
@@ -116,3 +122,8 @@ class WindowReads:
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _whole_minutes(ranges: Mapping[str, tuple[float, float]]) -> _Ranges:
+    """Every range counted in minute buckets only, no fine slots."""
+    return _Ranges(minute_ranges(dict(ranges)), {})

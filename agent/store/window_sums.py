@@ -81,14 +81,17 @@ class WindowSums:
         self._kept: dict[str, dict[str, Kept]] = {}
         self.horizon: int | None = None  # the highest frozen horizon any kept sum reaches
 
-    def plan(self, series: str, label: str, window: Range, horizon: int) -> Plan:
-        """The plan for ``series`` over ``window`` with buckets below ``horizon`` frozen."""
+    def plan(
+        self, series: str, label: str, window: Range, horizon: int, *, use_kept: bool = True
+    ) -> Plan:
+        """The plan for ``series`` over ``window`` with buckets below ``horizon`` frozen;
+        ``use_kept=False`` sums the window afresh whatever is kept."""
         lo, hi = window
         frozen = (lo, max(lo, min(hi, horizon)))
         live = (max(lo, horizon), hi) if max(lo, horizon) < hi else None
         if frozen[0] >= frozen[1]:
             return Plan(frozen, Counts(), (), live)
-        kept = self._kept.get(series, {}).get(label)
+        kept = self._kept.get(series, {}).get(label) if use_kept else None
         if kept is None or abs(frozen[0] - kept.lo) + abs(frozen[1] - kept.hi) > RESCAN_OVER:
             return Plan(frozen, Counts(), (Term(frozen, 1),), live)
         gained = _span(kept.hi, frozen[1])  # + what came in at the new end
