@@ -135,6 +135,7 @@ class ScaleResult:
     startup_cpu_s: float | None = None  # the agent's CPU seconds until /readyz answered
     rss_max_mb: float = 0.0
     rss_last_mb: float = 0.0
+    rss_minutes_mb: list[float] = field(default_factory=list)  # one sample a minute: flat?
     probe_runs: float = 0.0
     runs_per_s: float = 0.0
     expected_runs_per_s: float = 0.0
@@ -291,6 +292,7 @@ def _measure(
     runs = _diff(first, last, "slo_agent_probe_results_total")
     result.rss_max_mb = round(max(rss), 1)
     result.rss_last_mb = round(rss[-1], 1)
+    result.rss_minutes_mb = [round(mb, 1) for mb in rss[::60]]
     result.probe_runs = runs
     result.runs_per_s = round(runs / window, 1)
     result.cpu_ms_per_run = round(1000 * cpu / runs, 2) if runs else 0.0
