@@ -18,6 +18,8 @@ from starlette.routing import Route
 from agent.advisor.review import DecisionReport
 from agent.api.decisions_json import decisions_json
 from agent.api.journeys_json import journeys_json
+from agent.api.openapi import PATH as OPENAPI_PATH
+from agent.api.openapi import openapi_document
 from agent.api.page import (
     ENDPOINTS,
     PageData,
@@ -26,7 +28,8 @@ from agent.api.page import (
     status_page,
 )
 from agent.api.page_decisions import DecisionRow
-from agent.api.status_json import snapshot_json
+from agent.api.status_json import status_json
+from agent.api.status_query import QueryError, parse_query
 from agent.journeys.views import JourneyView
 from agent.schedule.shard import Shard
 from agent.slo.status import Snapshot
@@ -116,11 +119,15 @@ def create_app(
             return Response(openmetrics(), media_type=OPENMETRICS_CONTENT_TYPE)
         return Response(metrics(), media_type=metrics_content_type)
 
-    async def status(_: Request) -> Response:
+    async def status(request: Request) -> Response:
+        try:
+            query = parse_query(request.query_params.multi_items())
+        except QueryError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
         snapshot = view.snapshot
         if snapshot is None:
             return JSONResponse({"error": "first SLO evaluation pending"}, status_code=503)
-        body = snapshot_json(snapshot)
+        body = status_json(snapshot, query)
         body["spec_reload_error"] = view.last_reload_error
         if shard is not None:  # the nodes and journeys listed are the ones this replica owns
             body["shard"] = {"index": shard.index, "count": shard.count, "shard": str(shard)}
@@ -144,8 +151,13 @@ def create_app(
             return JSONResponse({"error": "first decision review pending"}, status_code=503)
         return JSONResponse(decisions_json(report))
 
+    async def openapi(request: Request) -> Response:
+        served = [getattr(route, "path", "") for route in request.app.routes]
+        return JSONResponse(openapi_document(served))
+
     return Starlette(
         routes=[
+            Route(OPENAPI_PATH, openapi),
             Route("/", index),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

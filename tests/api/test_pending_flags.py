@@ -50,7 +50,7 @@ def test_the_decisions_json_says_what_is_pending_and_when() -> None:
     pending = acme["pending"]
     assert pending["recommendation"] == OPERATE
     assert pending["takes_effect_in_seconds"] == 130
-    assert pending["takes_effect_at"] == "2023-11-14T22:15:30Z"
+    assert pending["takes_effect_at"] == "2023-11-14T22:15:30.000Z"
     assert pending["text"] == "pending: review: operate, takes effect in 2m10s"
     assert acme["reasons"][0]["text"] == WHY.text
     assert shop["pending"] is None
