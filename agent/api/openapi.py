@@ -20,8 +20,9 @@ from typing_extensions import TypedDict
 from agent.api.decisions_types import DecisionsJson
 from agent.api.journeys_json import JourneysJson
 from agent.api.status_json import StatusJson
-from agent.api.status_query import DEFAULT_LIMIT, MAX_LIMIT
+from agent.api.status_query import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
 from agent.slo.status import PRECEDENCE
+from agent.spec.scalars import NAME_PATTERN
 from agent.version import agent_version
 
 PATH = "/api/v1/openapi.json"
@@ -77,7 +78,7 @@ def _array(name: str, items: dict[str, Any], description: str) -> dict[str, Any]
 PENDING = _json("ErrorJson", "The first SLO evaluation has not finished yet")
 
 STATUS_PARAMETERS = [
-    _array("node", {"type": "string", "minLength": 1}, "Only these nodes and journeys"),
+    _array("node", {"type": "string", "pattern": NAME_PATTERN}, "Only these nodes and journeys"),
     _array(
         "state",
         {"type": "string", "enum": [s.value for s in PRECEDENCE]},
@@ -94,8 +95,9 @@ STATUS_PARAMETERS = [
         "name": "cursor",
         "in": "query",
         "required": False,
-        "description": "The next_cursor of the previous page (any other value is a 400)",
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+        "description": "The next_cursor of the previous page: the last node returned, "
+        "state:node; the page starts after it",
+        "schema": {"type": "string", "pattern": CURSOR_PATTERN},
     },
 ]
 

@@ -7,7 +7,7 @@
 - ``cursor``: the ``next_cursor`` of the previous page.
 
 Nodes come most urgent first (``page``, ``exhausted``, ``ticket``, ``no_data``, ``ok``), then by
-name; the cursor names the last node returned (its state and name), so a page never repeats or
+name; the cursor names the last node returned (``state:node``), so a page never repeats or
 skips a node whose state did not change between requests. Journeys are few: they are filtered,
 not paged, and come on the first page only. The summary always counts the whole snapshot,
 whatever the filters.
@@ -15,13 +15,12 @@ whatever the filters.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from agent.slo.status import PRECEDENCE, JourneyStatus, NodeStatus, SloState, Snapshot, worst_state
+from agent.spec.scalars import NAME_PATTERN
 
 DEFAULT_LIMIT = 1000  # nodes per page when ``limit`` is not given
 MAX_LIMIT = 5000
@@ -46,26 +45,23 @@ class StatusQuery:
         return bool(self.nodes or self.states)
 
 
+CURSOR_PATTERN = rf"^({'|'.join(s.value for s in PRECEDENCE)}):{NAME_PATTERN[1:]}"
+"""A cursor is the last node returned, ``state:node`` (``page:acme-pay``): the next page starts
+after it in the order (state by urgency, then name)."""
+
+
 def _cursor(rank: int, node: str) -> str:
-    raw = json.dumps([rank, node], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{PRECEDENCE[rank].value}:{node}"
 
 
 def _after(cursor: str) -> tuple[int, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        rank, node = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError):
+    if re.fullmatch(CURSOR_PATTERN, cursor) is None:
         raise QueryError(
-            f"query parameter cursor: {cursor[:40]!r} is not a cursor this agent gave "
-            "(use the next_cursor of the previous page)"
-        ) from None
-    if not isinstance(rank, int) or not isinstance(node, str) or not 0 <= rank < len(PRECEDENCE):
-        raise QueryError(
-            f"query parameter cursor: {cursor[:40]!r} is not a cursor this agent gave "
+            f"query parameter cursor: {cursor[:80]!r} is not state:node "
             "(use the next_cursor of the previous page)"
         )
-    return rank, node
+    state, node = cursor.split(":", 1)
+    return _RANK[SloState(state)], node
 
 
 def _limit(values: Sequence[str]) -> int:
@@ -98,8 +94,12 @@ def parse_query(params: Iterable[tuple[str, str]]) -> StatusQuery:
     cursors = given.get("cursor", [])
     if len(cursors) > 1:
         raise QueryError("query parameter cursor: give it once")
-    if any(not n for n in given.get("node", [])):
-        raise QueryError("query parameter node: give a node's name")
+    for node in given.get("node", []):
+        if re.fullmatch(NAME_PATTERN, node) is None:
+            raise QueryError(
+                f"query parameter node: {node[:80]!r} is not a node or journey name "
+                "(lower-case letters, digits and '-', at most 63)"
+            )
     return StatusQuery(
         nodes=frozenset(given.get("node", [])),
         states=frozenset(_state(s) for s in given.get("state", [])),
