@@ -122,28 +122,53 @@ class StatusPage:
     node_states: dict[SloState, int]  # every node of the snapshot
 
 
-def select(snapshot: Snapshot, query: StatusQuery) -> StatusPage:
-    """The page of ``snapshot`` that ``query`` asks for, with the whole snapshot's counts."""
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """A snapshot's nodes in order with their states, and its counts: computed once per
+    snapshot (the evaluator makes a new one each cycle), not once per request."""
+
+    snapshot: Snapshot
+    nodes: tuple[tuple[int, str, NodeStatus], ...]  # (state rank, name, node), in order
+    slo_states: dict[SloState, int]
+    node_states: dict[SloState, int]
+
+
+_last: list[_Ranked] = []  # the latest snapshot's ranking (one entry)
+
+
+def _ranked(snapshot: Snapshot) -> _Ranked:
+    if _last and _last[0].snapshot is snapshot:
+        return _last[0]
     slo_states = dict.fromkeys(PRECEDENCE, 0)
     for slo in snapshot.slos():
         slo_states[slo.state] += 1
-    ranked: list[tuple[int, str, NodeStatus]] = []
     node_states = dict.fromkeys(PRECEDENCE, 0)
+    nodes = []
     for node in snapshot.nodes:
         state = node_state(node)
         node_states[state] += 1
-        if query.nodes and node.node not in query.nodes:
-            continue
-        if query.states and state not in query.states:
-            continue
-        ranked.append((_RANK[state], node.node, node))
-    ranked.sort(key=lambda r: (r[0], r[1]))
-    matched = len(ranked)
+        nodes.append((_RANK[state], node.node, node))
+    nodes.sort(key=lambda r: (r[0], r[1]))
+    ranked = _Ranked(snapshot, tuple(nodes), slo_states, node_states)
+    _last[:] = [ranked]
+    return ranked
+
+
+def select(snapshot: Snapshot, query: StatusQuery) -> StatusPage:
+    """The page of ``snapshot`` that ``query`` asks for, with the whole snapshot's counts."""
+    ranked = _ranked(snapshot)
+    rows = [
+        r
+        for r in ranked.nodes
+        if (not query.nodes or r[1] in query.nodes)
+        and (not query.states or PRECEDENCE[r[0]] in query.states)
+    ]
+    matched = len(rows)
     if query.after is not None:
         after = query.after
-        ranked = [r for r in ranked if (r[0], r[1]) > after]
-    page = ranked[: query.limit]
-    more = len(ranked) > query.limit
+        rows = [r for r in rows if (r[0], r[1]) > after]
+    page = rows[: query.limit]
+    more = len(rows) > query.limit
     journeys = tuple(
         j
         for j in snapshot.journeys
@@ -156,6 +181,6 @@ def select(snapshot: Snapshot, query: StatusQuery) -> StatusPage:
         journeys=journeys,
         matched=matched,
         next_cursor=_cursor(page[-1][0], page[-1][1]) if more else None,
-        slo_states=slo_states,
-        node_states=node_states,
+        slo_states=ranked.slo_states,
+        node_states=ranked.node_states,
     )
