@@ -28,9 +28,10 @@ from agent.cli.styles import STATE_STYLES
 from agent.demo.ecosystem import Ecosystem
 from agent.demo.templates import render_demo_specs
 from agent.model import JOURNEY_MODE
+from agent.numbers import times
 from agent.runtime.advice import Advisor
 from agent.runtime.agent import Agent, AgentSettings
-from agent.slo.status import SloState, SloStatus, Snapshot, multiple
+from agent.slo.status import SloState, SloStatus, Snapshot
 
 REFRESH_SECONDS = 2.0
 
@@ -54,7 +55,7 @@ def _pct(ratio: float | None) -> str:
 
 
 def _burn(rate: float | None) -> str:
-    return "-" if rate is None else f"{multiple(rate)}x"
+    return "-" if rate is None else times(rate)
 
 
 def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed: float) -> Table:
@@ -122,7 +123,7 @@ def _change_line(key: str, slo: SloStatus, previous: SloState) -> str:
         return f"EXHAUSTED {key}: error budget {slo.budget.left_text(2)}"
     burns = "; ".join(
         f"{a.severity.value} {a.long}/{a.short} burning "
-        f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {multiple(a.factor)}x)"
+        f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {times(a.factor)})"
         for a in slo.firing
     )
     return f"{state.label.upper():<8}  {key}: {burns}"
