@@ -19,6 +19,7 @@ import typer
 from agent.api.limits import MAX_CONNECTIONS, ServerLimits
 from agent.cli import loop
 from agent.cli.options import duration, listen_address, prometheus_url, setup_logging
+from agent.cli.version import print_version
 from agent.errors import UserError
 from agent.redaction import redact_url
 from agent.schedule.shard import UNSHARDED, Shard, parse_shard
@@ -54,6 +55,18 @@ PrometheusUrlOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Probe the nodes you operate and the partners you orchestrate; keep their error budgets."""
 
 
 def _fail(exc: UserError) -> typer.Exit:
