@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing_extensions import TypedDict
 
+from agent.api.timestamps import Timestamp
+
 
 class ReasonJson(TypedDict):
     text: str
@@ -30,8 +32,8 @@ class SloSignalJson(TypedDict):
 
 
 class IncidentJson(TypedDict):
-    started_at: str
-    ended_at: str | None  # None: still going on
+    started_at: Timestamp
+    ended_at: Timestamp | None  # None: still going on
     failures: int
     duration_seconds: float
 
@@ -108,8 +110,8 @@ class SignalsJson(TypedDict):
 class PendingJson(TypedDict):
     recommendation: str
     target: str | None
-    since: str
-    takes_effect_at: str
+    since: Timestamp
+    takes_effect_at: Timestamp
     takes_effect_in_seconds: float
     text: str
 
@@ -132,7 +134,7 @@ class ReviewJson(TypedDict):
     recommendation: str
     target: str | None
     flagged: bool
-    since: str | None
+    since: Timestamp | None
     measured: MeasuredJson
     pending: PendingJson | None
     reasons: list[ReasonJson]
@@ -142,7 +144,7 @@ class ReviewJson(TypedDict):
 
 
 class DecisionsJson(TypedDict):
-    evaluated_at: str
+    evaluated_at: Timestamp
     policy: str
     sustain_seconds: float
     clear_seconds: float

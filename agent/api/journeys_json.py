@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing_extensions import TypedDict
 
 from agent.api.status_json import SloJson, slo_json
-from agent.api.timestamps import rfc3339
+from agent.api.timestamps import Timestamp, rfc3339
 from agent.journeys.ceiling import Ceiling
 from agent.journeys.views import JourneyView
 from agent.model import JOURNEY_MODE
@@ -68,7 +68,7 @@ class JourneyJson(TypedDict):
 
 
 class JourneysJson(TypedDict):
-    evaluated_at: str
+    evaluated_at: Timestamp
     journeys: list[JourneyJson]
 
 

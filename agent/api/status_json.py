@@ -14,7 +14,7 @@ from typing import Literal, NotRequired
 from typing_extensions import TypedDict
 
 from agent.api.status_query import StatusQuery, node_state, select
-from agent.api.timestamps import rfc3339
+from agent.api.timestamps import Timestamp, rfc3339
 from agent.model import JOURNEY_MODE
 from agent.slo.certificates import DAY, CertificateStatus
 from agent.slo.status import JourneyStatus, NodeStatus, SloState, SloStatus, Snapshot
@@ -62,7 +62,7 @@ class SloJson(TypedDict):
 
 class CertificateJson(TypedDict):
     probe: str
-    expires_at: str
+    expires_at: Timestamp
     not_after: float  # deprecated: Unix seconds; use expires_at
     not_after_iso: str  # deprecated: use expires_at
     days_left: float
@@ -73,7 +73,7 @@ class CertificateJson(TypedDict):
 class FailureJson(TypedDict):
     probe: str
     failing: bool
-    run_started_at: str
+    run_started_at: Timestamp
     started_at: float  # deprecated: Unix seconds; use run_started_at
     started_at_iso: str  # deprecated: use run_started_at
     reason: str
@@ -128,7 +128,7 @@ class ShardJson(TypedDict):
 
 
 class StatusJson(TypedDict):
-    evaluated_at: str
+    evaluated_at: Timestamp
     summary: NotRequired[SummaryJson]
     page: NotRequired[PageJson]
     nodes: list[NodeJson]

@@ -10,6 +10,12 @@ the OpenAPI document (``/api/v1/openapi.json``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import WithJsonSchema
+
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+"""A timestamp field of a response shape: an RFC 3339 string (``format: date-time``)."""
 
 
 def rfc3339(unix: float) -> str:
