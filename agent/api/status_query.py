@@ -40,10 +40,6 @@ class StatusQuery:
     limit: int = DEFAULT_LIMIT
     after: tuple[int, str] | None = None  # (state rank, node) of the last node already returned
 
-    @property
-    def filtered(self) -> bool:
-        return bool(self.nodes or self.states)
-
 
 CURSOR_PATTERN = rf"^({'|'.join(s.value for s in PRECEDENCE)}):{NAME_PATTERN[1:]}"
 """A cursor is the last node returned, ``state:node`` (``page:acme-pay``): the next page starts
@@ -68,7 +64,7 @@ def _limit(values: Sequence[str]) -> int:
     if len(values) > 1:
         raise QueryError("query parameter limit: give it once")
     text = values[0]
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if re.fullmatch(r"[0-9]{1,9}", text) is None or not 1 <= int(text) <= MAX_LIMIT:
         raise QueryError(
             f"query parameter limit: {text[:40]!r} is not a whole number from 1 to {MAX_LIMIT}"
         )

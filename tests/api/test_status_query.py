@@ -174,6 +174,7 @@ def test_a_cursor_for_a_node_gone_since_continues_after_its_place(client: httpx.
         ("limit=0", "query parameter limit: '0' is not a whole number from 1 to 5000"),
         ("limit=5001", "query parameter limit: '5001' is not a whole number from 1 to 5000"),
         ("limit=ten", "query parameter limit: 'ten' is not a whole number from 1 to 5000"),
+        ("limit=%C2%B2", "query parameter limit: '\u00b2' is not a whole number from 1 to 5000"),
         ("limit=1&limit=2", "query parameter limit: give it once"),
         (
             "cursor=abc",
