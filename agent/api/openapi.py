@@ -171,6 +171,9 @@ def component_schemas() -> dict[str, Any]:
         for name, defined in [*schema.pop("$defs", {}).items(), (shape.__name__, schema)]:
             if schemas.setdefault(name, defined) != defined:  # two shapes of one name
                 raise ValueError(f"two response shapes are named {name}: rename one")
+    for schema in schemas.values():  # closed: a field the code adds must be documented first
+        if "properties" in schema:
+            schema.setdefault("additionalProperties", False)
     for (name, field), instead in DEPRECATED.items():
         prop = schemas[name]["properties"][field]
         prop["deprecated"] = True

@@ -38,3 +38,11 @@ def test_deprecated_fields_say_what_to_use_instead() -> None:
     assert "deprecated" not in schemas["CertificateJson"]["properties"]["expires_at"]
     evaluated = schemas["StatusJson"]["properties"]["evaluated_at"]
     assert (evaluated["type"], evaluated["format"]) == ("string", "date-time")
+
+
+def test_the_shapes_are_closed_so_every_field_served_is_documented() -> None:
+    schemas = openapi_document([])["components"]["schemas"]
+    assert schemas["StatusJson"]["additionalProperties"] is False
+    assert schemas["SloJson"]["additionalProperties"] is False
+    windows = schemas["SloJson"]["properties"]["windows"]  # a map: any window label
+    assert windows["additionalProperties"] == {"$ref": "#/components/schemas/WindowJson"}
