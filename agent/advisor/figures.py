@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from agent.durations import format_duration
+from agent.numbers import times
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,9 @@ def number(name: str, value: float, digits: int = 2) -> Figure:
 
 
 def factor(name: str, value: float) -> Figure:
-    """A ratio between two measurements: ``2.25`` -> ``2.2x``."""
-    return Figure(name, value, f"{value:.1f}x")
+    """A ratio between two measurements: ``2.25`` -> ``2.25\u00d7``, ``1172.4`` ->
+    ``1,172\u00d7`` (:func:`agent.numbers.times`)."""
+    return Figure(name, value, times(value))
 
 
 def money(name: str, value: float, currency: str) -> Figure:

@@ -46,6 +46,7 @@ from agent.advisor.policy import Axis, DecisionPolicy
 from agent.advisor.scores import AxisScore
 from agent.advisor.signals import Drill, NodeSignals
 from agent.model import Mode
+from agent.numbers import times
 
 
 class Recommendation(StrEnum):
@@ -162,8 +163,8 @@ def _shortfalls(s: NodeSignals) -> list[Reason]:
 
 
 def _spent(consumed: float) -> Figure:
-    """The share of an error budget spent: ``140%``, or ``2,000x`` when far over."""
-    text = f"{consumed * 100:.0f}%" if consumed < 10 else f"{consumed:,.0f}x"
+    """The share of an error budget spent: ``140%``, or ``2,000\u00d7`` when far over."""
+    text = f"{consumed * 100:.0f}%" if consumed < 10 else times(consumed)
     return Figure("budget_spent", consumed, text)
 
 

@@ -21,9 +21,12 @@ from starlette.routing import Route
 
 from agent.advisor.review import DecisionReport
 from agent.api.decisions_json import decisions_json
-from agent.api.history import HistoryQueryError, parse_query
+from agent.api.history import HistoryQueryError
+from agent.api.history import parse_query as parse_history_query
 from agent.api.history_read import HistorySource, NotFound, history
 from agent.api.journeys_json import journeys_json
+from agent.api.openapi import PATH as OPENAPI_PATH
+from agent.api.openapi import openapi_document
 from agent.api.page import (
     ENDPOINTS,
     PageData,
@@ -35,7 +38,8 @@ from agent.api.page_decisions import DecisionRow
 from agent.api.page_node import NAME, not_found_page
 from agent.api.page_owner import render_owner
 from agent.api.scrape_cache import DEFAULT_MAX_AGE, ScrapeCache, accepts_gzip
-from agent.api.status_json import snapshot_json
+from agent.api.status_json import status_json
+from agent.api.status_query import QueryError, parse_query
 from agent.journeys.views import JourneyView
 from agent.schedule.shard import Shard
 from agent.slo.status import Snapshot
@@ -142,11 +146,15 @@ def create_app(
         media_type = OPENMETRICS_CONTENT_TYPE if om else metrics_content_type
         return Response(body, media_type=media_type, headers=headers)
 
-    async def status(_: Request) -> Response:
+    async def status(request: Request) -> Response:
+        try:
+            query = parse_query(request.query_params.multi_items())
+        except QueryError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
         snapshot = view.snapshot
         if snapshot is None:
             return JSONResponse({"error": "first SLO evaluation pending"}, status_code=503)
-        body = snapshot_json(snapshot)
+        body = status_json(snapshot, query)
         body["spec_reload_error"] = view.last_reload_error
         if shard is not None:  # the nodes and journeys listed are the ones this replica owns
             body["shard"] = {"index": shard.index, "count": shard.count, "shard": str(shard)}
@@ -194,7 +202,7 @@ def create_app(
             return JSONResponse({"error": "first SLO evaluation pending"}, status_code=503)
         params = {k: request.query_params.getlist(k) for k in request.query_params}
         try:
-            query = parse_query(params)
+            query = parse_history_query(params)
             body = await asyncio.to_thread(history, history_source, query, snapshot.evaluated_at)
         except HistoryQueryError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
@@ -202,11 +210,16 @@ def create_app(
             return JSONResponse({"error": str(exc)}, status_code=404)
         return JSONResponse(body)
 
+    async def openapi(request: Request) -> Response:
+        served = [getattr(route, "path", "") for route in request.app.routes]
+        return JSONResponse(openapi_document(served))
+
     return Starlette(
         routes=[
             Route("/nodes/{name}", owner_page("node")),
             Route("/journeys/{name}", owner_page("journey")),
             Route("/api/v1/history", history_api),
+            Route(OPENAPI_PATH, openapi),
             Route("/", index),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

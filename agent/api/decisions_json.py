@@ -4,20 +4,21 @@ and the rows of the status page's decisions section."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
-from typing import Any
 
 from agent.advisor.figures import Reason
 from agent.advisor.review import DecisionReport, NodeReview
 from agent.advisor.signals import Latency, NodeSignals
+from agent.api.decisions_types import (
+    DecisionsJson,
+    LatencyJson,
+    PendingJson,
+    ReasonJson,
+    ReviewJson,
+    SignalsJson,
+)
 from agent.api.page_decisions import DecisionRow
+from agent.api.timestamps import rfc3339, rfc3339_or_none
 from agent.store.latency import LatencyRange
-
-
-def _time(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _upper(bucket: LatencyRange | None) -> float | None:
@@ -25,7 +26,7 @@ def _upper(bucket: LatencyRange | None) -> float | None:
     return None if bucket is None or math.isinf(bucket.upper) else bucket.upper
 
 
-def _latency(latency: Latency) -> dict[str, Any]:
+def _latency(latency: Latency) -> LatencyJson:
     """Percentiles from every successful run's histogram bucket: ``p50``/``p99`` are the upper
     bounds (at most), ``*_above`` the lower bounds."""
     return {
@@ -37,11 +38,11 @@ def _latency(latency: Latency) -> dict[str, Any]:
     }
 
 
-def reason_json(reason: Reason) -> dict[str, Any]:
+def reason_json(reason: Reason) -> ReasonJson:
     return {"text": reason.text, "figures": {f.name: f.value for f in reason.figures}}
 
 
-def signals_json(s: NodeSignals) -> dict[str, Any]:
+def signals_json(s: NodeSignals) -> SignalsJson:
     cost = s.cost
     partner = s.partner
     return {
@@ -61,7 +62,12 @@ def signals_json(s: NodeSignals) -> dict[str, Any]:
         "availability": s.availability,
         "recent_availability": s.recent_availability,
         "incidents": [
-            {"start": i.start, "end": i.end, "failures": i.failures, "seconds": i.duration(s.now)}
+            {
+                "started_at": rfc3339(i.start),
+                "ended_at": rfc3339_or_none(i.end),
+                "failures": i.failures,
+                "duration_seconds": i.duration(s.now),
+            }
             for i in s.incidents
         ],
         "mttr_seconds": s.mttr,
@@ -125,16 +131,16 @@ def signals_json(s: NodeSignals) -> dict[str, Any]:
     }
 
 
-def review_json(review: NodeReview, report: DecisionReport) -> dict[str, Any]:
+def review_json(review: NodeReview, report: DecisionReport) -> ReviewJson:
     state = review.state
-    pending = None
+    pending: PendingJson | None = None
     waiting = report.pending(review)
     if waiting is not None:
         pending = {
             "recommendation": waiting.recommendation,
             "target": waiting.target,
-            "since": _time(waiting.since),
-            "takes_effect_at": _time(waiting.takes_effect_at),
+            "since": rfc3339(waiting.since),
+            "takes_effect_at": rfc3339(waiting.takes_effect_at),
             "takes_effect_in_seconds": waiting.wait(report.evaluated_at),
             "text": waiting.text(report.evaluated_at),
         }
@@ -145,7 +151,7 @@ def review_json(review: NodeReview, report: DecisionReport) -> dict[str, Any]:
         "recommendation": review.recommendation,
         "target": review.target,
         "flagged": review.flagged,
-        "since": _time(state.since),
+        "since": rfc3339_or_none(state.since),
         "measured": {
             "recommendation": review.advice.recommendation.value,
             "target": review.advice.target,
@@ -165,9 +171,9 @@ def review_json(review: NodeReview, report: DecisionReport) -> dict[str, Any]:
     }
 
 
-def decisions_json(report: DecisionReport) -> dict[str, Any]:
+def decisions_json(report: DecisionReport) -> DecisionsJson:
     return {
-        "evaluated_at": _time(report.evaluated_at),
+        "evaluated_at": rfc3339(report.evaluated_at),
         "policy": report.policy,
         "sustain_seconds": report.sustain,
         "clear_seconds": report.clear,

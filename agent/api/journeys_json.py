@@ -1,20 +1,80 @@
-"""The JSON shape of the journey views, shared by ``/api/v1/journeys`` and ``report --json``."""
+"""The JSON shape of the journey views, shared by ``/api/v1/journeys`` and ``report --json``
+(typed like :mod:`agent.api.status_json`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
 
-from agent.api.status_json import slo_json
+from typing_extensions import TypedDict
+
+from agent.api.status_json import SloJson, slo_json
+from agent.api.timestamps import Timestamp, rfc3339
 from agent.journeys.ceiling import Ceiling
 from agent.journeys.views import JourneyView
 from agent.model import JOURNEY_MODE
 
 
-def ceiling_json(ceiling: Ceiling) -> dict[str, Any]:
+class CeilingStepJson(TypedDict):
+    step: str
+    node: str
+    availability: float
+    fallback_node: str | None
+    fallback_availability: float | None
+    failover_success: float | None
+    untested_fallback: bool
+    ceiling: float
+
+
+class CeilingJson(TypedDict):
+    availability: float | None  # None until every step has enough runs
+    objectives_above: list[str]
+    steps: list[CeilingStepJson]
+
+
+class HopJson(TypedDict):
+    step: str
+    node: str
+    mode: str
+    partner: str
+    bad_runs: int  # bad runs blamed (in part) on this hop
+    blamed_runs: float  # those runs' blame shares summed (1/k for a run k hops share)
+    budget_fraction: float  # blamed_runs / the journey's bad runs
+    reasons: dict[str, int]
+    trace_ids: list[str]
+
+
+class PartnerBlameJson(TypedDict):
+    partner: str
+    mode: str
+    nodes: list[str]
+    blamed_runs: float
+    budget_fraction: float
+
+
+class BlameJson(TypedDict):
+    hops: list[HopJson]
+    partners: list[PartnerBlameJson]
+
+
+class JourneyJson(TypedDict):
+    journey: str
+    mode: str  # "journey"
+    period: str
+    runs: int
+    bad_runs: float
+    slos: list[SloJson]
+    blame: BlameJson
+    ceiling: CeilingJson
+
+
+class JourneysJson(TypedDict):
+    evaluated_at: Timestamp
+    journeys: list[JourneyJson]
+
+
+def ceiling_json(ceiling: Ceiling) -> CeilingJson:
     return {
-        "availability": ceiling.availability,  # None until every step has enough runs
+        "availability": ceiling.availability,
         "objectives_above": list(ceiling.above),
         "steps": [
             {
@@ -32,7 +92,7 @@ def ceiling_json(ceiling: Ceiling) -> dict[str, Any]:
     }
 
 
-def journey_json(view: JourneyView) -> dict[str, Any]:
+def journey_json(view: JourneyView) -> JourneyJson:
     return {
         "journey": view.journey,
         "mode": JOURNEY_MODE,
@@ -48,7 +108,7 @@ def journey_json(view: JourneyView) -> dict[str, Any]:
                     "mode": hop.mode,
                     "partner": hop.partner,
                     "bad_runs": hop.bad_runs,
-                    "share": hop.share,
+                    "blamed_runs": hop.share,
                     "budget_fraction": hop.fraction,
                     "reasons": dict(hop.reasons),
                     "trace_ids": list(hop.trace_ids),
@@ -60,7 +120,7 @@ def journey_json(view: JourneyView) -> dict[str, Any]:
                     "partner": partner.partner,
                     "mode": partner.mode,
                     "nodes": list(partner.nodes),
-                    "share": partner.share,
+                    "blamed_runs": partner.share,
                     "budget_fraction": partner.fraction,
                 }
                 for partner in view.partners
@@ -70,9 +130,8 @@ def journey_json(view: JourneyView) -> dict[str, Any]:
     }
 
 
-def journeys_json(views: Sequence[JourneyView], evaluated_at: float) -> dict[str, Any]:
+def journeys_json(views: Sequence[JourneyView], evaluated_at: float) -> JourneysJson:
     return {
-        "evaluated_at": evaluated_at,
-        "evaluated_at_iso": datetime.fromtimestamp(evaluated_at, UTC).isoformat(),
+        "evaluated_at": rfc3339(evaluated_at),
         "journeys": [journey_json(view) for view in views],
     }

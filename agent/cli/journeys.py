@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.journeys.views import JourneyView
+from agent.numbers import whole
 
 
 def _pct(ratio: float | None, digits: int = 1) -> str:
@@ -16,7 +17,7 @@ def _pct(ratio: float | None, digits: int = 1) -> str:
 
 
 def _runs(count: float) -> str:
-    return f"{count:.0f}" if float(count).is_integer() else f"{count:.2f}"
+    return whole(count) if float(count).is_integer() else f"{count:,.2f}"
 
 
 def _ceiling_line(view: JourneyView) -> str:

@@ -25,6 +25,7 @@ from agent.cli.options import (
     setup_logging,
     trace_url_template,
 )
+from agent.cli.version import print_version
 from agent.errors import UserError
 from agent.redaction import redact_url
 from agent.schedule.shard import UNSHARDED, Shard, parse_shard
@@ -60,6 +61,18 @@ PrometheusUrlOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Probe the nodes you operate and the partners you orchestrate; keep their error budgets."""
 
 
 def _fail(exc: UserError) -> typer.Exit:

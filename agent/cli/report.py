@@ -25,10 +25,11 @@ from agent.cli.styles import STATE_STYLES
 from agent.errors import UserError
 from agent.journeys.views import read_journey_views
 from agent.model import SpecSet
+from agent.numbers import times, whole
 from agent.runtime.evaluator import evaluate
 from agent.runtime.source import SpecSource
 from agent.slo.events import Counts
-from agent.slo.status import SloStatus, Snapshot, multiple
+from agent.slo.status import SloStatus, Snapshot
 from agent.sources.prometheus import PrometheusSliSource
 from agent.store.sqlite import SqliteStore
 
@@ -38,12 +39,12 @@ def _pct(ratio: float | None, digits: int = 3) -> str:
 
 
 def _burn(rate: float | None) -> str:
-    return "-" if rate is None else f"{multiple(rate)}x"
+    return "-" if rate is None else times(rate)
 
 
 def _events(count: float) -> str:
     """Whole for counted events; estimates from Prometheus rates are rounded."""
-    return f"{count:.0f}" if float(count).is_integer() else f"~{count:.0f}"
+    return whole(count) if float(count).is_integer() else f"~{whole(count)}"
 
 
 def _eta(seconds: float | None) -> str:

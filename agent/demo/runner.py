@@ -23,14 +23,16 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.advisor.review import DecisionReport
-from agent.app import RunOptions, running_agent
+from agent.app import RunningAgent, RunOptions, running_agent
 from agent.cli.styles import STATE_STYLES
 from agent.demo.ecosystem import Ecosystem
+from agent.demo.next_steps import next_steps
 from agent.demo.templates import render_demo_specs
 from agent.model import JOURNEY_MODE
+from agent.numbers import times
 from agent.runtime.advice import Advisor
 from agent.runtime.agent import Agent, AgentSettings
-from agent.slo.status import SloState, SloStatus, Snapshot, multiple
+from agent.slo.status import SloState, SloStatus, Snapshot
 
 REFRESH_SECONDS = 2.0
 
@@ -54,7 +56,7 @@ def _pct(ratio: float | None) -> str:
 
 
 def _burn(rate: float | None) -> str:
-    return "-" if rate is None else f"{multiple(rate)}x"
+    return "-" if rate is None else times(rate)
 
 
 def progress_table(snapshot: Snapshot | None, faults: Mapping[str, str], elapsed: float) -> Table:
@@ -122,7 +124,7 @@ def _change_line(key: str, slo: SloStatus, previous: SloState) -> str:
         return f"EXHAUSTED {key}: error budget {slo.budget.left_text(2)}"
     burns = "; ".join(
         f"{a.severity.value} {a.long}/{a.short} burning "
-        f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {multiple(a.factor)}x)"
+        f"{_burn(a.long_burn)}/{_burn(a.short_burn)} (threshold {times(a.factor)})"
         for a in slo.firing
     )
     return f"{state.label.upper():<8}  {key}: {burns}"
@@ -172,7 +174,7 @@ async def run_demo(options: DemoOptions) -> None:
                 settings=AgentSettings(flush_interval=1.0, evaluation_interval=REFRESH_SECONDS),
             )
             async with running_agent(run_options, os.environ) as running:
-                _print_where_to_look(console, running.url, ecosystem, spec_dir, store, options)
+                _print_where_to_look(console, running, ecosystem, spec_dir, store, options)
                 await _show_progress(
                     console, running.agent, ecosystem, stop, options.duration, running.advisor
                 )
@@ -189,28 +191,41 @@ async def run_demo(options: DemoOptions) -> None:
 
 def _print_where_to_look(
     console: Console,
-    url: str,
+    running: RunningAgent,
     ecosystem: Ecosystem,
     spec_dir: Path,
     store: Path,
     options: DemoOptions,
 ) -> None:
+    url = running.url
     nodes = ", ".join(f"{n} {u}" for n, u in sorted(ecosystem.urls.items()))
     until = f"for {_clock(options.duration)}" if options.duration else "until Ctrl-C"
+    tracing = running.tracing.target if running.tracing is not None else None
+    steps = next_steps(
+        url,
+        sorted(ecosystem.urls),
+        spec_dir,
+        store,
+        store_kept=options.store_path is not None,
+        tracing_target=tracing,
+    )
     console.print(
         f"Demo nodes on loopback: {nodes}\n"
         f"Specs (rendered for this run): {spec_dir}\n"
         f"Store: {store}\n"
-        f"Look at: [bold]{url}/[/bold] (status page)   [bold]{url}/api/v1/status[/bold]   "
-        f"[bold]{url}/api/v1/journeys[/bold]   [bold]{url}/metrics[/bold]\n"
         f"Fault schedule (10-minute cycle): acme-pay outage at 1:00 pages within a minute; "
         f"storefront 5xx burst at 2:00; inventory down at 2:40 and 3:20; fastship latency spike "
         f"at 4:00; inventory errors at 6:30; backup-pay contract break at 8:00. The checkout "
         f"journey (storefront -> acme-pay, falling back to backup-pay -> fastship) runs every "
         f"2s, one trace per run. The advisor flags inventory (review: orchestrate) near 4:10, "
         f"fastship (reroute) near 5:00, backup-pay and acme-pay (review: operate) "
-        f"after 8:00: see {url}/api/v1/decisions. Running {until}.\n"
+        f"after 8:00. Running {until}.",
+        markup=False,
     )
+    console.print("[bold]Next steps[/bold] (in another terminal while the demo runs):")
+    for line in steps:
+        console.print(f"  {line}", markup=False, soft_wrap=True)
+    console.print()
 
 
 async def _show_progress(

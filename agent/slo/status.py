@@ -15,14 +15,10 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from agent.model import Mode, Severity
+from agent.numbers import multiple as multiple  # re-exported: a burn rate for people
+from agent.numbers import times
 from agent.slo.certificates import CertificateStatus
 from agent.slo.failures import ProbeFailure
-
-
-def multiple(value: float) -> str:
-    """A burn rate or an overspend for people: ``"1.59"``, ``"14.3"``, ``"599"``, ``"1,120"``
-    (three significant digits, never an exponent)."""
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 class SloState(StrEnum):
@@ -88,13 +84,14 @@ class BudgetStatus:
 
     def left_text(self, digits: int = 1) -> str | None:
         """The budget left for people: ``"87.5%"``, or once it is overspent ``"overspent
-        636x"`` (the budget used 636 times over) rather than ``"-63536.4%"``; None = no data."""
+        636\u00d7"`` (the budget used 636 times over) rather than ``"-63536.4%"``; None = no
+        data."""
         remaining, consumed = self.remaining_ratio, self.consumed_ratio
         if remaining is None or consumed is None:  # both or neither: see budget_status
             return None
         if remaining >= 0:
             return f"{remaining * 100:.{digits}f}%"
-        return f"overspent {multiple(consumed)}x"
+        return f"overspent {times(consumed)}"
 
     @property
     def has_data(self) -> bool:

@@ -17,6 +17,7 @@ ALLOWED = (
     "agent.advisor",
     "agent.model",
     "agent.durations",
+    "agent.numbers",  # the one formatter of multiples for people
     "agent.probes.result",
     "agent.slo",
     "agent.probe_kinds",  # contracts and wire models: data; probers are imported when built

@@ -200,7 +200,7 @@ def test_a_ratio_without_a_material_difference_is_no_reason_to_reroute() -> None
         signals(**slow(0.3, 0.02)), [signals("other", **slow(0.1, 0.01))], scores(), 0.0, POLICY
     )
     assert far.recommendation is Recommendation.REROUTE
-    assert "at least 150ms and 2.5x slower; the floor is 50ms" in far.reasons[0].text
+    assert "at least 150ms and 2.5\u00d7 slower; the floor is 50ms" in far.reasons[0].text
     assert "median latency ≤ 300ms" in far.reasons[0].text
 
 

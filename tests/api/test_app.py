@@ -40,7 +40,7 @@ async def test_status_lists_every_slo_with_windows_budget_burn_alerts() -> None:
     view = StaticView(_snapshot(), last_reload_error="specs/x.yaml: document 1: boom")
     async with _server(view) as server, httpx.AsyncClient(base_url=server.url) as client:
         body = (await client.get("/api/v1/status")).json()
-    assert body["evaluated_at"] == NOW
+    assert body["evaluated_at"] == "2023-11-14T22:13:20.000Z"  # NOW, RFC 3339 in UTC
     assert body["spec_reload_error"] == "specs/x.yaml: document 1: boom"
     [n] = body["nodes"]
     assert (n["node"], n["mode"], n["partner"]) == ("acme-pay", "orchestrated", "Acme Pay")

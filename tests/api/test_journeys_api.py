@@ -77,7 +77,7 @@ async def test_journeys_show_slos_blame_shares_examples_and_ceiling() -> None:
     ):
         body = (await client.get("/api/v1/journeys")).json()
         status = (await client.get("/api/v1/status")).json()
-    assert body["evaluated_at"] == NOW
+    assert body["evaluated_at"] == "2023-11-14T22:13:20.000Z"  # NOW, RFC 3339 in UTC
     (checkout,) = body["journeys"]
     assert (checkout["journey"], checkout["mode"], checkout["period"]) == (
         "checkout",
@@ -102,7 +102,7 @@ async def test_journeys_show_slos_blame_shares_examples_and_ceiling() -> None:
         "partner": "Acme Pay",
         "mode": "orchestrated",
         "nodes": ["acme-pay"],
-        "share": 3.0,
+        "blamed_runs": 3.0,
         "budget_fraction": 0.75,
     }
     ceiling = checkout["ceiling"]

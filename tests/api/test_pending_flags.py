@@ -48,9 +48,10 @@ def test_the_decisions_json_says_what_is_pending_and_when() -> None:
     assert (acme["recommendation"], acme["flagged"]) == ("keep", False)
     assert acme["measured"]["recommendation"] == OPERATE
     pending = acme["pending"]
+    assert pending is not None
     assert pending["recommendation"] == OPERATE
     assert pending["takes_effect_in_seconds"] == 130
-    assert pending["takes_effect_at"] == "2023-11-14T22:15:30Z"
+    assert pending["takes_effect_at"] == "2023-11-14T22:15:30.000Z"
     assert pending["text"] == "pending: review: operate, takes effect in 2m10s"
     assert acme["reasons"][0]["text"] == WHY.text
     assert shop["pending"] is None

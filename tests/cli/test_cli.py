@@ -90,7 +90,7 @@ def test_report_reads_budgets_from_the_store(tmp_path: Path) -> None:
     assert table.returncode == 0, table.stderr
     assert "api-a" in table.stdout
     assert "95.000% (5/100 bad)" in table.stdout
-    assert "overspent 5x" in table.stdout  # not "-400.0%"
+    assert "overspent 5\u00d7" in table.stdout  # not "-400.0%"
     as_json = slo_agent("report", str(specs), "--store", str(store_path), "--json")
     body = json.loads(as_json.stdout)
     [slo] = body["nodes"][0]["slos"]

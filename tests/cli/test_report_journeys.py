@@ -93,7 +93,7 @@ def test_json_has_the_same_view_as_the_api(setup: tuple[list[str], Path]) -> Non
         "mode": "orchestrated",
         "partner": "Acme Pay",
         "bad_runs": 6,
-        "share": 6.0,
+        "blamed_runs": 6.0,
         "budget_fraction": 0.75,
         "reasons": {"status": 6},
         "trace_ids": [f"{i:032x}" for i in (18, 15, 12)],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -98,8 +99,11 @@ async def test_last_failure_in_api_and_page_and_one_log_line_per_change(
     assert failure["reason"] == "assertion"
     assert failure["detail"] == '$.key: expected "expected-key", got "REDACTED"'
     assert failure["trace_id"] is None  # tracing is off
-    assert failure["started_at_iso"].endswith("+00:00")
-    assert abs(failure["started_at"] - status["evaluated_at"]) < 60
+    assert failure["started_at_iso"].endswith("+00:00")  # deprecated, unchanged
+    started = datetime.fromisoformat(failure["run_started_at"])
+    assert failure["run_started_at"].endswith("Z")
+    assert started.timestamp() == pytest.approx(failure["started_at"], abs=0.001)
+    assert abs(started - datetime.fromisoformat(status["evaluated_at"])).total_seconds() < 60
     assert (
         "charge</strong> assertion: <code>$.key: expected &quot;expected-key&quot;, "
         "got &quot;REDACTED&quot;</code>" in page

@@ -91,8 +91,8 @@ def test_burning_at_the_factor_for_the_long_window_spends_the_tier_fraction(
         (None, None, None),
         (0.125, 0.875, "87.5%"),
         (1.0, 0.0, "0.0%"),
-        (1.2, -0.2, "overspent 1.2x"),
-        (636.36, -635.36, "overspent 636x"),
+        (1.2, -0.2, "overspent 1.2\u00d7"),
+        (636.36, -635.36, "overspent 636\u00d7"),
     ],
 )
 def test_budget_left_reads_as_overspent_once_negative(
