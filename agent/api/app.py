@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from agent.advisor.review import DecisionReport
 from agent.api.decisions_json import decisions_json
-from agent.api.history import HistoryQueryError
+from agent.api.history import HistoryQueryError, history_json
 from agent.api.history import parse_query as parse_history_query
 from agent.api.history_read import HistorySource, NotFound, history
 from agent.api.journeys_json import journeys_json
@@ -204,6 +204,7 @@ def create_app(
         try:
             query = parse_history_query(params)
             body = await asyncio.to_thread(history, history_source, query, snapshot.evaluated_at)
+            body = history_json(body)
         except HistoryQueryError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         except NotFound as exc:

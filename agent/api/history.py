@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from agent.api.timestamps import rfc3339
 from agent.durations import format_duration, parse_duration
 from agent.slo.burn import error_allowance, guarded_burn_rate
 from agent.slo.events import Counts
@@ -170,13 +171,27 @@ def rolling(base: Counts, cells: Sequence[Counts], lagged: Sequence[Counts]) -> 
     return out
 
 
-def iso(unix: float) -> str:
-    return datetime.fromtimestamp(unix, UTC).isoformat()
-
-
 def stamp(unix: float) -> dict[str, Any]:
-    """A point's time, the way ``/api/v1/status`` gives times: unix seconds and ISO 8601."""
-    return {"at": unix, "at_iso": iso(unix)}
+    """A point's time, in unix seconds (the pages draw with it; :func:`history_json` turns it
+    into the API's RFC 3339 string)."""
+    return {"at": unix}
+
+
+def history_json(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` as ``/api/v1/history`` answers: every time an RFC 3339 string, as everywhere in
+    the API (``start_at``, ``end_at``, each point's ``at``)."""
+    out = {k: v for k, v in body.items() if k not in ("start", "end", "series")}
+    out["start_at"], out["end_at"] = rfc3339(body["start"]), rfc3339(body["end"])
+    out["series"] = {name: _json_times(value) for name, value in body["series"].items()}
+    return out
+
+
+def _json_times(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_json_times(v) for v in value]
+    if isinstance(value, dict):
+        return {k: rfc3339(v) if k == "at" else _json_times(v) for k, v in value.items()}
+    return value
 
 
 def sli_points(grid: Grid, cells: Sequence[Counts]) -> list[dict[str, Any]]:
@@ -297,7 +312,14 @@ def latency_points(grid: Grid, minutes: Mapping[int, LatencyHistogram]) -> list[
     ]
 
 
-_POINT = {"type": "object", "required": ["at", "at_iso"]}
+_ERROR = {
+    "application/json": {"schema": {"type": "object", "properties": {"error": {"type": "string"}}}}
+}
+_POINT = {
+    "type": "object",
+    "required": ["at"],
+    "properties": {"at": {"type": "string", "format": "date-time"}},
+}
 
 HISTORY_OPENAPI: dict[str, Any] = {
     "get": {
@@ -306,8 +328,9 @@ HISTORY_OPENAPI: dict[str, Any] = {
             "SLI per step, error budget remaining over the SLO period and burn rate over each "
             "alert tier's windows at the end of each step, probe outcomes by reason and "
             "latency percentiles (known to the latency histogram's bucket bounds) per step. "
-            "Computed from buckets that count every run. Times are unix seconds ('at') with "
-            f"an ISO 8601 copy ('at_iso'). At most {MAX_POINTS} points per series."
+            "Computed from buckets that count every run. Times are RFC 3339 strings in UTC "
+            f"('start_at', 'end_at', each point's 'at': the end of its step). At most "
+            f"{MAX_POINTS} points per series."
         ),
         "parameters": [
             {
@@ -361,10 +384,8 @@ HISTORY_OPENAPI: dict[str, Any] = {
                             "required": [
                                 "kind",
                                 "name",
-                                "start",
-                                "start_iso",
-                                "end",
-                                "end_iso",
+                                "start_at",
+                                "end_at",
                                 "step_seconds",
                                 "series",
                             ],
@@ -374,10 +395,8 @@ HISTORY_OPENAPI: dict[str, Any] = {
                                 "slo": {"type": ["string", "null"]},
                                 "objective": {"type": ["number", "null"]},
                                 "period": {"type": ["string", "null"]},
-                                "start": {"type": "number"},
-                                "start_iso": {"type": "string"},
-                                "end": {"type": "number"},
-                                "end_iso": {"type": "string"},
+                                "start_at": {"type": "string", "format": "date-time"},
+                                "end_at": {"type": "string", "format": "date-time"},
                                 "step_seconds": {"type": "number"},
                                 "series": {
                                     "type": "object",
@@ -402,8 +421,8 @@ HISTORY_OPENAPI: dict[str, Any] = {
                     }
                 },
             },
-            "404": {"description": "No such node, journey or SLO"},
-            "503": {"description": "First SLO evaluation pending"},
+            "404": {"description": "No such node, journey or SLO", "content": _ERROR},
+            "503": {"description": "First SLO evaluation pending", "content": _ERROR},
         },
     }
 }

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from agent.api.decisions_types import DecisionsJson
+from agent.api.history import HISTORY_OPENAPI
 from agent.api.journeys_json import JourneysJson
 from agent.api.status_json import StatusJson
 from agent.api.status_query import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
@@ -157,6 +158,29 @@ ENDPOINTS: tuple[tuple[str, dict[str, Any]], ...] = (
             "The status page",
             {"200": _text("HTML", ("text/html",)), "503": _text("Pending", ("text/html",))},
         ),
+    ),
+    ("/api/v1/history", HISTORY_OPENAPI),
+    *(
+        (
+            f"/{kind}s/{{name}}",
+            _get(
+                f"A {kind}'s page: charts, incidents, alert tiers in words",
+                {
+                    "200": _text("HTML", ("text/html",)),
+                    "404": _text(f"No such {kind} (HTML)", ("text/html",)),
+                    "503": _text("Pending", ("text/html",)),
+                },
+                parameters=[
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": NAME_PATTERN},
+                    }
+                ],
+            ),
+        )
+        for kind in ("node", "journey")
     ),
 )
 """Every path the agent may serve and its OpenAPI path item object: one entry per path."""

@@ -4,7 +4,7 @@ recorded at known times: every figure is checked against the recorded events."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,16 @@ async def _get(store: SqliteStore, path: str) -> httpx.Response:
         return await client.get(path)
 
 
+def _unix(text: str) -> float:
+    """An RFC 3339 time of the API (UTC, ending in Z) in unix seconds."""
+    assert text.endswith("Z")
+    return datetime.fromisoformat(text.removesuffix("Z") + "+00:00").timestamp()
+
+
+def _at(point: dict[str, Any]) -> float:
+    return _unix(point["at"])
+
+
 def _expected(lo: float, hi: float) -> tuple[int, int]:
     inside = [reason for at, reason in _runs() if lo <= at < hi]
     return len(inside), sum(1 for r in inside if r is not Reason.OK)
@@ -80,18 +90,19 @@ async def test_sli_budget_and_burn_match_the_recorded_events(store: SqliteStore)
     response = await _get(store, "/api/v1/history?node=acme-pay&slo=availability&range=3h&step=30m")
     assert response.status_code == 200
     body: dict[str, Any] = response.json()
-    assert (body["start"], body["end"], body["step_seconds"]) == (NOW - 3 * 3600, NOW, 1800.0)
-    assert body["end_iso"] == "2023-11-15T01:14:00+00:00"  # BASE 22:14 UTC + 3 h
+    assert (_unix(body["start_at"]), _unix(body["end_at"])) == (NOW - 3 * 3600, NOW)
+    assert body["step_seconds"] == 1800.0
+    assert body["end_at"] == "2023-11-15T01:14:00.000Z"  # BASE 22:14 UTC + 3 h, as RFC 3339
     sli = body["series"]["sli"]
-    assert [p["at"] for p in sli] == [NOW - 3 * 3600 + (i + 1) * 1800 for i in range(6)]
+    assert [_at(p) for p in sli] == [NOW - 3 * 3600 + (i + 1) * 1800 for i in range(6)]
     for point in sli:
-        total, bad = _expected(point["at"] - 1800, point["at"])
+        total, bad = _expected(_at(point) - 1800, _at(point))
         assert (point["total"], point["bad"]) == (total, bad)
         assert point["sli"] == pytest.approx(1 - bad / total)
     assert sum(p["bad"] for p in sli) == len(FAILING) + len(TIMED_OUT)
     # the budget over the 30-day period at each point: every run before it counts
     for point in body["series"]["budget"]:
-        total, bad = _expected(0, point["at"])
+        total, bad = _expected(0, _at(point))
         assert point["remaining_ratio"] == pytest.approx(1 - bad / (0.001 * total))
     # the last point is the snapshot's own figure
     status = evaluate(SPECS, store, NOW).nodes[0].slos[0]
@@ -107,7 +118,7 @@ async def test_sli_budget_and_burn_match_the_recorded_events(store: SqliteStore)
         if long is None:
             continue
         for point in tier["points"]:
-            total, bad = _expected(point["at"] - long.total_seconds(), point["at"])
+            total, bad = _expected(_at(point) - long.total_seconds(), _at(point))
             expected = (bad / total) / 0.001 if total >= 3 else None
             assert point["long_burn"] == pytest.approx(expected)
     firing = [p["above"] for p in tiers[0]["points"]]
@@ -123,7 +134,7 @@ async def test_outcomes_by_reason_and_latency_percentiles_per_step(store: Sqlite
     series = response.json()["series"]
     assert set(series) == {"outcomes", "latency"}
     for point in series["outcomes"]:
-        inside = [r for at, r in _runs() if point["at"] - 600 <= at < point["at"]]
+        inside = [r for at, r in _runs() if _at(point) - 600 <= at < _at(point)]
         assert point["total"] == len(inside)
         expected = {str(r): inside.count(r) for r in (Reason.STATUS, Reason.TIMEOUT) if r in inside}
         assert point["by_reason"] == expected

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from tests.support.agents import agent_process, write_specs
 from tests.support.targets import Reply, ThreadedTarget
@@ -102,6 +103,9 @@ def test_the_document_lists_every_endpoint(agent_url: str) -> None:
         "/api/v1/journeys",
         "/api/v1/decisions",
         "/api/v1/openapi.json",
+        "/api/v1/history",
+        "/nodes/{name}",
+        "/journeys/{name}",
     }
 
 
@@ -121,6 +125,12 @@ def test_every_answer_matches_the_document(
         if mode is schemathesis.GenerationMode.NEGATIVE and not parameters:
             continue  # nothing to make invalid
 
+        # /api/v1/history has rules across parameters that OpenAPI 3.1 cannot state (exactly one
+        # of node and journey; slo for some series; range / step at most 200 points): a request
+        # valid for the document may get a 400, whose body is still checked against the
+        # document; tests/api/test_history_api.py checks those 400s' exact messages
+        excluded = [positive_data_acceptance] if operation.path == "/api/v1/history" else []
+
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
             max_examples=EXAMPLES,
@@ -129,6 +139,6 @@ def test_every_answer_matches_the_document(
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         )
         def check(case: schemathesis.Case[Any]) -> None:
-            case.call_and_validate(timeout=10)
+            case.call_and_validate(timeout=10, excluded_checks=excluded)  # noqa: B023 (called at once)
 
         check()
