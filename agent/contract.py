@@ -156,11 +156,7 @@ def value_conditions(spec: Mapping[str, Any]) -> ValueConditions:
     unknown = [key for key in spec if key not in VALUE_OPERATORS]
     if unknown or not spec:
         raise ValueError(f"conditions are {', '.join(VALUE_OPERATORS)}")
-    exists = spec.get("exists")
-    if exists is not None and not isinstance(exists, bool):
-        raise ValueError(f"exists must be true or false, got {show(exists)}")
-    if exists is False and len(spec) > 1:
-        raise ValueError("exists: false cannot be combined with other conditions")
+    exists = _exists(spec)
     kind = spec.get("type")
     if kind is not None and kind not in JSON_TYPES:
         raise ValueError(f"type must be one of {', '.join(JSON_TYPES)}, got {show(kind)}")
@@ -255,14 +251,20 @@ def header_check(name: str, spec: str | Mapping[str, Any], secret: bool = False)
     for op in spec:
         if op not in HEADER_OPERATORS:
             raise ValueError(f"unknown condition {show(op)}; header conditions are {known}")
-    exists = spec.get("exists")
-    if exists is not None and not isinstance(exists, bool):
-        raise ValueError(f"exists must be true or false, got {show(exists)}")
-    if exists is False and len(spec) > 1:
-        raise ValueError("exists: false cannot be combined with other conditions")
+    exists = _exists(spec)
     equals = spec.get("eq")
     if equals is not None and not isinstance(equals, str):
         raise ValueError(f"eq must be a string (quote it), got {show(equals)}")
     pattern = spec.get("regex")
     regex = None if pattern is None else _pattern(pattern)
     return HeaderCheck(name, exists, equals, regex, secret)
+
+
+def _exists(spec: Mapping[str, Any]) -> bool | None:
+    """The ``exists`` condition of ``spec`` (None if absent), checked."""
+    exists = spec.get("exists")
+    if exists is not None and not isinstance(exists, bool):
+        raise ValueError(f"exists must be true or false, got {show(exists)}")
+    if exists is False and len(spec) > 1:
+        raise ValueError("exists: false cannot be combined with other conditions")
+    return exists

@@ -15,10 +15,10 @@ plus one range ``[start - L, start)``, whatever ``L`` and the number of points.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from agent.api.timestamps import rfc3339
 from agent.durations import format_duration, parse_duration
@@ -27,6 +27,13 @@ from agent.slo.events import Counts
 from agent.slo.sli import has_data
 from agent.store.buckets import ProbeCounts
 from agent.store.latency import LatencyHistogram, LatencyRange
+
+
+class _Summable(Protocol):
+    def __add__(self, other: Self, /) -> Self: ...
+
+
+A = TypeVar("A", bound=_Summable)
 
 MAX_POINTS = 200
 """The most points a series has (``range / step``)."""
@@ -271,12 +278,18 @@ def step_of(grid: Grid, minute: int) -> int | None:
     return index if 0 <= index < grid.count else None
 
 
-def outcome_points(grid: Grid, minutes: Mapping[int, ProbeCounts]) -> list[dict[str, Any]]:
-    steps = [ProbeCounts() for _ in range(grid.count)]
-    for minute, counts in minutes.items():
+def _per_step(grid: Grid, minutes: Mapping[int, A], zero: Callable[[], A]) -> list[A]:
+    """Per step of ``grid``: the sum of the minutes' values it holds (``zero()`` if none)."""
+    steps = [zero() for _ in range(grid.count)]
+    for minute, value in minutes.items():
         index = step_of(grid, minute)
         if index is not None:
-            steps[index] = steps[index] + counts
+            steps[index] = steps[index] + value
+    return steps
+
+
+def outcome_points(grid: Grid, minutes: Mapping[int, ProbeCounts]) -> list[dict[str, Any]]:
+    steps = _per_step(grid, minutes, ProbeCounts)
     return [
         {
             **stamp(at),
@@ -297,11 +310,7 @@ def _quoted(found: LatencyRange | None) -> dict[str, float | None] | None:
 
 
 def latency_points(grid: Grid, minutes: Mapping[int, LatencyHistogram]) -> list[dict[str, Any]]:
-    steps = [LatencyHistogram() for _ in range(grid.count)]
-    for minute, histogram in minutes.items():
-        index = step_of(grid, minute)
-        if index is not None:
-            steps[index] = steps[index] + histogram
+    steps = _per_step(grid, minutes, LatencyHistogram)
     return [
         {
             **stamp(at),

@@ -39,16 +39,8 @@ from agent.store.journeys import BlameCounts
 from agent.store.latency import LatencyHistogram
 
 
-class HistoryStore(Protocol):
-    def sums_many(
-        self, requests: Mapping[str, Mapping[str, tuple[float, float]]], *, keep: bool = True
-    ) -> dict[str, dict[str, Counts]]: ...
-
-    def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]: ...
-
-    def latency_minutes(
-        self, node: str, start: float, end: float
-    ) -> dict[int, LatencyHistogram]: ...
+class ResultReader(Protocol):
+    """Reads a store's raw probe results (the illustrative sample, never counted from)."""
 
     def recent_results(
         self,
@@ -58,6 +50,18 @@ class HistoryStore(Protocol):
         since: float | None = None,
         limit: int = 1000,
     ) -> list[ProbeResult]: ...
+
+
+class HistoryStore(ResultReader, Protocol):
+    def sums_many(
+        self, requests: Mapping[str, Mapping[str, tuple[float, float]]], *, keep: bool = True
+    ) -> dict[str, dict[str, Counts]]: ...
+
+    def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]: ...
+
+    def latency_minutes(
+        self, node: str, start: float, end: float
+    ) -> dict[int, LatencyHistogram]: ...
 
     def journey_blame_counts(
         self, journey: str, start: float, end: float

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.api.page import document, slo_table, state_badge, utc_text
 from agent.api.page_chart import STYLE as CHART_STYLE
 from agent.api.page_chart import Line, chart
 from agent.api.page_failures import failures_list
+from agent.api.page_parts import document, slo_table, state_badge, utc_text
 from agent.probes.result import ProbeResult
 from agent.slo.failures import ProbeFailure
 from agent.slo.status import SloStatus, multiple, worst_state

@@ -9,8 +9,8 @@ from typing import Any
 
 from agent.api.history import HistoryQuery
 from agent.api.history_read import HistorySource, NotFound, history
-from agent.api.page import _e, utc_text
 from agent.api.page_node import OwnerPage, incidents, owner_page
+from agent.api.page_parts import _e, utc_text
 from agent.model import Journey, Node
 from agent.slo.status import Snapshot
 

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 
 from agent.api.limits import MAX_CONNECTIONS, ServerLimits
-from agent.cli import loop
+from agent.cli import loop, run_options
 from agent.cli.options import (
     duration,
     listen_address,
@@ -27,8 +25,6 @@ from agent.cli.options import (
 )
 from agent.cli.version import print_version
 from agent.errors import UserError
-from agent.redaction import redact_url
-from agent.schedule.shard import UNSHARDED, Shard, parse_shard
 from exporters.prometheus.rules.render import RuleFormat
 
 app = typer.Typer(
@@ -232,20 +228,20 @@ def run(
             evaluation_interval=duration(evaluation_interval).total_seconds(),
             watch_interval=duration(watch_interval).total_seconds(),
         ),
-        alertmanager_urls=[_alertmanager_url(url) for url in alertmanager_url or []],
-        alertmanager_resend_interval=_positive(
+        alertmanager_urls=[run_options.alertmanager_url(url) for url in alertmanager_url or []],
+        alertmanager_resend_interval=run_options.positive_seconds(
             alertmanager_resend_interval, "--alertmanager-resend-interval"
         ),
         prometheus_url=prometheus,
         tracing=not no_tracing,
-        shard=dataclasses.replace(_shard(shard), split=frozenset(shard_split or ())),
+        shard=dataclasses.replace(run_options.shard(shard), split=frozenset(shard_split or ())),
         decision_alerts=decision_alerts,
-        probe_workers=_probe_workers(probe_workers),
+        probe_workers=run_options.probe_workers(probe_workers),
         use_uvloop=uvloop,
         window_gauges=window_gauges,
         server_limits=ServerLimits(
             max_connections=max_connections,
-            idle_timeout=_positive(http_idle_timeout, "--http-idle-timeout"),
+            idle_timeout=run_options.positive_seconds(http_idle_timeout, "--http-idle-timeout"),
         ),
         trace_url_template=trace_url_template(trace_url),
     )
@@ -255,47 +251,6 @@ def run(
         loop.run(run_until_stopped(options, os.environ), use_uvloop=uvloop)
     except UserError as exc:
         raise _fail(exc) from None
-
-
-def _alertmanager_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise typer.BadParameter(
-            f"{redact_url(value)!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9093)",
-            param_hint="'--alertmanager-url'",
-        )
-    return value
-
-
-def _shard(value: str | None) -> Shard:
-    if value is None:
-        return UNSHARDED
-    hostname = os.environ.get("HOSTNAME") or socket.gethostname()
-    try:
-        return parse_shard(value, hostname)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--shard'") from None
-
-
-MAX_PROBE_WORKERS = 64
-
-
-def _probe_workers(value: str) -> int:
-    if value == "auto":
-        return min(len(os.sched_getaffinity(0)), MAX_PROBE_WORKERS)
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PROBE_WORKERS:
-        raise typer.BadParameter(
-            f"{value!r} is not a number of processes from 1 to {MAX_PROBE_WORKERS} or auto",
-            param_hint="'--probe-workers'",
-        )
-    return int(value)
-
-
-def _positive(value: str, option: str) -> float:
-    seconds = duration(value).total_seconds()
-    if seconds <= 0:
-        raise typer.BadParameter(f"must be longer than 0s, got {value!r}", param_hint=f"'{option}'")
-    return seconds
 
 
 @app.command()

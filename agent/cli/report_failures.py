@@ -4,30 +4,17 @@ of the probes whose latest stored run failed."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agent.api.history_read import ResultReader
 from agent.model import SpecSet
 from agent.probes.details import one_line
-from agent.probes.result import ProbeResult
 from agent.runtime.failures import NO_DETAIL
 from agent.slo.failures import ProbeFailure
 
 RECENT_RUNS = 200  # stored results read per probe to find its last failure
-
-
-class ResultReader(Protocol):
-    def recent_results(
-        self,
-        *,
-        node: str | None = None,
-        probe: str | None = None,
-        since: float | None = None,
-        limit: int = 1000,
-    ) -> list[ProbeResult]: ...
 
 
 def stored_failures(specs: SpecSet, store: ResultReader) -> tuple[ProbeFailure, ...]:

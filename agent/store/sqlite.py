@@ -50,7 +50,6 @@ connection has a lock of its own, always taken before the in-memory one.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import threading
 import time
@@ -67,7 +66,7 @@ from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
 from agent.probes.result import ProbeResult
 from agent.slo.events import Counts, SliEvent
-from agent.store import evidence_sql, journeys, queries, schema, tiers
+from agent.store import evidence_sql, queries, schema, tiers
 from agent.store.buckets import (
     Pending,
     ProbeCounts,
@@ -75,16 +74,9 @@ from agent.store.buckets import (
     first_minute_from,
     minute_of,
 )
-from agent.store.evidence import (
-    DrillRun,
-    DrillSummary,
-    FailureRun,
-    FailureRunTracker,
-    MinuteVolume,
-    kth_of_union,
-    nearest_rank,
-    overlapping,
-)
+from agent.store.evidence import DrillRun, DrillSummary, FailureRun, FailureRunTracker
+from agent.store.evidence_reads import EvidenceReads
+from agent.store.journey_reads import JourneyReads
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
@@ -93,6 +85,7 @@ from agent.store.sums import ProbeSums
 from agent.store.window_reads import WindowReads
 from agent.store.window_sums import FROZEN_AFTER
 
+P = TypeVar("P")
 T = TypeVar("T")
 
 
@@ -150,6 +143,8 @@ class SqliteStore:
         # slices of the advisor's tables rolled up so far: kept sums over them are out of date
         self.probe_rolls = 0
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
+        self._evidence = EvidenceReads(self._read_with)
+        self._journeys = JourneyReads(self._read_with)
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout, clock)
         self._failure_runs = FailureRunTracker(
             self._read(self._conn, evidence_sql.open_failure_runs)
@@ -171,8 +166,7 @@ class SqliteStore:
     def record(self, result: ProbeResult, events: Sequence[SliEvent]) -> None:
         """Add one probe result and its SLI events to memory; written by the next flush."""
         with self._pending_lock:
-            if self._conn is None:
-                raise StoreError(f"the store {self.path} is closed")
+            self._connection()  # raises if closed
             self._pending.add(result, events, keep_raw=self._raw_sampler.keep(result))
             self._windows.record(events, result.started_at)
             self._failure_runs.observe(result, self._pending.evidence)
@@ -180,8 +174,7 @@ class SqliteStore:
     def record_drill(self, run: DrillRun) -> None:
         """Add one fallback drill run to memory; written by the next flush."""
         with self._pending_lock:
-            if self._conn is None:
-                raise StoreError(f"the store {self.path} is closed")
+            self._connection()  # raises if closed
             self._pending.evidence.drills.append(run)
 
     def record_journey(
@@ -191,8 +184,7 @@ class SqliteStore:
         the next flush."""
         minute = minute_of(result.started_at)
         with self._pending_lock:
-            if self._conn is None:
-                raise StoreError(f"the store {self.path} is closed")
+            self._connection()  # raises if closed
             self._pending.add_events(minute, events)
             self._pending.journeys.add(minute, result, blames)
             self._windows.record(events, result.started_at)
@@ -309,36 +301,37 @@ class SqliteStore:
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                out = self._pending.series_totals()
-            for series, counts in self._read(conn, queries.series_totals).items():
+
+        def read(conn: sqlite3.Connection, out: dict[str, Counts]) -> dict[str, Counts]:
+            for series, counts in queries.series_totals(conn).items():
                 out[series] = out.get(series, Counts()) + counts
-        return out
+            return out
+
+        return self._read_with(lambda p: p.series_totals(), read)
 
     def probe_totals(self, node: str | None = None) -> dict[tuple[str, str], ProbeCounts]:
         """(node, probe) -> counts over every retained probe bucket, optionally for one node."""
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                out = self._pending.probe_totals(node)
-            for key, counts in self._read(conn, partial(queries.probe_totals, node=node)).items():
+
+        def read(
+            conn: sqlite3.Connection, out: dict[tuple[str, str], ProbeCounts]
+        ) -> dict[tuple[str, str], ProbeCounts]:
+            for key, counts in queries.probe_totals(conn, node).items():
                 out[key] = out[key] + counts if key in out else counts
-        return out
+            return out
+
+        return self._read_with(lambda p: p.probe_totals(node), read)
 
     def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]:
         """Minute -> probe counts of ``node`` (all its probes together) over the buckets whose
         minute start lies in ``[start, end)``."""
         lo, hi = first_minute_from(start), first_minute_from(end)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                out = self._pending.probe_minutes(node, lo, hi)
-            query = partial(queries.probe_minutes, node=node, lo=lo, hi=hi)
-            for minute, counts in self._read(conn, query).items():
+
+        def read(conn: sqlite3.Connection, out: dict[int, ProbeCounts]) -> dict[int, ProbeCounts]:
+            for minute, counts in queries.probe_minutes(conn, node, lo, hi).items():
                 out[minute] = out[minute] + counts if minute in out else counts
-        return out
+            return out
+
+        return self._read_with(lambda p: p.probe_minutes(node, lo, hi), read)
 
     def recent_results(
         self,
@@ -354,219 +347,72 @@ class SqliteStore:
         """
         if limit <= 0:
             return []
-        query = partial(queries.recent_results, node=node, probe=probe, since=since, limit=limit)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = [
-                    r
-                    for r in self._pending.results
-                    if (node is None or r.node == node)
-                    and (probe is None or r.probe == probe)
-                    and (since is None or r.started_at >= since)
-                ]
-            stored = self._read(conn, query)
-        merged = sorted([*stored, *pending], key=lambda r: r.started_at)  # stable: stored first
+
+        def take(p: Pending) -> list[ProbeResult]:
+            return [
+                r
+                for r in p.results
+                if (node is None or r.node == node)
+                and (probe is None or r.probe == probe)
+                and (since is None or r.started_at >= since)
+            ]
+
+        def read(conn: sqlite3.Connection, pending: list[ProbeResult]) -> list[ProbeResult]:
+            stored = queries.recent_results(conn, node, probe, since, limit)
+            return [*stored, *pending]
+
+        merged = sorted(self._read_with(take, read), key=lambda r: r.started_at)  # stored first
         return merged[-limit:]
 
+    # --- journeys (agent.store.journey_reads) ----------------------------------------------
+
     def journey_step_counts(self, journey: str, start: float, end: float) -> dict[str, StepCounts]:
-        """Step -> counts of ``journey`` over the buckets whose minute start lies in
-        ``[start, end)``."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                out = self._pending.journeys.step_counts(journey, lo, hi)
-            stored = self._read(
-                conn, partial(journeys.read_step_counts, journey=journey, lo=lo, hi=hi)
-            )
-        for step, counts in stored.items():
-            out[step] = out.get(step, StepCounts()) + counts
-        return out
+        """See :meth:`JourneyReads.step_counts`."""
+        return self._journeys.step_counts(journey, start, end)
 
     def journey_blame_counts(
         self, journey: str, start: float, end: float
     ) -> dict[tuple[str, str, str], BlameCounts]:
-        """(step, node, reason) -> blame of ``journey`` over the buckets whose minute start
-        lies in ``[start, end)``."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                out = self._pending.journeys.blame_counts(journey, lo, hi)
-            query = partial(journeys.read_blame_counts, journey=journey, lo=lo, hi=hi)
-            stored = self._read(conn, query)
-        for key, counts in stored.items():
-            out[key] = out.get(key, BlameCounts()) + counts
-        return out
+        """See :meth:`JourneyReads.blame_counts`."""
+        return self._journeys.blame_counts(journey, start, end)
 
     def journey_blamed_runs(self, journey: str, per_hop: int = 3) -> list[BlamedRun]:
-        """The latest ``per_hop`` blamed runs with a trace id of each hop (step and node) of
-        ``journey``, newest first."""
-        if per_hop <= 0:
-            return []
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = [
-                    run
-                    for run in self._pending.journeys.runs
-                    if run.journey == journey and run.trace_id is not None
-                ]
-            query = partial(journeys.read_blamed_runs, journey=journey, per_hop=per_hop)
-            stored = self._read(conn, query)
-        kept: list[BlamedRun] = []
-        seen: dict[tuple[str, str], int] = {}
-        for run in journeys.newest_first([*pending, *stored]):
-            hop = (run.step, run.node)
-            if seen.get(hop, 0) < per_hop:
-                seen[hop] = seen.get(hop, 0) + 1
-                kept.append(run)
-        return kept
+        """See :meth:`JourneyReads.blamed_runs`."""
+        return self._journeys.blamed_runs(journey, per_hop)
 
-    # --- the advisor's evidence (unflushed data included) ------------------------------------
+    # --- the advisor's evidence (agent.store.evidence_reads) --------------------------------
 
     def latency_minutes(self, node: str, start: float, end: float) -> dict[int, LatencyHistogram]:
-        """Minute -> latency histogram of ``node``'s successful runs (all its probes) over the
-        buckets whose minute start lies in ``[start, end)``."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                out = self._pending.evidence.latency.node_minutes(node, lo, hi)
-            query = partial(evidence_sql.latency_minutes, node=node, lo=lo, hi=hi)
-            for minute, histogram in self._read(conn, query).items():
-                out[minute] = out[minute] + histogram if minute in out else histogram
-        return out
+        """See :meth:`EvidenceReads.latency_minutes`."""
+        return self._evidence.latency_minutes(node, start, end)
 
     def drill_runs(self, node: str, start: float, end: float) -> list[DrillRun]:
-        """Every drill run of ``node``'s fallbacks started in ``[start, end)``, oldest first."""
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = [
-                    run
-                    for run in self._pending.evidence.drills
-                    if run.drill.node == node and start <= run.started_at < end
-                ]
-            query = partial(evidence_sql.drill_runs, node=node, start=start, end=end)
-            stored = self._read(conn, query)
-        return sorted([*stored, *pending], key=lambda run: run.started_at)  # stable
+        """See :meth:`EvidenceReads.drill_runs`."""
+        return self._evidence.drill_runs(node, start, end)
 
     def failure_runs(
         self, node: str, start: float, end: float, min_failures: int = 1
     ) -> list[FailureRun]:
-        """Every run of at least ``min_failures`` consecutive failures of ``node``'s probes
-        that was failing at some moment of ``[start, end)``, oldest first (as known now:
-        ``end`` is None while one is still failing)."""
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = {
-                    key: run
-                    for key, run in self._pending.evidence.failure_runs.items()
-                    if run.node == node and run.failures >= min_failures
-                }
-            query = partial(
-                evidence_sql.failure_runs,
-                node=node,
-                start=start,
-                end=end,
-                min_failures=min_failures,
-            )
-            runs = {run.key: run for run in self._read(conn, query)}
-        runs.update(pending)  # the unflushed state of a run is the newer one
-        return overlapping(runs.values(), start, end)
-
-    # --- the advisor's aggregates over a window: sizes independent of the window ------------
+        """See :meth:`EvidenceReads.failure_runs`."""
+        return self._evidence.failure_runs(node, start, end, min_failures)
 
     def probe_sums(
         self, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
     ) -> ProbeSums:
-        """``node``'s probe counts, latency histogram and (if ``volume``) volume summary over
-        the minutes ``[lo, hi)``, in one read; ``now_minute`` (the real time) tells which
-        buckets are rolled up (see :func:`evidence_sql.minute_volume`)."""
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = self._pending.probe_minutes(node, lo, hi)
-                latency = self._pending.evidence.latency.node_minutes(node, lo, hi)
-            skip = sorted(pending)
-
-            def read(
-                conn: sqlite3.Connection,
-            ) -> tuple[ProbeCounts, LatencyHistogram, MinuteVolume, dict[int, int]]:
-                return (
-                    evidence_sql.probe_counts(conn, node, lo, hi),
-                    evidence_sql.latency_histogram(conn, node, lo, hi),
-                    evidence_sql.minute_volume(conn, node, lo, hi, now_minute, skip)
-                    if volume
-                    else MinuteVolume(),
-                    evidence_sql.minute_runs(conn, node, skip) if volume else {},
-                )
-
-            counts, histogram, moved, stored = self._read(conn, read)
-        if volume:
-            for minute in skip:
-                moved = moved.with_minute(minute, stored.get(minute, 0) + pending[minute].total)
-        return ProbeSums(sum(pending.values(), counts), sum(latency.values(), histogram), moved)
+        """See :meth:`EvidenceReads.probe_sums`."""
+        return self._evidence.probe_sums(node, lo, hi, volume=volume, now_minute=now_minute)
 
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None:
-        """The first minute whose start lies in ``[start, end)`` with a probe bucket of
-        ``node``, None if none."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = list(self._pending.probe_minutes(node, lo, hi))
-            query = partial(evidence_sql.first_minute, node=node, lo=lo, hi=hi)
-            stored = self._read(conn, query)
-        found = [m for m in (*pending, stored) if m is not None]
-        return min(found) if found else None
+        """See :meth:`EvidenceReads.first_probe_minute`."""
+        return self._evidence.first_probe_minute(node, start, end)
 
     def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]:
-        """Fallback -> the runs, successes and successful median of ``node``'s drills started
-        in ``[start, end)`` (``during_failures`` left empty)."""
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                pending = [
-                    run
-                    for run in self._pending.evidence.drills
-                    if run.drill.node == node and start <= run.started_at < end
-                ]
-            query = partial(evidence_sql.drill_tallies, node=node, start=start, end=end)
-            tallies = dict(self._read(conn, query))
-            for run in pending:
-                runs, ok = tallies.get(run.drill.fallback, (0, 0))
-                tallies[run.drill.fallback] = (runs + 1, ok + int(run.ok))
-            out: dict[str, DrillSummary] = {}
-            for fallback, (runs, ok) in tallies.items():
-                extra = [r.duration for r in pending if r.ok and r.drill.fallback == fallback]
-                p50 = None
-                if ok:
-                    rank = nearest_rank(ok, 0.5)
-                    below = max(0, rank - 1 - len(extra))
-                    durations = partial(
-                        evidence_sql.ok_durations,
-                        node=node,
-                        fallback=fallback,
-                        start=start,
-                        end=end,
-                        offset=below,
-                        limit=len(extra) + 1,
-                    )
-                    p50 = kth_of_union(self._read(conn, durations), below, extra, rank)
-                out[fallback] = DrillSummary(runs, ok, p50)
-        return out
+        """See :meth:`EvidenceReads.drill_summaries`."""
+        return self._evidence.drill_summaries(node, start, end)
 
     def drill_runs_during(self, node: str, spans: Sequence[tuple[float, float]]) -> list[DrillRun]:
-        """``node``'s drill runs started within the closed ``spans`` (disjoint), oldest
-        first."""
-        runs: list[DrillRun] = []
-        for first, last in spans:
-            runs.extend(self.drill_runs(node, first, math.nextafter(last, math.inf)))
-        return sorted(runs, key=lambda run: run.started_at)
+        """See :meth:`EvidenceReads.drill_runs_during`."""
+        return self._evidence.drill_runs_during(node, spans)
 
     def advisor_state(self) -> str | None:
         """The advisor's persisted hysteresis state (text), None if none was saved."""
@@ -601,6 +447,17 @@ class SqliteStore:
             if rolled.slice is not None and shape.name in _ADVISOR_TABLES:
                 self.probe_rolls += 1  # the advisor's kept window sums read afresh
             return rolled
+
+    def _read_with(
+        self, take: Callable[[Pending], P], read: Callable[[sqlite3.Connection, P], T]
+    ) -> T:
+        """``take`` a part of the unflushed data, then ``read`` the file with it, under the
+        connection's lock throughout (see :mod:`agent.store.snapshot`)."""
+        with self._db_lock:
+            conn = self._connection()
+            with self._pending_lock:
+                taken = take(self._pending)
+            return self._read(conn, lambda c: read(c, taken))
 
     def _read(self, conn: sqlite3.Connection, action: Callable[[sqlite3.Connection], T]) -> T:
         try:

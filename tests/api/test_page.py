@@ -10,15 +10,9 @@ import httpx
 import pytest
 
 from agent.api.app import create_app
-from agent.api.page import (
-    PageData,
-    SourceProblem,
-    bar_width,
-    budget_bar,
-    pending_page,
-    status_page,
-)
+from agent.api.page import PageData, SourceProblem, pending_page, status_page
 from agent.api.page_decisions import DecisionRow
+from agent.api.page_parts import bar_width, budget_bar
 from agent.api.server import AppServer
 from agent.journeys.ceiling import Ceiling
 from agent.journeys.views import HopShare, JourneyView, PartnerShare

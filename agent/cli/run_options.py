@@ -1,0 +1,55 @@
+"""Parsing of the ``run`` command's options that need more than a type: each bad value is one
+clear line naming the option and what is allowed."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import typer
+
+from agent.cli.options import duration
+from agent.redaction import redact_url
+from agent.schedule.shard import UNSHARDED, Shard, parse_shard
+
+
+def alertmanager_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise typer.BadParameter(
+            f"{redact_url(value)!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9093)",
+            param_hint="'--alertmanager-url'",
+        )
+    return value
+
+
+def shard(value: str | None) -> Shard:
+    if value is None:
+        return UNSHARDED
+    hostname = os.environ.get("HOSTNAME") or socket.gethostname()
+    try:
+        return parse_shard(value, hostname)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--shard'") from None
+
+
+MAX_PROBE_WORKERS = 64
+
+
+def probe_workers(value: str) -> int:
+    if value == "auto":
+        return min(len(os.sched_getaffinity(0)), MAX_PROBE_WORKERS)
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PROBE_WORKERS:
+        raise typer.BadParameter(
+            f"{value!r} is not a number of processes from 1 to {MAX_PROBE_WORKERS} or auto",
+            param_hint="'--probe-workers'",
+        )
+    return int(value)
+
+
+def positive_seconds(value: str, option: str) -> float:
+    seconds = duration(value).total_seconds()
+    if seconds <= 0:
+        raise typer.BadParameter(f"must be longer than 0s, got {value!r}", param_hint=f"'{option}'")
+    return seconds
