@@ -18,7 +18,7 @@ from agent.api.page_certificates import STYLE as CERTIFICATE_STYLE
 from agent.api.page_certificates import certificates_line
 from agent.api.page_decisions import DecisionRow, decisions_section
 from agent.api.page_failures import STYLE as FAILURE_STYLE
-from agent.api.page_failures import failures_list
+from agent.api.page_failures import failures_list, run_failures_section
 from agent.api.page_style import STYLE
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
@@ -374,6 +374,7 @@ def status_page(data: PageData) -> str:
     )
     main = (
         f"<main>{sections}{journeys_section(data.journeys)}"
+        f"{run_failures_section(snapshot.step_failures, snapshot.drill_failures)}"
         f"{decisions_section(data.decisions)}</main>"
     )
     alerting = ", ".join(f"{counts[s]} {s.label}" for s in PRECEDENCE[:3])

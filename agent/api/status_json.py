@@ -87,8 +87,39 @@ def _last_failures(snapshot: Snapshot) -> dict[str, list[dict[str, Any]]]:
     return by_node
 
 
+def _when(started_at: float) -> dict[str, Any]:
+    return {
+        "started_at": started_at,
+        "started_at_iso": datetime.fromtimestamp(started_at, UTC).isoformat(),
+    }
+
+
+def _drill_failures(snapshot: Snapshot) -> dict[str, list[dict[str, Any]]]:
+    """Node -> per drilled fallback that failed: its last failure (agent.runtime.failures)."""
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for f in snapshot.drill_failures:
+        by_node.setdefault(f.node, []).append(
+            {"fallback": f.fallback, "failing": f.failing, **_when(f.started_at)}
+            | {"reason": f.reason, "detail": f.detail}
+        )
+    return by_node
+
+
+def _step_failures(snapshot: Snapshot) -> dict[str, list[dict[str, Any]]]:
+    """Journey -> per step that failed: its last failure, with the journey run's trace id."""
+    by_journey: dict[str, list[dict[str, Any]]] = {}
+    for f in snapshot.step_failures:
+        by_journey.setdefault(f.journey, []).append(
+            {"step": f.step, "node": f.node, "failing": f.failing, **_when(f.started_at)}
+            | {"reason": f.reason, "detail": f.detail, "trace_id": f.trace_id}
+        )
+    return by_journey
+
+
 def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
     failures = _last_failures(snapshot)
+    drills = _drill_failures(snapshot)
+    steps = _step_failures(snapshot)
     return {
         "evaluated_at": snapshot.evaluated_at,
         "evaluated_at_iso": datetime.fromtimestamp(snapshot.evaluated_at, UTC).isoformat(),
@@ -102,11 +133,17 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
                 "slos": [slo_json(s) for s in n.slos],
                 "certificates": _certificates(snapshot, n.node),
                 "last_failures": failures.get(n.node, []),
+                "drill_failures": drills.get(n.node, []),
             }
             for n in snapshot.nodes
         ],
         "journeys": [
-            {"journey": j.journey, "mode": JOURNEY_MODE, "slos": [slo_json(s) for s in j.slos]}
+            {
+                "journey": j.journey,
+                "mode": JOURNEY_MODE,
+                "slos": [slo_json(s) for s in j.slos],
+                "last_failures": steps.get(j.journey, []),
+            }
             for j in snapshot.journeys
         ],
     }

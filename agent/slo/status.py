@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from agent.model import Mode, Severity
 from agent.slo.certificates import CertificateStatus
-from agent.slo.failures import ProbeFailure
+from agent.slo.failures import DrillFailure, ProbeFailure, StepFailure
 
 
 def multiple(value: float) -> str:
@@ -202,6 +202,9 @@ class Snapshot:
     certificates: tuple[CertificateStatus, ...] = ()
     # the last failure of every probe that failed since the agent started (agent.slo.failures)
     failures: tuple[ProbeFailure, ...] = ()
+    # the last failure of every journey step and fallback drill, likewise
+    step_failures: tuple[StepFailure, ...] = ()
+    drill_failures: tuple[DrillFailure, ...] = ()
 
     def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
         """SLO -> the tiers firing in this snapshot (only SLOs with any)."""
