@@ -90,6 +90,14 @@ class _Ledger(Generic[K]):
                 before,
             )
 
+    def redact(self, secrets: tuple[str, ...]) -> None:
+        for key, f in self.last.items():
+            detail = one_line(f.detail, secrets)
+            if detail != f.detail:
+                self.last[key] = _Failure(
+                    f.started_at, f.reason, detail, f.trace_id, f.failing, f.node
+                )
+
     def keep(self, keys: Iterable[K]) -> list[tuple[K, _Failure]]:
         """The last failures of ``keys``, in that order; every other key is forgotten."""
         ordered = list(keys)
@@ -104,9 +112,21 @@ class FailureBook:
     def __init__(self, secrets: Callable[[], Iterable[str]] = tuple) -> None:
         """``secrets``: the values to redact from details (the log filter's known secrets)."""
         self.secrets = secrets
+        self._redacted_with: tuple[str, ...] = ()  # the secrets the details were redacted of
         self._probes: _Ledger[ProbeKey] = _Ledger(lambda k: f"probe {k[0]}/{k[1]}")
         self._steps: _Ledger[StepKey] = _Ledger(lambda k: f"journey {k[0]} step {k[1]}")
         self._drills: _Ledger[DrillKey] = _Ledger(lambda k: f"drill {k[0]} -> {k[1]}")
+
+    def _refresh(self) -> None:
+        """Redact every detail again when secrets became known since (a token a probe worker
+        obtained reaches the agent with its batch, possibly after a detail quoting it); the
+        known secrets change rarely (a reload, a token's rotation), so this seldom runs."""
+        known = tuple(self.secrets())
+        if known is self._redacted_with:
+            return
+        self._redacted_with = known
+        for ledger in (self._probes, self._steps, self._drills):
+            ledger.redact(known)
 
     def _detail(self, observation: Observation) -> str:
         return one_line(observation.detail or NO_DETAIL, tuple(self.secrets()))
@@ -167,11 +187,13 @@ class FailureBook:
     def of(self, specs: SpecSet) -> tuple[ProbeFailure, ...]:
         """The last failures of ``specs``' probes, in spec order; probes no longer in them
         (after a reload) are forgotten, so the book stays as large as the specs."""
+        self._refresh()
         keys = [(node.name, probe.name) for node in specs.nodes for probe in node.probes]
         return tuple(_probe(key, failure) for key, failure in self._probes.keep(keys))
 
     def steps_of(self, specs: SpecSet) -> tuple[StepFailure, ...]:
         """The last failures of ``specs``' journey steps, in spec order (others forgotten)."""
+        self._refresh()
         keys = [(j.name, step.name) for j in specs.journeys for step in j.steps]
         return tuple(
             StepFailure(
@@ -182,6 +204,7 @@ class FailureBook:
 
     def drills_of(self, specs: SpecSet) -> tuple[DrillFailure, ...]:
         """The last failures of ``specs``' fallback drills, in spec order (others forgotten)."""
+        self._refresh()
         keys = [(node.name, f.node) for node in specs.nodes for f in node.fallbacks if f.drill]
         return tuple(
             DrillFailure(node, fallback, f.started_at, f.reason, f.detail, f.failing)

@@ -42,7 +42,9 @@ class Quoting:
 
     Only tokens the partner has seen for :data:`QUOTE_AFTER` seconds: a worker sends the tokens
     it obtains with its next batch (every 50 ms), and a probe in another worker quoting a token
-    within that interval may reach the agent first (a limit the docs state)."""
+    within that interval may reach the agent first: the details in ``last_failures`` are
+    redacted again once it arrives, but a log line written in between is not (a limit the docs
+    state)."""
 
     def __init__(self) -> None:
         self.first_seen: dict[str, float] = {}
