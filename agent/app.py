@@ -145,6 +145,8 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         if options.secrets is not None:
             options.secrets.follow(lambda: agent.specs)
             agent.pipeline.failures.secrets = options.secrets.values  # redacted from details
+            if agent.workers is not None:  # tokens the workers obtain, redacted here too
+                agent.workers.on_secret = options.secrets.rotate
         listeners: list[DecisionListener] = [metrics]
         if pusher is not None and options.decision_alerts:
             listeners.append(pusher)

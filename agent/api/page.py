@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from agent.api import page_urgency
 from agent.api.page_certificates import certificates_line
 from agent.api.page_decisions import DecisionRow, decisions_section
-from agent.api.page_failures import failures_list
+from agent.api.page_failures import failures_list, run_failures_section
 from agent.api.page_journeys import journeys_section
 from agent.api.page_parts import _e, burn_text, document, percent, slo_table, state_badge, utc_text
 from agent.api.page_urgency import by_urgency, node_state, ok_list
@@ -219,6 +219,7 @@ def status_page(data: PageData) -> str:
     )
     main = (
         f"<main>{attention_section(snapshot.nodes)}{sections}{journeys_section(data.journeys)}"
+        f"{run_failures_section(snapshot.step_failures, snapshot.drill_failures)}"
         f"{decisions_section(data.decisions)}</main>"
     )
     alerting = ", ".join(f"{counts[s]} {s.label}" for s in PRECEDENCE[:3])

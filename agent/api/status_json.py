@@ -81,6 +81,24 @@ class FailureJson(TypedDict):
     trace_id: str | None
 
 
+class DrillFailureJson(TypedDict):
+    fallback: str
+    failing: bool
+    run_started_at: Timestamp
+    reason: str
+    detail: str
+
+
+class StepFailureJson(TypedDict):
+    step: str
+    node: str
+    failing: bool
+    run_started_at: Timestamp  # when the journey run started
+    reason: str
+    detail: str
+    trace_id: str | None
+
+
 class NodeJson(TypedDict):
     node: str
     state: StateName
@@ -91,6 +109,7 @@ class NodeJson(TypedDict):
     slos: list[SloJson]
     certificates: list[CertificateJson]
     last_failures: list[FailureJson]
+    drill_failures: list[DrillFailureJson]
 
 
 class JourneyStateJson(TypedDict):
@@ -98,6 +117,7 @@ class JourneyStateJson(TypedDict):
     state: StateName
     mode: str  # "journey"
     slos: list[SloJson]
+    last_failures: list[StepFailureJson]
 
 
 class SummaryJson(TypedDict):
@@ -227,10 +247,46 @@ def _by_node(
     return certificates, failures
 
 
+def _drill_failures(snapshot: Snapshot) -> dict[str, list[DrillFailureJson]]:
+    """Node -> per drilled fallback that failed: its last failure (agent.runtime.failures)."""
+    by_node: dict[str, list[DrillFailureJson]] = {}
+    for f in snapshot.drill_failures:
+        by_node.setdefault(f.node, []).append(
+            {
+                "fallback": f.fallback,
+                "failing": f.failing,
+                "run_started_at": rfc3339(f.started_at),
+                "reason": f.reason,
+                "detail": f.detail,
+            }
+        )
+    return by_node
+
+
+def _step_failures(snapshot: Snapshot) -> dict[str, list[StepFailureJson]]:
+    """Journey -> per step that failed: its last failure, with the journey run's trace id."""
+    by_journey: dict[str, list[StepFailureJson]] = {}
+    for f in snapshot.step_failures:
+        by_journey.setdefault(f.journey, []).append(
+            {
+                "step": f.step,
+                "node": f.node,
+                "failing": f.failing,
+                "run_started_at": rfc3339(f.started_at),
+                "reason": f.reason,
+                "detail": f.detail,
+                "trace_id": f.trace_id,
+            }
+        )
+    return by_journey
+
+
 def _render(
     snapshot: Snapshot, nodes: Sequence[NodeStatus], journeys: Sequence[JourneyStatus]
 ) -> StatusJson:
     certificates, failures = _by_node(snapshot, nodes)
+    drills = _drill_failures(snapshot)
+    steps = _step_failures(snapshot)
     return {
         "evaluated_at": rfc3339(snapshot.evaluated_at),
         "nodes": [
@@ -244,6 +300,7 @@ def _render(
                 "slos": [slo_json(s) for s in n.slos],
                 "certificates": certificates.get(n.node, []),
                 "last_failures": failures.get(n.node, []),
+                "drill_failures": drills.get(n.node, []),
             }
             for n in nodes
         ],
@@ -253,6 +310,7 @@ def _render(
                 "state": node_state(j).value,
                 "mode": JOURNEY_MODE,
                 "slos": [slo_json(s) for s in j.slos],
+                "last_failures": steps.get(j.journey, []),
             }
             for j in journeys
         ],

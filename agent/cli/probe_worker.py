@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Hashable, Iterable
 
 from agent.cli import loop
 from agent.cli.options import setup_logging
@@ -49,8 +50,15 @@ async def _serve(fd: int, secrets: KnownSecrets, tracing: bool) -> None:
         secrets.add_values(config.headers.values())
         secrets.add_urls([config.endpoint])
         otlp = start_tracing(config, telemetry)
+
+    def on_secret(slot: Hashable, values: Iterable[str]) -> None:
+        # this process's log filter, and the agent's (its failure details, its log lines)
+        kept = tuple(values)
+        secrets.rotate(slot, kept)
+        telemetry.rotate_secret(slot, kept)
+
     worker = ProbeWorker(
-        Probers(http=HttpProber(on_secret=secrets.rotate)),
+        Probers(http=HttpProber(on_secret=on_secret)),
         telemetry,
         clock=time.time,
         tracer=otlp.tracer if otlp is not None else NO_TRACING,

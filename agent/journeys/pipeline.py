@@ -6,7 +6,9 @@ split the latency budget between the steps when a slow run is blamed
 
 Like a probe, a journey backs off when a step's target throttles it with ``Retry-After`` (its
 runs are skipped until then, at most 10 intervals: a skipped run records nothing), and every
-step records the peer certificate's expiry it saw (``probe`` ``journey:<journey>/<step>``).
+step records the peer certificate's expiry it saw (``probe`` ``journey:<journey>/<step>``) and
+its last failure (:meth:`agent.runtime.failures.FailureBook.record_journey`: per step, with the
+run's trace id).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from agent.journeys.runner import JourneyRunner
 from agent.model import Journey, SpecSet
 from agent.runtime.backoff import Backoff
 from agent.runtime.certificates import CertificateBook
+from agent.runtime.failures import FailureBook
 from agent.schedule.scheduler import JourneyJob
 from agent.slo.certificates import step_probe
 from agent.slo.events import SliEvent
@@ -73,8 +76,10 @@ class JourneyPipeline:
         min_baseline: int = DEFAULT_MIN_BASELINE,
         certificates: CertificateBook | None = None,
         clock: Callable[[], float] = time.time,
+        failures: FailureBook | None = None,
     ) -> None:
         self._runner = runner
+        self.failures = failures if failures is not None else FailureBook()
         self._clock = clock
         self.backoff = Backoff()
         self.backed_off = 0  # runs skipped because a step's target asked to wait (Retry-After)
@@ -99,6 +104,7 @@ class JourneyPipeline:
             log.exception("journey %s raised instead of returning a result", journey.name)
             return None
         self._observe_steps(job, result)
+        self.failures.record_journey(result)
         events = journey_events(journey, result)
         blames = blame_run(journey, result, job.nodes, self.medians(journey))
         if not blames and result.ok:

@@ -49,6 +49,7 @@ from agent.probes.body import read_body
 from agent.probes.details import causes, message, one_line, root_cause
 from agent.probes.http_plan import Plan, make_plan
 from agent.probes.http_trace import WAITING_FOR, PhaseTrace
+from agent.probes.not_http import not_http_detail
 from agent.probes.proxy import ProxyEnvironment
 from agent.probes.result import Observation, Outcome, Reason
 from agent.probes.run_values import with_run_values
@@ -381,6 +382,9 @@ def _classify(exc: Exception, trace: PhaseTrace, plan: Plan) -> tuple[Reason, st
     if isinstance(exc, httpx.LocalProtocolError):
         # its message may quote a header value verbatim
         return Reason.ERROR, "request rejected by the HTTP client (invalid method or header)"
+    not_http = not_http_detail(exc)
+    if not_http is not None:
+        return Reason.ERROR, one_line(not_http, plan.secrets)
     detail = f"{type(exc).__name__}: {message(root_cause(exc))}"
     return Reason.ERROR, one_line(detail, plan.secrets)
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import h11
 import httpx
 
+from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse, is_http_start
+
 
 @dataclass(frozen=True, slots=True)
 class Head:
@@ -42,12 +44,15 @@ class LenientHead:
         self._h11.send(h11.Request(method="GET", target="/", headers=[("Host", "probe")]))
         self._h11.send(h11.EndOfMessage())
         self._fed = 0
+        self.start = b""  # the reply's first bytes, quoted when it is not HTTP at all
 
     def feed(self, data: bytes) -> Head | None:
         """The head once complete, else None; raises ``httpx.RemoteProtocolError`` for a head
         that httpx would refuse too."""
         conn = self._h11
         self._fed += len(data)
+        if len(self.start) < QUOTED_BYTES + 1:
+            self.start = (self.start + data)[: QUOTED_BYTES + 1]
         try:
             conn.receive_data(data)
             while True:
@@ -61,6 +66,8 @@ class LenientHead:
                     return _head(event, rest, self._fed - len(rest))
                 raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__}")
         except h11.RemoteProtocolError as exc:
+            if not is_http_start(self.start):
+                raise NotHttpResponse(self.start) from exc
             raise httpx.RemoteProtocolError(f"invalid HTTP response: {exc}") from exc
 
 

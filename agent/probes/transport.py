@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from agent.probes.connection import Connection, drain, next_event
+from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse, is_http_start
 
 Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -238,6 +239,10 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
                 if conn.error is not None:
                     raise conn.error
                 if conn.eof:
+                    lenient = conn.lenient  # the bytes went to it when llhttp refused them
+                    start = lenient.start if lenient is not None else b"".join(conn.head_data)
+                    if start and not is_http_start(start):  # an SSH banner, ...
+                        raise NotHttpResponse(start[: QUOTED_BYTES + 1])
                     raise httpx.RemoteProtocolError(
                         "Server disconnected without sending a response."
                     )

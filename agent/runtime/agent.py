@@ -108,12 +108,20 @@ class Agent:
         self.tracer = tracer  # spans for probes and journey runs; NO_TRACING when off
         self.pipeline = ProbePipeline(probers, store, telemetry, clock=clock, tracer=tracer)
         certificates = self.pipeline.certificates  # probes, drills and journey steps alike
-        self.drills = DrillPipeline(probers, store, clock=clock, certificates=certificates)
+        failures = self.pipeline.failures  # probes, drills and journey steps alike
+        self.drills = DrillPipeline(
+            probers, store, clock=clock, certificates=certificates, failures=failures
+        )
         self.journeys: JourneyPipeline | None = None
         if journey_prober is not None:
             runner = JourneyRunner(journey_prober, tracer, clock=clock)
             self.journeys = JourneyPipeline(
-                runner, store, telemetry, certificates=certificates, clock=clock
+                runner,
+                store,
+                telemetry,
+                certificates=certificates,
+                clock=clock,
+                failures=failures,
             )
         self.journey_views: tuple[JourneyView, ...] = ()  # as of the last evaluation
         self._above_ceiling: dict[str, tuple[str, ...]] = {}
@@ -206,7 +214,13 @@ class Agent:
             self.snapshot,
             certificates=self.pipeline.certificates.expiries(),
         )
-        snapshot = dataclasses.replace(snapshot, failures=self.pipeline.failures.of(specs))
+        failures = self.pipeline.failures
+        snapshot = dataclasses.replace(
+            snapshot,
+            failures=failures.of(specs),
+            step_failures=failures.steps_of(specs),
+            drill_failures=failures.drills_of(specs),
+        )
         if specs.journeys:
             # the hops' nodes may be owned by other shards: look them up in the whole set
             scope = dataclasses.replace(self.all_specs, journeys=specs.journeys)

@@ -23,6 +23,7 @@ from typing import Protocol
 from agent.model import Drill, Node, SpecSet
 from agent.runtime.backoff import Backoff
 from agent.runtime.certificates import CertificateBook
+from agent.runtime.failures import FailureBook
 from agent.runtime.pipeline import Observer
 from agent.slo.certificates import drill_probe
 from agent.store.evidence import DrillKey, DrillRun
@@ -79,8 +80,10 @@ class DrillPipeline:
         *,
         clock: Callable[[], float],
         certificates: CertificateBook | None = None,
+        failures: FailureBook | None = None,
     ) -> None:
         self._probers = probers
+        self.failures = failures if failures is not None else FailureBook()
         self._store = store
         self._clock = clock
         self.backoff = Backoff()
@@ -101,6 +104,7 @@ class DrillPipeline:
         if observation.cert_not_after is not None:
             probe = drill_probe(job.fallback)
             self.certificates.record_expiry(job.node.name, probe, observation.cert_not_after)
+        self.failures.record_drill(job.node.name, job.fallback, started, observation)
         run = DrillRun(job.identity, started, observation.ok, observation.duration)
         self._store.record_drill(run)
         return run

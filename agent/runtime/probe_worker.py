@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 
 from agent.model import SpecSet
 from agent.runtime.agent import targets_of
@@ -66,6 +66,12 @@ class BatchTelemetry:
         with self._lock:
             failures = self._batch.export_failures
             failures[exporter] = failures.get(exporter, 0) + 1
+
+    def rotate_secret(self, slot: Hashable, values: Iterable[str]) -> None:
+        """A credential obtained at run time, for the agent's redaction (the prober's
+        ``on_secret``, next to the worker's own log filter)."""
+        with self._lock:
+            self._batch.rotate_secret(slot, tuple(values))
 
     def count_spans_exported(self, spans: int) -> None:
         with self._lock:

@@ -14,7 +14,14 @@ it records its own (store, metrics, certificates), so both modes mean the same.
 
 Secrets: the specs carry expanded header values and the results carry the prober's ``detail``
 line (already redacted by the prober); both stay in process memory and the socket. Neither
-end logs a frame.
+end logs a frame. A worker obtains credentials at run time (bearer token files, OAuth2
+tokens) that the agent's specs do not hold, so each batch also carries the run-time secrets
+rotated since the last one (:attr:`Batch.secrets`: the latest values per source, at most
+:data:`MAX_SECRET_SLOTS` sources, :data:`MAX_SECRET_VALUES` values of at most
+:data:`MAX_SECRET_BYTES` characters each); the agent adds them to its own known secrets
+(:meth:`agent.redaction.KnownSecrets.rotate`, one slot per worker and source) before it records
+the batch's results, so the failure details it shows and the lines it logs are redacted of
+them as in one process.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import struct
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +39,9 @@ from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reaso
 MAX_FRAME = 256 * 1024 * 1024  # bytes; a spec set is at most a few spec files of 4 MiB
 BATCH_INTERVAL = 0.05  # seconds between a worker's batches (results wait at most this long)
 MAX_PENDING = 50_000  # results a worker holds while the agent does not read; more are shed
+MAX_SECRET_SLOTS = 1024  # run-time credential sources one batch carries (as KnownSecrets keeps)
+MAX_SECRET_VALUES = 4  # spellings of one source's credential (a token, "Bearer <token>")
+MAX_SECRET_BYTES = 64 * 1024  # characters of one value (as a token file or endpoint answer)
 _LENGTH = struct.Struct(">I")
 
 
@@ -61,10 +72,21 @@ class Batch:
     spans_exported: int = 0
     spans_dropped: dict[str, int] = field(default_factory=dict)  # spans by reason
     export_failures: dict[str, int] = field(default_factory=dict)  # failures by exporter
+    # run-time credentials rotated since the last batch: source slot -> its current values
+    secrets: dict[Hashable, tuple[str, ...]] = field(default_factory=dict)
+
+    def rotate_secret(self, slot: Hashable, values: Iterable[str]) -> None:
+        """Carry ``slot``'s new credential (its latest values only; bounded as said above)."""
+        kept = tuple(v for v in values if isinstance(v, str) and 0 < len(v) <= MAX_SECRET_BYTES)
+        if slot not in self.secrets and len(self.secrets) >= MAX_SECRET_SLOTS:
+            self.secrets.pop(next(iter(self.secrets)))  # the oldest rotation goes first
+        self.secrets.pop(slot, None)
+        self.secrets[slot] = kept[:MAX_SECRET_VALUES]
 
     def __bool__(self) -> bool:
         return bool(
-            self.results
+            self.secrets
+            or self.results
             or self.lags
             or self.skipped
             or self.spans_exported
@@ -145,6 +167,9 @@ __all__ = [
     "BATCH_INTERVAL",
     "MAX_FRAME",
     "MAX_PENDING",
+    "MAX_SECRET_BYTES",
+    "MAX_SECRET_SLOTS",
+    "MAX_SECRET_VALUES",
     "Assign",
     "Batch",
     "EncodedResult",

@@ -5,7 +5,9 @@ Each worker runs the scheduler and the probers for its part of the jobs
 (:func:`agent.schedule.partition.worker_of`, by job key) and sends the results in batches over
 a socket pair (:mod:`agent.runtime.worker_protocol`); the agent records them with its own
 probe pipeline (one store writer, one evaluator, one API). Journeys and fallback drills stay
-in the agent's process.
+in the agent's process. The credentials a worker obtains at run time come along with its
+results and join the agent's known secrets (:attr:`ProbeWorkers.on_secret`), so the agent
+redacts them as it redacts its own.
 
 A worker starts with the agent and gets the specs again on every reload. One that exits
 while the agent runs is logged, counted (:attr:`ProbeWorkers.restarts`) and started again
@@ -27,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agent.model import SpecSet
+from agent.probes.auth import SecretSink
 from agent.runtime.worker_protocol import (
     Assign,
     Batch,
@@ -69,6 +72,8 @@ class ProbeWorkers:
         self._stopping = asyncio.Event()
         self.restarts = 0  # workers started again after exiting while the agent ran
         self._sink_failing = False
+        # the run-time credentials the workers obtain (agent.redaction.KnownSecrets.rotate)
+        self.on_secret: SecretSink | None = None
 
     @property
     def pids(self) -> list[int]:
@@ -182,7 +187,17 @@ class ProbeWorkers:
             if message is None:
                 return
             if isinstance(message, Batch):
+                self._learn(slot.index, message)
                 self._record(message)
+
+    def _learn(self, worker: int, batch: Batch) -> None:
+        """The credentials the worker obtained since its last batch, before its results (whose
+        details may quote them) are recorded; each source gets a slot per worker, as each
+        worker obtains its own tokens."""
+        if self.on_secret is None:
+            return
+        for source, values in batch.secrets.items():
+            self.on_secret(("probe-worker", worker, source), values)
 
     def _record(self, batch: Batch) -> None:
         try:

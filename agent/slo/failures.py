@@ -22,3 +22,38 @@ class ProbeFailure:
     def text(self) -> str:
         """``assertion: $.amount: expected > 0, got -3``."""
         return f"{self.reason}: {self.detail}" if self.detail else self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class StepFailure:
+    """A journey step's latest failed run (on its node, and on its fallback when it ran);
+    ``failing`` when the step's latest run failed."""
+
+    journey: str
+    step: str
+    node: str  # the step's node
+    started_at: float  # unix seconds: when the failed journey run started
+    reason: str  # the failure reason on the step's node
+    detail: str  # one line; the fallback's failure appended when it ran and failed too
+    trace_id: str | None  # the journey run's trace (the step is one of its spans)
+    failing: bool
+
+    @property
+    def text(self) -> str:
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class DrillFailure:
+    """A fallback drill's latest failed run; ``failing`` when its latest run failed."""
+
+    node: str
+    fallback: str  # the fallback node the drill forces the route onto
+    started_at: float
+    reason: str
+    detail: str
+    failing: bool
+
+    @property
+    def text(self) -> str:
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason

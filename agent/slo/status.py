@@ -18,7 +18,7 @@ from agent.model import Mode, Severity
 from agent.numbers import multiple as multiple  # re-exported: a burn rate for people
 from agent.numbers import times
 from agent.slo.certificates import CertificateStatus
-from agent.slo.failures import ProbeFailure
+from agent.slo.failures import DrillFailure, ProbeFailure, StepFailure
 
 
 class SloState(StrEnum):
@@ -199,6 +199,9 @@ class Snapshot:
     certificates: tuple[CertificateStatus, ...] = ()
     # the last failure of every probe that failed since the agent started (agent.slo.failures)
     failures: tuple[ProbeFailure, ...] = ()
+    # the last failure of every journey step and fallback drill, likewise
+    step_failures: tuple[StepFailure, ...] = ()
+    drill_failures: tuple[DrillFailure, ...] = ()
 
     def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
         """SLO -> the tiers firing in this snapshot (only SLOs with any)."""

@@ -34,6 +34,7 @@ class OAuth2Server:
     audiences_seen: list[str] = field(default_factory=list)
     # how the client must authenticate: "basic" (Authorization header) or "post" (in the form)
     client_auth: str = "basic"
+    token_prefix: str = "token-"  # each token is this and the request count
     _expiry: dict[str, float] = field(default_factory=dict)
 
     def revoke_all(self) -> None:
@@ -71,7 +72,7 @@ class TokenEndpoint:
             return await json_reply({"error": "invalid_client"}, 401).serve(exchange)
         server.scopes_seen.extend(form.get("scope", []))
         server.audiences_seen.extend(form.get("audience", []))
-        token = f"token-{server.token_requests}"
+        token = f"{server.token_prefix}{server.token_requests}"
         server._expiry[token] = server.clock() + server.expires_in
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": server.expires_in}
         return await json_reply(answer).serve(exchange)

@@ -151,10 +151,7 @@ async def _(tmp: Path, fx: pytest.FixtureRequest) -> tuple[Observation, str]:
 async def _(tmp: Path, fx: pytest.FixtureRequest) -> tuple[Observation, str]:
     async with Target({"/": Garbage()}) as target:
         seen = await http(HttpCheck(target.url("/")))
-    return seen, (
-        "RemoteProtocolError: invalid HTTP response: illegal status line: "
-        "bytearray(b'\\x00\\x01\\x02 SSH-2.0-not-http \\xff\\xfe')"
-    )
+    return seen, "not an HTTP response: got b'\\x00\\x01\\x02 SSH-2.0-not-http \\xff\\xfe'"
 
 
 # --- tcp -------------------------------------------------------------------------------------
@@ -349,3 +346,45 @@ async def test_failure_detail(
     assert observation.detail.strip()
     assert len(observation.detail) <= MAX_DETAIL
     assert "\n" not in observation.detail
+
+
+# --- replies that are not HTTP -----------------------------------------------------------------
+
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # a banner is one line: llhttp refuses it, h11 waits for a head that never ends
+        (SSH_BANNER, "not an HTTP response: got b'SSH-2.0-OpenSSH_9.2p1 Debian-2+d'…"),
+        (b"220 mail.example ESMTP\r\n", "not an HTTP response: got b'220 mail.example ESMTP'"),
+        (
+            b"\x16\x03\x01\x00\x2a" + bytes(60),
+            "not an HTTP response: got b'\\x16\\x03\\x01\\x00*" + "\\x00" * 27 + "'…",
+        ),
+    ],
+    ids=["ssh", "smtp", "tls-record"],
+)
+async def test_a_reply_that_is_not_http_is_one_short_line(data: bytes, expected: str) -> None:
+    async with Target({"/": Garbage(data)}) as target:
+        seen = await http(HttpCheck(target.url("/")))
+    assert seen.reason is Reason.ERROR
+    assert seen.detail == expected
+    assert "bytearray" not in seen.detail
+
+
+async def test_not_http_through_httpx_own_transport_reads_the_same() -> None:
+    """A proxy that answers garbage: the request goes through httpx's transport (h11)."""
+    async with Target({"/health": Garbage(), "http://127.0.0.1:9/health": Garbage()}) as proxy:
+        check = HttpCheck("http://127.0.0.1:9/health", proxy=proxy.url("/").rstrip("/"))
+        seen = await http(check)
+    assert seen.reason is Reason.ERROR
+    assert seen.detail == "not an HTTP response: got b'\\x00\\x01\\x02 SSH-2.0-not-http \\xff\\xfe'"
+
+
+async def test_a_secret_quoted_back_in_a_non_http_reply_is_redacted() -> None:
+    canary = "canary-nothttp-71c3"
+    async with Target({"/": Garbage(f"{canary} says hello\r\n\r\n".encode())}) as target:
+        seen = await http(HttpCheck(target.url("/"), headers={"X-Api-Key": canary}))
+    assert seen.detail == "not an HTTP response: got b'REDACTED says hello'"

@@ -79,7 +79,7 @@ CASES = [
         "reset mid-body", Reset(), Reason.ERROR, 200, re.compile(r"^\w+: Connection reset by peer")
     ),
     Case("reset mid-headers", Reset(b"HTTP/1.1 200 OK\r\nContent-"), Reason.ERROR, None),
-    Case("garbage", Garbage(), Reason.ERROR, None, re.compile(r"^RemoteProtocolError: ")),
+    Case("garbage", Garbage(), Reason.ERROR, None, re.compile(r"^not an HTTP response: got b'")),
     Case(
         "oversized",
         Oversized(size=2 * 1024 * 1024),

@@ -233,7 +233,7 @@ async def test_close_without_a_response_is_a_protocol_error() -> None:
 
 async def test_bytes_that_are_not_http_are_a_protocol_error() -> None:
     async with Target({"/junk": Garbage()}) as target, client() as http:
-        with pytest.raises(httpx.RemoteProtocolError, match="invalid HTTP response"):
+        with pytest.raises(httpx.RemoteProtocolError, match="not an HTTP response"):
             await http.get(target.url("/junk"))
         assert await all_closed(target.port)
 

@@ -69,3 +69,21 @@ def test_probes_gone_from_the_specs_are_forgotten() -> None:
 
     assert [(f.node, f.probe) for f in book.of(specs)] == [("kept", "authorize")]
     assert [f.node for f in book.last()] == ["kept"]
+
+
+async def test_a_secret_learnt_after_the_failure_is_redacted_from_the_book() -> None:
+    """A probe worker's token may reach the agent after a detail quoting it (another worker's
+    probe): the next read of the book redacts it."""
+    known: list[str] = []
+    book = FailureBook(secrets=lambda: tuple(known))
+    async with Target({"/": json_reply({"session": TOKEN})}) as target:
+        observation = await observe(target, "expected")
+    specs = spec_set(node("pay"))
+    probe = specs.nodes[0].probes[0].name
+    book.record(ProbeResult("pay", probe, time.time(), observation))
+    [before] = book.of(specs)
+    assert TOKEN in before.detail
+    known.append(TOKEN)  # the worker's batch with the token arrives
+    [after] = book.of(specs)
+    assert after.detail == before.detail.replace(TOKEN, "REDACTED")
+    assert after.failing

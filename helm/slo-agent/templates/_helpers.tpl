@@ -98,6 +98,10 @@ shard comes from the StatefulSet pod-index label).
     - {{ $v.store.rawRetention | quote }}
     - --log-level
     - {{ $v.logLevel | quote }}
+    {{- if ne (toString $v.probeWorkers) "1" }}
+    - --probe-workers
+    - {{ $v.probeWorkers | toString | quote }}
+    {{- end }}
     {{- if gt $shards 1 }}
     - --shard
     - {{ printf "$(SLO_AGENT_SHARD_INDEX)/%d" $shards | quote }}
