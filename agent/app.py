@@ -30,7 +30,7 @@ from agent.probes.http import HttpProber
 from agent.redaction import KnownSecrets
 from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
-from agent.runtime.heap import tune_collector
+from agent.runtime.heap import limit_malloc_arenas, tune_collector
 from agent.runtime.source import SpecSource
 from agent.runtime.workers import WorkerSettings
 from agent.schedule.shard import UNSHARDED, Shard, split_warnings
@@ -249,6 +249,7 @@ def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:
 async def run_until_stopped(options: RunOptions, env: Mapping[str, str]) -> None:
     """``slo-agent run``: run until SIGINT or SIGTERM."""
     tune_collector()
+    limit_malloc_arenas()  # before the store, evaluation and /metrics threads start
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

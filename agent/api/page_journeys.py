@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from agent.api.page_parts import _e, bar_width, percent, slo_table, state_badge
 from agent.journeys.views import HopShare, JourneyView
 from agent.model import Mode
+from agent.numbers import multiple
 from agent.slo.status import worst_state
 
 
@@ -53,7 +54,7 @@ def journey_card(view: JourneyView) -> str:
         f'<article class="card state-{_e(state.value)}" id="journey-{_e(view.journey)}">'
         f'<h3><a class="name" href="/journeys/{_e(view.journey)}">{_e(view.journey)}</a> '
         f"{state_badge(state)}</h3>"
-        f'<p class="who">{view.runs} runs, {view.bad_runs:g} bad in {_e(view.period)} · '
+        f'<p class="who">{view.runs} runs, {multiple(view.bad_runs)} bad in {_e(view.period)} · '
         f"{_e(ceiling_text)}{warn}</p>{slo_table(view.slos)}{blame}</article>"
     )
 

@@ -155,7 +155,8 @@ def _budget_left(status: SloStatus) -> str:
     left = _percent(budget.remaining_ratio, 3)
     if budget.remaining_minutes is None:
         return left
-    return f"{left} ({budget.remaining_minutes:.3g} of {budget.budget_minutes:.3g} minutes)"
+    minutes = f"{multiple(budget.remaining_minutes)} of {multiple(budget.budget_minutes)} minutes"
+    return f"{left} ({minutes})"  # never an exponent: 40,320 minutes, not 4.03e+04
 
 
 def _objective(status: SloStatus) -> str:
