@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 RUNBOOK = "https://runbooks.example/acme-pay"
 TRACES = "http://jaeger.example/trace/{trace_id}"
+SIZES = ((1400, 1000), (390, 844))  # a desktop, then a phone
 
 # the page's key columns: every cell of every SLO row, and everything inside them
 OVERFLOW = """(() => {
@@ -65,9 +66,6 @@ def with_runbook(specs: str) -> str:
 async def test_overview_and_node_page_on_a_desktop_and_a_phone(tmp_path: Path) -> None:
     shop = Target({"/health": Reply(200, b"ok"), "/cart": json_reply({"id": "c-1"})})
     pay = Target({"/health": Reply(503, b"down"), "/pay": Reply(503, b"down")})
-    shots: dict[str, Path] = {}
-    doms: dict[str, str] = {}
-    layout: dict[str, Any] = {}
     async with shop, pay:
         text = with_runbook(SPECS.format(shop=shop.base_url, pay=pay.base_url, partner="Acme"))
         spec_dir = write_specs(tmp_path / "specs", ecosystem=text)
@@ -76,18 +74,9 @@ async def test_overview_and_node_page_on_a_desktop_and_a_phone(tmp_path: Path) -
         )
         async with running_agent(run, {}) as running:
             await eventually(lambda: burning(running.agent) and failing(running.agent), within=30)
-            pages = {"overview": f"{running.url}/", "node": f"{running.url}/nodes/acme-pay"}
-            for name, url in pages.items():
-                for width, height in ((1400, 1000), (390, 844)):
-                    browser = Chromium(tmp_path, (width, height))
-                    shots[f"{name}-{width}"] = ARTIFACTS / f"pages-{name}-{width}.png"
-                    await browser.screenshot(url, shots[f"{name}-{width}"])
-                doms[name] = await Chromium(tmp_path, (1400, 1000)).dump_dom(url)
-                layout[name] = await evaluate(tmp_path, url, (390, 844), OVERFLOW)
+            shots, doms, layout = await capture(tmp_path, running.url, "acme-pay", "pages")
 
-    for name, path in shots.items():
-        assert png_size(path) == (int(name.rsplit("-", 1)[1]), 1000 if "1400" in name else 844)
-        assert path.stat().st_size > 10_000, name  # a rendered page, not a blank canvas
+    check_screenshots(shots)
 
     overview = doms["overview"]
     # the most urgent first: the paging partner leads the "needs attention" list
@@ -119,8 +108,38 @@ async def test_overview_and_node_page_on_a_desktop_and_a_phone(tmp_path: Path) -
     assert f'href="{RUNBOOK}"' in node
     assert "<script" not in node
 
+    check_no_overflow(layout)
+
+
+async def capture(
+    tmp_path: Path, base_url: str, node: str, prefix: str
+) -> tuple[dict[str, Path], dict[str, str], dict[str, Any]]:
+    """The overview and ``node``'s page: screenshots at 1400 and 390 px (kept in ARTIFACTS as
+    ``PREFIX-overview-1400.png`` ...), each page's DOM at 1400 px, and its layout at 390 px."""
+    shots: dict[str, Path] = {}
+    doms: dict[str, str] = {}
+    layout: dict[str, Any] = {}
+    pages = {"overview": f"{base_url}/", "node": f"{base_url}/nodes/{node}"}
+    for name, url in pages.items():
+        for width, height in SIZES:
+            shots[f"{name}-{width}"] = ARTIFACTS / f"{prefix}-{name}-{width}.png"
+            await Chromium(tmp_path, (width, height)).screenshot(url, shots[f"{name}-{width}"])
+        doms[name] = await Chromium(tmp_path, SIZES[0]).dump_dom(url)
+        layout[name] = await evaluate(tmp_path, url, SIZES[1], OVERFLOW)
+    return shots, doms, layout
+
+
+def check_screenshots(shots: dict[str, Path]) -> None:
+    sizes = {width: (width, height) for width, height in SIZES}
+    for name, path in shots.items():
+        assert png_size(path) == sizes[int(name.rsplit("-", 1)[1])], name
+        assert path.stat().st_size > 10_000, name  # a rendered page, not a blank canvas
+
+
+def check_no_overflow(layout: dict[str, Any]) -> None:
+    """At 390 px no element of the key columns reaches past the viewport, nor does the page."""
     for name, found in layout.items():
-        assert found["width"] == 390, name
+        assert found["width"] == SIZES[1][0], name
         assert found["cells"] >= 6, name  # the SLO rows were laid out
         assert found["out"] == [], (name, found["out"])
         assert found["scroll"] <= found["width"], (name, found["scroll"], found["wide"])
