@@ -183,7 +183,13 @@ class RecentSlots:
             return Split(None, seconds, lo, hi)
         if end <= since:
             return Split((start, end), seconds, hi, hi)
-        return Split((start, since), seconds, first_slot_from(since, seconds), hi)
+        # The part before the rings took over comes from minute buckets: take the bucket that
+        # holds ``start`` when at least half of it lies in the window (nearest whole minute).
+        # Counting only buckets that start inside it lost up to a minute of events, for one
+        # window length after a resolution was first read (a 1m window held 6 of 60 runs).
+        older = 60.0 * math.floor(start / 60 + 0.5)
+        first = first_slot_from(since, seconds)
+        return Split((older, since) if older < since else None, seconds, first, hi)
 
     def counts(self, series: str, split: Split) -> Counts:
         """The ring part of ``split`` for ``series`` (no events yet: zero)."""

@@ -90,6 +90,32 @@ def test_a_1m_window_always_holds_the_last_minute_of_a_probe_run_every_second(
     store.close()
 
 
+def test_while_the_rings_fill_a_1m_window_is_off_by_at_most_half_a_minute(
+    tmp_path: Path,
+) -> None:
+    """For one window length after its rings take over, the part of a window before them comes
+    from minute buckets, to the nearest whole minute. It used to take only the buckets starting
+    inside the window: right after the take-over a 1m window of a probe running every second
+    held 1-6 runs, and an alert tier read "no data" in the middle of an outage."""
+    clock = _Clock(BASE + 7.3)
+    store = _store(tmp_path, clock)
+    store.sums("shop/availability", {"1m": (clock.now - 60, clock.now)})  # rings from BASE + 60
+    runs: list[float] = []
+    for step in range(260):  # a run every second, read every half second, to BASE + 137
+        clock.now = BASE + 7.3 + step / 2
+        if step % 2 == 0:
+            store.record(probe_result(clock.now), events(("shop/availability", False)))
+            runs.append(clock.now)
+        if step % 7 == 0:
+            store.flush()
+        if clock.now < BASE + 60:
+            continue  # before the take-over the window is whole minute buckets
+        got = store.sums("shop/availability", {"1m": (clock.now - 60, clock.now)})["1m"]
+        true = sum(1 for at in runs if clock.now - 60 <= at < clock.now)
+        assert abs(got.total - true) <= 30, (clock.now - BASE, got.total, true)
+    store.close()
+
+
 def test_windows_of_an_hour_and_more_stay_in_whole_minutes(tmp_path: Path) -> None:
     clock = _Clock(BASE + 30)
     store = _store(tmp_path, clock)

@@ -38,7 +38,8 @@ class _Clock:
 class _Slots:
     """The store's choice of bucket per window, modelled plainly: recent windows under an hour
     count events in slots of ``resolution_for(length)`` seconds from the minute after their
-    resolution was first read (or its rings last grew), minute buckets before that."""
+    resolution was first read (or its rings last grew), minute buckets before that (from the
+    nearest whole minute to the window's start when the window reaches into the slots)."""
 
     def __init__(self) -> None:
         self.since: dict[int, tuple[float, int]] = {}  # resolution -> (since, ring slots)
@@ -66,7 +67,10 @@ def _expected(
     total = bad = 0
     for (s, at, good), n in recorded.items():
         width = r if at >= since else 60
-        if s == series and start <= width * math.floor(at / width) < end:
+        lo = start
+        if width == 60 and start < since < end:  # the part before the rings: nearest minute
+            lo = 60 * math.floor(start / 60 + 0.5)
+        if s == series and lo <= width * math.floor(at / width) < end:
             total += n
             bad += 0 if good else n
     return Counts(total, bad)
