@@ -29,14 +29,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import Row, cpu_seconds, markdown_table, rss_bytes
-from bench.targets import HEALTH_BODY, NGINX, REPO, Nginx, _stop, ensure_installed
+from bench.targets import REPO, Nginx, TestCa, ensure_installed
 from tests.support.net import free_port, wait_for_port
 
 NODES_PER_FILE = 500
@@ -70,73 +68,6 @@ def write_specs(directory: Path, jobs: int, url: str, interval: str, ca: Path | 
             for i in range(first, min(jobs, first + NODES_PER_FILE))
         ]
         (directory / f"nodes-{first:05d}.yaml").write_text("---\n".join(docs))
-
-
-@dataclass
-class TlsNginx:
-    """nginx answering ``GET /health`` over HTTPS (TLS 1.3, a P-256 certificate from a CA
-    made for the run; sessions are not resumed by the prober, so each probe is a full
-    handshake)."""
-
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-    ca_file: Path | None = None
-    _dir: tempfile.TemporaryDirectory[str] = field(
-        default_factory=lambda: tempfile.TemporaryDirectory(prefix="bench-nginx-tls-")
-    )
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}/health"
-
-    def start(self) -> TlsNginx:
-        from tests.support.certificates import Authority
-
-        d = Path(self._dir.name)
-        authority = Authority(d)
-        issued = authority.issue("server", not_after=datetime.now(UTC) + timedelta(days=90))
-        self.ca_file = authority.ca_file
-        self.port = free_port()
-        conf = d / "nginx.conf"
-        conf.write_text(
-            f"""daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 65536;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 16384; multi_accept on; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{self.port} ssl backlog=4096;
-        ssl_certificate {issued.cert_file};
-        ssl_certificate_key {issued.key_file};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location /health {{
-            default_type application/json;
-            return 200 '{HEALTH_BODY}';
-        }}
-    }}
-}}
-"""
-        )
-        self.proc = subprocess.Popen(
-            [NGINX, "-c", str(conf), "-p", str(d)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-        return self
-
-    def stop(self) -> None:
-        _stop(self.proc)
-        self._dir.cleanup()
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -365,21 +296,20 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp_name:
         tmp = Path(tmp_name)
-        target: Nginx | TlsNginx
-        if args.https:
-            tls = TlsNginx().start()
-            target, ca = tls, tls.ca_file
-        else:
-            target = Nginx().start()
-            ca = None
+        test_ca = TestCa() if args.https else None  # nginx's TLS port, with a throwaway CA
+        target = Nginx(ca=test_ca).start()
+        url = target.tls_url if test_ca is not None else target.url
+        ca = Path(test_ca.ca_file) if test_ca is not None else None
         try:
             for _ in range(args.repeat):
                 for workers in (int(w) for w in args.workers.split(",")):
-                    row = measure(args, target.url, ca, workers, tmp)
+                    row = measure(args, url, ca, workers, tmp)
                     print(row.to_json(), flush=True)
                     rows.append(row)
         finally:
             target.stop()
+            if test_ca is not None:
+                test_ca.cleanup()
     print(markdown_table(rows, None))
     for row in rows:
         print(f"{row.name}: {json.dumps(row.extra)}")
