@@ -79,6 +79,7 @@ from agent.store.evidence_reads import EvidenceReads
 from agent.store.journey_reads import JourneyReads
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
+from agent.store.probe_reads import ProbeReads
 from agent.store.pruning import Pruner, release_free_pages
 from agent.store.rollup import Roller
 from agent.store.sums import ProbeSums
@@ -145,6 +146,7 @@ class SqliteStore:
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
         self._evidence = EvidenceReads(self._read_with)
         self._journeys = JourneyReads(self._read_with)
+        self._probes = ProbeReads(self._read_with)
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout, clock)
         self._failure_runs = FailureRunTracker(
             self._read(self._conn, evidence_sql.open_failure_runs)
@@ -309,29 +311,15 @@ class SqliteStore:
 
         return self._read_with(lambda p: p.series_totals(), read)
 
+    # --- probe results (agent.store.probe_reads) -------------------------------------------
+
     def probe_totals(self, node: str | None = None) -> dict[tuple[str, str], ProbeCounts]:
-        """(node, probe) -> counts over every retained probe bucket, optionally for one node."""
-
-        def read(
-            conn: sqlite3.Connection, out: dict[tuple[str, str], ProbeCounts]
-        ) -> dict[tuple[str, str], ProbeCounts]:
-            for key, counts in queries.probe_totals(conn, node).items():
-                out[key] = out[key] + counts if key in out else counts
-            return out
-
-        return self._read_with(lambda p: p.probe_totals(node), read)
+        """See :meth:`ProbeReads.probe_totals`."""
+        return self._probes.probe_totals(node)
 
     def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]:
-        """Minute -> probe counts of ``node`` (all its probes together) over the buckets whose
-        minute start lies in ``[start, end)``."""
-        lo, hi = first_minute_from(start), first_minute_from(end)
-
-        def read(conn: sqlite3.Connection, out: dict[int, ProbeCounts]) -> dict[int, ProbeCounts]:
-            for minute, counts in queries.probe_minutes(conn, node, lo, hi).items():
-                out[minute] = out[minute] + counts if minute in out else counts
-            return out
-
-        return self._read_with(lambda p: p.probe_minutes(node, lo, hi), read)
+        """See :meth:`ProbeReads.probe_minutes`."""
+        return self._probes.probe_minutes(node, start, end)
 
     def recent_results(
         self,
@@ -341,28 +329,8 @@ class SqliteStore:
         since: float | None = None,
         limit: int = 1000,
     ) -> list[ProbeResult]:
-        """The latest ``limit`` raw results matching the filters, oldest first.
-
-        ``since`` keeps results with ``started_at >= since``.
-        """
-        if limit <= 0:
-            return []
-
-        def take(p: Pending) -> list[ProbeResult]:
-            return [
-                r
-                for r in p.results
-                if (node is None or r.node == node)
-                and (probe is None or r.probe == probe)
-                and (since is None or r.started_at >= since)
-            ]
-
-        def read(conn: sqlite3.Connection, pending: list[ProbeResult]) -> list[ProbeResult]:
-            stored = queries.recent_results(conn, node, probe, since, limit)
-            return [*stored, *pending]
-
-        merged = sorted(self._read_with(take, read), key=lambda r: r.started_at)  # stored first
-        return merged[-limit:]
+        """See :meth:`ProbeReads.recent_results`."""
+        return self._probes.recent_results(node=node, probe=probe, since=since, limit=limit)
 
     # --- journeys (agent.store.journey_reads) ----------------------------------------------
 
