@@ -21,9 +21,10 @@ from starlette.routing import Route
 
 from agent.advisor.review import DecisionReport
 from agent.api.decisions_json import decisions_json
-from agent.api.history import HistoryQueryError, history_json
+from agent.api.history import HistoryQueryError
 from agent.api.history import parse_query as parse_history_query
 from agent.api.history_read import HistorySource, NotFound, history
+from agent.api.history_types import OwnerKind
 from agent.api.journeys_json import journeys_json
 from agent.api.openapi import PATH as OPENAPI_PATH
 from agent.api.openapi import openapi_document
@@ -178,7 +179,7 @@ def create_app(
             return JSONResponse({"error": "first decision review pending"}, status_code=503)
         return JSONResponse(decisions_json(report))
 
-    def owner_page(kind: str) -> Callable[[Request], Any]:
+    def owner_page(kind: OwnerKind) -> Callable[[Request], Any]:
         async def page(request: Request) -> Response:
             name = request.path_params["name"]
             snapshot = view.snapshot
@@ -203,13 +204,12 @@ def create_app(
         params = {k: request.query_params.getlist(k) for k in request.query_params}
         try:
             query = parse_history_query(params)
-            body = await asyncio.to_thread(history, history_source, query, snapshot.evaluated_at)
-            body = history_json(body)
+            found = await asyncio.to_thread(history, history_source, query, snapshot.evaluated_at)
         except HistoryQueryError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         except NotFound as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
-        return JSONResponse(body)
+        return JSONResponse(found.body)
 
     async def openapi(request: Request) -> Response:
         served = [getattr(route, "path", "") for route in request.app.routes]

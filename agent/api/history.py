@@ -18,8 +18,19 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, Self, TypeVar
+from typing import Protocol, Self, TypeVar
 
+from agent.api.history_types import (
+    BudgetPointJson,
+    BurnPointJson,
+    BurnTierJson,
+    HistoryJson,
+    LatencyBoundJson,
+    LatencyPointJson,
+    OutcomePointJson,
+    OwnerKind,
+    SliPointJson,
+)
 from agent.api.timestamps import rfc3339
 from agent.durations import format_duration, parse_duration
 from agent.slo.burn import error_allowance, guarded_burn_rate
@@ -47,8 +58,6 @@ probe of it), the others per SLO."""
 
 JOURNEY_SERIES = ("sli", "budget", "burn")
 
-PERCENTILES = (0.5, 0.9, 0.99)
-
 MAX_RANGE = timedelta(days=400)
 
 
@@ -58,7 +67,7 @@ class HistoryQueryError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class HistoryQuery:
-    kind: str  # "node" or "journey"
+    kind: OwnerKind
     name: str
     slo: str | None
     series: tuple[str, ...]
@@ -105,7 +114,8 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> HistoryQuery:
     node, journey = _one(params, "node"), _one(params, "journey")
     if (node is None) == (journey is None):
         raise HistoryQueryError("give exactly one of the query parameters 'node' and 'journey'")
-    kind, name = ("node", node) if node is not None else ("journey", journey or "")
+    kind: OwnerKind = "node" if node is not None else "journey"
+    name = node if node is not None else journey or ""
     allowed = SERIES if kind == "node" else JOURNEY_SERIES
     text = _one(params, "series")
     series = tuple(s for s in (text or ",".join(allowed)).split(",") if s)
@@ -178,33 +188,23 @@ def rolling(base: Counts, cells: Sequence[Counts], lagged: Sequence[Counts]) -> 
     return out
 
 
-def stamp(unix: float) -> dict[str, Any]:
-    """A point's time, in unix seconds (the pages draw with it; :func:`history_json` turns it
-    into the API's RFC 3339 string)."""
-    return {"at": unix}
+@dataclass(frozen=True, slots=True)
+class History:
+    """The answer of ``/api/v1/history`` (``body``) and the steps its points end (``grid``: the
+    pages draw with their unix times)."""
+
+    grid: Grid
+    body: HistoryJson
+
+    def points(self, values: Sequence[float | None]) -> list[tuple[float, float | None]]:
+        """``(unix time, value)`` per step: ``values`` one per point of a series of ``body``."""
+        return list(zip(self.grid.ends(), values, strict=True))
 
 
-def history_json(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``body`` as ``/api/v1/history`` answers: every time an RFC 3339 string, as everywhere in
-    the API (``start_at``, ``end_at``, each point's ``at``)."""
-    out = {k: v for k, v in body.items() if k not in ("start", "end", "series")}
-    out["start_at"], out["end_at"] = rfc3339(body["start"]), rfc3339(body["end"])
-    out["series"] = {name: _json_times(value) for name, value in body["series"].items()}
-    return out
-
-
-def _json_times(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_json_times(v) for v in value]
-    if isinstance(value, dict):
-        return {k: rfc3339(v) if k == "at" else _json_times(v) for k, v in value.items()}
-    return value
-
-
-def sli_points(grid: Grid, cells: Sequence[Counts]) -> list[dict[str, Any]]:
+def sli_points(grid: Grid, cells: Sequence[Counts]) -> list[SliPointJson]:
     return [
         {
-            **stamp(at),
+            "at": rfc3339(at),
             "total": c.total,
             "bad": c.bad,
             "sli": 1 - c.bad / c.total if c.total else None,
@@ -215,16 +215,21 @@ def sli_points(grid: Grid, cells: Sequence[Counts]) -> list[dict[str, Any]]:
 
 def budget_points(
     grid: Grid, windows: Sequence[Counts], objective: float, min_events: int
-) -> list[dict[str, Any]]:
+) -> list[BudgetPointJson]:
     """Error budget remaining over the SLO period ending at each point (``windows``)."""
     allowance = error_allowance(objective)
-    out = []
+    out: list[BudgetPointJson] = []
     for at, counts in zip(grid.ends(), windows, strict=True):
         remaining = None
         if has_data(counts, min_events):
             remaining = 1.0 - counts.bad / (allowance * counts.total)
         out.append(
-            {**stamp(at), "total": counts.total, "bad": counts.bad, "remaining_ratio": remaining}
+            {
+                "at": rfc3339(at),
+                "total": counts.total,
+                "bad": counts.bad,
+                "remaining_ratio": remaining,
+            }
         )
     return out
 
@@ -243,22 +248,22 @@ def burn_series(
     windows: Mapping[timedelta, Sequence[Counts]],
     objective: float,
     min_events: int,
-) -> list[dict[str, Any]]:
+) -> list[BurnTierJson]:
     """Per tier: its threshold and the burn over its long and short window at each point."""
-    out = []
+    out: list[BurnTierJson] = []
     for tier in tiers:
-        points = []
+        points: list[BurnPointJson] = []
         for i, at in enumerate(grid.ends()):
             long = guarded_burn_rate(windows[tier.long][i], objective, min_events)
             short = guarded_burn_rate(windows[tier.short][i], objective, min_events)
-            above = long is not None and short is not None
+            above = (
+                long is not None
+                and short is not None
+                and long >= tier.factor
+                and short >= tier.factor
+            )
             points.append(
-                {
-                    **stamp(at),
-                    "long_burn": long,
-                    "short_burn": short,
-                    "above": above and long >= tier.factor and short >= tier.factor,  # type: ignore[operator]
-                }
+                {"at": rfc3339(at), "long_burn": long, "short_burn": short, "above": above}
             )
         out.append(
             {
@@ -288,11 +293,11 @@ def _per_step(grid: Grid, minutes: Mapping[int, A], zero: Callable[[], A]) -> li
     return steps
 
 
-def outcome_points(grid: Grid, minutes: Mapping[int, ProbeCounts]) -> list[dict[str, Any]]:
+def outcome_points(grid: Grid, minutes: Mapping[int, ProbeCounts]) -> list[OutcomePointJson]:
     steps = _per_step(grid, minutes, ProbeCounts)
     return [
         {
-            **stamp(at),
+            "at": rfc3339(at),
             "total": c.total,
             "failures": c.failures,
             "by_reason": {str(r): n for r, n in sorted(c.failures_by_reason.items())},
@@ -301,138 +306,21 @@ def outcome_points(grid: Grid, minutes: Mapping[int, ProbeCounts]) -> list[dict[
     ]
 
 
-def _quoted(found: LatencyRange | None) -> dict[str, float | None] | None:
-    """A percentile known to its bucket: above ``lower``, at most ``upper`` seconds (``upper``
-    None past the last bound)."""
+def _quoted(found: LatencyRange | None) -> LatencyBoundJson | None:
     if found is None:
         return None
     return {"lower": found.lower, "upper": found.upper if math.isfinite(found.upper) else None}
 
 
-def latency_points(grid: Grid, minutes: Mapping[int, LatencyHistogram]) -> list[dict[str, Any]]:
+def latency_points(grid: Grid, minutes: Mapping[int, LatencyHistogram]) -> list[LatencyPointJson]:
     steps = _per_step(grid, minutes, LatencyHistogram)
     return [
         {
-            **stamp(at),
+            "at": rfc3339(at),
             "runs": h.total,
-            **{f"p{round(q * 100)}": _quoted(h.percentile(q)) for q in PERCENTILES},
+            "p50": _quoted(h.percentile(0.5)),
+            "p90": _quoted(h.percentile(0.9)),
+            "p99": _quoted(h.percentile(0.99)),
         }
         for at, h in zip(grid.ends(), steps, strict=True)
     ]
-
-
-_ERROR = {
-    "application/json": {"schema": {"type": "object", "properties": {"error": {"type": "string"}}}}
-}
-_POINT = {
-    "type": "object",
-    "required": ["at"],
-    "properties": {"at": {"type": "string", "format": "date-time"}},
-}
-
-HISTORY_OPENAPI: dict[str, Any] = {
-    "get": {
-        "summary": "Series for the charts of a node or a journey",
-        "description": (
-            "SLI per step, error budget remaining over the SLO period and burn rate over each "
-            "alert tier's windows at the end of each step, probe outcomes by reason and "
-            "latency percentiles (known to the latency histogram's bucket bounds) per step. "
-            "Computed from buckets that count every run. Times are RFC 3339 strings in UTC "
-            f"('start_at', 'end_at', each point's 'at': the end of its step). At most "
-            f"{MAX_POINTS} points per series."
-        ),
-        "parameters": [
-            {
-                "name": "node",
-                "in": "query",
-                "schema": {"type": "string"},
-                "description": "A node's name (give node or journey).",
-            },
-            {
-                "name": "journey",
-                "in": "query",
-                "schema": {"type": "string"},
-                "description": "A journey's name (give node or journey).",
-            },
-            {
-                "name": "slo",
-                "in": "query",
-                "schema": {"type": "string"},
-                "description": "The SLO (required for the series sli, budget and burn).",
-            },
-            {
-                "name": "series",
-                "in": "query",
-                "schema": {"type": "string"},
-                "description": "Comma-separated subset of "
-                + ", ".join(SERIES)
-                + "; journeys have "
-                + ", ".join(JOURNEY_SERIES)
-                + ". Default: all.",
-            },
-            {
-                "name": "range",
-                "in": "query",
-                "schema": {"type": "string"},
-                "description": "How far back, whole minutes (e.g. 6h, 1d); default the SLO period.",
-            },
-            {
-                "name": "step",
-                "in": "query",
-                "schema": {"type": "string"},
-                "description": f"Step between points, whole minutes; default range/{DEFAULT_POINTS}.",  # noqa: E501
-            },
-        ],
-        "responses": {
-            "200": {
-                "description": "The series asked for",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": [
-                                "kind",
-                                "name",
-                                "start_at",
-                                "end_at",
-                                "step_seconds",
-                                "series",
-                            ],
-                            "properties": {
-                                "kind": {"type": "string", "enum": ["node", "journey"]},
-                                "name": {"type": "string"},
-                                "slo": {"type": ["string", "null"]},
-                                "objective": {"type": ["number", "null"]},
-                                "period": {"type": ["string", "null"]},
-                                "start_at": {"type": "string", "format": "date-time"},
-                                "end_at": {"type": "string", "format": "date-time"},
-                                "step_seconds": {"type": "number"},
-                                "series": {
-                                    "type": "object",
-                                    "properties": {
-                                        "sli": {"type": "array", "items": _POINT},
-                                        "budget": {"type": "array", "items": _POINT},
-                                        "burn": {"type": "array", "items": {"type": "object"}},
-                                        "outcomes": {"type": "array", "items": _POINT},
-                                        "latency": {"type": "array", "items": _POINT},
-                                    },
-                                },
-                            },
-                        }
-                    }
-                },
-            },
-            "400": {
-                "description": "A query parameter that cannot be used",
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
-                    }
-                },
-            },
-            "404": {"description": "No such node, journey or SLO", "content": _ERROR},
-            "503": {"description": "First SLO evaluation pending", "content": _ERROR},
-        },
-    }
-}
-"""The OpenAPI path object of ``/api/v1/history``."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from agent.api.history import (
     Grid,
+    History,
     HistoryQuery,
     TierSpec,
     budget_points,
@@ -28,6 +29,14 @@ from agent.api.history import (
     rolling,
     sli_points,
 )
+from agent.api.history_types import (
+    BudgetPointJson,
+    BurnTierJson,
+    HistoryJson,
+    HistorySeriesJson,
+    SliPointJson,
+)
+from agent.api.timestamps import rfc3339
 from agent.durations import format_duration
 from agent.model import CalendarWindow, SloOwner, SpecSet
 from agent.probes.result import ProbeResult
@@ -88,9 +97,18 @@ class HistorySource:
         raise NotFound(f"no {kind} named {name!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class SloSeries:
+    objective: float
+    period: str
+    sli: list[SliPointJson]
+    budget: list[BudgetPointJson]
+    burn: list[BurnTierJson]
+
+
 def slo_windows(
     source: HistorySource, owner: SloOwner, slo_name: str, grid: Grid, now: float
-) -> dict[str, Any]:
+) -> SloSeries:
     """The sli, budget and burn series of one SLO over ``grid``."""
     slo = next((s for s in owner.slos if s.name == slo_name), None)
     if slo is None:
@@ -133,23 +151,23 @@ def slo_windows(
         periods = rolling(base, month, [Counts()] * grid.count)
     else:
         periods = window(period.length)
-    return {
-        "objective": slo.objective,
-        "period": window_label(slo.window),
-        "sli": sli_points(grid, cells),
-        "budget": budget_points(grid, periods, slo.objective, slo.min_events),
-        "burn": burn_series(
+    return SloSeries(
+        slo.objective,
+        window_label(slo.window),
+        sli_points(grid, cells),
+        budget_points(grid, periods, slo.objective, slo.min_events),
+        burn_series(
             grid,
             tiers,
             {length: window(length) for length in lengths},
             slo.objective,
             slo.min_events,
         ),
-    }
+    )
 
 
-def history(source: HistorySource, query: HistoryQuery, now: float) -> dict[str, Any]:
-    """The body of ``/api/v1/history`` for ``query`` at ``now``; raises :class:`NotFound`."""
+def history(source: HistorySource, query: HistoryQuery, now: float) -> History:
+    """``/api/v1/history`` for ``query`` at ``now``; raises :class:`NotFound`."""
     owner = source.owner(query.kind, query.name)
     span = query.range
     if span is None:
@@ -159,28 +177,31 @@ def history(source: HistorySource, query: HistoryQuery, now: float) -> dict[str,
         span = period_of(slo.window, now).length if slo is not None else timedelta(days=1)
         span = timedelta(minutes=int(span.total_seconds() // 60))
     grid = grid_for(now, span, query.step or default_step(span))
-    series: dict[str, Any] = {}
-    body: dict[str, Any] = {
+    series: HistorySeriesJson = {}
+    body: HistoryJson = {
         "kind": query.kind,
         "name": query.name,
         "slo": query.slo,
         "objective": None,
         "period": None,
-        "start": grid.start,
-        "end": grid.end,
+        "start_at": rfc3339(grid.start),
+        "end_at": rfc3339(grid.end),
         "step_seconds": grid.step,
         "series": series,
     }
     if query.slo is not None:
         shaped = slo_windows(source, owner, query.slo, grid, now)
-        body["objective"], body["period"] = shaped["objective"], shaped["period"]
-        for name in ("sli", "budget", "burn"):
-            if name in query.series:
-                series[name] = shaped[name]
+        body["objective"], body["period"] = shaped.objective, shaped.period
+        if "sli" in query.series:
+            series["sli"] = shaped.sli
+        if "budget" in query.series:
+            series["budget"] = shaped.budget
+        if "burn" in query.series:
+            series["burn"] = shaped.burn
     if "outcomes" in query.series:
         minutes = source.store.probe_minutes(owner.name, grid.start, grid.end)
         series["outcomes"] = outcome_points(grid, minutes)
     if "latency" in query.series:
         histograms = source.store.latency_minutes(owner.name, grid.start, grid.end)
         series["latency"] = latency_points(grid, histograms)
-    return body
+    return History(grid, body)

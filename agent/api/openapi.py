@@ -3,7 +3,8 @@
 It is assembled from :data:`ENDPOINTS`, one entry per path (a path and its OpenAPI path item
 object): a new endpoint is one more entry. The JSON response schemas are derived from the
 :class:`typing.TypedDict` shapes the builders return (:mod:`agent.api.status_json`,
-:mod:`agent.api.journeys_json`, :mod:`agent.api.decisions_types`), so the document cannot
+:mod:`agent.api.journeys_json`, :mod:`agent.api.decisions_types`,
+:mod:`agent.api.history_types`), so the document cannot
 drift from what mypy checks the code produces. The document lists only the paths the running
 app serves (``/api/v1/decisions`` only when the advisor runs).
 """
@@ -18,7 +19,8 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from agent.api.decisions_types import DecisionsJson
-from agent.api.history import HISTORY_OPENAPI
+from agent.api.history import DEFAULT_POINTS, JOURNEY_SERIES, MAX_POINTS, SERIES
+from agent.api.history_types import HistoryJson
 from agent.api.journeys_json import JourneysJson
 from agent.api.status_json import StatusJson
 from agent.api.status_query import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
@@ -34,7 +36,7 @@ class ErrorJson(TypedDict):
     error: str  # one line: what is wrong (a 400: which parameter, and what is allowed)
 
 
-SHAPES: tuple[type, ...] = (StatusJson, JourneysJson, DecisionsJson, ErrorJson)
+SHAPES: tuple[type, ...] = (StatusJson, JourneysJson, DecisionsJson, HistoryJson, ErrorJson)
 """The response shapes whose schemas go to ``components.schemas`` (under their class names)."""
 
 DEPRECATED: Mapping[tuple[str, str], str] = {
@@ -112,6 +114,46 @@ STATUS = _get(
     parameters=STATUS_PARAMETERS,
 )
 
+
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+HISTORY = _get(
+    "Series for the charts of a node or a journey",
+    {
+        "200": _json("HistoryJson", "The series asked for"),
+        "400": _json("ErrorJson", "A bad query parameter, named with what is allowed"),
+        "404": _json("ErrorJson", "No such node, journey or SLO"),
+        "503": PENDING,
+    },
+    description=(
+        "SLI per step, error budget remaining over the SLO period and burn rate over each "
+        "alert tier's windows at the end of each step, probe outcomes by reason and latency "
+        "percentiles (known to the latency histogram's bucket bounds) per step. Computed from "
+        "buckets that count every run. Each point's 'at' is the end of its step. At most "
+        f"{MAX_POINTS} points per series."
+    ),
+    parameters=[
+        _query("node", "A node's name (give node or journey)"),
+        _query("journey", "A journey's name (give node or journey)"),
+        _query("slo", "The SLO (required for the series sli, budget and burn)"),
+        _query(
+            "series",
+            f"Comma-separated subset of {', '.join(SERIES)}; journeys have "
+            f"{', '.join(JOURNEY_SERIES)}. Default: all",
+        ),
+        _query("range", "How far back, whole minutes (e.g. 6h, 1d); default the SLO period"),
+        _query("step", f"Step between points, whole minutes; default range/{DEFAULT_POINTS}"),
+    ],
+)
+
 ENDPOINTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/api/v1/status", STATUS),
     (
@@ -159,7 +201,7 @@ ENDPOINTS: tuple[tuple[str, dict[str, Any]], ...] = (
             {"200": _text("HTML", ("text/html",)), "503": _text("Pending", ("text/html",))},
         ),
     ),
-    ("/api/v1/history", HISTORY_OPENAPI),
+    ("/api/v1/history", HISTORY),
     *(
         (
             f"/{kind}s/{{name}}",

@@ -9,8 +9,9 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from agent.api.history import History
+from agent.api.history_types import LatencyBoundJson
 from agent.api.page_chart import STYLE as CHART_STYLE
 from agent.api.page_chart import Line, chart
 from agent.api.page_failures import failures_list
@@ -144,34 +145,32 @@ def timeline(
     )
 
 
-def _points(series: Sequence[Mapping[str, Any]], key: str) -> list[tuple[float, float | None]]:
-    return [(p["at"], p[key]) for p in series]
-
-
-def slo_charts(slo: SloStatus, period: Mapping[str, Any], recent: Mapping[str, Any]) -> str:
+def slo_charts(slo: SloStatus, period: History, recent: History) -> str:
     """The charts of one SLO: budget over its period, SLI and burn per tier over the last day."""
+    budget = period.body["series"]["budget"]
+    sli = recent.body["series"]["sli"]
     figures = [
         chart(
-            f"{slo.slo}: error budget remaining over {period.get('period')}",
-            [Line("remaining", _points(period["series"]["budget"], "remaining_ratio"))],
+            f"{slo.slo}: error budget remaining over {period.body['period']}",
+            [Line("remaining", period.points([p["remaining_ratio"] for p in budget]))],
             threshold=0.0,
             fmt="{:.0%}",
         ),
         chart(
             f"{slo.slo}: SLI per step, last day",
-            [Line("SLI", _points(recent["series"]["sli"], "sli"))],
+            [Line("SLI", recent.points([p["sli"] for p in sli]))],
             threshold=slo.objective,
             fmt="{:.2%}",
         ),
     ]
-    for tier in recent["series"]["burn"]:
+    for tier in recent.body["series"]["burn"]:
         figures.append(
             chart(
                 f"{slo.slo}: {tier['severity']} burn {tier['long']}/{tier['short']}, "
                 f"fires at {multiple(tier['factor'])}{TIMES}",
                 [
-                    Line(tier["long"], _points(tier["points"], "long_burn")),
-                    Line(tier["short"], _points(tier["points"], "short_burn")),
+                    Line(tier["long"], recent.points([p["long_burn"] for p in tier["points"]])),
+                    Line(tier["short"], recent.points([p["short_burn"] for p in tier["points"]])),
                 ],
                 threshold=tier["factor"],
                 floor=0.0,
@@ -181,20 +180,24 @@ def slo_charts(slo: SloStatus, period: Mapping[str, Any], recent: Mapping[str, A
     return "".join(figures)
 
 
-def node_charts(recent: Mapping[str, Any]) -> str:
-    outcomes = recent["series"].get("outcomes", [])
+def node_charts(recent: History) -> str:
+    outcomes = recent.body["series"]["outcomes"]
     reasons = sorted({r for p in outcomes for r in p["by_reason"]})
-    lines = [Line("runs", _points(outcomes, "total"))] + [
-        Line(r, [(p["at"], float(p["by_reason"].get(r, 0))) for p in outcomes]) for r in reasons
+    lines = [Line("runs", recent.points([p["total"] for p in outcomes]))] + [
+        Line(r, recent.points([float(p["by_reason"].get(r, 0)) for p in outcomes])) for r in reasons
     ]
-    latency = recent["series"].get("latency", [])
+    latency = recent.body["series"]["latency"]
     quant = [
-        Line(f"{k} ≤", [(p["at"], (p[k] or {}).get("upper")) for p in latency])
+        Line(f"{k} ≤", recent.points([_upper(p[k]) for p in latency]))
         for k in ("p50", "p90", "p99")
     ]
     return chart("probe runs and failures by reason, last day", lines, floor=0.0) + chart(
         "latency percentiles (bucket upper bounds), last day", quant, unit="s", floor=0.0
     )
+
+
+def _upper(bound: LatencyBoundJson | None) -> float | None:
+    return None if bound is None else bound["upper"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +208,8 @@ class OwnerPage:
     evaluated_at: float
     who: str  # one line: owner, partner, capability (already text)
     annotations: Mapping[str, str]
-    charts: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]]  # slo -> (period, day)
-    probe_history: Mapping[str, Any] | None  # the node's outcomes and latency, last day
+    charts: Mapping[str, tuple[History, History]]  # slo -> (budget over its period, last day)
+    probe_history: History | None  # the node's outcomes and latency, last day
     failures: Sequence[ProbeFailure] = ()
     incidents: Sequence[Incident] = ()
     trace_url_template: str | None = None

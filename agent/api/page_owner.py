@@ -5,10 +5,10 @@ journey blame, then renders :func:`agent.api.page_node.owner_page`."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from agent.api.history import HistoryQuery
+from agent.api.history import History, HistoryQuery
 from agent.api.history_read import HistorySource, NotFound, history
+from agent.api.history_types import OwnerKind
 from agent.api.page_node import OwnerPage, incidents, owner_page
 from agent.api.page_parts import _e, utc_text
 from agent.model import Journey, Node
@@ -20,7 +20,9 @@ TIMELINE_RESULTS = 2000  # the most raw results it reads
 BLAME_SLOTS = 6  # the last day in slots of 4 hours
 
 
-def _charts(source: HistorySource, kind: str, name: str, slo: str, now: float) -> Any:
+def _charts(
+    source: HistorySource, kind: OwnerKind, name: str, slo: str, now: float
+) -> tuple[History, History]:
     period = history(source, HistoryQuery(kind, name, slo, ("budget",), None, None), now)
     day = history(source, HistoryQuery(kind, name, slo, ("sli", "burn"), DAY, None), now)
     return period, day
@@ -54,7 +56,7 @@ def _blame_table(source: HistorySource, journey: Journey, now: float) -> str:
 def render_owner(
     source: HistorySource,
     snapshot: Snapshot,
-    kind: str,
+    kind: OwnerKind,
     name: str,
     trace_url_template: str | None,
 ) -> str:

@@ -7,15 +7,15 @@ from typing import Any
 
 from agent.api.openapi import ENDPOINTS, openapi_document
 
-HISTORY: dict[str, Any] = {  # as another module would hand over a path item
-    "get": {"summary": "history", "responses": {"200": {"description": "points"}}}
+EXTRA: dict[str, Any] = {  # as another module would hand over a path item
+    "get": {"summary": "extra", "responses": {"200": {"description": "points"}}}
 }
 
 
 def test_one_more_endpoint_is_one_more_entry() -> None:
-    served = [path for path, _ in ENDPOINTS] + ["/api/v1/history"]
-    document = openapi_document(served, (*ENDPOINTS, ("/api/v1/history", HISTORY)))
-    assert document["paths"]["/api/v1/history"] == HISTORY
+    served = [path for path, _ in ENDPOINTS] + ["/api/v1/extra"]
+    document = openapi_document(served, (*ENDPOINTS, ("/api/v1/extra", EXTRA)))
+    assert document["paths"]["/api/v1/extra"] == EXTRA
     assert list(document["paths"])[:3] == [
         "/api/v1/status",
         "/api/v1/journeys",
@@ -46,3 +46,29 @@ def test_the_shapes_are_closed_so_every_field_served_is_documented() -> None:
     assert schemas["SloJson"]["additionalProperties"] is False
     windows = schemas["SloJson"]["properties"]["windows"]  # a map: any window label
     assert windows["additionalProperties"] == {"$ref": "#/components/schemas/WindowJson"}
+
+
+def test_history_points_are_typed_with_their_time_as_rfc3339() -> None:
+    document = openapi_document(["/api/v1/history"])
+    schemas = document["components"]["schemas"]
+    ok = document["paths"]["/api/v1/history"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HistoryJson"
+    }
+    series = schemas["HistorySeriesJson"]
+    assert "required" not in series  # only the series asked for
+    points = {
+        name: prop["items"]["$ref"].rsplit("/", 1)[1] for name, prop in series["properties"].items()
+    }
+    assert points == {
+        "sli": "SliPointJson",
+        "budget": "BudgetPointJson",
+        "burn": "BurnTierJson",
+        "outcomes": "OutcomePointJson",
+        "latency": "LatencyPointJson",
+    }
+    for name in ("SliPointJson", "BudgetPointJson", "BurnPointJson", "OutcomePointJson"):
+        at = schemas[name]["properties"]["at"]
+        assert (at["type"], at["format"]) == ("string", "date-time"), name
+        assert schemas[name]["additionalProperties"] is False
+    assert set(schemas["LatencyPointJson"]["properties"]) == {"at", "runs", "p50", "p90", "p99"}
