@@ -25,10 +25,25 @@ from agent.probes.result import Observation, Reason
 from agent.spec.problems import Loc
 from agent.spec.variables import HeaderExpander
 
-__all__ = ["DEFAULT_TIMEOUT", "KindSpec", "ProbeKind", "ProbeKinds", "Prober", "SpanTarget"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "KindSpec",
+    "ProbeKind",
+    "ProbeKinds",
+    "Prober",
+    "SpanTarget",
+    "timeout_for",
+]
 
 # A probe's timeout when its spec sets none: this, or the probe's interval if shorter.
 DEFAULT_TIMEOUT = timedelta(seconds=5)
+
+
+def timeout_for(timeout: timedelta | None, every: timedelta) -> timedelta:
+    """A probe's timeout: ``timeout`` from its spec, else :data:`DEFAULT_TIMEOUT` or the
+    probe's interval ``every`` if shorter."""
+    return timeout or min(DEFAULT_TIMEOUT, every)
+
 
 Clock = Callable[[], float]
 S = TypeVar("S", bound="KindSpec")

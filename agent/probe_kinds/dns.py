@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 
-from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget
+from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget, timeout_for
 from agent.probes.result import Reason
 from agent.spec.problems import Loc, describe, spec_error, validation_error
 from agent.spec.scalars import Duration
@@ -146,7 +146,7 @@ def dns_check(spec: DnsSpec, every: timedelta, loc: Loc, expander: HeaderExpande
         name=spec.name,
         rdtype=spec.type,
         resolver=spec.resolver,
-        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
+        timeout=timeout_for(spec.timeout, every),
         answers=None if spec.expect.answers is None else normal(spec.expect.answers),
         contains=normal(spec.expect.contains),
     )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, PlainValidator, WithJsonSchema
 
 from agent.model import TlsSettings
-from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget
+from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget, timeout_for
 from agent.probes.result import Reason
 from agent.spec.problems import Loc, describe, spec_error
 from agent.spec.scalars import Duration, HeaderValue
@@ -102,7 +102,7 @@ def grpc_check(spec: GrpcSpec, every: timedelta, loc: Loc, expander: HeaderExpan
         service=spec.service,
         tls=tls,
         metadata=tuple(metadata.items()),
-        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
+        timeout=timeout_for(spec.timeout, every),
     )
 
 

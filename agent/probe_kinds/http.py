@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator, model_validator
 
 from agent.model import HttpCheck
-from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind
+from agent.probe_kinds import KindSpec, ProbeKind, timeout_for
 from agent.probes.result import Reason
 from agent.spec.problems import Loc, spec_error, validation_error
 from agent.spec.scalars import Duration, HeaderName, HeaderValue, JsonPath, Regex, StatusCode, Url
@@ -106,7 +106,7 @@ def http_check(spec: HttpSpec, every: timedelta, loc: Loc, expander: HeaderExpan
         method=spec.method,
         headers=expander.headers(loc, spec.headers),
         body=None if spec.body is None else spec.body.encode(),
-        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
+        timeout=timeout_for(spec.timeout, every),
         expect_status=_statuses(spec.expect.status),
         body_contains=spec.expect.body_contains,
         body_regex=(

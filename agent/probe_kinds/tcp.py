@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget, socket_target
+from agent.probe_kinds import (
+    KindSpec,
+    ProbeKind,
+    SpanTarget,
+    socket_target,
+    timeout_for,
+)
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration
@@ -33,7 +39,7 @@ class TcpCheck:
 
 def tcp_check(spec: TcpSpec, every: timedelta, loc: Loc, expander: HeaderExpander) -> TcpCheck:
     del loc, expander  # nothing to expand
-    timeout = spec.timeout or min(DEFAULT_TIMEOUT, every)
+    timeout = timeout_for(spec.timeout, every)
     return TcpCheck(host=spec.host, port=spec.port, timeout=timeout)
 
 

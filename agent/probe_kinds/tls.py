@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from agent.model import TlsSettings
-from agent.probe_kinds import DEFAULT_TIMEOUT, KindSpec, ProbeKind, SpanTarget, socket_target
+from agent.probe_kinds import (
+    KindSpec,
+    ProbeKind,
+    SpanTarget,
+    socket_target,
+    timeout_for,
+)
 from agent.probes.result import Reason
 from agent.spec.problems import Loc
 from agent.spec.scalars import Duration
@@ -56,7 +62,7 @@ def tls_check(spec: TlsProbeSpec, every: timedelta, loc: Loc, expander: HeaderEx
         host=spec.host,
         port=spec.port,
         tls=tls_settings(declared_tls(spec), expander.transport.tls),
-        timeout=spec.timeout or min(DEFAULT_TIMEOUT, every),
+        timeout=timeout_for(spec.timeout, every),
     )
 
 

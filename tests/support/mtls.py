@@ -11,15 +11,16 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from types import TracebackType
 
 import trustme
+
+from tests.support.service import Service
 
 _BODY = b"ok"
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n" + _BODY
 
 
-class MtlsServer:
+class MtlsServer(Service):
     """Answers 200 to every request whose TLS client presents a certificate from ``ca``."""
 
     def __init__(self) -> None:
@@ -39,16 +40,11 @@ class MtlsServer:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}/"
 
-    def __enter__(self) -> MtlsServer:
+    def start(self) -> MtlsServer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
         self._listener.close()

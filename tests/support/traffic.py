@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any, Self
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, make_wsgi_app
+
+from tests.support.service import Service
 
 TICK = 0.01  # seconds between two batches of simulated requests
 
@@ -29,7 +30,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class TrafficExporter:
+class TrafficExporter(Service):
     def __init__(self, codes: Iterable[str] = ("200", "500")) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -51,16 +52,11 @@ class TrafficExporter:
         self._traffic: threading.Thread | None = None
         self._stop_traffic = threading.Event()
 
-    def __enter__(self) -> Self:
+    def start(self) -> Self:
         self._serving.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self.stop_traffic()
         self._server.shutdown()
         self._server.server_close()
