@@ -40,6 +40,10 @@ from agent.tracing.api import NO_TRACING, Tracer
 
 log = logging.getLogger(__name__)
 
+STOP_SETTLE_SECONDS = 1.0
+"""On stop, how long runs under way may take to finish (and be recorded) before they are
+cancelled: most take milliseconds; a hanging target's is cut short."""
+
 
 @dataclass(frozen=True, slots=True)
 class AgentSettings:
@@ -166,6 +170,9 @@ class Agent:
         try:
             await stop.wait()
         finally:
+            cut = await self.scheduler.settle(STOP_SETTLE_SECONDS)
+            if cut:
+                log.info("stopping: %d probe or journey runs still under way were cancelled", cut)
             self.scheduler.shutdown()
             if self.workers is not None:
                 await self.workers.stop()  # their last results are recorded before the flush

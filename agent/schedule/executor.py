@@ -76,6 +76,14 @@ class TaskExecutor(AsyncIOExecutor):  # type: ignore[misc]
             return
         self._run_job_success(job_id, task.result())
 
+    async def settle(self, within: float) -> int:
+        """Wait up to ``within`` seconds for the runs under way to finish; return how many are
+        still running then (``shutdown`` cancels those)."""
+        running = set(self._pending_futures)
+        if running and within > 0:
+            _, running = await asyncio.wait(running, timeout=within)
+        return len(running)
+
     def _wanted(self, code: int) -> bool:
         """Whether any listener of the scheduler asks for events of ``code``."""
         listeners: list[tuple[Any, int]] = self._scheduler._listeners

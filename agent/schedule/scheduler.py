@@ -152,6 +152,15 @@ class ProbeScheduler(Generic[J]):
         """Start no new runs; runs under way finish normally (``shutdown`` cancels them)."""
         self._scheduler.pause()
 
+    async def settle(self, within: float) -> int:
+        """Start no new runs and give the runs under way up to ``within`` seconds to finish, so
+        a stop records them instead of cancelling them; return how many were still running."""
+        if not self._scheduler.running:
+            return 0
+        self._scheduler.pause()
+        executor: TaskExecutor = self._scheduler._lookup_executor("default")
+        return await executor.settle(within)
+
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

@@ -24,7 +24,8 @@ FLOOD_SECONDS = 4.0
 
 
 def _probe_counts(url: str, node: str) -> dict[str, float]:
-    """``slo_agent_probe_results_total`` of ``node`` by outcome."""
+    """``slo_agent_probe_results_total`` of ``node`` by outcome, and failures by reason
+    (``failure:<reason>``)."""
     response = httpx.get(f"{url}/metrics", timeout=10)
     response.raise_for_status()
     counts: dict[str, float] = {"success": 0.0, "failure": 0.0}
@@ -32,6 +33,9 @@ def _probe_counts(url: str, node: str) -> dict[str, float]:
         label = dict(labels)
         if name == "slo_agent_probe_results_total" and label["node"] == node:
             counts[label["outcome"]] += value
+            if label["outcome"] == "failure":
+                reason = f"failure:{label['reason']}"
+                counts[reason] = counts.get(reason, 0.0) + value
     return counts
 
 
@@ -137,6 +141,7 @@ def test_idle_connections_cannot_take_the_descriptors_probes_need(tmp_path: Path
     assert fds_during - fds_before <= CAP + 16, (fds_before, fds_during)
     # probes every 200 ms went on reaching the target during the flood ...
     assert served >= FLOOD_SECONDS * 5 / 2, served
-    # ... and none failed: before the cap, 200 of 200 failed connect
-    assert counts["failure"] == 0, counts
-    assert counts["success"] >= served
+    # ... and none failed to connect: before the cap, 200 of 200 failed connect (a 200 ms
+    # timeout on a loaded machine is not what this is about, and is the only failure allowed)
+    assert counts["failure"] == counts.get("failure:timeout", 0.0), counts
+    assert counts["success"] >= served - counts["failure"]

@@ -92,3 +92,31 @@ async def test_runs_that_apscheduler_coalesces_are_counted_as_skipped() -> None:
     finally:
         scheduler.shutdown()
     assert telemetry.skipped.get("max_instances", 0) == 0
+
+
+async def test_settle_lets_runs_under_way_finish_and_reports_the_ones_cut_short() -> None:
+    started: Counter[str] = Counter()
+    finished: Counter[str] = Counter()
+    release, never = asyncio.Event(), asyncio.Event()
+
+    async def run(target: Target) -> None:
+        started[target.key] += 1
+        await (never if target.node.name == "hangs" else release).wait()
+        finished[target.key] += 1
+
+    scheduler = ProbeScheduler(run, RecordingTelemetry(), clock=time.time)
+    scheduler.start()
+    try:
+        scheduler.apply({t.key: t for t in (_target("hangs", "p"), _target("slow", "p"))})
+        await eventually(lambda: started["hangs/p"] == 1 and started["slow/p"] == 1)
+        asyncio.get_running_loop().call_later(0.05, release.set)
+        still_running = await scheduler.settle(0.5)
+        runs_then = sum(started.values())
+        await asyncio.sleep(0.3)  # three intervals: a paused scheduler starts nothing new
+    finally:
+        scheduler.shutdown()
+        never.set()
+    assert still_running == 1  # the hanging run, which shutdown cancels
+    assert finished["slow/p"] == 1  # the slow run finished inside the settle
+    assert finished["hangs/p"] == 0
+    assert sum(started.values()) == runs_then
