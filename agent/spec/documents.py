@@ -75,7 +75,8 @@ class _Strict:
     mixed into a loader with a pure-Python parser and one with libyaml's."""
 
     def _start(self) -> None:
-        self._fields: list[str] = []  # the field path of the value being composed
+        # (parent, index) of each value being composed: its field path, made only for a problem
+        self._fields: list[tuple[Node | None, object]] = []
         self._sizes: dict[int, int] = {}  # id(node) -> its size with aliases expanded
         self._nodes = 0  # values of this document so far, aliases expanded
         self._aliases = 0
@@ -86,48 +87,53 @@ class _Strict:
         return node
 
     def compose_node(self, parent: Node | None, index: object) -> Node | None:
-        field = _field(parent, index)
-        if self.check_event(AliasEvent):  # type: ignore[attr-defined]
-            mark = self.peek_event().start_mark  # type: ignore[attr-defined]
+        event = self.peek_event()  # type: ignore[attr-defined]
+        mark = event.start_mark
+        if type(event) is AliasEvent:
             node: Node | None = super().compose_node(parent, index)  # type: ignore[misc]
             size = self._sizes.get(id(node))
             if size is None:
-                self._limit("an alias to a value that contains it (a recursive alias)", mark, field)
+                self._limit(
+                    "an alias to a value that contains it (a recursive alias)", mark, parent, index
+                )
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
-                self._limit(f"more than {MAX_ALIASES} aliases in one document", mark, field)
-            self._count(size or 0, mark, field)
+                self._limit(f"more than {MAX_ALIASES} aliases in one document", mark, parent, index)
+            self._count(size or 0, mark, parent, index)
             return node
-        mark = self.peek_event().start_mark  # type: ignore[attr-defined]
-        if len(self._fields) >= MAX_DEPTH:
-            self._limit(f"nested more than {MAX_DEPTH} levels deep", mark, field)
+        fields = self._fields
+        if len(fields) >= MAX_DEPTH:
+            self._limit(f"nested more than {MAX_DEPTH} levels deep", mark, parent, index)
         before = self._nodes
-        self._fields.append(field)
+        fields.append((parent, index))
         try:
             node = super().compose_node(parent, index)  # type: ignore[misc]
         finally:
-            self._fields.pop()
-        self._count(1, mark, field)
+            fields.pop()
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            self._count(0, mark, parent, index)
         self._sizes[id(node)] = self._nodes - before
         assert node is not None
-        if isinstance(node, ScalarNode) and node.tag == _INT_TAG:
+        if node.tag == _INT_TAG and isinstance(node, ScalarNode):
             digits = sum(c.isdigit() for c in node.value)
             if digits > MAX_INT_DIGITS:
                 message = f"an integer of {digits} digits; at most {MAX_INT_DIGITS} are allowed"
-                self._limit(message, mark, field)
+                self._limit(message, mark, parent, index)
         return node
 
-    def _count(self, size: int, mark: yaml.Mark, field: str) -> None:
+    def _count(self, size: int, mark: yaml.Mark, parent: Node | None, index: object) -> None:
         self._nodes += size
         if self._nodes > MAX_NODES:
             message = (
                 f"more than {MAX_NODES:,} values in one document with its aliases expanded "
                 "(an alias bomb?)"
             )
-            self._limit(message, mark, field)
+            self._limit(message, mark, parent, index)
 
-    def _limit(self, message: str, mark: yaml.Mark, field: str) -> None:
-        raise _LimitError(message, mark, _join([*self._fields, field]))
+    def _limit(self, message: str, mark: yaml.Mark, parent: Node | None, index: object) -> None:
+        fields = [_field(p, i) for p, i in [*self._fields, (parent, index)]]
+        raise _LimitError(message, mark, _join(fields))
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[object] = set()
