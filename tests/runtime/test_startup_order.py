@@ -15,7 +15,7 @@ from agent.runtime.source import SpecSource
 from agent.slo.events import Counts
 from agent.store.sqlite import SqliteStore
 from tests.support.agents import node_spec, write_specs
-from tests.support.fakes import RecordingTelemetry
+from tests.support.fakes import RecordingTelemetry, eventually
 
 PRUNE_AT_ONCE = AgentSettings(
     flush_interval=0.2, evaluation_interval=0.5, watch_interval=0.0, prune_interval=0.1
@@ -63,9 +63,7 @@ async def test_pruning_starts_after_the_first_evaluation(tmp_path: Path) -> None
     stop = asyncio.Event()
     task = asyncio.create_task(agent.run(stop))
     try:
-        async with asyncio.timeout(30):
-            while store.calls.count("prune") < 2:
-                await asyncio.sleep(0.05)
+        await eventually(lambda: store.calls.count("prune") >= 2, within=30)
     finally:
         stop.set()
         await task
