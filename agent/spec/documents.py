@@ -70,7 +70,30 @@ class _LimitError(yaml.MarkedYAMLError):
         self.path = path
 
 
-class _Strict:
+class _UniqueKeys:
+    """A key written twice in one mapping is an error (YAML would keep the last one); mixed
+    into every loader before PyYAML's constructor."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        if not isinstance(node, MappingNode):  # "!!set a" : SafeConstructor says what is wrong
+            plain: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return plain
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: SafeLoader reports it below
+                continue
+            if duplicate:
+                message = f"duplicate key {describe(key)} in a mapping"
+                raise ConstructorError(None, None, message, key_node.start_mark)
+            seen.add(key)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+        return mapping
+
+
+class _Strict(_UniqueKeys):
     """The limits and the duplicate-key check, on top of PyYAML's composer and constructor;
     mixed into a loader with a pure-Python parser and one with libyaml's."""
 
@@ -135,24 +158,6 @@ class _Strict:
         fields = [_field(p, i) for p, i in [*self._fields, (parent, index)]]
         raise _LimitError(message, mark, _join(fields))
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[object] = set()
-        if not isinstance(node, MappingNode):  # "!!set a" : SafeConstructor says what is wrong
-            plain: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-            return plain
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
-            try:
-                duplicate = key in seen
-            except TypeError:  # an unhashable key: SafeLoader reports it below
-                continue
-            if duplicate:
-                message = f"duplicate key {describe(key)} in a mapping"
-                raise ConstructorError(None, None, message, key_node.start_mark)
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)  # type: ignore[misc]
-        return mapping
-
 
 class _StrictLoader(_Strict, yaml.SafeLoader):
     """Pure Python: the reference for every message about a file that is not right."""
@@ -182,17 +187,81 @@ if _HAS_LIBYAML:
             self._start()
 
 
+def _libyaml_limits_nesting() -> bool:
+    """Whether this libyaml refuses deep nesting itself (0.2.5 and later stop at 1,000 levels):
+    then its own composer, which recurses in C, cannot exhaust the stack."""
+    try:
+        parser = CParser("[" * 100_000)
+        for _ in range(100_001):
+            if parser.get_event() is None:
+                return False
+    except yaml.YAMLError as error:
+        return "nesting" in str(error)
+    return False
+
+
+if _HAS_LIBYAML and _libyaml_limits_nesting():
+
+    class _ComposedLoader(_UniqueKeys, CParser, SafeConstructor, Resolver):
+        """libyaml's parser and composer (~2x faster than the Python composer on large spec
+        sets); the limits are checked on each composed document (:func:`_plain`) and the
+        duplicate keys while it is constructed. A document with an alias, or over a limit, is
+        read again by :class:`_FastLoader`, which counts aliases and says what is wrong."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+        def construct_document(self, node: Node) -> Any:
+            if not _plain(node):
+                raise _LimitError("read again by the strict composer", None, "")
+            return super().construct_document(node)
+
+    _LOADERS: tuple[type, ...] = (_ComposedLoader, _FastLoader)
+else:  # pragma: no cover - a libyaml without its own nesting limit
+    _LOADERS = (_FastLoader,) if _HAS_LIBYAML else ()
+
+
+def _plain(root: Node) -> bool:
+    """Whether a composed document holds no alias (no node reached twice), at most
+    :data:`MAX_NODES` values, none nested :data:`MAX_DEPTH` levels deep and no integer over
+    :data:`MAX_INT_DIGITS` digits: what the strict composer would accept without counting."""
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen or depth >= MAX_DEPTH:
+            return False
+        seen.add(id(node))
+        value = node.value
+        if isinstance(node, ScalarNode):
+            if node.tag == _INT_TAG and sum(c.isdigit() for c in value) > MAX_INT_DIGITS:
+                return False
+        elif isinstance(node, MappingNode):
+            stack += [(part, depth + 1) for pair in value for part in pair]
+        else:
+            stack += [(item, depth + 1) for item in value]
+    return len(seen) <= MAX_NODES
+
+
 def _parse_fast(text: str) -> list[Document] | None:
     """Every document of ``text`` read with libyaml, or None if anything is wrong with it."""
-    if not _HAS_LIBYAML:
-        return None
+    for loader_class in _LOADERS:
+        documents = _read_with(loader_class, text)
+        if documents is not None:
+            return documents
+    return None
+
+
+def _read_with(loader_class: type, text: str) -> list[Document] | None:
     documents: list[Document] = []
     try:
-        loader = _FastLoader(text)
+        loader = loader_class(text)
     except Exception:
         return None
     try:
-        while loader.check_data():  # type: ignore[no-untyped-call]
+        while loader.check_data():
             documents.append(Document(len(documents) + 1, loader.get_data()))
     except Exception:  # any fault: the Python loader reads it again and says what is wrong
         return None
