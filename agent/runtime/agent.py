@@ -23,7 +23,7 @@ from agent.journeys.views import JourneyReadings, JourneyView, read_journey_view
 from agent.model import CalendarWindow, SpecSet
 from agent.runtime.cadence import Cadence, SheddingTelemetry
 from agent.runtime.drills import DrillJob, DrillPipeline, DrillStore, drill_jobs_of
-from agent.runtime.evaluator import evaluate_in_steps
+from agent.runtime.evaluator import FIRST_PAUSE, evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.heap import freeze_long_lived
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
@@ -160,7 +160,9 @@ class Agent:
         loops = [
             self._every("flush", self.settings.flush_interval, self.flush),
             self._every("evaluation", self.settings.evaluation_interval, self.evaluate),
-            self._every("prune", self.settings.prune_interval, self._prune),
+            self._after_first_evaluation(
+                self._every("prune", self.settings.prune_interval, self._prune)
+            ),
         ]
         if self.settings.watch_interval > 0:
             loops.append(
@@ -191,6 +193,18 @@ class Agent:
         """``work`` every ``seconds`` at a fixed rate; overrun ticks are skipped and counted."""
         await Cadence(loop, seconds, self.telemetry, time.monotonic, self._clock).run(work)
 
+    async def _after_first_evaluation(self, work: Awaitable[object]) -> None:
+        """Run ``work`` once the first evaluation is done: pruning and rolling up a backlog of
+        history (a store that was idle for a while) would otherwise compete with that
+        evaluation's reads for the store and the interpreter, and delay ready."""
+        try:
+            await self.evaluated.wait()
+        except asyncio.CancelledError:
+            if asyncio.iscoroutine(work):
+                work.close()  # never started: no "never awaited" warning
+            raise
+        await work
+
     async def flush(self) -> None:
         started = time.monotonic()
         try:
@@ -220,6 +234,7 @@ class Agent:
             external,
             self.snapshot,
             certificates=self.pipeline.certificates.expiries(),
+            pause=1.0 if self.snapshot is not None else FIRST_PAUSE,
         )
         failures = self.pipeline.failures
         snapshot = dataclasses.replace(

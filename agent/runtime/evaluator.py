@@ -136,6 +136,12 @@ OWNERS_PER_STEP = 200
 """Nodes evaluated per step of :func:`evaluate_in_steps` (~50 ms of work with two SLOs each)."""
 
 
+FIRST_PAUSE = 0.25
+"""The pause after each step of the first evaluation, as a fraction of the step's time: until it
+is done the agent is not ready, and few probes have run yet (their first runs are spread over
+their intervals), so it takes a larger share of the interpreter than later evaluations."""
+
+
 async def evaluate_in_steps(
     specs: SpecSet,
     store: Store,
@@ -145,6 +151,7 @@ async def evaluate_in_steps(
     *,
     per_step: int = OWNERS_PER_STEP,
     certificates: Mapping[ProbeKey, float] | None = None,
+    pause: float = 1.0,
 ) -> Snapshot:
     """:func:`evaluate` for a large spec set without starving the event loop.
 
@@ -155,6 +162,8 @@ async def evaluate_in_steps(
     and the loop's gaps reached p99 230-650 ms against ~30 ms here; bench/RESULTS.md.)
     Journeys go with the last step. ``previous`` is the snapshot of the evaluation before
     (its firing alerts, see :func:`evaluate`). The snapshot equals :func:`evaluate`'s.
+    ``pause``: the pause after a step as a fraction of the step's time (the agent's first
+    evaluation, before it is ready, pauses :data:`FIRST_PAUSE`).
     """
     external = external or {}
     before = previous.firing_tiers() if previous is not None else {}
@@ -166,7 +175,7 @@ async def evaluate_in_steps(
         statuses += await asyncio.to_thread(
             node_statuses, specs, part, store.sums_many, now, external, before
         )
-        await asyncio.sleep(time.monotonic() - started)
+        await asyncio.sleep(pause * (time.monotonic() - started))
     journey_sums = await asyncio.to_thread(store.sums_many, journey_requests(specs, now))
     return Snapshot(
         evaluated_at=now,

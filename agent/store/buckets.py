@@ -19,6 +19,7 @@ from agent.store.journeys import JourneyPending
 
 # Minute bounds standing in for an infinite range end.
 MIN_MINUTE = -(2**62)
+_NO_COUNTS = Counts()
 MAX_MINUTE = 2**62
 
 
@@ -232,11 +233,17 @@ class Pending:
 
     def sli_counts(self, series: str, ranges: Mapping[str, tuple[int, int]]) -> dict[str, Counts]:
         """Label -> counts of this buffer's buckets of ``series`` in each minute range."""
-        out = {label: Counts() for label in ranges}
-        for minute, (total, bad) in self.sli.get(series, {}).items():
-            for label, (lo, hi) in ranges.items():
+        minutes = self.sli.get(series)
+        if not minutes:  # the common case: counts are immutable, one zero serves every label
+            return dict.fromkeys(ranges, _NO_COUNTS)
+        out = {}
+        for label, (lo, hi) in ranges.items():
+            total = bad = 0
+            for minute, bucket in minutes.items():
                 if lo <= minute < hi:
-                    out[label] += Counts(total, bad)
+                    total += bucket[0]
+                    bad += bucket[1]
+            out[label] = Counts(total, bad)
         return out
 
     def series_totals(self) -> dict[str, Counts]:

@@ -66,7 +66,8 @@ class WindowReads:
         for series, parts in wanted.items():
             for label, split in parts.fine.items():
                 slots = self.recent.counts(series, split)
-                counts[series][label] = counts[series].get(label, Counts()) + slots
+                mine = counts[series]
+                mine[label] = mine[label] + slots if label in mine else slots
         return Begun(wanted, counts)
 
     def finish(

@@ -27,6 +27,8 @@ FROZEN_AFTER = 10
 RESCAN_OVER = 1440
 """Minutes a window's edges may move in all before it is summed afresh rather than patched."""
 
+_NO_COUNTS = Counts()  # immutable: one zero serves every plan
+
 Range = tuple[int, int]  # half-open minute range [lo, hi)
 
 
@@ -90,10 +92,10 @@ class WindowSums:
         frozen = (lo, max(lo, min(hi, horizon)))
         live = (max(lo, horizon), hi) if max(lo, horizon) < hi else None
         if frozen[0] >= frozen[1]:
-            return Plan(frozen, Counts(), (), live)
+            return Plan(frozen, _NO_COUNTS, (), live)
         kept = self._kept.get(series, {}).get(label) if use_kept else None
         if kept is None or abs(frozen[0] - kept.lo) + abs(frozen[1] - kept.hi) > RESCAN_OVER:
-            return Plan(frozen, Counts(), (Term(frozen, 1),), live)
+            return Plan(frozen, _NO_COUNTS, (Term(frozen, 1),), live)
         gained = _span(kept.hi, frozen[1])  # + what came in at the new end
         lost = _span(frozen[0], kept.lo)  # - what went out at the old start (signs flipped)
         return Plan(frozen, kept.counts, tuple(t for t in (gained, lost) if t), live)
@@ -135,10 +137,11 @@ def combine(plan: Plan, stored: Mapping[Range, Counts]) -> tuple[Counts, Counts]
     each range the plan reads."""
     frozen = plan.base
     for term in plan.patches:
-        frozen = frozen + _times(stored.get(term.range, Counts()), term.sign)
-    if plan.live is None:
-        return frozen, frozen
-    return frozen, frozen + stored.get(plan.live, Counts())
+        patch = stored.get(term.range)
+        if patch is not None:
+            frozen = frozen + _times(patch, term.sign)
+    live = None if plan.live is None else stored.get(plan.live)
+    return frozen, frozen if live is None else frozen + live
 
 
 def _times(counts: Counts, sign: int) -> Counts:

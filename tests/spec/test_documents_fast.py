@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.spec import documents
 from agent.spec.documents import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -58,3 +59,41 @@ def test_the_fast_reader_leaves_every_fault_to_the_python_reader(text: str) -> N
     documents, fault = parse_documents(text)
     assert fault is not None
     assert (documents, fault) == parse_documents_python(text)
+
+
+COMPOSED = documents._LOADERS[0] if documents._LOADERS else None
+
+
+@pytest.mark.skipif(
+    COMPOSED is None or COMPOSED.__name__ != "_ComposedLoader",
+    reason="a libyaml without its own nesting limit composes in Python only",
+)
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
+def test_libyaml_composed_documents_equal_the_python_reader(path: Path) -> None:
+    text = path.read_text()
+    assert COMPOSED is not None
+    composed = documents._read_with(COMPOSED, text)
+    if composed is None:  # an alias: left to the composer that counts them
+        assert "*" in text
+        return
+    assert composed == parse_documents_python(text)[0]
+
+
+@pytest.mark.skipif(
+    COMPOSED is None or COMPOSED.__name__ != "_ComposedLoader",
+    reason="a libyaml without its own nesting limit composes in Python only",
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x 1\nb: *x\n",  # an alias: counted by the strict composer, which accepts it
+        "a: 1\na: 2\n",  # a duplicate key
+        "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n",  # one level too deep
+        "a: 1" + "0" * 30 + "\n",  # an integer too long
+        "[" * 5000 + "]" * 5000 + "\n",  # beyond libyaml's own nesting limit
+    ],
+)
+def test_libyaml_composition_leaves_aliases_and_faults_to_the_strict_composer(text: str) -> None:
+    assert COMPOSED is not None
+    assert documents._read_with(COMPOSED, text) is None
+    assert parse_documents(text) == parse_documents_python(text)

@@ -1,0 +1,116 @@
+"""Start-up benchmark of the shipped agent: seconds and CPU seconds from ``slo-agent run`` to a
+ready ``/readyz``, on the generated nodes of :mod:`bench.scale`.
+
+Each run starts the real agent process on a fresh copy of ``--store`` (or an empty store),
+waits for ``/readyz``, reads the process's CPU seconds from /proc, then stops it with SIGTERM
+by PID. With ``--agent-root`` given, runs alternate between this checkout and that one (A/B in
+one invocation, so both see the same machine load); medians are printed per checkout.
+
+    .venv/bin/python -m bench.startup --nodes 5000 --store /path/h5000-28.db --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.harness import cpu_seconds
+from bench.scale import _stop, _wait_ready, write_specs
+from bench.targets import REPO, Nginx
+from tests.support.net import free_port
+
+READY_LIMIT = 180.0  # seconds a start may take before the run counts as failed
+
+
+def start_once(root: Path, specs: Path, store: Path | None, work: Path) -> tuple[float, float]:
+    """Wall and CPU seconds from starting the agent of ``root`` to its first ready /readyz."""
+    db = work / "agent.db"
+    for leftover in work.glob("agent.db*"):
+        leftover.unlink()
+    if store is not None:
+        shutil.copyfile(store, db)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "agent",
+        "run",
+        str(specs),
+        "--store",
+        str(db),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--watch-interval",
+        "0s",
+        "--log-level",
+        "warning",
+    ]
+    log_path = work / "agent.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wall = _wait_ready(base, proc, READY_LIMIT)
+            cpu = cpu_seconds([proc.pid])
+        finally:
+            _stop(proc, 60.0)
+    if wall is None:
+        raise RuntimeError(f"agent not ready: {log_path.read_text(errors='replace')[-2000:]}")
+    return wall, cpu
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000, help="nodes (2 SLOs each)")
+    parser.add_argument("--store", type=Path, help="pre-built store file (copied; default: empty)")
+    parser.add_argument("--runs", type=int, default=3, help="starts per checkout (1-20)")
+    parser.add_argument(
+        "--agent-root",
+        type=Path,
+        help="also start the agent of this checkout, alternating (e.g. a `git worktree` of main)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if not 1 <= args.runs <= 20:
+        parser.error("--runs: 1 to 20")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    roots = [REPO] + ([args.agent_root.resolve()] if args.agent_root else [])
+    runs: dict[str, list[tuple[float, float]]] = {str(root): [] for root in roots}
+    with Nginx() as nginx, tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        work = Path(tmp)
+        specs = work / "specs"
+        specs.mkdir()
+        write_specs(specs, args.nodes, nginx.url, None)
+        for _ in range(args.runs):
+            for root in roots:
+                wall, cpu = start_once(root, specs, args.store, work)
+                runs[str(root)].append((wall, cpu))
+                print(f"{root}: ready in {wall:.2f} s, {cpu:.2f} CPU s", flush=True)
+    results = []
+    for root, pairs in runs.items():
+        result = {
+            "agent_root": root,
+            "nodes": args.nodes,
+            "slos": 2 * args.nodes,
+            "store": str(args.store) if args.store else "empty",
+            "ready_s_median": round(statistics.median(w for w, _ in pairs), 2),
+            "ready_cpu_s_median": round(statistics.median(c for _, c in pairs), 2),
+            "runs": [{"ready_s": round(w, 2), "cpu_s": round(c, 2)} for w, c in pairs],
+        }
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Where the start-up of ``slo-agent run`` goes, phase by phase, one after another in one process:
+imports, spec load, store open, the first evaluation (the one ``/readyz`` waits for), a second
+one, and one prune call (the backlog of a store left idle; the agent runs it once ready).
+
+CPU seconds (``time.process_time``) hold on a shared machine; wall seconds only on a quiet one.
+``--agent-root`` measures another checkout's agent (its modules are imported first).
+
+    .venv/bin/python -m bench.startup_phases --nodes 5000 --store /path/h5000-28.db
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = (time.perf_counter(), time.process_time())  # before any import of the agent
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000, help="nodes (2 SLOs each)")
+    parser.add_argument("--store", type=Path, help="pre-built store file (copied; default: empty)")
+    parser.add_argument("--agent-root", type=Path, help="import the agent of this checkout")
+    args = parser.parse_args(argv)
+    if args.agent_root is not None:
+        sys.path.insert(0, str(args.agent_root.resolve()))
+    last = list(STARTED)
+    phases: dict[str, tuple[float, float]] = {}
+
+    def mark(phase: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        phases[phase] = (round(wall - last[0], 2), round(cpu - last[1], 2))
+        print(f"{phase:18s} {wall - last[0]:6.2f} s  {cpu - last[1]:6.2f} CPU s", flush=True)
+        last[:] = [wall, cpu]
+
+    import agent.app
+    import agent.cli.main  # noqa: F401
+    from agent.runtime.evaluator import evaluate
+    from agent.runtime.source import SpecSource
+    from agent.store.sqlite import SqliteStore
+
+    mark("imports")
+    from bench.scale import write_specs
+
+    with tempfile.TemporaryDirectory(prefix="bench-phases-") as tmp:
+        work = Path(tmp)
+        specs = work / "specs"
+        specs.mkdir()
+        write_specs(specs, args.nodes, "http://127.0.0.1:9/health", None)
+        if args.store is not None:
+            shutil.copyfile(args.store, work / "agent.db")
+        last[:] = [time.perf_counter(), time.process_time()]
+        spec_set = SpecSource([str(specs)], os.environ).load()
+        mark("spec load")
+        store = SqliteStore(work / "agent.db")
+        mark("store open")
+        now = time.time()
+        evaluate(spec_set, store, now)
+        mark("first evaluation")
+        evaluate(spec_set, store, now + 10)
+        mark("next evaluation")
+        store.prune(time.time())
+        mark("one prune call")
+        store.close()
+    print(json.dumps({"nodes": args.nodes, "store": str(args.store or "empty"), **phases}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
