@@ -8,7 +8,10 @@ probes, each batch one run of every probe, after one warm-up batch):
 * ``flush``: the store's flush of that batch, per result;
 * ``prober``: :class:`HttpProber` over a transport that answers at once (the request plan, the
   client, the checks of the response), i.e. the prober's Python work without the socket;
-* ``total``: the sum.
+* ``total``: the sum of these three;
+* ``socket`` (with nginx, which the script starts): :class:`HttpProber` on the fresh-connection
+  transport against nginx on loopback, 50 probes at a time: the prober, the transport and the
+  event loop's socket work; not in ``total`` (it contains ``prober``).
 
 ``--against TREE`` measures another checkout of slo-agent too (e.g. a ``git worktree`` of an
 earlier commit), alternating this tree and that one in fresh processes, ``--rounds`` times each,
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -37,7 +41,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-STAGES = ("path", "flush", "prober", "total")
+STAGES = ("path", "flush", "prober", "total", "socket")
+CONCURRENCY = 50  # probes in flight in the socket stage
 URL = "http://127.0.0.1:9/health"  # never connected to: the transports answer
 BODY = "ok"
 
@@ -68,10 +73,12 @@ def _targets(probes: int) -> list[Any]:
     return targets
 
 
-async def _measure(probes: int, batches: int) -> dict[str, float]:
+async def _measure(probes: int, batches: int, url: str | None) -> dict[str, float]:
     import httpx
 
+    from agent.model import HttpCheck
     from agent.probes.http import HttpProber
+    from agent.probes.transport import FreshConnectionTransport
     from agent.runtime.pipeline import ProbePipeline
     from agent.store.sqlite import SqliteStore
     from exporters.prometheus.metrics import AgentMetrics
@@ -120,14 +127,42 @@ async def _measure(probes: int, batches: int) -> dict[str, float]:
                 figures["total"].append(path + flush + probe)
         store.close()
     await prober.aclose()
-    return {stage: statistics.median(v) * 1e6 / probes for stage, v in figures.items()}
+    if url is not None:
+        figures["socket"] = await _socket(
+            HttpProber(transport_factory=FreshConnectionTransport),
+            HttpCheck(url=url, expect_status=frozenset({200}), body_contains=BODY),
+            probes,
+            batches,
+        )
+    return {stage: statistics.median(v) * 1e6 / probes for stage, v in figures.items() if v}
 
 
-def _child(tree: str, probes: int, batches: int) -> dict[str, float]:
+async def _socket(prober: Any, check: Any, probes: int, batches: int) -> list[float]:
+    """CPU seconds of each batch of ``probes`` probes of ``check``, CONCURRENCY at a time."""
+
+    async def some(n: int) -> None:
+        for _ in range(n):
+            observation = await prober.observe(check)
+            assert observation.ok, observation.detail
+
+    each = []
+    for batch in range(batches + 1):
+        start = time.process_time()
+        await asyncio.gather(*(some(probes // CONCURRENCY) for _ in range(CONCURRENCY)))
+        if batch:
+            each.append(
+                (time.process_time() - start) * probes / (probes // CONCURRENCY * CONCURRENCY)
+            )
+    await prober.aclose()
+    return each
+
+
+def _child(tree: str, probes: int, batches: int, url: str | None) -> dict[str, float]:
     """Measure ``tree`` in a fresh process whose ``agent`` and ``exporters`` come from it."""
     env = dict(os.environ, PYTHONPATH=tree)
     out = subprocess.run(
-        [sys.executable, __file__, "--child", f"--probes={probes}", f"--batches={batches}"],
+        [sys.executable, __file__, "--child", f"--probes={probes}", f"--batches={batches}"]
+        + ([f"--url={url}"] if url else []),
         cwd=tree,
         env=env,
         check=True,
@@ -139,7 +174,7 @@ def _child(tree: str, probes: int, batches: int) -> dict[str, float]:
 
 
 def _row(name: str, figures: dict[str, float]) -> str:
-    return f"| {name} | " + " | ".join(f"{figures[s]:.1f}" for s in STAGES) + " |"
+    return f"| {name} | " + " | ".join(f"{figures.get(s, math.nan):.1f}" for s in STAGES) + " |"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,11 +183,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batches", type=int, default=7, help="measured batches (default 7)")
     ap.add_argument("--against", help="another slo-agent checkout to measure alternately")
     ap.add_argument("--rounds", type=int, default=5, help="with --against: processes per tree")
+    ap.add_argument("--no-socket", action="store_true", help="skip the socket stage (no nginx)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(asyncio.run(_measure(args.probes, args.batches))))
+        import uvloop  # as the agent runs
+
+        print(json.dumps(uvloop.run(_measure(args.probes, args.batches, args.url))))
         return
+    if args.no_socket:
+        _compare(args, None)
+        return
+    from bench.targets import Nginx, ensure_installed
+
+    ensure_installed()
+    with Nginx() as nginx:
+        _compare(args, nginx.url)
+
+
+def _compare(args: argparse.Namespace, url: str | None) -> None:
     here = str(Path(__file__).resolve().parent.parent)
     trees = {"this tree": here}
     if args.against:
@@ -163,11 +213,11 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|" + "---:|" * len(STAGES))
     for i in range(rounds):
         for name, tree in trees.items() if i % 2 == 0 else reversed(trees.items()):
-            figures = _child(tree, args.probes, args.batches)
+            figures = _child(tree, args.probes, args.batches, url)
             seen[name].append(figures)
             print(_row(f"{name} ({tree}), {i + 1}", figures), flush=True)
     medians = {
-        name: {s: statistics.median(f[s] for f in runs) for s in STAGES}
+        name: {s: statistics.median(f.get(s, math.nan) for f in runs) for s in STAGES}
         for name, runs in seen.items()
     }
     print()
