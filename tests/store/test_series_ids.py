@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from agent.errors import StoreError
+from agent.slo.events import Counts
+from agent.store import SqliteStore
 from agent.store.layout5 import SERIES_DDL
 from agent.store.series_ids import SeriesIds
+from tests.store.factories import BASE, events, probe_result
 
 
 def _connect(tmp_path: Path) -> sqlite3.Connection:
@@ -66,3 +73,33 @@ def test_ids_of_a_rolled_back_flush_are_not_kept(tmp_path: Path) -> None:
         "b/latency": stored[("sli", "b/latency", "")],
     }
     assert ids.sli["a/availability"] != ids.sli["b/latency"]
+
+
+def test_a_flush_rolled_back_after_creating_series_counts_nothing_twice_or_astray(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.db"
+    store = SqliteStore(db, raw_success_every=timedelta(0))
+    store.record(probe_result(BASE), events(("shop/a", False)))
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        # the flush creates shop/a's series, then fails on the raw result: all rolled back
+        other.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON probe_result"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        with pytest.raises(StoreError, match="refused"):
+            store.flush()
+        other.execute("DROP TRIGGER refuse")
+        # another series takes the id shop/a had in the rolled-back transaction
+        other.execute("INSERT INTO series (kind, name, part) VALUES ('sli', 'elsewhere/x', '')")
+    finally:
+        other.close()
+    store.record(probe_result(BASE + 1), events(("shop/a", True)))
+    store.flush()
+    store.record(probe_result(BASE + 2), events(("shop/a", True)))
+    store.flush()  # with the ids kept from the flush before
+    store.close()
+    with SqliteStore(db) as reopened:
+        assert reopened.series_totals() == {"shop/a": Counts(3, 1)}
+        assert reopened.probe_totals()[("shop", "home")].total == 3
