@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 from agent.journeys.result import JourneyResult, StepResult
 from agent.model import SpecSet
 from agent.probes.details import one_line
-from agent.probes.result import Observation, ProbeResult
+from agent.probes.result import Observation, Outcome, ProbeResult
 from agent.slo.certificates import ProbeKey
 from agent.slo.failures import DrillFailure, ProbeFailure, StepFailure
 
@@ -136,8 +136,9 @@ class FailureBook:
     def record(self, result: ProbeResult, trace_id: str | None = None) -> None:
         key = (result.node, result.probe)
         observation = result.observation
-        if result.ok:
-            self._probes.passed(key, observation.reason.value)
+        if observation.outcome is Outcome.SUCCESS:
+            # a Reason is its value (StrEnum): no lookup of .value for the run that passed
+            self._probes.passed(key, observation.reason)
             return
         detail = self._detail(observation)
         failure = _Failure(result.started_at, observation.reason.value, detail, trace_id, True)

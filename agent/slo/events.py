@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.model import Node, ProbeSli
-from agent.probes.result import ProbeResult, Reason
+from agent.probes.result import Outcome, ProbeResult, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +51,18 @@ def sli_events(node: Node, result: ProbeResult) -> list[SliEvent]:
     """One event per SLO of ``node`` that is measured by the probe that produced ``result``;
     none for an SLO with ``throttled: exclude`` when the target throttled the probe."""
     events: list[SliEvent] = []
-    throttled = result.observation.reason is Reason.THROTTLED
+    observation = result.observation
+    throttled = observation.reason is Reason.THROTTLED
+    ok = observation.outcome is Outcome.SUCCESS
     for slo in node.slos:
         sli = slo.sli
         if not isinstance(sli, ProbeSli) or sli.probe != result.probe:
             continue
         if throttled and sli.throttled == "exclude":
             continue
-        good = result.ok
+        good = ok
         if good and sli.latency_under is not None:
-            good = result.duration < sli.latency_under.total_seconds()
+            good = observation.duration < sli.latency_under.total_seconds()
         if good and sli.cert_valid_for is not None:
             good = certificate_valid_for(result, sli.cert_valid_for.total_seconds())
         events.append(SliEvent(series_key(node.name, slo.name), good))

@@ -17,27 +17,26 @@ from agent.slo.events import Counts
 from agent.store import evidence_sql, journeys
 from agent.store.buckets import Pending, ProbeCounts
 from agent.store.schema import BucketTable
+from agent.store.series_ids import SeriesIds
 
 T = TypeVar("T")
 
 SERIES_PER_QUERY = 500  # keeps the bound parameters of one query well under SQLite's limit
 
-# Series are named by integer ids (table ``series``): each flush makes sure its series have one,
-# and the bucket upserts look the id up by name.
-_ENSURE_SERIES = "INSERT OR IGNORE INTO series (kind, name, part) VALUES (?, ?, ?)"
-_SID = "(SELECT id FROM series WHERE kind = ? AND name = ? AND part = ?)"
-_UPSERT_SLI = f"""
-INSERT INTO sli_bucket (sid, minute, total, bad) VALUES ({_SID}, ?, ?, ?)
+# Series are named by integer ids (table ``series``): a flush creates the series it has not
+# seen and binds the ids (agent.store.series_ids).
+_UPSERT_SLI = """
+INSERT INTO sli_bucket (sid, minute, total, bad) VALUES (?, ?, ?, ?)
 ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total, bad = bad + excluded.bad
 """
-_UPSERT_PROBE = f"""
+_UPSERT_PROBE = """
 INSERT INTO probe_bucket (sid, minute, total, failures, duration_sum)
-VALUES ({_SID}, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total,
 failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum
 """
-_UPSERT_PROBE_REASON = f"""
-INSERT INTO probe_reason_bucket (sid, minute, reason, failures) VALUES ({_SID}, ?, ?, ?)
+_UPSERT_PROBE_REASON = """
+INSERT INTO probe_reason_bucket (sid, minute, reason, failures) VALUES (?, ?, ?, ?)
 ON CONFLICT (sid, minute, reason) DO UPDATE SET failures = failures + excluded.failures
 """
 _PROBE_IDS = "SELECT id FROM series WHERE kind = 'probe' AND name = ?"
@@ -69,21 +68,24 @@ def in_transaction(
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write_pending(conn: sqlite3.Connection, batch: Pending) -> int:
-    """Upsert-add the buckets and append the raw results of ``batch``; return rows written."""
-    sli = [("sli", series, "", *rest) for series, *rest in batch.sli_rows()]
-    probes = [("probe", *row) for row in batch.probe_rows()]
-    reasons = [("probe", *row) for row in batch.probe_reason_rows()]
+def write_pending(
+    conn: sqlite3.Connection, batch: Pending, ids: SeriesIds
+) -> tuple[int, SeriesIds]:
+    """Upsert-add the buckets and append the raw results of ``batch``; return the rows written
+    and the series ids used (for ``ids`` to adopt once the transaction has committed)."""
+    found = ids.resolve(conn, batch.sli, batch.probes)
+    sli_id, probe_id = found.sli, found.probe
+    sli = [(sli_id[series], *rest) for series, *rest in batch.sli_rows()]
+    probes = [(probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_rows()]
+    reasons = [(probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_reason_rows()]
     results = [_result_row(r) for r in batch.results]
-    conn.executemany(_ENSURE_SERIES, [("sli", series, "") for series in batch.sli])
-    conn.executemany(_ENSURE_SERIES, [("probe", *key) for key in batch.probes])
     conn.executemany(_UPSERT_SLI, sli)
     conn.executemany(_UPSERT_PROBE, probes)
     conn.executemany(_UPSERT_PROBE_REASON, reasons)
     conn.executemany(_INSERT_RESULT, results)
     written = len(sli) + len(probes) + len(reasons) + len(results)
     written += journeys.write(conn, batch.journeys)
-    return written + evidence_sql.write(conn, batch.evidence)
+    return written + evidence_sql.write(conn, batch.evidence), found
 
 
 def delete_results_before(conn: sqlite3.Connection, cutoff: float, room: int) -> int:

@@ -82,6 +82,7 @@ from agent.store.latency import LatencyHistogram
 from agent.store.probe_reads import ProbeReads
 from agent.store.pruning import Pruner, release_free_pages
 from agent.store.rollup import Roller
+from agent.store.series_ids import SeriesIds
 from agent.store.sums import ProbeSums
 from agent.store.window_reads import WindowReads
 from agent.store.window_sums import FROZEN_AFTER
@@ -137,6 +138,7 @@ class SqliteStore:
         self._db_lock = threading.Lock()  # the connection; taken before _pending_lock
         self._pending_lock = threading.Lock()
         self._pending = Pending(max_pending_results)
+        self._series_ids = SeriesIds()  # the series flushed so far (under _db_lock)
         self._dropped_results = 0  # by batches already written
         self._pruner = Pruner(self._pruning, batch=prune_batch, limit=prune_limit)
         self._roller = Roller(self._rolling, batch=prune_batch, limit=rollup_limit)
@@ -205,14 +207,14 @@ class SqliteStore:
                     return 0
                 self._pending = Pending(self._max_pending_results)
             try:
-                written = queries.in_transaction(
-                    conn, self.path, "write to", partial(queries.write_pending, batch=batch)
-                )
+                write = partial(queries.write_pending, batch=batch, ids=self._series_ids)
+                written, ids = queries.in_transaction(conn, self.path, "write to", write)
             except BaseException:
                 with self._pending_lock:
                     batch.absorb(self._pending)
                     self._pending = batch
                 raise
+            self._series_ids.adopt(ids)
             self._dropped_results += batch.dropped_results
             horizon = self._windows.kept.horizon
             if horizon is not None:  # buckets written below it change sums kept for reads
