@@ -71,6 +71,8 @@ class ProbeWorkers:
         self._slots = [_Slot(i) for i in range(settings.count)]
         self._stopping = asyncio.Event()
         self.restarts = 0  # workers started again after exiting while the agent ran
+        # skipped runs each worker reported, by (worker index, reason): which process skips
+        self.skipped: dict[tuple[int, str], int] = {}
         self._sink_failing = False
         # the run-time credentials the workers obtain (agent.redaction.KnownSecrets.rotate)
         self.on_secret: SecretSink | None = None
@@ -188,7 +190,13 @@ class ProbeWorkers:
                 return
             if isinstance(message, Batch):
                 self._learn(slot.index, message)
+                for reason, runs in message.skipped.items():
+                    key = (slot.index, reason)
+                    self.skipped[key] = self.skipped.get(key, 0) + runs
                 self._record(message)
+                # batches already buffered are read without waiting: give the loop its turn
+                # between them, so a backlog is recorded in slices of one (bounded) batch
+                await asyncio.sleep(0)
 
     def _learn(self, worker: int, batch: Batch) -> None:
         """The credentials the worker obtained since its last batch, before its results (whose
