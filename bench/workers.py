@@ -5,12 +5,17 @@ Every figure comes from the real agent process: it is started as ``python -m age
 generated specs (one node per probe, two SLOs each, as a partner estate looks) against a local
 nginx (HTTP, or HTTPS with ``--https``: the same nginx with a certificate from a throw-away CA),
 its counters are read from its own ``/metrics`` at the start and the end of a window after a
-warm-up (``slo_agent_probe_results_total``, ``slo_agent_scheduler_skipped_runs_total``,
+warm-up (``slo_agent_probe_results_total``, ``slo_agent_scheduler_skipped_runs_total`` by
+reason and ``slo_agent_probe_worker_skipped_runs_total`` by worker, and
 ``slo_agent_scheduler_lag_seconds``), and its CPU (and that of its probe workers) from
-``/proc/<pid>/stat``. Due runs are jobs x window / interval; what was due and did not run is a
-skip, whether or not the scheduler saw it. The configurations run one after the other in the
-same invocation, so their ratios compare on a machine shared with other work (the 1-minute
-load average before each row is printed).
+``/proc/<pid>/stat``. The window runs between the times the agent read the counters of two
+fresh bodies (``slo_agent_metrics_read_timestamp_seconds``), so due runs (jobs x window /
+interval) minus executed runs is a cross-check of the skips the scheduler counted, off by the
+runs in flight at either end. ``metrics_fetch_ms`` is a scrape as Prometheus sees it (the
+fetch alone: the bench parses only the lines it reads, afterwards); ``--timeline N`` prints
+the skips of every N seconds of the warm-up (at start-up, around evaluations). The
+configurations run one after the other in the same invocation, so their ratios compare on a
+machine shared with other work (the load averages are printed).
 
     python -m bench.workers --jobs 4000 --workers 1,2
     python -m bench.workers --jobs 1500 --https --workers 1,2
@@ -83,6 +88,7 @@ WANTED = (
     "slo_agent_probe_worker",
     "slo_agent_cycles_skipped_total",
     "slo_agent_evaluation_duration_seconds_count",
+    "slo_agent_metrics_read_timestamp_seconds",
 )
 
 
@@ -98,9 +104,22 @@ class Scrape:
         return self.ended - self.started
 
     @property
-    def at(self) -> float:
-        """When the counters were read, to within half the fetch time."""
-        return (self.started + self.ended) / 2
+    def read_at(self) -> float:
+        """Unix time the agent read the counters of this body (it serves bodies from memory)."""
+        return self.samples.get(("slo_agent_metrics_read_timestamp_seconds", frozenset()), 0.0)
+
+
+def fresh_scrape(url: str, timeout: float = 60.0) -> tuple[Scrape, Scrape]:
+    """A body whose counters were read after this call began (with ``--probe-workers`` a
+    scrape is served the body rendered before it and starts the next render): the first
+    fetch and the fresh one."""
+    began = time.time()
+    first = last = scrape(url)
+    deadline = time.monotonic() + timeout
+    while last.read_at < began and time.monotonic() < deadline:
+        time.sleep(0.05)
+        last = scrape(url)
+    return first, last
 
 
 def scrape(url: str) -> Scrape:
@@ -229,13 +248,13 @@ def timeline(base: str, began: float, seconds: float, every: float) -> list[str]
     deadline = time.monotonic() + seconds
     while time.monotonic() + every <= deadline:
         time.sleep(every)
-        now = scrape(base)
+        now = scrape(base)  # with workers: counters as of the previous sample's render
         skips = skips_by_reason(previous.samples, now.samples)
         evaluations = total(now.samples, "slo_agent_evaluation_duration_seconds_count") - total(
             previous.samples, "slo_agent_evaluation_duration_seconds_count"
         )
         out.append(
-            f"t={now.at - began:5.1f}s skipped={dict(sorted(skips.items())) or 0} "
+            f"t={now.ended - began:5.1f}s skipped={dict(sorted(skips.items())) or 0} "
             f"evaluations={int(evaluations)} scrape={now.seconds * 1000:.0f}ms"
         )
         previous = now
@@ -256,19 +275,18 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
         else:
             time.sleep(max(0.0, args.warmup - (time.monotonic() - began)))
         pids = family_pids(proc.pid)
-        # the counters are read during each fetch: the window runs from the middle of one
-        # fetch to the middle of the other (the fetch is timed without parsing); CPU is taken
-        # between the fetches, so neither render is in it
-        first = scrape(base)
+        # the window runs between the times the agent read the counters of two fresh bodies
+        # (slo_agent_metrics_read_timestamp_seconds); CPU is taken between the fetches
+        served0, first = fresh_scrape(base)
         cpu0 = cpu_of(pids)
         load_in = os.getloadavg()
         time.sleep(args.duration)
         cpu1 = cpu_of(pids)
         cpu_window = time.monotonic()
         rss = sum(rss_bytes(p) for p in pids if p in cpu1)
-        last = scrape(base)
+        served1, last = fresh_scrape(base)
         stopped_pids = family_pids(proc.pid)
-    seconds = last.at - first.at
+    seconds = last.read_at - first.read_at
     cpu_seconds_window = cpu_window - first.ended
     cpu = sum(cpu1[p] - cpu0[p] for p in cpu1 if p in cpu0)
     a, z = first.samples, last.samples
@@ -276,8 +294,6 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
         total(z, "slo_agent_probe_results_total") - total(a, "slo_agent_probe_results_total")
     )
     due = round(args.jobs * seconds / args.interval)
-    # the window's ends are known to within half of each fetch: so is "due"
-    uncertainty = round(args.jobs * (first.seconds + last.seconds) / 2 / args.interval)
     skips = skips_by_reason(a, z)
     failures = int(
         total(z, "slo_agent_probe_results_total", outcome="failure")
@@ -305,8 +321,9 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
         extra={
             "skipped_by_reason": skips,
             "skipped_by_worker": skips_by_worker(a, z),
+            # runs in flight at either end (a probe under way, a worker's batch not yet sent)
+            # make this a few hundred either way at thousands of probes/s
             "due_minus_executed": due - executed,
-            "due_uncertainty": uncertainty,
             "reasons": reasons,
             "worker_restarts": restarts,
             "cycles_skipped": by_label(z, "slo_agent_cycles_skipped_total", "loop"),
@@ -315,7 +332,10 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
             "loadavg_before": round(load, 2),
             "loadavg_in_window": [round(x, 2) for x in load_in],
             "window_s": round(seconds, 1),
-            "metrics_fetch_ms": [round(first.seconds * 1000), round(last.seconds * 1000)],
+            # the scrapes as Prometheus sees them (served from memory with workers), and the
+            # fresh ones the window is read from (a render waited for)
+            "metrics_fetch_ms": [round(served0.seconds * 1000), round(served1.seconds * 1000)],
+            "fresh_fetch_ms": [round(first.seconds * 1000), round(last.seconds * 1000)],
             "metrics_mb": round(last.size / 2**20, 1),
             "warmup_timeline": steps,
         },
