@@ -25,6 +25,7 @@ machine shared with other work (the load averages are printed).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -123,11 +124,15 @@ def fresh_scrape(url: str, timeout: float = 60.0) -> tuple[Scrape, Scrape]:
 
 
 def scrape(url: str) -> Scrape:
-    """``/metrics``, timed from the request to the last byte; then the wanted lines parsed."""
+    """``/metrics``, timed from the request to the last byte (gzipped); then the wanted lines
+    parsed."""
     started = time.monotonic()
-    with urllib.request.urlopen(f"{url}/metrics", timeout=120) as response:
+    request = urllib.request.Request(f"{url}/metrics", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=120) as response:  # gzipped, as Prometheus asks
         body = response.read()
+        packed = response.headers.get("Content-Encoding") == "gzip"
     ended = time.monotonic()
+    body = gzip.decompress(body) if packed else body
     lines = [
         line
         for line in body.decode().splitlines()
