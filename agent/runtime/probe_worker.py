@@ -189,7 +189,7 @@ class ProbeWorker:
         batch = self.take_batch()
         if not batch:
             return
-        if self._shedding and len(batch.results) < self.max_pending // 2:
+        if self._shedding and len(batch.results) + len(self._pending) < self.max_pending // 2:
             log.info("probe worker: the agent takes results again")
             self._shedding = False
         while True:
