@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from agent.model import SpecSet
 from agent.probes.auth import SecretSink
+from agent.runtime.cadence import ShedLog
 from agent.runtime.worker_protocol import (
     Assign,
     Batch,
@@ -42,7 +43,6 @@ from agent.runtime.worker_protocol import (
 log = logging.getLogger(__name__)
 
 STEADY_AFTER = 60.0  # seconds a worker must run for its restart delay to start again at 1 s
-SKIP_LOG_INTERVAL = 60.0  # seconds between two log lines about a worker's skipped runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +74,11 @@ class ProbeWorkers:
         self.restarts = 0  # workers started again after exiting while the agent ran
         # skipped runs each worker reported, by (worker index, reason): which process skips
         self.skipped: dict[tuple[int, str], int] = {}
-        self._skip_logged: dict[int, float] = {}  # worker -> when its skips were last logged
-        self._skips_unlogged: dict[int, dict[str, int]] = {}
+        # a worker that cannot keep up is logged too, at most once a minute per worker
+        self._shed_logs = [
+            ShedLog(f"probe runs of probe worker {i}", time.monotonic)
+            for i in range(settings.count)
+        ]
         self._sink_failing = False
         # the run-time credentials the workers obtain (agent.redaction.KnownSecrets.rotate)
         self.on_secret: SecretSink | None = None
@@ -200,30 +203,11 @@ class ProbeWorkers:
                 await asyncio.sleep(0)
 
     def _count_skipped(self, worker: int, skipped: dict[str, int]) -> None:
-        """Count a worker's skipped runs, and say so in the log at most once a minute per
-        worker (a worker that cannot keep up sheds runs visibly, not only in a metric)."""
-        if not skipped:
-            return
-        unlogged = self._skips_unlogged.setdefault(worker, {})
+        """Count a worker's skipped runs by reason, and log them (rate-limited)."""
         for reason, runs in skipped.items():
             key = (worker, reason)
             self.skipped[key] = self.skipped.get(key, 0) + runs
-            unlogged[reason] = unlogged.get(reason, 0) + runs
-        now = time.monotonic()
-        last = self._skip_logged.get(worker)
-        if last is not None and now - last < SKIP_LOG_INTERVAL:
-            return
-        self._skip_logged[worker] = now
-        reasons = ", ".join(f"{reason} {runs}" for reason, runs in sorted(unlogged.items()))
-        log.warning(
-            "probe worker %d skipped %d runs (%s)%s: it cannot keep up (CPU, or targets slower "
-            "than their interval); see slo_agent_probe_worker_skipped_runs_total",
-            worker,
-            sum(unlogged.values()),
-            reasons,
-            "" if last is None else f" in the last {now - last:.0f} s",
-        )
-        unlogged.clear()
+            self._shed_logs[worker].add(reason, runs)
 
     def _learn(self, worker: int, batch: Batch) -> None:
         """The credentials the worker obtained since its last batch, before its results (whose

@@ -48,8 +48,10 @@ async def test_skipped_runs_are_counted_per_worker_recorded_and_logged_once_a_mi
     # the first skips of each worker are logged at once; the second batch of worker 1 came
     # within the minute, so it waits for the next line
     assert len(lines) == 2
-    assert lines[0].startswith("probe worker 1 skipped 3 runs (max_instances 3)")
-    assert lines[1].startswith("probe worker 0 skipped 1 runs (missed 1)")
+    assert lines[0].startswith(
+        "shedding load: 3 probe runs of probe worker 1 skipped (max_instances: 3)"
+    )
+    assert lines[1].startswith("shedding load: 1 probe runs of probe worker 0 skipped (missed: 1)")
 
     registry = CollectorRegistry()
     registry.register(WorkerCollector(workers))
