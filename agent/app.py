@@ -163,6 +163,8 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
                 decisions=lambda: advisor.report,
                 decision_rows=lambda: decision_rows(advisor.report) if advisor.report else [],
                 metrics_version=lambda: metrics.state_version,
+                # with probe workers a scrape is served the last body and renders the next
+                metrics_background=agent.workers is not None,
                 history_source=HistorySource(lambda: agent.specs, store),
                 trace_url_template=options.trace_url_template,
             ),

@@ -5,12 +5,17 @@ Every figure comes from the real agent process: it is started as ``python -m age
 generated specs (one node per probe, two SLOs each, as a partner estate looks) against a local
 nginx (HTTP, or HTTPS with ``--https``: the same nginx with a certificate from a throw-away CA),
 its counters are read from its own ``/metrics`` at the start and the end of a window after a
-warm-up (``slo_agent_probe_results_total``, ``slo_agent_scheduler_skipped_runs_total``,
+warm-up (``slo_agent_probe_results_total``, ``slo_agent_scheduler_skipped_runs_total`` by
+reason and ``slo_agent_probe_worker_skipped_runs_total`` by worker, and
 ``slo_agent_scheduler_lag_seconds``), and its CPU (and that of its probe workers) from
-``/proc/<pid>/stat``. Due runs are jobs x window / interval; what was due and did not run is a
-skip, whether or not the scheduler saw it. The configurations run one after the other in the
-same invocation, so their ratios compare on a machine shared with other work (the 1-minute
-load average before each row is printed).
+``/proc/<pid>/stat``. The window runs between the times the agent read the counters of two
+fresh bodies (``slo_agent_metrics_read_timestamp_seconds``), so due runs (jobs x window /
+interval) minus executed runs is a cross-check of the skips the scheduler counted, off by the
+runs in flight at either end. ``metrics_fetch_ms`` is a scrape as Prometheus sees it (the
+fetch alone: the bench parses only the lines it reads, afterwards); ``--timeline N`` prints
+the skips of every N seconds of the warm-up (at start-up, around evaluations). The
+configurations run one after the other in the same invocation, so their ratios compare on a
+machine shared with other work (the load averages are printed).
 
     python -m bench.workers --jobs 4000 --workers 1,2
     python -m bench.workers --jobs 1500 --https --workers 1,2
@@ -20,6 +25,7 @@ load average before each row is printed).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -29,6 +35,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -72,15 +79,70 @@ def write_specs(directory: Path, jobs: int, url: str, interval: str, ca: Path | 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
+# the families the bench reads; the rest of the exposition (tens of MB at thousands of nodes)
+# is skipped without parsing: prometheus-client's parser took ~2.5 s of CPU per 10 MB, and the
+# first version of this bench timed it as part of the "scrape" (6-10 s at 4,000 nodes)
+WANTED = (
+    "slo_agent_probe_results_total",
+    "slo_agent_scheduler_skipped_runs_total",
+    "slo_agent_scheduler_lag_seconds_bucket",
+    "slo_agent_probe_worker",
+    "slo_agent_cycles_skipped_total",
+    "slo_agent_evaluation_duration_seconds_count",
+    "slo_agent_metrics_read_timestamp_seconds",
+)
 
-def scrape(url: str) -> Samples:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=120) as response:
-        text = response.read().decode()
+
+@dataclass(frozen=True)
+class Scrape:
+    samples: Samples
+    started: float  # monotonic, before the request
+    ended: float  # monotonic, when the whole body has arrived (before any parsing)
+    size: int
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+    @property
+    def read_at(self) -> float:
+        """Unix time the agent read the counters of this body (it serves bodies from memory)."""
+        return self.samples.get(("slo_agent_metrics_read_timestamp_seconds", frozenset()), 0.0)
+
+
+def fresh_scrape(url: str, timeout: float = 60.0) -> tuple[Scrape, Scrape]:
+    """A body whose counters were read after this call began (with ``--probe-workers`` a
+    scrape is served the body rendered before it and starts the next render): the first
+    fetch and the fresh one."""
+    began = time.time()
+    first = last = scrape(url)
+    deadline = time.monotonic() + timeout
+    while last.read_at < began and time.monotonic() < deadline:
+        time.sleep(0.05)
+        last = scrape(url)
+    return first, last
+
+
+def scrape(url: str) -> Scrape:
+    """``/metrics``, timed from the request to the last byte (gzipped); then the wanted lines
+    parsed."""
+    started = time.monotonic()
+    request = urllib.request.Request(f"{url}/metrics", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=120) as response:  # gzipped, as Prometheus asks
+        body = response.read()
+        packed = response.headers.get("Content-Encoding") == "gzip"
+    ended = time.monotonic()
+    body = gzip.decompress(body) if packed else body
+    lines = [
+        line
+        for line in body.decode().splitlines()
+        if line.startswith(WANTED) and "_created" not in line
+    ]
     out: Samples = {}
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families("\n".join(lines) + "\n"):
         for s in family.samples:
             out[(s.name, frozenset(s.labels.items()))] = s.value
-    return out
+    return Scrape(out, started, ended, len(body))
 
 
 def total(samples: Samples, name: str, **labels: str) -> float:
@@ -164,48 +226,88 @@ def agent(specs: Path, workers: int, tmp: Path) -> Iterator[tuple[subprocess.Pop
         log.close()
 
 
+def skips_by_reason(first: Samples, last: Samples) -> dict[str, int]:
+    name = "slo_agent_scheduler_skipped_runs_total"
+    before = by_label(first, name, "reason")
+    return {r: int(n - before.get(r, 0.0)) for r, n in by_label(last, name, "reason").items()}
+
+
+def skips_by_worker(first: Samples, last: Samples) -> dict[str, int]:
+    """Each worker's skipped runs in the window (``worker/reason``); the agent's own too."""
+    name = "slo_agent_probe_worker_skipped_runs_total"
+    out: dict[str, int] = {}
+    for (n, labels), value in last.items():
+        if n == name:
+            ls = dict(labels)
+            runs = int(value - first.get((n, labels), 0.0))
+            if runs:
+                out[f"{ls.get('worker', '')}/{ls.get('reason', '')}"] = runs
+    return out
+
+
+def timeline(base: str, began: float, seconds: float, every: float) -> list[str]:
+    """Skipped runs by reason in each ``every`` seconds of the warm-up: when skips happen
+    (start-up, evaluations, scrapes). Each sample is a scrape, so it costs the agent a render."""
+    out: list[str] = []
+    previous = scrape(base)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() + every <= deadline:
+        time.sleep(every)
+        now = scrape(base)  # with workers: counters as of the previous sample's render
+        skips = skips_by_reason(previous.samples, now.samples)
+        evaluations = total(now.samples, "slo_agent_evaluation_duration_seconds_count") - total(
+            previous.samples, "slo_agent_evaluation_duration_seconds_count"
+        )
+        out.append(
+            f"t={now.ended - began:5.1f}s skipped={dict(sorted(skips.items())) or 0} "
+            f"evaluations={int(evaluations)} scrape={now.seconds * 1000:.0f}ms"
+        )
+        previous = now
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    return out
+
+
 def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, tmp: Path) -> Row:
     specs = tmp / "specs"
     if not specs.exists():
         write_specs(specs, args.jobs, url, f"{args.interval:g}s", ca)
     load = os.getloadavg()[0]
+    began = time.monotonic()
     with agent(specs, workers, tmp) as (proc, base):
-        time.sleep(args.warmup)
+        steps: list[str] = []
+        if args.timeline > 0:
+            steps = timeline(base, began, args.warmup - (time.monotonic() - began), args.timeline)
+        else:
+            time.sleep(max(0.0, args.warmup - (time.monotonic() - began)))
         pids = family_pids(proc.pid)
-        # counters are read while /metrics renders (up to seconds at thousands of nodes):
-        # the window for counts runs from the middle of one scrape to the middle of the other;
-        # CPU is taken between the scrapes, so neither render is in it
-        s0 = time.monotonic()
-        first = scrape(base)
-        e0 = time.monotonic()
+        # the window runs between the times the agent read the counters of two fresh bodies
+        # (slo_agent_metrics_read_timestamp_seconds); CPU is taken between the fetches
+        served0, first = fresh_scrape(base)
         cpu0 = cpu_of(pids)
+        load_in = os.getloadavg()
         time.sleep(args.duration)
         cpu1 = cpu_of(pids)
-        s1 = time.monotonic()
+        cpu_window = time.monotonic()
         rss = sum(rss_bytes(p) for p in pids if p in cpu1)
-        last = scrape(base)
-        e1 = time.monotonic()
+        served1, last = fresh_scrape(base)
         stopped_pids = family_pids(proc.pid)
-    seconds = (s1 + e1) / 2 - (s0 + e0) / 2
-    cpu_seconds_window = s1 - e0
+    seconds = last.read_at - first.read_at
+    cpu_seconds_window = cpu_window - first.ended
     cpu = sum(cpu1[p] - cpu0[p] for p in cpu1 if p in cpu0)
+    a, z = first.samples, last.samples
     executed = int(
-        total(last, "slo_agent_probe_results_total") - total(first, "slo_agent_probe_results_total")
+        total(z, "slo_agent_probe_results_total") - total(a, "slo_agent_probe_results_total")
     )
     due = round(args.jobs * seconds / args.interval)
-    skip_name = "slo_agent_scheduler_skipped_runs_total"
-    skips = {
-        reason: int(n - by_label(first, skip_name, "reason").get(reason, 0.0))
-        for reason, n in by_label(last, skip_name, "reason").items()
-    }
+    skips = skips_by_reason(a, z)
     failures = int(
-        total(last, "slo_agent_probe_results_total", outcome="failure")
-        - total(first, "slo_agent_probe_results_total", outcome="failure")
+        total(z, "slo_agent_probe_results_total", outcome="failure")
+        - total(a, "slo_agent_probe_results_total", outcome="failure")
     )
-    restarts = total(last, "slo_agent_probe_worker_restarts_total")
+    restarts = total(z, "slo_agent_probe_worker_restarts_total")
     reasons = {
-        reason: int(n - by_label(first, "slo_agent_probe_results_total", "reason").get(reason, 0))
-        for reason, n in by_label(last, "slo_agent_probe_results_total", "reason").items()
+        reason: int(n - by_label(a, "slo_agent_probe_results_total", "reason").get(reason, 0))
+        for reason, n in by_label(z, "slo_agent_probe_results_total", "reason").items()
     }
     scheme = "HTTPS" if ca else "HTTP"
     return Row(
@@ -217,19 +319,30 @@ def measure(args: argparse.Namespace, url: str, ca: Path | None, workers: int, t
         probes=executed,
         failures=failures,
         expected=due,
-        skipped=max(0, due - executed),
-        lag_p50_ms=lag_quantile(first, last, 0.50),
-        lag_p99_ms=lag_quantile(first, last, 0.99),
+        skipped=sum(skips.values()),
+        lag_p50_ms=lag_quantile(a, z, 0.50),
+        lag_p99_ms=lag_quantile(a, z, 0.99),
         rss_mb=rss / 2**20,
         extra={
-            "skip_events": skips,
+            "skipped_by_reason": skips,
+            "skipped_by_worker": skips_by_worker(a, z),
+            # runs in flight at either end (a probe under way, a worker's batch not yet sent)
+            # make this a few hundred either way at thousands of probes/s
+            "due_minus_executed": due - executed,
             "reasons": reasons,
             "worker_restarts": restarts,
+            "cycles_skipped": by_label(z, "slo_agent_cycles_skipped_total", "loop"),
             "processes": len(pids),
             "same_pids_at_end": sorted(stopped_pids) == sorted(pids),
-            "loadavg_1m_before": load,
+            "loadavg_before": round(load, 2),
+            "loadavg_in_window": [round(x, 2) for x in load_in],
             "window_s": round(seconds, 1),
-            "scrape_s": [round(e0 - s0, 2), round(e1 - s1, 2)],
+            # the scrapes as Prometheus sees them (served from memory with workers), and the
+            # fresh ones the window is read from (a render waited for)
+            "metrics_fetch_ms": [round(served0.seconds * 1000), round(served1.seconds * 1000)],
+            "fresh_fetch_ms": [round(first.seconds * 1000), round(last.seconds * 1000)],
+            "metrics_mb": round(last.size / 2**20, 1),
+            "warmup_timeline": steps,
         },
     )
 
@@ -286,6 +399,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--duration", type=float, default=30.0, help="window seconds (30)")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of all configurations (1)")
     ap.add_argument(
+        "--timeline",
+        type=float,
+        default=0.0,
+        help="print skipped runs by reason every N seconds of the warm-up (0: off)",
+    )
+    ap.add_argument(
         "--record-cost", action="store_true", help="only the agent's cost per worker result"
     )
     args = ap.parse_args(argv)
@@ -312,7 +431,10 @@ def main(argv: list[str] | None = None) -> None:
                 test_ca.cleanup()
     print(markdown_table(rows, None))
     for row in rows:
+        steps = row.extra.pop("warmup_timeline", [])
         print(f"{row.name}: {json.dumps(row.extra)}")
+        for step in steps if isinstance(steps, list) else []:
+            print(f"  warm-up {step}")
 
 
 if __name__ == "__main__":

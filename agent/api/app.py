@@ -94,12 +94,19 @@ def create_app(
     decisions: Callable[[], DecisionReport | None] | None = None,  # the advisor's latest review
     metrics_version: Callable[[], object] = lambda: None,  # changes when the gauges do
     metrics_max_age: float = DEFAULT_MAX_AGE,  # seconds a rendered /metrics body is reused
+    metrics_background: bool = False,  # never wait for a render once there is a body
     clock: Callable[[], float] = time.monotonic,
     history_source: HistorySource | None = None,  # specs and store: pages and /api/v1/history
     trace_url_template: str | None = None,  # "...{trace_id}...": trace links on the pages
 ) -> Starlette:
     caches = {
-        fmt: ScrapeCache(render, clock=clock, max_age=metrics_max_age, version=metrics_version)
+        fmt: ScrapeCache(
+            render,
+            clock=clock,
+            max_age=metrics_max_age,
+            version=metrics_version,
+            background=metrics_background,
+        )
         for fmt, render in (("text", metrics), ("openmetrics", openmetrics))
         if render is not None
     }

@@ -7,6 +7,13 @@ every probe due meanwhile (issue 14). Here a scrape waits for a render in a thre
 goes on probing between the thread's slices of the interpreter); concurrent scrapes, or two
 Prometheus replicas scraping within ``max_age``, share one render. The counters and histograms
 served are at most ``max_age`` old; the gauges of a new evaluation show on the next scrape.
+
+With ``background`` (the agent with probe workers, where a render competes for the interpreter
+with the recording of thousands of worker results a second) a scrape never waits for a render
+once there is a body: a stale body (older than ``max_age``, or of an older state) is served as
+it is and one render starts in a daemon thread, for the next scrape. The body then holds the
+counters as of the scrape before (the exposition says when they were read); only the first
+scrape waits.
 """
 
 from __future__ import annotations
@@ -29,8 +36,11 @@ class ScrapeCache:
         clock: Callable[[], float],
         max_age: float = DEFAULT_MAX_AGE,
         version: Callable[[], object] = lambda: None,
+        background: bool = False,
     ) -> None:
         self._render = render
+        self._background = background
+        self._refreshing = False  # a background render is under way
         self._clock = clock
         self._max_age = max_age
         self._version = version
@@ -51,16 +61,39 @@ class ScrapeCache:
                 or now < self._rendered_at
                 or version != self._rendered_version
             )
-            if stale:
-                self._body = self._render()
-                self._gzipped = None
-                self._rendered_at, self._rendered_version = now, version
-                self.renders += 1
+            if stale and (not self._background or self._rendered_at is None):
+                self._store(self._render(), now, version)
+            elif stale and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="metrics-render", daemon=True).start()
             if not compressed:
                 return self._body
             if self._gzipped is None:
                 self._gzipped = gzip.compress(self._body, compresslevel=GZIP_LEVEL, mtime=0)
             return self._gzipped
+
+    def _store(self, body: bytes, at: float, version: object) -> None:
+        """Keep a new body (the caller holds the lock)."""
+        self._body, self._gzipped = body, None
+        self._rendered_at, self._rendered_version = at, version
+        self.renders += 1
+
+    def _refresh(self) -> None:
+        """A render in the background thread; scrapes meanwhile get the body before it."""
+        try:
+            at, version = self._clock(), self._version()
+            body = self._render()
+            with self._lock:
+                self._store(body, at, version)
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+    @property
+    def refreshing(self) -> bool:
+        """A background render is under way."""
+        with self._lock:
+            return self._refreshing
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

@@ -19,9 +19,11 @@ from collections.abc import Callable, Hashable, Iterable
 
 from agent.model import SpecSet
 from agent.runtime.agent import targets_of
+from agent.runtime.heap import freeze_long_lived
 from agent.runtime.pipeline import Observer, TargetProber
 from agent.runtime.worker_protocol import (
     BATCH_INTERVAL,
+    MAX_BATCH_RESULTS,
     MAX_PENDING,
     Assign,
     Batch,
@@ -111,6 +113,7 @@ class ProbeWorker:
         self.specs = assign.specs
         jobs = partition(targets_of(assign.specs), assign.index, assign.workers)
         self.scheduler.apply(jobs)
+        freeze_long_lived()  # the specs and jobs live until the next Assign: out of GC scans
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Run until the agent says stop or goes away (end of stream), or :meth:`stop`."""
@@ -170,20 +173,33 @@ class ProbeWorker:
             await self._send(writer)
 
     def take_batch(self) -> Batch:
-        """What the next batch carries: the results held and the telemetry since the last."""
+        """What the next batch carries: the telemetry since the last and the results held, at
+        most :data:`MAX_BATCH_RESULTS` of them (the oldest; the rest go in the next frames)."""
         batch = self._telemetry.take()
-        batch.results, self._pending = self._pending, []
+        if len(self._pending) <= MAX_BATCH_RESULTS:
+            batch.results, self._pending = self._pending, []
+        else:
+            batch.results = self._pending[:MAX_BATCH_RESULTS]
+            del self._pending[:MAX_BATCH_RESULTS]
         return batch
 
     async def _send(self, writer: asyncio.StreamWriter) -> None:
+        """Everything held, in frames of bounded size, each written once the agent has taken
+        the one before (the loop probes on between them)."""
         batch = self.take_batch()
         if not batch:
             return
-        if self._shedding and len(batch.results) < self.max_pending // 2:
+        if self._shedding and len(batch.results) + len(self._pending) < self.max_pending // 2:
             log.info("probe worker: the agent takes results again")
             self._shedding = False
-        writer.write(frame(batch))
-        await writer.drain()
+        while True:
+            writer.write(frame(batch))
+            await writer.drain()
+            if not self._pending:
+                return
+            batch = Batch()
+            batch.results = self._pending[:MAX_BATCH_RESULTS]
+            del self._pending[:MAX_BATCH_RESULTS]
 
 
 __all__ = ["BatchTelemetry", "ProbeWorker"]

@@ -39,6 +39,9 @@ from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reaso
 MAX_FRAME = 256 * 1024 * 1024  # bytes; a spec set is at most a few spec files of 4 MiB
 BATCH_INTERVAL = 0.05  # seconds between a worker's batches (results wait at most this long)
 MAX_PENDING = 50_000  # results a worker holds while the agent does not read; more are shed
+# results in one frame: after a backlog a worker sends several frames rather than pickling
+# (and the agent recording) tens of thousands at once; 2,000 take a few ms either side
+MAX_BATCH_RESULTS = 2_000
 MAX_SECRET_SLOTS = 1024  # run-time credential sources one batch carries (as KnownSecrets keeps)
 MAX_SECRET_VALUES = 4  # spellings of one source's credential (a token, "Bearer <token>")
 MAX_SECRET_BYTES = 64 * 1024  # characters of one value (as a token file or endpoint answer)
@@ -165,6 +168,7 @@ async def read_message(reader: asyncio.StreamReader) -> Message | None:
 
 __all__ = [
     "BATCH_INTERVAL",
+    "MAX_BATCH_RESULTS",
     "MAX_FRAME",
     "MAX_PENDING",
     "MAX_SECRET_BYTES",

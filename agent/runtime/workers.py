@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from agent.model import SpecSet
 from agent.probes.auth import SecretSink
+from agent.runtime.cadence import ShedLog
 from agent.runtime.worker_protocol import (
     Assign,
     Batch,
@@ -71,6 +72,13 @@ class ProbeWorkers:
         self._slots = [_Slot(i) for i in range(settings.count)]
         self._stopping = asyncio.Event()
         self.restarts = 0  # workers started again after exiting while the agent ran
+        # skipped runs each worker reported, by (worker index, reason): which process skips
+        self.skipped: dict[tuple[int, str], int] = {}
+        # a worker that cannot keep up is logged too, at most once a minute per worker
+        self._shed_logs = [
+            ShedLog(f"probe runs of probe worker {i}", time.monotonic)
+            for i in range(settings.count)
+        ]
         self._sink_failing = False
         # the run-time credentials the workers obtain (agent.redaction.KnownSecrets.rotate)
         self.on_secret: SecretSink | None = None
@@ -188,7 +196,18 @@ class ProbeWorkers:
                 return
             if isinstance(message, Batch):
                 self._learn(slot.index, message)
+                self._count_skipped(slot.index, message.skipped)
                 self._record(message)
+                # batches already buffered are read without waiting: give the loop its turn
+                # between them, so a backlog is recorded in slices of one (bounded) batch
+                await asyncio.sleep(0)
+
+    def _count_skipped(self, worker: int, skipped: dict[str, int]) -> None:
+        """Count a worker's skipped runs by reason, and log them (rate-limited)."""
+        for reason, runs in skipped.items():
+            key = (worker, reason)
+            self.skipped[key] = self.skipped.get(key, 0) + runs
+            self._shed_logs[worker].add(reason, runs)
 
     def _learn(self, worker: int, batch: Batch) -> None:
         """The credentials the worker obtained since its last batch, before its results (whose

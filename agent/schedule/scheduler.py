@@ -222,21 +222,31 @@ class ProbeScheduler(Generic[J]):
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             self._telemetry.count_skipped("max_instances")
             log.debug("probe %s still running at its next run time; run skipped", event.job_id)
+            if isinstance(event, JobSubmissionEvent):
+                self._advance(event)  # so the next run does not count this one as coalesced
         elif event.code == EVENT_JOB_MISSED:
             self._telemetry.count_skipped("missed")
 
     def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        scheduled = self._advance(event)
+        if scheduled is not None:
+            self._telemetry.observe_lag(max(0.0, self._clock() - scheduled))
+
+    def _advance(self, event: JobSubmissionEvent) -> float | None:
+        """Note the run time a submission (or a max-instances skip) was for, counting the runs
+        between it and the one before that APScheduler folded into it as coalesced; each run
+        time is counted once, as run, skipped or coalesced. The run time, or None."""
         times: list[Any] = event.scheduled_run_times
         if not times:
-            return
-        scheduled = times[-1].timestamp()
-        self._telemetry.observe_lag(max(0.0, self._clock() - scheduled))
+            return None
+        scheduled: float = times[-1].timestamp()
         target = self._targets.get(event.job_id)
         previous = self._last_run_time.get(event.job_id)
         self._last_run_time[event.job_id] = scheduled
         if target is None or previous is None:
-            return
+            return scheduled
         interval = target.interval.total_seconds()
         missing = round((scheduled - previous) / interval) - 1
         if missing > 0:  # coalesced: runs that APScheduler folded into this one
             self._telemetry.count_skipped("coalesced", missing)
+        return scheduled

@@ -10,7 +10,8 @@ prints, except the few families prometheus-client's own metrics hold (journeys, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -50,10 +51,12 @@ class AgentMetrics:
         *,
         window_gauges: bool = True,
         background: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``window_gauges``: expose ``slo_agent_sli_ratio`` and ``slo_agent_burn_rate`` per
         window (``--metrics-window-gauges``). ``background``: render the state gauges in a
-        thread as soon as they are set (the agent does; tests render on demand)."""
+        thread as soon as they are set (the agent does; tests render on demand). ``clock``: when
+        the counters were read (``slo_agent_metrics_read_timestamp_seconds``)."""
         self.registry = registry if registry is not None else CollectorRegistry()
         # prometheus-client's own metrics, after the tallies in the exposition
         self._client = CollectorRegistry()
@@ -89,7 +92,8 @@ class AgentMetrics:
                 self.sli_events,
                 self.sli_bad_events,
                 self.scheduler_lag,
-            )
+            ),
+            clock,
         )
         self.registry.register(self._tallies)
         self._lag = self.scheduler_lag.cell()
@@ -145,6 +149,13 @@ class AgentMetrics:
             names.BLAME_LABELS,
             registry=r,
         )
+        self.read_timestamp = Gauge(
+            names.METRICS_READ_TIMESTAMP,
+            "Unix time the counters and histograms of this exposition were read (a body is "
+            "served from memory, so it can be older than the scrape).",
+            registry=r,
+        )
+        self.read_timestamp.set_function(lambda: self._tallies.read_at)
         self.health = RuntimeHealthMetrics(r)  # evaluation duration, flush lag, cycles skipped
         self.registry.register(self._client)
         self.gauges = StateGauges(window_gauges, background)
@@ -275,8 +286,8 @@ class AgentMetrics:
 
     def openmetrics_exposition(self) -> bytes:
         """The OpenMetrics text format: what ``exposition`` holds, plus exemplars."""
+        tallies = self._tallies.text(openmetrics=True).encode()  # first: it sets read_at
         client: bytes = generate_openmetrics(self._client)  # type: ignore[no-untyped-call]
         eof = b"# EOF\n"
         client = client[: -len(eof)] if client.endswith(eof) else client
-        tallies = self._tallies.text(openmetrics=True).encode()
         return tallies + client + self.gauges.text(openmetrics=True).encode() + eof

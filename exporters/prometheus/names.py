@@ -45,8 +45,12 @@ STORE_FLUSH_LAG = "slo_agent_store_flush_lag_seconds"
 # counter {loop}: periodic cycles (evaluation, flush, ...) not run because the one before overran
 CYCLES_SKIPPED = "slo_agent_cycles_skipped"
 
+# gauge: Unix time the counters of a /metrics body were read (it is served from memory)
+METRICS_READ_TIMESTAMP = "slo_agent_metrics_read_timestamp_seconds"
+
 PROBE_WORKERS_RUNNING = "slo_agent_probe_workers_running"  # gauge: worker processes up
 PROBE_WORKER_RESTARTS = "slo_agent_probe_worker_restarts"  # counter: workers started again
+PROBE_WORKER_SKIPPED = "slo_agent_probe_worker_skipped_runs"  # counter: by worker and reason
 
 PROBE_LABELS = ("node", "probe", "mode")
 SLI_LABELS = ("node", "slo", "mode")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -247,13 +247,20 @@ def _exemplar(exemplar: Exemplar) -> str:
 class TallyCollector(Collector):
     """Yields the families of its tallies; whoever updates a tally holds :attr:`lock`."""
 
-    def __init__(self, tallies: Iterable[CounterTally | HistogramTally]) -> None:
+    def __init__(
+        self,
+        tallies: Iterable[CounterTally | HistogramTally],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.lock = threading.Lock()
         self._tallies = tuple(tallies)
+        self._clock = clock
+        self.read_at = 0.0  # Unix time the values were last copied for an exposition
 
     def collect(self) -> Iterable[Metric]:
         with self.lock:  # only copying under the lock: the probe path waits for it
             values = [tally.copy() for tally in self._tallies]
+            self.read_at = self._clock()
         return [
             tally.family(copied)  # type: ignore[arg-type]
             for tally, copied in zip(self._tallies, values, strict=True)
@@ -264,6 +271,7 @@ class TallyCollector(Collector):
         prometheus-client prints it; the probe path waits only while changes are copied."""
         with self.lock:
             values = [tally.changes(openmetrics) for tally in self._tallies]
+            self.read_at = self._clock()
         return "".join(
             tally.text(copied, openmetrics)  # type: ignore[arg-type]
             for tally, copied in zip(self._tallies, values, strict=True)

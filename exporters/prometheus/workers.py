@@ -1,5 +1,6 @@
 """The probe worker processes' self-metrics (``--probe-workers``), read from the pool at each
-scrape: how many run, and how often one had to be started again."""
+scrape: how many run, how often one had to be started again, and each worker's skipped runs
+(the same runs as ``slo_agent_scheduler_skipped_runs_total``, split by worker process)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ class WorkerCollector(Collector):
             "Probe worker processes started again after one exited while the agent ran.",
             value=self._workers.restarts,
         )
+        skipped = CounterMetricFamily(
+            names.PROBE_WORKER_SKIPPED,
+            "Scheduled probe runs a probe worker process did not run, by worker and reason.",
+            labels=("worker", "reason"),
+        )
+        for (worker, reason), runs in sorted(self._workers.skipped.items()):
+            skipped.add_metric((str(worker), reason), runs)
+        yield skipped
 
 
 __all__ = ["WorkerCollector"]

@@ -4,6 +4,7 @@ gzipped for scrapers that accept it, in both formats."""
 from __future__ import annotations
 
 import gzip
+import threading
 
 import httpx
 import pytest
@@ -110,3 +111,49 @@ async def test_the_endpoint_serves_both_formats_plain_and_gzipped() -> None:
     assert openmetrics.count == 1
     assert gzip.decompress(wire) == plain.content
     assert len(wire) < len(plain.content) / 10
+
+
+def _until_rendered(cache: ScrapeCache) -> None:
+    for _ in range(3000):  # at most 30 s
+        if not cache.refreshing:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the background render did not finish")
+
+
+class GatedRenders(Renders):
+    """A render that, once the gate is armed, waits for it to open (a render in progress)."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+        self.gate: threading.Event | None = None
+        self.entered = threading.Event()
+
+    def __call__(self) -> bytes:
+        if self.gate is not None:
+            self.entered.set()
+            assert self.gate.wait(30)
+        return super().__call__()
+
+
+def test_in_the_background_a_stale_body_is_served_while_the_next_renders() -> None:
+    clock, render, state = FakeClock(100.0), GatedRenders(), ["a"]
+    cache = ScrapeCache(render, clock=clock, max_age=1.0, version=lambda: state[0], background=True)
+    first = cache.body()  # the first scrape waits: there is no body yet
+    assert render.count == 1
+    render.gate = threading.Event()
+    clock.advance(1.0)
+    assert cache.body() is first  # stale: served as it is, and a render starts
+    assert render.entered.wait(30)
+    assert cache.refreshing
+    state[0] = "b"
+    assert cache.body() is first  # one render at a time; scrapes never wait for it
+    assert cache.body(compressed=True) == gzip.compress(first, compresslevel=1, mtime=0)
+    render.gate.set()
+    _until_rendered(cache)
+    second = cache.body()  # the render of the first stale scrape
+    assert second.startswith(b"# render 2")
+    # it read the state "a": the state changed since, so this scrape started the next one
+    _until_rendered(cache)
+    assert cache.body().startswith(b"# render 3")
+    assert cache.renders == render.count == 3

@@ -49,7 +49,8 @@ def _state() -> tuple[SpecSet, Snapshot, DecisionReport]:
 
 
 def _metrics(window_gauges: bool = True) -> tuple[AgentMetrics, CollectorRegistry]:
-    metrics = AgentMetrics(window_gauges=window_gauges)
+    # one read time for both renders (each sets it when it copies the counters)
+    metrics = AgentMetrics(window_gauges=window_gauges, clock=lambda: 1_800_000_000.0)
     specs, snapshot, report = _state()
     for n in specs.nodes:
         for ok in (True, False, True):

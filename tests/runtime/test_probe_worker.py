@@ -80,3 +80,29 @@ async def test_a_held_result_is_the_probe_result() -> None:
         OK,
     )
     assert trace_id is None
+
+
+async def test_a_backlog_goes_to_the_agent_in_frames_of_bounded_size() -> None:
+    import asyncio
+    import socket
+
+    from agent.runtime.worker_protocol import MAX_BATCH_RESULTS, Batch, read_message
+
+    worker = ProbeWorker(Answers(OK), BatchTelemetry(), clock=time.time)
+    held = 2 * MAX_BATCH_RESULTS + 5
+    for _ in range(held):
+        await worker.run(_target())
+    ours, theirs = socket.socketpair()
+    reader, agent_end = await asyncio.open_unix_connection(sock=ours)
+    _, writer = await asyncio.open_unix_connection(sock=theirs)
+    sending = asyncio.create_task(worker._send(writer))
+    sizes: list[int] = []
+    while sum(sizes) < held:
+        message = await asyncio.wait_for(read_message(reader), 30)
+        assert isinstance(message, Batch)
+        sizes.append(len(message.results))
+    await sending
+    writer.close()
+    agent_end.close()
+    assert sizes == [MAX_BATCH_RESULTS, MAX_BATCH_RESULTS, 5]
+    assert not worker.take_batch().results  # nothing left behind

@@ -160,7 +160,8 @@ def test_workers_restart_reload_and_stop_with_the_agent(tmp_path: Path) -> None:
             victim = min(first)
             os.kill(victim, signal.SIGKILL)
             _wait(lambda: len(_children(proc.pid) - first) == 1)  # started again
-            assert _metric(url, "slo_agent_probe_worker_restarts_total") == 1
+            # with workers a scrape gets the body rendered after the scrape before: wait for it
+            _wait(lambda: _metric(url, "slo_agent_probe_worker_restarts_total") == 1)
             assert "probe worker" in store.with_suffix(".log").read_text()
 
             write_specs(specs, b=node_spec("node-b", target.url("/b")))  # hot reload

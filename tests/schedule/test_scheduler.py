@@ -120,3 +120,29 @@ async def test_settle_lets_runs_under_way_finish_and_reports_the_ones_cut_short(
     assert finished["slow/p"] == 1  # the slow run finished inside the settle
     assert finished["hangs/p"] == 0
     assert sum(started.values()) == runs_then
+
+
+async def test_a_run_skipped_for_max_instances_is_not_counted_again_as_coalesced() -> None:
+    """Every run time counts once: run, or skipped for one reason. A run that found the one
+    before still under way was counted as max_instances and again as coalesced by the next."""
+    telemetry = RecordingTelemetry()
+    interval = 0.1
+    started: list[float] = []
+
+    async def run(target: Target) -> None:
+        started.append(time.monotonic())
+        await asyncio.sleep(interval * 1.5)  # each run overlaps the next run time
+
+    scheduler = ProbeScheduler(run, telemetry, clock=time.time)
+    scheduler.start()
+    try:
+        scheduler.apply({"a/p": _target("a", "p", interval=interval)})
+        await eventually(lambda: scheduler.executed >= 6)
+    finally:
+        scheduler.shutdown()
+    skipped = telemetry.skipped
+    assert skipped.get("max_instances", 0) >= 3
+    # the run times between the first and the last run: each executed or skipped once
+    span = round((started[-1] - started[0]) / interval) + 1
+    counted = scheduler.executed + sum(skipped.values())
+    assert span - 2 <= counted <= span + 2, (span, scheduler.executed, skipped)
