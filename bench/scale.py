@@ -202,6 +202,7 @@ def run_once(
     stop_timeout: float,
     extra_args: Sequence[str] = (),
     agent_root: Path = REPO,
+    launcher: Sequence[str] = ("-m", "agent"),
 ) -> ScaleResult:
     result = ScaleResult(
         nodes=nodes,
@@ -222,8 +223,7 @@ def run_once(
         base = f"http://127.0.0.1:{port}"
         command = [
             sys.executable,
-            "-m",
-            "agent",
+            *launcher,  # e.g. bench.traced_agent's, to attribute memory (bench.memory_soak)
             "run",
             str(specs),
             "--store",
