@@ -82,7 +82,9 @@ def sample(
 ) -> None:
     """One snapshot and one line of figures."""
     snapshot = tracemalloc.take_snapshot()
-    snapshot.dump(str(directory / f"snap-{index:03d}.pickle"))
+    partial = directory / f"snap-{index:03d}.partial"
+    snapshot.dump(str(partial))
+    partial.rename(directory / f"snap-{index:03d}.pickle")  # whole or absent, if killed meanwhile
     traced, peak = tracemalloc.get_traced_memory()
     row: dict[str, float] = {
         "t_s": round(time.monotonic() - started, 1),
