@@ -202,6 +202,7 @@ def run_once(
     stop_timeout: float,
     extra_args: Sequence[str] = (),
     agent_root: Path = REPO,
+    launcher: Sequence[str] = ("-m", "agent"),
 ) -> ScaleResult:
     result = ScaleResult(
         nodes=nodes,
@@ -222,8 +223,7 @@ def run_once(
         base = f"http://127.0.0.1:{port}"
         command = [
             sys.executable,
-            "-m",
-            "agent",
+            *launcher,  # e.g. bench.traced_agent's, to attribute memory (bench.memory_soak)
             "run",
             str(specs),
             "--store",
@@ -268,10 +268,13 @@ def _measure(
     first = self_metrics(body.decode())
     cpu0, t0 = cpu_seconds([pid]), time.monotonic()
     rss: list[float] = []
+    minutes: list[float] = []  # the first sample at or after each whole minute of the window
     next_scrape = t0 + scrape_interval
     next_status = t0 + min(status_interval, duration / 2)
     while (now := time.monotonic()) < t0 + duration:
         rss.append(rss_bytes(pid) / 2**20)
+        if now - t0 >= 60 * len(minutes):  # by the clock: a loaded loop takes over 1 s a turn
+            minutes.append(rss[-1])
         if now >= next_scrape:
             elapsed, body = _get(f"{base}/metrics")
             result.metrics_ms.append(round(elapsed * 1000))
@@ -292,7 +295,7 @@ def _measure(
     runs = _diff(first, last, "slo_agent_probe_results_total")
     result.rss_max_mb = round(max(rss), 1)
     result.rss_last_mb = round(rss[-1], 1)
-    result.rss_minutes_mb = [round(mb, 1) for mb in rss[::60]]
+    result.rss_minutes_mb = [round(mb, 1) for mb in minutes]
     result.probe_runs = runs
     result.runs_per_s = round(runs / window, 1)
     result.cpu_ms_per_run = round(1000 * cpu / runs, 2) if runs else 0.0

@@ -42,6 +42,7 @@ from agent.api.scrape_cache import DEFAULT_MAX_AGE, ScrapeCache, accepts_gzip
 from agent.api.status_json import status_json
 from agent.api.status_query import QueryError, parse_query
 from agent.journeys.views import JourneyView
+from agent.runtime.heap import release_free_memory
 from agent.schedule.shard import Shard
 from agent.slo.status import Snapshot
 
@@ -79,6 +80,12 @@ class SourceView(Protocol):
 
     @property
     def last_error(self) -> str | None: ...
+
+
+def expire_body(cache: ScrapeCache) -> None:
+    """Drop a /metrics body no scrape will be served again, and give its pages back."""
+    if cache.expire():
+        release_free_memory()
 
 
 def create_app(
@@ -148,6 +155,8 @@ def create_app(
         compressed = accepts_gzip(request.headers.get("accept-encoding", ""))
         cache = caches["openmetrics" if om else "text"]
         body = await asyncio.to_thread(cache.body, compressed)
+        loop = asyncio.get_running_loop()
+        loop.call_later(metrics_max_age, loop.run_in_executor, None, expire_body, cache)
         headers = {"Vary": "Accept-Encoding"}
         if compressed:
             headers["Content-Encoding"] = "gzip"

@@ -14,6 +14,10 @@ once there is a body: a stale body (older than ``max_age``, or of an older state
 it is and one render starts in a daemon thread, for the next scrape. The body then holds the
 counters as of the scrape before (the exposition says when they were read); only the first
 scrape waits.
+
+Otherwise, after ``max_age`` the body is dropped (:meth:`ScrapeCache.expire`, scheduled by the
+scrape), so between scrapes none is held. (In background mode the body is kept: it is what the
+next scrape is served.)
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class ScrapeCache:
                 or version != self._rendered_version
             )
             if stale and (not self._background or self._rendered_at is None):
+                self._body, self._gzipped = b"", None  # the old body goes before the new comes
                 self._store(self._render(), now, version)
             elif stale and not self._refreshing:
                 self._refreshing = True
@@ -94,6 +99,26 @@ class ScrapeCache:
         """A background render is under way."""
         with self._lock:
             return self._refreshing
+
+    def expire(self) -> bool:
+        """Drop a body older than ``max_age`` (no scrape will be served it again): at 10,000
+        SLOs ~30 MB per format, held between scrapes for nothing. Never waits: a render in
+        progress keeps its body (True when a body was dropped). In background mode the body
+        is kept: the next scrape is served it while the next one renders."""
+        if self._background or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._rendered_at is None or self._clock() - self._rendered_at < self._max_age:
+                return False
+            self._body, self._gzipped, self._rendered_at = b"", None, None
+            return True
+        finally:
+            self._lock.release()
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of rendered bodies held now (plain and gzipped)."""
+        return len(self._body) + len(self._gzipped or b"")
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

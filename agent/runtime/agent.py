@@ -25,7 +25,7 @@ from agent.runtime.cadence import Cadence, SheddingTelemetry
 from agent.runtime.drills import DrillJob, DrillPipeline, DrillStore, drill_jobs_of
 from agent.runtime.evaluator import FIRST_PAUSE, evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
-from agent.runtime.heap import freeze_long_lived
+from agent.runtime.heap import freeze_long_lived, release_free_memory
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
 from agent.runtime.sli_source import SliSource
 from agent.runtime.source import Fingerprint, SpecSource, emptied
@@ -252,6 +252,7 @@ class Agent:
         self.fanout.publish(snapshot, specs)
         self.evaluated.set()
         self.telemetry.observe_evaluation(time.monotonic() - started)
+        await asyncio.to_thread(release_free_memory)  # what the evaluation freed (heap.py)
         return snapshot
 
     async def _read_journey_views(self, specs: SpecSet, snapshot: Snapshot, now: float) -> None:

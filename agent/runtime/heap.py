@@ -49,3 +49,34 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     except (OSError, AttributeError):  # not glibc
         return False
     return bool(mallopt(_M_ARENA_MAX, arenas))
+
+
+_libc: ctypes.CDLL | bool | None = False  # False: not looked up yet
+
+
+def _glibc() -> ctypes.CDLL | None:
+    global _libc
+    if _libc is False:
+        name = ctypes.util.find_library("c")
+        try:
+            libc = ctypes.CDLL(name) if name is not None else None
+            _libc = libc if libc is not None and hasattr(libc, "malloc_trim") else None
+        except OSError:
+            _libc = None
+    return _libc if isinstance(_libc, ctypes.CDLL) else None
+
+
+def release_free_memory() -> bool:
+    """Give the pages malloc holds free back to the system (glibc's ``malloc_trim(0)``).
+
+    glibc returns freed memory only from the top of its heap; what a render or an evaluation
+    freed below live blocks stayed in RSS: at 1,000 SLOs with 28 days of history, 55-70 MB
+    free inside malloc's arenas after a few minutes, and RSS crept up with it (bench/RESULTS.md,
+    "Memory over time"). Called after an evaluation and after a /metrics body is dropped; it
+    costs milliseconds. False when the C library is not glibc.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True

@@ -1,9 +1,10 @@
 """The gauges read from the agent's state: node info from the specs, SLO gauges from the latest
 immutable :class:`~agent.slo.status.Snapshot`, the advisor's gauges from its latest review.
 
-They change only when a new spec set, snapshot or review is set, so their text is rendered once
+They change only when a new spec set, snapshot or review is set, so their lines are rendered once
 per change (in a background thread as soon as it is set, or by the first scrape after it, which
-runs in a worker thread: :mod:`agent.api.scrape_cache`) and reused until the next one.
+runs in a worker thread: :mod:`agent.api.scrape_cache`) and reused until the next one; one copy
+serves both exposition formats, joined with each format's headers by the scrape.
 
 ``window_gauges=False`` leaves out ``slo_agent_sli_ratio{window}`` and
 ``slo_agent_burn_rate{window}``: the generated recording rules compute both from the event
@@ -14,14 +15,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from agent.advisor.recommend import FLAGS
 from agent.advisor.review import DecisionReport
 from agent.model import SpecSet
 from agent.slo.status import Snapshot
 from exporters.prometheus import names
-from exporters.prometheus.text import GaugeFamily, escape_value, number
+from exporters.prometheus.text import GaugeFamily, escape_value, header, number
 
 # each family's help; its label names are in its renderer, sorted as prometheus-client prints them
 NODE_INFO_HELP = "Static facts about a node: mode, owner, partner and capability."
@@ -97,11 +97,6 @@ def slo_gauges(snapshot: Snapshot, window_gauges: bool = True) -> list[GaugeFami
     return [*families, expiry]
 
 
-def _same(rendered: tuple[object, ...], current: tuple[object, ...]) -> bool:
-    """The very objects (never ``==``: comparing two snapshots would walk every SLO)."""
-    return all(a is b for a, b in zip(rendered, current, strict=True))
-
-
 def _n(value: float) -> str:
     """:func:`~exporters.prometheus.text.number`, inlined for the common case: a float whose
     ``repr`` is already Go's formatting (finite, no exponent under a million)."""
@@ -142,9 +137,9 @@ class StateGauges:
         self.snapshot: Snapshot | None = None
         self.report: DecisionReport | None = None
         self._lock = threading.Lock()
-        # (part, openmetrics) -> (the object(s) rendered, its text)
-        self._rendered: dict[tuple[str, bool], tuple[Any, str]] = {}
-        self._families: dict[str, tuple[object, list[GaugeFamily]]] = {}  # part -> families
+        # part -> (the object rendered, its families' segments), shared by both formats
+        self._parts: dict[str, tuple[object, list[Segment]]] = {}
+        self.renders = 0  # parts rendered so far (for the tests)
 
     @property
     def version(self) -> tuple[int, int, int]:
@@ -170,15 +165,20 @@ class StateGauges:
             return self._busy
 
     def rendered(self, openmetrics: bool = False) -> str | None:
-        """The text rendered last for the current state, if any (renders nothing)."""
-        whole = self._rendered.get(("whole", openmetrics))
-        current = (self.specs, self.snapshot, self.report)
-        return whole[1] if whole is not None and _same(whole[0], current) else None
+        """The text for the current state if its parts are rendered already (renders nothing)."""
+        with self._lock:
+            current = (("specs", self.specs), ("snapshot", self.snapshot), ("report", self.report))
+            parts = [self._parts.get(key) for key, _ in current]
+            if any(
+                p is None or p[0] is not source
+                for p, (_, source) in zip(parts, current, strict=True)
+            ):
+                return None
+            return _joined([seg for p in parts if p is not None for seg in p[1]], openmetrics)
 
     def _render_changes(self) -> None:
         while True:
-            self.text()
-            self.text(openmetrics=True)  # what Prometheus asks for first: the lines are shared
+            self._render_parts()  # the lines both formats share; joined by the scrape
             with self._worker_lock:
                 if not self._again:
                     self._busy = False
@@ -186,41 +186,43 @@ class StateGauges:
                 self._again = False
 
     def text(self, openmetrics: bool = False) -> str:
+        """The text of every gauge for the current state: parts rendered since they last
+        changed, joined now (a copy as long as the text, dropped after the scrape)."""
+        return _joined(self._render_parts(), openmetrics)
+
+    def _render_parts(self) -> list[Segment]:
         specs, snapshot, report = self.specs, self.snapshot, self.report
         with self._lock:
-            whole = self._rendered.get(("whole", openmetrics))
-            if whole is not None and _same(whole[0], (specs, snapshot, report)):
-                return whole[1]
-            text = "".join(
-                (
-                    self._part("specs", specs, openmetrics, lambda: node_info(specs)),
-                    self._part("snapshot", snapshot, openmetrics, lambda: self._slos(snapshot)),
-                    self._part("report", report, openmetrics, lambda: decision_gauges(report)),
-                )
-            )
-            self._rendered[("whole", openmetrics)] = ((specs, snapshot, report), text)
-            return text
+            return [
+                *self._part("specs", specs, lambda: node_info(specs)),
+                *self._part("snapshot", snapshot, lambda: self._slos(snapshot)),
+                *self._part("report", report, lambda: decision_gauges(report)),
+            ]
 
     def _slos(self, snapshot: Snapshot | None) -> list[GaugeFamily]:
         return [] if snapshot is None else slo_gauges(snapshot, self.window_gauges)
 
     def _part(
-        self,
-        key: str,
-        source: object,
-        openmetrics: bool,
-        render: Callable[[], list[GaugeFamily]],
-    ) -> str:
-        done = self._rendered.get((key, openmetrics))
+        self, key: str, source: object, render: Callable[[], list[GaugeFamily]]
+    ) -> list[Segment]:
+        """One part's families as (name, help, lines): the lines are the same in both formats,
+        only the header's help escaping differs, so one copy serves both (issue 14: four copies
+        of the gauge text, parts and whole in two formats, held ~80 MB at 10,000 SLOs)."""
+        done = self._parts.get(key)
         if done is not None and done[0] is source:
             return done[1]
-        # the lines are the same in both formats (only help escaping differs): build them once
-        built = self._families.get(key)
-        if built is None or built[0] is not source:
-            built = self._families[key] = (source, render())
-        text = "".join(family.text(openmetrics) for family in built[1])
-        self._rendered[(key, openmetrics)] = (source, text)
-        other = self._rendered.get((key, not openmetrics))
-        if other is not None and other[0] is source:  # both texts exist: the lines can go
-            del self._families[key]
-        return text
+        segments = [(f.name, f.documentation, "".join(f.lines)) for f in render()]
+        self._parts[key] = (source, segments)
+        self.renders += 1
+        return segments
+
+
+Segment = tuple[str, str, str]  # a gauge family's name, help and lines
+
+
+def _joined(segments: list[Segment], openmetrics: bool) -> str:
+    out = []
+    for name, documentation, lines in segments:
+        out.append(header(name, documentation, "gauge", openmetrics))
+        out.append(lines)
+    return "".join(out)

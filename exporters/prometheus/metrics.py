@@ -281,8 +281,9 @@ class AgentMetrics:
     def exposition(self) -> bytes:
         """The Prometheus text format, now (the state gauges' text is reused until they change).
         Safe to call from any thread: the probe path waits only while the tallies are copied."""
-        live = self._tallies.text().encode() + generate_latest(self._client)
-        return live + self.gauges.text().encode()
+        # one join, no intermediate copy of the first parts (~14 MB at 10,000 SLOs)
+        tallies = self._tallies.text().encode()
+        return b"".join((tallies, generate_latest(self._client), self.gauges.text().encode()))
 
     def openmetrics_exposition(self) -> bytes:
         """The OpenMetrics text format: what ``exposition`` holds, plus exemplars."""
@@ -290,4 +291,4 @@ class AgentMetrics:
         client: bytes = generate_openmetrics(self._client)  # type: ignore[no-untyped-call]
         eof = b"# EOF\n"
         client = client[: -len(eof)] if client.endswith(eof) else client
-        return tallies + client + self.gauges.text(openmetrics=True).encode() + eof
+        return b"".join((tallies, client, self.gauges.text(openmetrics=True).encode(), eof))

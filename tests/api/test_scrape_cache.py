@@ -55,6 +55,36 @@ def test_a_body_is_rendered_once_per_max_age_and_again_on_a_state_change() -> No
     assert render.count == cache.renders == 3
 
 
+def test_a_body_is_held_only_until_max_age_then_dropped() -> None:
+    clock, render = FakeClock(100.0), Renders(b"")
+    cache = ScrapeCache(render, clock=clock, max_age=1.0)
+    plain, packed = cache.body(), cache.body(compressed=True)
+    assert cache.held_bytes == len(plain) + len(packed)
+    clock.advance(0.5)
+    assert not cache.expire()  # still served to a scrape within max_age
+    assert cache.body() is plain
+    clock.advance(0.5)
+    assert cache.expire()
+    assert cache.held_bytes == 0
+    assert not cache.expire()  # nothing left to drop
+    assert cache.body().startswith(b"# render 2")  # the next scrape renders afresh
+    assert render.count == 2
+
+
+def test_renders_never_hold_more_than_the_latest_body() -> None:
+    clock, render = FakeClock(0.0), Renders(b"")
+    cache = ScrapeCache(render, clock=clock, max_age=1.0)
+    held = []
+    for _ in range(20):
+        body = cache.body()
+        packed = cache.body(compressed=True)
+        held.append(cache.held_bytes)
+        assert cache.held_bytes == len(body) + len(packed)  # the latest pair, nothing older
+        clock.advance(1.0)
+    assert render.count == 20
+    assert max(held) <= min(held) + 64  # bodies differ only in their render number
+
+
 def test_the_gzipped_body_is_the_plain_one_compressed() -> None:
     cache = ScrapeCache(Renders(b""), clock=FakeClock(0.0))
     plain, packed = cache.body(), cache.body(compressed=True)

@@ -134,12 +134,16 @@ def test_without_window_gauges_only_the_per_window_families_go() -> None:
 def test_the_state_gauges_are_rendered_once_per_change() -> None:
     metrics, _ = _metrics()
     first = metrics.gauges.text()
+    renders = metrics.gauges.renders
     version = metrics.state_version
-    assert metrics.gauges.text() is first  # nothing new: the same text, not rendered again
+    assert metrics.gauges.text() == first
+    metrics.gauges.text(openmetrics=True)
+    assert metrics.gauges.renders == renders  # nothing new, either format: not rendered again
     _specs, snapshot, _ = _state()
     metrics.set_snapshot(dataclasses.replace(snapshot, evaluated_at=NOW + 10))
     assert metrics.state_version != version
-    assert metrics.gauges.text() is not first
+    metrics.gauges.text()
+    assert metrics.gauges.renders == renders + 1  # only the snapshot's part, once
 
 
 def test_in_the_background_a_new_snapshot_is_rendered_before_the_scrape_asks() -> None:
@@ -155,4 +159,7 @@ def test_in_the_background_a_new_snapshot_is_rendered_before_the_scrape_asks() -
     rendered = metrics.gauges.rendered()
     assert rendered is not None
     assert b"slo_agent_decision_flag{" in rendered.encode()
-    assert metrics.gauges.text() is rendered  # the scrape takes it as it is
+    renders = metrics.gauges.renders
+    assert metrics.gauges.text() == rendered
+    assert metrics.gauges.text(openmetrics=True) == metrics.gauges.rendered(openmetrics=True)
+    assert metrics.gauges.renders == renders  # the scrape renders nothing: joins the parts
