@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.harness import cpu_seconds, rss_bytes
+from bench.history_shift import shift_to
 from bench.targets import REPO, Nginx
 from tests.support.net import free_port
 
@@ -202,6 +203,7 @@ def run_once(
     stop_timeout: float,
     extra_args: Sequence[str] = (),
     agent_root: Path = REPO,
+    shift: bool = True,
 ) -> ScaleResult:
     result = ScaleResult(
         nodes=nodes,
@@ -218,6 +220,8 @@ def run_once(
         db = work / "agent.db"
         if store is not None:
             shutil.copyfile(store, db)
+            if shift:  # history ending now, as an agent running for weeks holds it
+                shift_to(db, time.time())
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = [
@@ -352,6 +356,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=REPO,
         help="run the agent of this checkout (e.g. a `git worktree` of main, to compare)",
     )
+    parser.add_argument(
+        "--keep-times",
+        action="store_true",
+        help="run on the --store copy as written (default: moved in time to end now)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("agent_args", nargs="*", help="extra `slo-agent run` options (after --)")
     args = parser.parse_args(argv)
@@ -371,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_timeout=args.stop_timeout,
             extra_args=args.agent_args,
             agent_root=args.agent_root,
+            shift=not args.keep_times,
         )
         print(json.dumps(asdict(result)), flush=True)
         results.append(asdict(result))
