@@ -76,6 +76,7 @@ SELF = (
     "slo_agent_evaluation_",
     "slo_agent_store_flush",
     "slo_agent_cycles_skipped",
+    "slo_agent_store_work",
 )
 
 
@@ -112,6 +113,38 @@ def quantile(before: dict[str, float], after: dict[str, float], name: str, q: fl
         return 0.0
     total = delta[-1][1]
     return next(bound for bound, count in delta if count >= q * total)
+
+
+def store_work(before: dict[str, float], after: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Part -> mean and p99 (bucket bound) of ``slo_agent_store_work_seconds`` per flush tick
+    between two scrapes, in milliseconds."""
+    name = "slo_agent_store_work_seconds"
+    out: dict[str, dict[str, float]] = {}
+    for part in ("write", "wait", "prune", "rollup"):
+        label = f'{{part="{part}"}}'
+        ticks = _diff(before, after, f"{name}_count{label}")
+        if not ticks:
+            continue
+        spent = _diff(before, after, f"{name}_sum{label}")
+        prefix = f'{name}_bucket{{part="{part}",'
+
+        def unlabelled(
+            samples: dict[str, float], part: str = part, prefix: str = prefix
+        ) -> dict[str, float]:
+            return {
+                k.replace(f'part="{part}",', ""): v
+                for k, v in samples.items()
+                if k.startswith(prefix)
+            }
+
+        first, last = unlabelled(before), unlabelled(after)
+        p99 = quantile(first, last, name, 0.99)
+        out[part] = {
+            "mean": round(1000 * spent / ticks, 2),
+            "p99": 1000 * p99,
+            "total_s": round(spent, 2),
+        }
+    return out
 
 
 def _diff(before: dict[str, float], after: dict[str, float], name: str) -> float:
@@ -153,6 +186,8 @@ class ScaleResult:
     flush_lag_p99_s: float = 0.0
     flush_lag_max_bucket_s: float = 0.0
     cycles_skipped: dict[str, float] = field(default_factory=dict)
+    # store work per flush tick by part (write, wait, prune, rollup): mean and p99 bucket, ms
+    store_work_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     metrics_ms: list[float] = field(default_factory=list)
     metrics_mb: float = 0.0
     status_ms: list[float] = field(default_factory=list)
@@ -319,6 +354,7 @@ def _measure(
     flush = "slo_agent_store_flush_lag_seconds"
     result.flush_lag_p99_s = quantile(first, last, flush, 0.99)
     result.flush_lag_max_bucket_s = quantile(first, last, flush, 1.0)
+    result.store_work_ms = store_work(first, last)
     cycles = "slo_agent_cycles_skipped_total"
     result.cycles_skipped = {
         k[len(cycles) :]: v - first.get(k, 0.0) for k, v in _skips(last, cycles).items()
