@@ -61,7 +61,7 @@ def test_a_pass_in_single_steps_reaches_the_rows_of_a_whole_pass(tmp_path: Path)
         calls = _pass_in_steps(steps)
         assert calls > 100  # it did go a small step at a time
         work = steps.take_work()
-        assert work["prune"] > 0 and work["rollup"] > 0 and work["write"] > 0
+        assert min(work["prune"], work["rollup"], work["write"]) > 0
         _pass_in_steps(steps)
     assert _rows(tmp_path / "steps.db") == whole
     with _store(tmp_path / "steps.db") as again:  # a further pass finds nothing left to do
