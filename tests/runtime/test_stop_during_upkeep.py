@@ -33,9 +33,7 @@ ROLLUP = ("slo_agent_store_work_seconds_sum", frozenset({("part", "rollup")}))
 
 def _history(path: Path, ended: float) -> dict[str, Counts]:
     with SqliteStore(path) as store:
-        return {
-            name: store.sums(name, {"h": (0.0, ended)})["h"] for name in store.series_totals()
-        }
+        return {name: store.sums(name, {"h": (0.0, ended)})["h"] for name in store.series_totals()}
 
 
 def _rolled_to(path: Path, now_minute: int) -> bool:
