@@ -43,8 +43,9 @@ i.e. handed to the operating system, but it is fsynced only when the WAL is chec
 
 Threads
 -------
-``record`` may be called from the event-loop thread while ``flush``, ``sums`` and the other
-queries run in worker threads. ``record`` takes only a short in-memory lock; the SQLite
+``record`` may be called from the event-loop thread while ``flush``, ``upkeep``, ``sums`` and
+the other queries run in worker threads (the agent runs ``upkeep`` right after each ``flush``,
+in slices: :mod:`agent.store.upkeep`). ``record`` takes only a short in-memory lock; the SQLite
 connection has a lock of its own, always taken before the in-memory one.
 """
 
