@@ -241,6 +241,8 @@ def run_once(
     extra_args: Sequence[str] = (),
     agent_root: Path = REPO,
     shift: bool = True,
+    history_lag: float = 0.0,
+    warmup: float = WARMUP,
 ) -> ScaleResult:
     result = ScaleResult(
         nodes=nodes,
@@ -249,6 +251,10 @@ def run_once(
         store=str(store) if store else "empty",
         duration_s=duration,
     )
+    if store is not None and shift:
+        result.store += f" (moved to end {history_lag:g} min ago)"
+    elif store is not None:
+        result.store += " (times as written)
     with Nginx() as nginx, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         specs = work / "specs"
@@ -258,7 +264,7 @@ def run_once(
         if store is not None:
             shutil.copyfile(store, db)
             if shift:  # history ending now, as an agent running for weeks holds it
-                shift_to(db, time.time())
+                shift_to(db, time.time() - 60 * history_lag)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = [
@@ -284,7 +290,7 @@ def run_once(
             if result.startup_to_ready_s is None:
                 raise RuntimeError(f"agent not ready: {(work / 'agent.log').read_text()[-2000:]}")
             result.startup_cpu_s = round(cpu_seconds([proc.pid]), 2)
-            _measure(result, proc.pid, base, duration, scrape_interval, status_interval)
+            _measure(result, proc.pid, base, duration, scrape_interval, status_interval, warmup)
         finally:
             result.stop_s, result.exit_code = _stop(proc, stop_timeout)
             log.close()
@@ -302,8 +308,9 @@ def _measure(
     duration: float,
     scrape_interval: float,
     status_interval: float,
+    warmup: float = WARMUP,
 ) -> None:
-    time.sleep(min(WARMUP, duration / 4))
+    time.sleep(min(warmup, duration / 4))
     elapsed, body = _get(f"{base}/metrics")
     result.metrics_ms.append(round(elapsed * 1000))
     first = self_metrics(body.decode())
@@ -399,6 +406,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run on the --store copy as written (default: moved in time to end now)",
     )
+    parser.add_argument(
+        "--history-lag",
+        type=float,
+        default=0.0,
+        help="minutes before now the moved history ends: 90 has the agent roll an hour and a"
+        " half up from its start, as after a restart (default 0)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=WARMUP,
+        help=f"seconds after ready before measuring (default {WARMUP:g})",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("agent_args", nargs="*", help="extra `slo-agent run` options (after --)")
     args = parser.parse_args(argv)
@@ -419,6 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             extra_args=args.agent_args,
             agent_root=args.agent_root,
             shift=not args.keep_times,
+            history_lag=args.history_lag,
+            warmup=args.warmup,
         )
         print(json.dumps(asdict(result)), flush=True)
         results.append(asdict(result))
