@@ -254,7 +254,7 @@ def run_once(
     if store is not None and shift:
         result.store += f" (moved to end {history_lag:g} min ago)"
     elif store is not None:
-        result.store += " (times as written)
+        result.store += " (times as written)"
     with Nginx() as nginx, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         specs = work / "specs"
