@@ -315,7 +315,8 @@ class SqliteStore:
     def sums_many(
         self, requests: Mapping[str, Mapping[str, tuple[float, float]]], *, keep: bool = True
     ) -> dict[str, dict[str, Counts]]:
-        """:meth:`sums` for many series, one query per distinct minute range (per 500 series).
+        """:meth:`sums` for many series, one query per distinct minute range and 100 series (each
+        100 read under the connection lock on their own, so a flush waits for 100 at most).
 
         A recent range shorter than an hour is counted in fine slots
         (:mod:`agent.store.recent`), so it covers ``[start, end)`` to within a 60th of its
@@ -329,17 +330,26 @@ class SqliteStore:
         memory afterwards.
         """
         now = self._clock()
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                begun = self._windows.begin(requests, now, self._pending, fine=keep)
+        horizon = minute_of(now) - FROZEN_AFTER
+        out: dict[str, dict[str, Counts]] = {}
+        names = list(requests)
+        # a part of the series at a time, each under the locks throughout (so each series
+        # counts its unflushed and its stored buckets once), letting a flush in between
+        for i in range(0, len(names), READ_SERIES_PER_LOCK):
+            part = {name: requests[name] for name in names[i : i + READ_SERIES_PER_LOCK]}
+            with self._db_lock:
+                conn = self._connection()
+                with self._pending_lock:
+                    begun = self._windows.begin(part, now, self._pending, fine=keep)
 
-            def range_sums(names: list[str], los: list[int], hi: int) -> Mapping[str, list[Counts]]:
-                query = partial(queries.range_sums, names=names, los=los, hi=hi)
-                return self._read(conn, query)
+                def range_sums(
+                    names: list[str], los: list[int], hi: int, conn: sqlite3.Connection = conn
+                ) -> Mapping[str, list[Counts]]:
+                    query = partial(queries.range_sums, names=names, los=los, hi=hi)
+                    return self._read(conn, query)
 
-            horizon = minute_of(now) - FROZEN_AFTER
-            return self._windows.finish(begun, horizon, range_sums, keep=keep)
+                out.update(self._windows.finish(begun, horizon, range_sums, keep=keep))
+        return out
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""
@@ -516,6 +526,8 @@ class SqliteStore:
             raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
 
 
+# series read per hold of the connection: a flush waits for at most this many series' reads
+READ_SERIES_PER_LOCK = 100
 _UNLIMITED = 2**62  # rows: a pass of upkeep goes on until it is done
 _PAGES_PER_STEP = 2_000  # free pages given back per upkeep step (8 MB of 4 KiB pages)
 

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+from agent.slo.events import Counts
 from agent.store import SqliteStore
 from agent.store.upkeep import Budget, StoreWork, Upkeep
+from tests.store.factories import events, probe_result
 from tests.store.test_tiers import NOW, SERIES, WINDOWS, _Clock, _fill, _rows
 
 
@@ -194,3 +196,24 @@ def test_store_work_is_summed_by_part_until_taken() -> None:
     work.add("rollup", 1.0)
     assert work.take() == {"write": 0.75, "wait": 0.0, "prune": 0.0, "rollup": 1.0}
     assert work.take() == {"write": 0.0, "wait": 0.0, "prune": 0.0, "rollup": 0.0}
+
+
+def test_a_read_of_many_series_in_parts_counts_each_run_once_flushed_or_not(
+    tmp_path: Path,
+) -> None:
+    """sums_many reads 100 series per hold of the connection (so a flush can land between two
+    parts); each part takes its series' unflushed runs and reads their stored ones together,
+    so 250 series, with runs stored and runs still in memory, count every run once."""
+    names = [f"n{i:03d}/availability" for i in range(250)]
+    with _store(tmp_path / "store.db") as store:
+        for round_ in range(4):
+            at = NOW - 7200 + 60 * round_
+            for i, name in enumerate(names):
+                store.record(probe_result(at, node=name), events((name, i % 3 != round_ % 3)))
+            if round_ % 2:
+                store.flush()  # rounds 1 and 3 stored, 0 and 2 still unflushed at the read
+            got = store.sums_many({name: {"2h": (NOW - 7200, NOW)} for name in names})
+            assert len(got) == len(names)
+            for i, name in enumerate(names):
+                bad = sum(1 for r in range(round_ + 1) if i % 3 == r % 3)
+                assert got[name]["2h"] == Counts(round_ + 1, bad), (round_, name)
