@@ -128,15 +128,13 @@ def store_work(before: dict[str, float], after: dict[str, float]) -> dict[str, d
         if not ticks:
             continue
         spent = _diff(before, after, f"{name}_sum{label}")
-        prefix = f'{name}_bucket{{part="{part}",'
+        mark = f',part="{part}"'  # after le="..." in the exposition
 
-        def unlabelled(
-            samples: dict[str, float], part: str = part, prefix: str = prefix
-        ) -> dict[str, float]:
+        def unlabelled(samples: dict[str, float], mark: str = mark) -> dict[str, float]:
             return {
-                k.replace(f'part="{part}",', ""): v
+                k.replace(mark, ""): v
                 for k, v in samples.items()
-                if k.startswith(prefix)
+                if k.startswith(f"{name}_bucket{{") and mark in k
             }
 
         first, last = unlabelled(before), unlabelled(after)
