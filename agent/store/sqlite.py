@@ -83,6 +83,7 @@ from agent.store.latency import LatencyHistogram
 from agent.store.pruning import Pruner, release_free_pages
 from agent.store.rollup import Roller
 from agent.store.sums import ProbeSums
+from agent.store.turns import TurnLock
 from agent.store.upkeep import Budget, StoreWork, Upkeep
 from agent.store.window_reads import WindowReads
 from agent.store.window_sums import FROZEN_AFTER
@@ -135,7 +136,7 @@ class SqliteStore:
         self._bucket_retention = bucket_retention
         self._max_pending_results = max_pending_results
         self._raw_sampler = RawSampler(raw_success_every.total_seconds())
-        self._db_lock = threading.Lock()  # the connection; taken before _pending_lock
+        self._db_lock = TurnLock()  # the connection, in turn; taken before _pending_lock
         self._pending_lock = threading.Lock()
         self._pending = Pending(max_pending_results)
         self._dropped_results = 0  # by batches already written
