@@ -46,7 +46,8 @@ Threads
 ``record`` may be called from the event-loop thread while ``flush``, ``upkeep``, ``sums`` and
 the other queries run in worker threads (the agent runs ``upkeep`` right after each ``flush``,
 in slices: :mod:`agent.store.upkeep`). ``record`` takes only a short in-memory lock; the SQLite
-connection has a lock of its own, always taken before the in-memory one.
+connection has a lock of its own, granted in turn (:mod:`agent.store.turns`) and always taken
+before the in-memory one.
 """
 
 from __future__ import annotations
