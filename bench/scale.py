@@ -5,8 +5,10 @@ two SLOs (availability, latency). The agent runs as its own process (``python -m
 an empty store, or on a copy of a pre-built one (``--store``), for ``--duration`` seconds; it is
 measured from outside (/proc: RSS, CPU; HTTP: /readyz, /metrics and /api/v1/status times and
 sizes) and from its own metrics (scheduler lag histogram, skipped runs, evaluation duration and
-count, store flush lag, cycles skipped). It is stopped with SIGTERM by PID, and the time it takes
-to exit is reported too (SIGKILL after ``--stop-timeout``).
+count, store flush lag, cycles skipped, the store's work per flush tick by part). It is stopped
+with SIGTERM by PID, and the time it takes to exit is reported too (SIGKILL after
+``--stop-timeout``). A ``--store`` copy is first moved in time so that its history ends now
+(:mod:`bench.history_shift`; ``--keep-times`` runs it as written, i.e. weeks old).
 
     .venv/bin/python -m bench.scale --nodes 500 --nodes 5000 --duration 180
 
@@ -31,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.harness import cpu_seconds, rss_bytes
+from bench.history_shift import shift_to
 from bench.targets import REPO, Nginx
 from tests.support.net import free_port
 
@@ -75,6 +78,7 @@ SELF = (
     "slo_agent_evaluation_",
     "slo_agent_store_flush",
     "slo_agent_cycles_skipped",
+    "slo_agent_store_work",
 )
 
 
@@ -111,6 +115,36 @@ def quantile(before: dict[str, float], after: dict[str, float], name: str, q: fl
         return 0.0
     total = delta[-1][1]
     return next(bound for bound, count in delta if count >= q * total)
+
+
+def store_work(before: dict[str, float], after: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Part -> mean and p99 (bucket bound) of ``slo_agent_store_work_seconds`` per flush tick
+    between two scrapes, in milliseconds."""
+    name = "slo_agent_store_work_seconds"
+    out: dict[str, dict[str, float]] = {}
+    for part in ("write", "wait", "prune", "rollup"):
+        label = f'{{part="{part}"}}'
+        ticks = _diff(before, after, f"{name}_count{label}")
+        if not ticks:
+            continue
+        spent = _diff(before, after, f"{name}_sum{label}")
+        mark = f',part="{part}"'  # after le="..." in the exposition
+
+        def unlabelled(samples: dict[str, float], mark: str = mark) -> dict[str, float]:
+            return {
+                k.replace(mark, ""): v
+                for k, v in samples.items()
+                if k.startswith(f"{name}_bucket{{") and mark in k
+            }
+
+        first, last = unlabelled(before), unlabelled(after)
+        p99 = quantile(first, last, name, 0.99)
+        out[part] = {
+            "mean": round(1000 * spent / ticks, 2),
+            "p99": 1000 * p99,
+            "total_s": round(spent, 2),
+        }
+    return out
 
 
 def _diff(before: dict[str, float], after: dict[str, float], name: str) -> float:
@@ -152,6 +186,8 @@ class ScaleResult:
     flush_lag_p99_s: float = 0.0
     flush_lag_max_bucket_s: float = 0.0
     cycles_skipped: dict[str, float] = field(default_factory=dict)
+    # store work per flush tick by part (write, wait, prune, rollup): mean and p99 bucket, ms
+    store_work_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     metrics_ms: list[float] = field(default_factory=list)
     metrics_mb: float = 0.0
     status_ms: list[float] = field(default_factory=list)
@@ -203,6 +239,9 @@ def run_once(
     extra_args: Sequence[str] = (),
     agent_root: Path = REPO,
     launcher: Sequence[str] = ("-m", "agent"),
+    shift: bool = True,
+    history_lag: float = 0.0,
+    warmup: float = WARMUP,
 ) -> ScaleResult:
     result = ScaleResult(
         nodes=nodes,
@@ -211,6 +250,10 @@ def run_once(
         store=str(store) if store else "empty",
         duration_s=duration,
     )
+    if store is not None and shift:
+        result.store += f" (moved to end {history_lag:g} min ago)"
+    elif store is not None:
+        result.store += " (times as written)"
     with Nginx() as nginx, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         specs = work / "specs"
@@ -219,6 +262,8 @@ def run_once(
         db = work / "agent.db"
         if store is not None:
             shutil.copyfile(store, db)
+            if shift:  # history ending now, as an agent running for weeks holds it
+                shift_to(db, time.time() - 60 * history_lag)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = [
@@ -243,7 +288,7 @@ def run_once(
             if result.startup_to_ready_s is None:
                 raise RuntimeError(f"agent not ready: {(work / 'agent.log').read_text()[-2000:]}")
             result.startup_cpu_s = round(cpu_seconds([proc.pid]), 2)
-            _measure(result, proc.pid, base, duration, scrape_interval, status_interval)
+            _measure(result, proc.pid, base, duration, scrape_interval, status_interval, warmup)
         finally:
             result.stop_s, result.exit_code = _stop(proc, stop_timeout)
             log.close()
@@ -261,8 +306,9 @@ def _measure(
     duration: float,
     scrape_interval: float,
     status_interval: float,
+    warmup: float = WARMUP,
 ) -> None:
-    time.sleep(min(WARMUP, duration / 4))
+    time.sleep(min(warmup, duration / 4))
     elapsed, body = _get(f"{base}/metrics")
     result.metrics_ms.append(round(elapsed * 1000))
     first = self_metrics(body.decode())
@@ -318,6 +364,7 @@ def _measure(
     flush = "slo_agent_store_flush_lag_seconds"
     result.flush_lag_p99_s = quantile(first, last, flush, 0.99)
     result.flush_lag_max_bucket_s = quantile(first, last, flush, 1.0)
+    result.store_work_ms = store_work(first, last)
     cycles = "slo_agent_cycles_skipped_total"
     result.cycles_skipped = {
         k[len(cycles) :]: v - first.get(k, 0.0) for k, v in _skips(last, cycles).items()
@@ -355,6 +402,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=REPO,
         help="run the agent of this checkout (e.g. a `git worktree` of main, to compare)",
     )
+    parser.add_argument(
+        "--keep-times",
+        action="store_true",
+        help="run on the --store copy as written (default: moved in time to end now)",
+    )
+    parser.add_argument(
+        "--history-lag",
+        type=float,
+        default=0.0,
+        help="minutes before now the moved history ends: 90 has the agent roll an hour and a"
+        " half up from its start, as after a restart (default 0)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=WARMUP,
+        help=f"seconds after ready before measuring (default {WARMUP:g})",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("agent_args", nargs="*", help="extra `slo-agent run` options (after --)")
     args = parser.parse_args(argv)
@@ -374,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_timeout=args.stop_timeout,
             extra_args=args.agent_args,
             agent_root=args.agent_root,
+            shift=not args.keep_times,
+            history_lag=args.history_lag,
+            warmup=args.warmup,
         )
         print(json.dumps(asdict(result)), flush=True)
         results.append(asdict(result))

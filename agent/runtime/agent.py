@@ -50,7 +50,8 @@ class AgentSettings:
     flush_interval: float = 1.0  # seconds; what kill -9 can lose at most
     evaluation_interval: float = 10.0
     watch_interval: float = 2.0  # spec-file change polling; 0 disables (SIGHUP still works)
-    prune_interval: float = 300.0
+    prune_interval: float = 300.0  # how often a pass of pruning and roll-up starts
+    upkeep_budget: float = 0.15  # seconds of that pass run after each flush, in slices
     retention_margin: timedelta = timedelta(days=1)
 
 
@@ -144,6 +145,7 @@ class Agent:
         self._reload_lock = asyncio.Lock()
         self._flush_failing = False
         self._flushed_from: float | None = None  # monotonic start of the last good flush
+        self._upkeep_due = False  # a pass of pruning and roll-up is under way
 
     @property
     def ready(self) -> bool:
@@ -161,7 +163,7 @@ class Agent:
             self._every("flush", self.settings.flush_interval, self.flush),
             self._every("evaluation", self.settings.evaluation_interval, self.evaluate),
             self._after_first_evaluation(
-                self._every("prune", self.settings.prune_interval, self._prune)
+                self._every("prune", self.settings.prune_interval, self._request_upkeep)
             ),
         ]
         if self.settings.watch_interval > 0:
@@ -183,7 +185,7 @@ class Agent:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._probers.aclose()
             await self.fanout.aclose()
-            await self.flush()
+            await self.flush(upkeep=False)
 
     # --- periodic work ------------------------------------------------------------------------
 
@@ -205,7 +207,10 @@ class Agent:
             raise
         await work
 
-    async def flush(self) -> None:
+    async def flush(self, upkeep: bool = True) -> None:
+        """Write what was recorded; then, when a pass of pruning and roll-up is due, go on
+        with it for at most ``upkeep_budget`` seconds (plus the slice under way), so the next
+        flush starts on time whatever the history."""
         started = time.monotonic()
         try:
             await asyncio.to_thread(self.store.flush)
@@ -221,6 +226,10 @@ class Agent:
             if self._flushed_from is not None:
                 self.telemetry.observe_flush_lag(time.monotonic() - self._flushed_from)
             self._flushed_from = started
+        if upkeep and self._upkeep_due:
+            await self._upkeep()
+        for part, seconds in self.store.take_work().items():
+            self.telemetry.observe_store_work(part, seconds)
 
     async def evaluate(self) -> Snapshot:
         started = time.monotonic()
@@ -285,11 +294,18 @@ class Agent:
             log.exception("reading SLIs from %s failed; they report no data", self.sli_source.name)
             return {}
 
-    async def _prune(self) -> None:
+    async def _request_upkeep(self) -> None:
+        self._upkeep_due = True  # the flushes run it, a slice after each (agent.store.upkeep)
+
+    async def _upkeep(self) -> None:
+        budget = self.settings.upkeep_budget
         try:
-            await asyncio.to_thread(self.store.prune, self._clock())
+            over = await asyncio.to_thread(self.store.upkeep, self._clock(), budget)
         except StoreError as exc:
             log.error("store pruning failed: %s", exc)
+            over = True  # the next pass starts at the next prune interval
+        if over:
+            self._upkeep_due = False
 
     async def _check_for_changes(self) -> None:
         fingerprint = await asyncio.to_thread(self.source.fingerprint)

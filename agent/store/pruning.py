@@ -8,7 +8,7 @@ resumes where the previous call stopped.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from agent.store.schema import (
     PROBE_BUCKETS,
     PROBE_REASON_BUCKETS,
     SLI_BUCKETS,
-    BucketTable,
 )
 
 BUCKET_TABLES = (
@@ -49,53 +48,52 @@ class Pruner:
         """Delete raw results and blamed runs started before ``raw_cutoff``, and buckets of
         minutes before ``bucket_cutoff`` with the drill runs started and failure runs ended
         before it; return the rows deleted (at most ``limit``)."""
-        deleted = self._rows(partial(queries.delete_results_before, cutoff=raw_cutoff), self.limit)
-        runs = partial(journeys.delete_runs_before, cutoff=raw_cutoff)
-        deleted += self._rows(runs, self.limit - deleted)
+        return sum(self.steps(raw_cutoff, bucket_cutoff, self.limit))
+
+    def steps(self, raw_cutoff: float, bucket_cutoff: int, limit: int) -> Iterator[int]:
+        """:meth:`prune` one transaction at a time: each step deletes at most ``batch`` rows
+        and yields how many; at most ``limit`` in all. A step not taken is never begun, so
+        the walk can stop (or the process die) between any two steps and lose nothing."""
+        deleted = 0
         for delete in (
-            evidence_sql.delete_drill_runs_before,
-            evidence_sql.delete_failure_runs_before,
+            partial(queries.delete_results_before, cutoff=raw_cutoff),
+            partial(journeys.delete_runs_before, cutoff=raw_cutoff),
+            partial(evidence_sql.delete_drill_runs_before, cutoff=bucket_cutoff * 60.0),
+            partial(evidence_sql.delete_failure_runs_before, cutoff=bucket_cutoff * 60.0),
         ):
-            deleted += self._rows(
-                partial(delete, cutoff=bucket_cutoff * 60.0), self.limit - deleted
-            )
+            while deleted < limit:
+                room = min(self._batch, limit - deleted)
+                n: int = self._transaction(partial(delete, room=room))
+                deleted += n
+                yield n
+                if n < room:
+                    break
         for table in BUCKET_TABLES:
-            deleted += self._buckets(table, bucket_cutoff, self.limit - deleted)
-        return deleted
-
-    def _rows(self, delete: Callable[..., int], budget: int) -> int:
-        """Delete with ``delete(conn, room=n)`` (the oldest ``n`` rows) until none are left."""
-        deleted = 0
-        while deleted < budget:
-            room = min(self._batch, budget - deleted)
-            n: int = self._transaction(partial(delete, room=room))
-            deleted += n
-            if n < room:
-                break
-        return deleted
-
-    def _buckets(self, table: BucketTable, cutoff: int, budget: int) -> int:
-        deleted = 0
-        while deleted < budget:
-            room = min(self._batch, budget - deleted)
-            start = self._cursor.get(table.name)
-            chunk = partial(
-                queries.delete_buckets_before, table=table, cutoff=cutoff, room=room, start=start
-            )
-            n, cursor, finished = self._transaction(chunk)
-            self._cursor[table.name] = cursor
-            deleted += n
-            if finished:
-                break
-        return deleted
+            while deleted < limit:
+                room = min(self._batch, limit - deleted)
+                start = self._cursor.get(table.name)
+                chunk = partial(
+                    queries.delete_buckets_before,
+                    table=table,
+                    cutoff=bucket_cutoff,
+                    room=room,
+                    start=start,
+                )
+                n, cursor, finished = self._transaction(chunk)
+                self._cursor[table.name] = cursor
+                deleted += n
+                yield n
+                if finished:
+                    break
 
 
-def release_free_pages(conn: sqlite3.Connection, path: Path, limit: int) -> None:
+def release_free_pages(conn: sqlite3.Connection, path: Path, limit: int) -> int:
     """Give free pages back to the file system once they exceed a quarter of the file.
 
     Under steady load, pages freed by pruning are reused by new rows and the file stops
     growing; only after a large deletion (say, a shorter retention) is there a surplus worth
     returning. A tenth of the file is kept free for reuse; at most ``limit`` pages go at once.
+    Returns the pages released (0 when there is no surplus).
     """
     try:
         free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
@@ -104,5 +102,7 @@ def release_free_pages(conn: sqlite3.Connection, path: Path, limit: int) -> None
             release = min(free - pages // 10, limit)
             # executescript steps the pragma to completion; execute() would free a single page
             conn.executescript(f"PRAGMA incremental_vacuum({release})")
+            return release
+        return 0
     except sqlite3.Error as exc:
         raise StoreError(f"cannot prune the store {path}: {exc}") from exc

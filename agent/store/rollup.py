@@ -4,7 +4,7 @@ call, each chunk in its own short transaction."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from agent.store import tiers
@@ -25,16 +25,21 @@ class Roller:
     def roll(self, now_minute: int) -> int:
         """Roll what is due at ``now_minute``; return the rows read (``limit`` or more means
         more may be left for the next call)."""
+        return sum(self.steps(now_minute, self.limit))
+
+    def steps(self, now_minute: int, limit: int) -> Iterator[int]:
+        """:meth:`roll` one transaction at a time (each reads about ``batch`` rows and saves
+        where it stopped in the same transaction); yields the rows each read."""
         rows = 0
         for tier in tiers.TIERS:  # the 10-minute tier first: the hour tier reads its rows
             for shape in tiers.SHAPES:
-                while rows < self.limit:
-                    room = min(self._batch, self.limit - rows)
+                while rows < limit:
+                    room = min(self._batch, limit - rows)
                     chunk = partial(
                         tiers.roll_chunk, shape=shape, tier=tier, now_minute=now_minute, room=room
                     )
                     done = self._transaction(shape, chunk)
                     rows += done.rows
+                    yield done.rows
                     if done.done:
                         break
-        return rows

@@ -43,9 +43,11 @@ i.e. handed to the operating system, but it is fsynced only when the WAL is chec
 
 Threads
 -------
-``record`` may be called from the event-loop thread while ``flush``, ``sums`` and the other
-queries run in worker threads. ``record`` takes only a short in-memory lock; the SQLite
-connection has a lock of its own, always taken before the in-memory one.
+``record`` may be called from the event-loop thread while ``flush``, ``upkeep``, ``sums`` and
+the other queries run in worker threads (the agent runs ``upkeep`` right after each ``flush``,
+in slices: :mod:`agent.store.upkeep`). ``record`` takes only a short in-memory lock; the SQLite
+connection has a lock of its own, granted in turn (:mod:`agent.store.turns`) and always taken
+before the in-memory one.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import timedelta
 from functools import partial
@@ -84,6 +86,8 @@ from agent.store.pruning import Pruner, release_free_pages
 from agent.store.rollup import Roller
 from agent.store.series_ids import SeriesIds
 from agent.store.sums import ProbeSums
+from agent.store.turns import TurnLock
+from agent.store.upkeep import Budget, StoreWork, Upkeep
 from agent.store.window_reads import WindowReads
 from agent.store.window_sums import FROZEN_AFTER
 
@@ -107,7 +111,7 @@ class SqliteStore:
         raw_retention: timedelta = timedelta(hours=48),
         bucket_retention: timedelta = timedelta(days=35),
         busy_timeout: float = 5.0,
-        prune_batch: int = 5_000,
+        prune_batch: int = 1_000,
         prune_limit: int = 100_000,
         max_pending_results: int = 50_000,
         rollup_limit: int = 1_000_000,
@@ -135,13 +139,16 @@ class SqliteStore:
         self._bucket_retention = bucket_retention
         self._max_pending_results = max_pending_results
         self._raw_sampler = RawSampler(raw_success_every.total_seconds())
-        self._db_lock = threading.Lock()  # the connection; taken before _pending_lock
+        self._db_lock = TurnLock()  # the connection, in turn; taken before _pending_lock
         self._pending_lock = threading.Lock()
         self._pending = Pending(max_pending_results)
         self._series_ids = SeriesIds()  # the series flushed so far (under _db_lock)
         self._dropped_results = 0  # by batches already written
         self._pruner = Pruner(self._pruning, batch=prune_batch, limit=prune_limit)
         self._roller = Roller(self._rolling, batch=prune_batch, limit=rollup_limit)
+        self._upkeep = Upkeep(self._upkeep_pass)
+        self._closing = threading.Event()  # set by close(): upkeep begins no more steps
+        self.work = StoreWork()  # seconds spent writing, waiting, pruning, rolling up
         self._clock = clock
         # slices of the advisor's tables rolled up so far: kept sums over them are out of date
         self.probe_rolls = 0
@@ -199,7 +206,10 @@ class SqliteStore:
         On failure the data stays in memory (merged with whatever was recorded meanwhile) and
         StoreError is raised.
         """
+        asked = time.monotonic()
         with self._db_lock:
+            began = time.monotonic()
+            self.work.add("wait", began - asked)
             conn = self._connection()
             with self._pending_lock:
                 batch = self._pending
@@ -214,6 +224,8 @@ class SqliteStore:
                     batch.absorb(self._pending)
                     self._pending = batch
                 raise
+            finally:
+                self.work.add("write", time.monotonic() - began)
             self._series_ids.adopt(ids)
             self._dropped_results += batch.dropped_results
             horizon = self._windows.kept.horizon
@@ -246,11 +258,43 @@ class SqliteStore:
         self._roller.roll(minute_of(now))
         return deleted
 
+    def upkeep(self, now: float, seconds: float) -> bool:
+        """Go on with a pass of :meth:`prune`'s work (pruning, giving space back, rolling up),
+        or start one as of ``now``, for about ``seconds``: no transaction begins after that
+        (the first always does), each is at most ``prune_batch`` rows and commits where it
+        stopped. Return True when the pass is over, False when the next call goes on with it.
+        Once :meth:`close` is called, no further transaction begins.
+
+        The agent calls it right after each flush (:mod:`agent.store.upkeep`).
+        """
+        return self._upkeep.run(now, Budget(seconds, self._closing.is_set))
+
+    def take_work(self) -> dict[str, float]:
+        """Seconds spent since the previous call writing flushes, waiting for the file to
+        flush, pruning and rolling up (:data:`agent.store.upkeep.PARTS`)."""
+        return self.work.take()
+
+    def _upkeep_pass(self, now: float) -> Iterator[object]:
+        bucket_cutoff = first_minute_from(now - self._bucket_retention.total_seconds())
+        raw_cutoff = now - self._raw_retention.total_seconds()
+        yield from self._pruner.steps(raw_cutoff, bucket_cutoff, _UNLIMITED)
+        while True:
+            with self._db_lock:
+                self._windows.kept.forget_below(bucket_cutoff)  # would count pruned buckets
+                started = time.monotonic()
+                released = release_free_pages(self._connection(), self.path, _PAGES_PER_STEP)
+                self.work.add("prune", time.monotonic() - started)
+            yield released
+            if released < _PAGES_PER_STEP:
+                break
+        yield from self._roller.steps(minute_of(now), _UNLIMITED)
+
     def close(self) -> None:
         """Flush, then close the file. Closing twice is harmless. If this last flush fails,
         the file is closed all the same and StoreError is raised."""
         if self._conn is None:
             return
+        self._closing.set()
         try:
             self.flush()
         finally:
@@ -277,7 +321,8 @@ class SqliteStore:
     def sums_many(
         self, requests: Mapping[str, Mapping[str, tuple[float, float]]], *, keep: bool = True
     ) -> dict[str, dict[str, Counts]]:
-        """:meth:`sums` for many series, one query per distinct minute range (per 500 series).
+        """:meth:`sums` for many series, one query per distinct minute range and 100 series (each
+        100 read under the connection lock on their own, so a flush waits for 100 at most).
 
         A recent range shorter than an hour is counted in fine slots
         (:mod:`agent.store.recent`), so it covers ``[start, end)`` to within a 60th of its
@@ -291,17 +336,26 @@ class SqliteStore:
         memory afterwards.
         """
         now = self._clock()
-        with self._db_lock:
-            conn = self._connection()
-            with self._pending_lock:
-                begun = self._windows.begin(requests, now, self._pending, fine=keep)
+        horizon = minute_of(now) - FROZEN_AFTER
+        out: dict[str, dict[str, Counts]] = {}
+        names = list(requests)
+        # a part of the series at a time, each under the locks throughout (so each series
+        # counts its unflushed and its stored buckets once), letting a flush in between
+        for i in range(0, len(names), READ_SERIES_PER_LOCK):
+            part = {name: requests[name] for name in names[i : i + READ_SERIES_PER_LOCK]}
+            with self._db_lock:
+                conn = self._connection()
+                with self._pending_lock:
+                    begun = self._windows.begin(part, now, self._pending, fine=keep)
 
-            def range_sums(names: list[str], los: list[int], hi: int) -> Mapping[str, list[Counts]]:
-                query = partial(queries.range_sums, names=names, los=los, hi=hi)
-                return self._read(conn, query)
+                def range_sums(
+                    names: list[str], los: list[int], hi: int, conn: sqlite3.Connection = conn
+                ) -> Mapping[str, list[Counts]]:
+                    query = partial(queries.range_sums, names=names, los=los, hi=hi)
+                    return self._read(conn, query)
 
-            horizon = minute_of(now) - FROZEN_AFTER
-            return self._windows.finish(begun, horizon, range_sums, keep=keep)
+                out.update(self._windows.finish(begun, horizon, range_sums, keep=keep))
+        return out
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""
@@ -404,13 +458,21 @@ class SqliteStore:
 
     def _pruning(self, action: Callable[[sqlite3.Connection], T]) -> T:
         with self._db_lock:
-            return queries.in_transaction(self._connection(), self.path, "prune", action)
+            started = time.monotonic()
+            try:
+                return queries.in_transaction(self._connection(), self.path, "prune", action)
+            finally:
+                self.work.add("prune", time.monotonic() - started)
 
     def _rolling(
         self, shape: tiers.Shape, action: Callable[[sqlite3.Connection], tiers.Rolled]
     ) -> tiers.Rolled:
         with self._db_lock:
-            rolled = queries.in_transaction(self._connection(), self.path, "roll up", action)
+            started = time.monotonic()
+            try:
+                rolled = queries.in_transaction(self._connection(), self.path, "roll up", action)
+            finally:
+                self.work.add("rollup", time.monotonic() - started)
             if rolled.slice is not None and shape == tiers.SLI_SHAPE:
                 # a kept sum whose window starts inside the slice counted rows now moved
                 self._windows.kept.forget_inside(*rolled.slice)
@@ -435,6 +497,11 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
 
+
+# series read per hold of the connection: a flush waits for at most this many series' reads
+READ_SERIES_PER_LOCK = 100
+_UNLIMITED = 2**62  # rows: a pass of upkeep goes on until it is done
+_PAGES_PER_STEP = 2_000  # free pages given back per upkeep step (8 MB of 4 KiB pages)
 
 # the tables the advisor's kept window sums (agent.runtime.evidence_sums) are read from
 _ADVISOR_TABLES = frozenset({"probe_bucket", "probe_reason_bucket", "latency_bucket"})

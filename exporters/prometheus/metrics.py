@@ -265,6 +265,9 @@ class AgentMetrics:
     def observe_flush_lag(self, seconds: float) -> None:
         self.health.observe_flush_lag(seconds)
 
+    def observe_store_work(self, part: str, seconds: float) -> None:
+        self.health.observe_store_work(part, seconds)
+
     def count_cycles_skipped(self, loop: str, cycles: int) -> None:
         self.health.count_cycles_skipped(loop, cycles)
 

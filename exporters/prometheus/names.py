@@ -44,6 +44,8 @@ EVALUATION_DURATION = "slo_agent_evaluation_duration_seconds"
 STORE_FLUSH_LAG = "slo_agent_store_flush_lag_seconds"
 # counter {loop}: periodic cycles (evaluation, flush, ...) not run because the one before overran
 CYCLES_SKIPPED = "slo_agent_cycles_skipped"
+# histogram {part}: seconds of store work per flush tick (write, wait, prune, rollup)
+STORE_WORK = "slo_agent_store_work_seconds"
 
 # gauge: Unix time the counters of a /metrics body were read (it is served from memory)
 METRICS_READ_TIMESTAMP = "slo_agent_metrics_read_timestamp_seconds"
@@ -81,4 +83,5 @@ DURATION_BUCKETS = (
 )
 EVALUATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 FLUSH_LAG_BUCKETS = (0.5, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+STORE_WORK_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -27,6 +27,14 @@ class RuntimeHealthMetrics:
             buckets=names.FLUSH_LAG_BUCKETS,
             registry=registry,
         )
+        self.store_work = Histogram(
+            names.STORE_WORK,
+            "Seconds of store work per flush tick by part: write (the flush), wait (the flush "
+            "waiting for the file), prune and rollup (upkeep, done in slices after the flush).",
+            ("part",),
+            buckets=names.STORE_WORK_BUCKETS,
+            registry=registry,
+        )
         self.cycles_skipped = Counter(
             names.CYCLES_SKIPPED,
             "Periodic cycles (evaluation, flush) not run because the cycle before overran.",
@@ -39,6 +47,9 @@ class RuntimeHealthMetrics:
 
     def observe_flush_lag(self, seconds: float) -> None:
         self.flush_lag.observe(seconds)
+
+    def observe_store_work(self, part: str, seconds: float) -> None:
+        self.store_work.labels(part).observe(seconds)
 
     def count_cycles_skipped(self, loop: str, cycles: int) -> None:
         self.cycles_skipped.labels(loop).inc(cycles)

@@ -38,10 +38,11 @@ class OrderedStore(SqliteStore):
         self.calls.append("read")
         return super().sums_many(requests, **kwargs)
 
-    def prune(self, now: float) -> int:
+    def upkeep(self, now: float, seconds: float) -> bool:
+        """The agent's pruning and roll-up: slices after its flushes."""
         self.calls.append("prune")
         self.ready_at_prune.append(self.ready())
-        return super().prune(now)
+        return super().upkeep(now, seconds)
 
 
 async def test_pruning_starts_after_the_first_evaluation(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ class RecordingTelemetry:
     flush_failures: int = 0
     evaluations: list[float] = field(default_factory=list)  # seconds each took
     flush_lags: list[float] = field(default_factory=list)
+    store_work: dict[str, list[float]] = field(default_factory=dict)
     cycles_skipped: dict[str, int] = field(default_factory=dict)
     export_failures: dict[str, int] = field(default_factory=dict)
     spans_exported: int = 0
@@ -78,6 +79,9 @@ class RecordingTelemetry:
 
     def observe_flush_lag(self, seconds: float) -> None:
         self.flush_lags.append(seconds)
+
+    def observe_store_work(self, part: str, seconds: float) -> None:
+        self.store_work.setdefault(part, []).append(seconds)
 
     def count_cycles_skipped(self, loop: str, cycles: int) -> None:
         self.cycles_skipped[loop] = self.cycles_skipped.get(loop, 0) + cycles
