@@ -174,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "metrics_mb": result.metrics_mb,
         **asdict(found),
     }
+    # the rest of the run's figures (lag, skips, flush, evaluation, /metrics...) as bench.scale
+    # reports them
+    out |= {k: v for k, v in asdict(result).items() if k not in out}
     print(json.dumps(out), flush=True)
     print(
         f"verdict: {'FLAT' if found.flat else 'NOT FLAT'} - plateau {found.plateau_mb} MB,"

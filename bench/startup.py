@@ -4,7 +4,11 @@ ready ``/readyz``, on the generated nodes of :mod:`bench.scale`.
 Each run starts the real agent process on a fresh copy of ``--store`` (or an empty store),
 waits for ``/readyz``, reads the process's CPU seconds from /proc, then stops it with SIGTERM
 by PID. With ``--agent-root`` given, runs alternate between this checkout and that one (A/B in
-one invocation, so both see the same machine load); medians are printed per checkout.
+one invocation, so both see the same machine load); medians are printed per checkout. A
+``--store`` is first copied once and moved in time so that its history ends now
+(:mod:`bench.history_shift`; minutes for a 1 GB store, not timed), as an agent running for weeks
+holds it; ``--keep-times`` starts on it as written (weeks old: past the retention, so the first
+evaluation reads no history at all).
 
     .venv/bin/python -m bench.startup --nodes 5000 --store /path/h5000-28.db --runs 3
 """
@@ -19,10 +23,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.harness import cpu_seconds
+from bench.history_shift import shift_to
 from bench.scale import _stop, _wait_ready, write_specs
 from bench.targets import REPO, Nginx
 from tests.support.net import free_port
@@ -77,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="also start the agent of this checkout, alternating (e.g. a `git worktree` of main)",
     )
+    parser.add_argument(
+        "--keep-times",
+        action="store_true",
+        help="start on the --store copy as written (default: moved in time to end now)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     if not 1 <= args.runs <= 20:
@@ -89,9 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = work / "specs"
         specs.mkdir()
         write_specs(specs, args.nodes, nginx.url, None)
+        store = args.store
+        if store is not None and not args.keep_times:
+            store = work / "history.db"
+            shutil.copyfile(args.store, store)
+            moved = shift_to(store, time.time())
+            print(f"history moved {moved / 1440:.1f} days forward to end now", flush=True)
         for _ in range(args.runs):
             for root in roots:
-                wall, cpu = start_once(root, specs, args.store, work)
+                wall, cpu = start_once(root, specs, store, work)
                 runs[str(root)].append((wall, cpu))
                 print(f"{root}: ready in {wall:.2f} s, {cpu:.2f} CPU s", flush=True)
     results = []
