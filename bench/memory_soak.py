@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tracemalloc
@@ -138,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the result to this file")
     parser.add_argument("agent_args", nargs="*", help="extra `slo-agent run` options (after --)")
     args = parser.parse_args(argv)
+    # SIGTERM to the benchmark stops what it started (their finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.diff:
         print(diff_report(args.diff))
         return 0

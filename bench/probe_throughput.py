@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -480,6 +481,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--t0", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    # SIGTERM to the benchmark stops what it started (their finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.worker:
         _worker_main(args)
         return

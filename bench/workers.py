@@ -28,6 +28,7 @@ import argparse
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -408,6 +409,8 @@ def main(argv: list[str] | None = None) -> None:
         "--record-cost", action="store_true", help="only the agent's cost per worker result"
     )
     args = ap.parse_args(argv)
+    # SIGTERM to the benchmark stops the agent and nginx it started (their finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.record_cost:
         record_cost()
         return
