@@ -30,6 +30,7 @@ from agent.runtime.advice_state import restore_state, saved_state
 from agent.runtime.evaluator import evaluate
 from agent.runtime.evidence_sums import EvidenceSums, read_sums
 from agent.runtime.pipeline import Store
+from agent.slo.events import Counts
 from agent.slo.status import SloStatus, Snapshot
 from agent.spec.defaults import default_decision_policy
 from agent.store.buckets import first_minute_from
@@ -46,6 +47,16 @@ class AdviceStore(Store, Protocol):
     grow with the window."""
 
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
+
+    def sums_many(
+        self,
+        requests: Mapping[str, Mapping[str, tuple[float, float]]],
+        *,
+        keep: bool = True,
+        track: str = "",
+    ) -> dict[str, dict[str, Counts]]: ...
+
+    def drop_track(self, track: str) -> None: ...
 
     @property
     def probe_rolls(self) -> int: ...
@@ -74,13 +85,12 @@ def policy_of(specs: SpecSet) -> DecisionPolicy:
     return specs.decision_policy or default_decision_policy()
 
 
-def _statuses(snapshot: Snapshot | None, node: str) -> tuple[SloStatus, ...]:
-    if snapshot is None:
-        return ()
-    for status in snapshot.nodes:
-        if status.node == node:
-            return status.slos
-    return ()
+def _statuses(snapshot: Snapshot | None) -> dict[str, tuple[SloStatus, ...]]:
+    """Node -> its SLO statuses in ``snapshot`` (the first status of a node, as listed)."""
+    out: dict[str, tuple[SloStatus, ...]] = {}
+    for status in () if snapshot is None else snapshot.nodes:
+        out.setdefault(status.node, status.slos)
+    return out
 
 
 def node_evidence(
@@ -141,8 +151,9 @@ def read_evidence(
     """Every node's evidence at ``now``, with its SLO statuses from ``snapshot``."""
     if sums is not None:
         sums.keep_only({node.name for node in specs.nodes})
+    statuses = _statuses(snapshot)  # indexed once: a scan per node is quadratic
     return {
-        node.name: node_evidence(node, store, now, policy, _statuses(snapshot, node.name), sums)
+        node.name: node_evidence(node, store, now, policy, statuses.get(node.name, ()), sums)
         for node in specs.nodes
     }
 
@@ -170,6 +181,23 @@ def replay_times(now: float, policy: DecisionPolicy) -> list[float]:
     step = max(policy.interval.total_seconds(), span / MAX_REPLAY_STEPS, 1.0)
     count = math.ceil(span / step)
     return [now - (count - k) * step for k in range(count)] + [now]
+
+
+REPLAY_TRACK = "replay"
+"""The store's window sums the replay's evaluations keep, apart from the live evaluations':
+the replay moves forward from the past a step at a time, and patches only each step's edges."""
+
+
+class _ReplayReads:
+    """The store's sums read on the replay's own track (:data:`REPLAY_TRACK`)."""
+
+    def __init__(self, store: AdviceStore) -> None:
+        self._store = store
+
+    def sums_many(
+        self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
+    ) -> dict[str, dict[str, Counts]]:
+        return self._store.sums_many(requests, track=REPLAY_TRACK)
 
 
 class ReplayStopped(Exception):
@@ -205,16 +233,18 @@ def replay(
     times = replay_times(now, policy)
     first = _first_data(specs, store, _earliest_start(specs, policy, times[0]), now)
     sums.settled_at = now
+    past = _ReplayReads(store)
     try:
         for at in times:
             if at != now and (first is None or at <= first):
                 continue
             if stopped():
                 raise ReplayStopped
-            snapshot = evaluate(specs, store, at)
+            snapshot = evaluate(specs, store if at == now else past, at)
             report, state = review_at(specs, store, snapshot, at, policy, state, sums)
     finally:
         sums.settled_at = None
+        store.drop_track(REPLAY_TRACK)
     assert report is not None  # the last time is never skipped
     return report, state
 
