@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -188,16 +189,40 @@ REPLAY_TRACK = "replay"
 the replay moves forward from the past a step at a time, and patches only each step's edges."""
 
 
-class _ReplayReads:
-    """The store's sums read on the replay's own track (:data:`REPLAY_TRACK`)."""
+REPLAY_SHARE = 0.5
+"""The share of its time a paced replay works: after each step it rests as long as the step
+took (times ``1/share - 1``), so that at 10,000 SLOs, where a step takes seconds, probing,
+flushing and the evaluations at now keep their pace while the replay goes on."""
 
-    def __init__(self, store: AdviceStore) -> None:
+
+class _ReplayReads:
+    """The store's sums read on the replay's own track (:data:`REPLAY_TRACK`); asks
+    ``stopped`` before each read, so a stop need not wait for a whole evaluation."""
+
+    def __init__(self, store: AdviceStore, stopped: Callable[[], bool]) -> None:
         self._store = store
+        self._stopped = stopped
 
     def sums_many(
         self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
     ) -> dict[str, dict[str, Counts]]:
+        if self._stopped():
+            raise ReplayStopped
         return self._store.sums_many(requests, track=REPLAY_TRACK)
+
+
+def rest_unless(stopped: Callable[[], bool]) -> Callable[[float], None]:
+    """A rest of some seconds (blocking, for a worker thread) cut short once ``stopped``."""
+
+    def rest(seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while not stopped() and (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, _REST_SLICE))
+
+    return rest
+
+
+_REST_SLICE = 0.1  # seconds between looks at ``stopped`` while resting
 
 
 class ReplayStopped(Exception):
@@ -219,6 +244,7 @@ def replay(
     policy: DecisionPolicy,
     sums: EvidenceSums | None = None,
     stopped: Callable[[], bool] = lambda: False,
+    rest: Callable[[float], None] | None = None,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
@@ -226,22 +252,27 @@ def replay(
     read the minutes the windows gained and lost (``sums``, kept for the reviews after).
     Steps before the first stored probe bucket of any node are skipped (their windows hold
     nothing: as if the agent had started with its first data); ``stopped`` is asked between
-    steps, and :class:`ReplayStopped` raised when it says so."""
+    steps (and before each read of an evaluation's sums), and :class:`ReplayStopped` raised
+    when it says so. With ``rest``, the replay is paced: after each step it rests
+    (:data:`REPLAY_SHARE`)."""
     sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
     times = replay_times(now, policy)
     first = _first_data(specs, store, _earliest_start(specs, policy, times[0]), now)
     sums.settled_at = now
-    past = _ReplayReads(store)
+    past = _ReplayReads(store, stopped)
     try:
         for at in times:
             if at != now and (first is None or at <= first):
                 continue
             if stopped():
                 raise ReplayStopped
+            began = time.monotonic()
             snapshot = evaluate(specs, store if at == now else past, at)
             report, state = review_at(specs, store, snapshot, at, policy, state, sums)
+            if rest is not None and at != now:
+                rest((time.monotonic() - began) * (1 / REPLAY_SHARE - 1))
     finally:
         sums.settled_at = None
         store.drop_track(REPLAY_TRACK)
@@ -280,16 +311,23 @@ class Advisor:
         self.report: DecisionReport | None = None  # the latest review
 
     def review(
-        self, specs: SpecSet, snapshot: Snapshot, stopped: Callable[[], bool] = lambda: False
+        self,
+        specs: SpecSet,
+        snapshot: Snapshot,
+        stopped: Callable[[], bool] = lambda: False,
+        rest: Callable[[float], None] | None = None,
     ) -> DecisionReport:
         """Review every node now (blocking: run it in a worker thread); a start-up replay asks
-        ``stopped`` between its steps (:class:`ReplayStopped`)."""
+        ``stopped`` between its steps (:class:`ReplayStopped`), and is paced with ``rest``
+        when given (:func:`replay`)."""
         policy = policy_of(specs)
         now = self._clock()
         if self._policy != policy:  # first review, or the policy changed
             restored = restore_state(self._store.advisor_state(), policy, now)
             if restored is None:  # nothing persisted for this policy: rebuild the state
-                report, self._state = replay(specs, self._store, now, policy, self._sums, stopped)
+                report, self._state = replay(
+                    specs, self._store, now, policy, self._sums, stopped, rest
+                )
             else:
                 report, self._state = review_at(
                     specs, self._store, snapshot, now, policy, restored, self._sums
@@ -312,14 +350,16 @@ class Advisor:
         snapshot: Callable[[], Snapshot | None],
         stop: asyncio.Event,
     ) -> None:
-        """Review after each ``interval`` until ``stop`` is set; reviews wait for a snapshot."""
+        """Review after each ``interval`` until ``stop`` is set; reviews wait for a snapshot.
+        A start-up replay is paced (:data:`REPLAY_SHARE`)."""
+        rest = rest_unless(stop.is_set)
         while not stop.is_set():
             current = snapshot()
             wait = 1.0
             if current is not None:
                 chosen = specs()
                 try:
-                    await asyncio.to_thread(self.review, chosen, current, stop.is_set)
+                    await asyncio.to_thread(self.review, chosen, current, stop.is_set, rest)
                 except ReplayStopped:
                     return
                 except StoreError as exc:
