@@ -62,7 +62,7 @@ def snapshot(nodes: int, failing: int) -> Snapshot:
     ]
     specs = spec_set(*many)
     names = {n.name for n in many[:: max(1, nodes // max(1, failing))][:failing]}
-    return evaluate(specs, _Sums(names), 1_700_000_000.0)  # type: ignore[arg-type]
+    return evaluate(specs, _Sums(names), 1_700_000_000.0)
 
 
 async def measure(current: Snapshot, repeat: int) -> tuple[list[float], int]:

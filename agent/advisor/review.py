@@ -113,13 +113,12 @@ def review_nodes(
             node.name in state and state[node.name].flagged
         ):
             flagged.add(node.name)
+    by_capability: dict[str, list[tuple[str, NodeSignals]]] = {}  # one pass, not one per node
+    for name, s in signals.items():
+        by_capability.setdefault(s.capability, []).append((name, s))
     for node in nodes:
         mine = signals[node.name]
-        peers = [
-            s
-            for name, s in signals.items()
-            if s.capability == node.capability and name != node.name
-        ]
+        peers = [s for name, s in by_capability.get(node.capability, ()) if name != node.name]
         scores, leaning = scored[node.name]
         advice = recommend(mine, peers, scores, leaning, policy, flagged)
         flag = step(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -30,6 +31,7 @@ from agent.runtime.advice_state import restore_state, saved_state
 from agent.runtime.evaluator import evaluate
 from agent.runtime.evidence_sums import EvidenceSums, read_sums
 from agent.runtime.pipeline import Store
+from agent.slo.events import Counts
 from agent.slo.status import SloStatus, Snapshot
 from agent.spec.defaults import default_decision_policy
 from agent.store.buckets import first_minute_from
@@ -46,6 +48,16 @@ class AdviceStore(Store, Protocol):
     grow with the window."""
 
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None: ...
+
+    def sums_many(
+        self,
+        requests: Mapping[str, Mapping[str, tuple[float, float]]],
+        *,
+        keep: bool = True,
+        track: str = "",
+    ) -> dict[str, dict[str, Counts]]: ...
+
+    def drop_track(self, track: str) -> None: ...
 
     @property
     def probe_rolls(self) -> int: ...
@@ -74,13 +86,12 @@ def policy_of(specs: SpecSet) -> DecisionPolicy:
     return specs.decision_policy or default_decision_policy()
 
 
-def _statuses(snapshot: Snapshot | None, node: str) -> tuple[SloStatus, ...]:
-    if snapshot is None:
-        return ()
-    for status in snapshot.nodes:
-        if status.node == node:
-            return status.slos
-    return ()
+def _statuses(snapshot: Snapshot | None) -> dict[str, tuple[SloStatus, ...]]:
+    """Node -> its SLO statuses in ``snapshot`` (the first status of a node, as listed)."""
+    out: dict[str, tuple[SloStatus, ...]] = {}
+    for status in () if snapshot is None else snapshot.nodes:
+        out.setdefault(status.node, status.slos)
+    return out
 
 
 def node_evidence(
@@ -141,8 +152,9 @@ def read_evidence(
     """Every node's evidence at ``now``, with its SLO statuses from ``snapshot``."""
     if sums is not None:
         sums.keep_only({node.name for node in specs.nodes})
+    statuses = _statuses(snapshot)  # indexed once: a scan per node is quadratic
     return {
-        node.name: node_evidence(node, store, now, policy, _statuses(snapshot, node.name), sums)
+        node.name: node_evidence(node, store, now, policy, statuses.get(node.name, ()), sums)
         for node in specs.nodes
     }
 
@@ -172,6 +184,47 @@ def replay_times(now: float, policy: DecisionPolicy) -> list[float]:
     return [now - (count - k) * step for k in range(count)] + [now]
 
 
+REPLAY_TRACK = "replay"
+"""The store's window sums the replay's evaluations keep, apart from the live evaluations':
+the replay moves forward from the past a step at a time, and patches only each step's edges."""
+
+
+REPLAY_SHARE = 0.5
+"""The share of its time a paced replay works: after each step it rests as long as the step
+took (times ``1/share - 1``), so that at 10,000 SLOs, where a step takes seconds, probing,
+flushing and the evaluations at now keep their pace while the replay goes on."""
+
+
+class _ReplayReads:
+    """The store's sums read on the replay's own track (:data:`REPLAY_TRACK`); asks
+    ``stopped`` before each read, so a stop need not wait for a whole evaluation."""
+
+    def __init__(self, store: AdviceStore, stopped: Callable[[], bool]) -> None:
+        self._store = store
+        self._stopped = stopped
+
+    def sums_many(
+        self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
+    ) -> dict[str, dict[str, Counts]]:
+        if self._stopped():
+            raise ReplayStopped
+        return self._store.sums_many(requests, track=REPLAY_TRACK)
+
+
+def rest_unless(stopped: Callable[[], bool]) -> Callable[[float], None]:
+    """A rest of some seconds (blocking, for a worker thread) cut short once ``stopped``."""
+
+    def rest(seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while not stopped() and (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, _REST_SLICE))
+
+    return rest
+
+
+_REST_SLICE = 0.1  # seconds between looks at ``stopped`` while resting
+
+
 class ReplayStopped(Exception):
     """The agent stopped during a start-up replay (checked between its steps)."""
 
@@ -191,6 +244,7 @@ def replay(
     policy: DecisionPolicy,
     sums: EvidenceSums | None = None,
     stopped: Callable[[], bool] = lambda: False,
+    rest: Callable[[float], None] | None = None,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
@@ -198,23 +252,30 @@ def replay(
     read the minutes the windows gained and lost (``sums``, kept for the reviews after).
     Steps before the first stored probe bucket of any node are skipped (their windows hold
     nothing: as if the agent had started with its first data); ``stopped`` is asked between
-    steps, and :class:`ReplayStopped` raised when it says so."""
+    steps (and before each read of an evaluation's sums), and :class:`ReplayStopped` raised
+    when it says so. With ``rest``, the replay is paced: after each step it rests
+    (:data:`REPLAY_SHARE`)."""
     sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
     times = replay_times(now, policy)
     first = _first_data(specs, store, _earliest_start(specs, policy, times[0]), now)
     sums.settled_at = now
+    past = _ReplayReads(store, stopped)
     try:
         for at in times:
             if at != now and (first is None or at <= first):
                 continue
             if stopped():
                 raise ReplayStopped
-            snapshot = evaluate(specs, store, at)
+            began = time.monotonic()
+            snapshot = evaluate(specs, store if at == now else past, at)
             report, state = review_at(specs, store, snapshot, at, policy, state, sums)
+            if rest is not None and at != now:
+                rest((time.monotonic() - began) * (1 / REPLAY_SHARE - 1))
     finally:
         sums.settled_at = None
+        store.drop_track(REPLAY_TRACK)
     assert report is not None  # the last time is never skipped
     return report, state
 
@@ -250,16 +311,23 @@ class Advisor:
         self.report: DecisionReport | None = None  # the latest review
 
     def review(
-        self, specs: SpecSet, snapshot: Snapshot, stopped: Callable[[], bool] = lambda: False
+        self,
+        specs: SpecSet,
+        snapshot: Snapshot,
+        stopped: Callable[[], bool] = lambda: False,
+        rest: Callable[[float], None] | None = None,
     ) -> DecisionReport:
         """Review every node now (blocking: run it in a worker thread); a start-up replay asks
-        ``stopped`` between its steps (:class:`ReplayStopped`)."""
+        ``stopped`` between its steps (:class:`ReplayStopped`), and is paced with ``rest``
+        when given (:func:`replay`)."""
         policy = policy_of(specs)
         now = self._clock()
         if self._policy != policy:  # first review, or the policy changed
             restored = restore_state(self._store.advisor_state(), policy, now)
             if restored is None:  # nothing persisted for this policy: rebuild the state
-                report, self._state = replay(specs, self._store, now, policy, self._sums, stopped)
+                report, self._state = replay(
+                    specs, self._store, now, policy, self._sums, stopped, rest
+                )
             else:
                 report, self._state = review_at(
                     specs, self._store, snapshot, now, policy, restored, self._sums
@@ -282,14 +350,16 @@ class Advisor:
         snapshot: Callable[[], Snapshot | None],
         stop: asyncio.Event,
     ) -> None:
-        """Review after each ``interval`` until ``stop`` is set; reviews wait for a snapshot."""
+        """Review after each ``interval`` until ``stop`` is set; reviews wait for a snapshot.
+        A start-up replay is paced (:data:`REPLAY_SHARE`)."""
+        rest = rest_unless(stop.is_set)
         while not stop.is_set():
             current = snapshot()
             wait = 1.0
             if current is not None:
                 chosen = specs()
                 try:
-                    await asyncio.to_thread(self.review, chosen, current, stop.is_set)
+                    await asyncio.to_thread(self.review, chosen, current, stop.is_set, rest)
                 except ReplayStopped:
                     return
                 except StoreError as exc:

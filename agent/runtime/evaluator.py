@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Protocol
 
 from agent.model import Node, PrometheusSli, SpecSet
 from agent.runtime.pipeline import Store
@@ -16,9 +17,17 @@ from agent.slo.status import JourneyStatus, NodeStatus, SloKey, Snapshot, TierKe
 from agent.slo.windows import required_ranges
 
 
+class SumsReader(Protocol):
+    """What :func:`evaluate` reads: the store's window sums."""
+
+    def sums_many(
+        self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
+    ) -> dict[str, dict[str, Counts]]: ...
+
+
 def evaluate(
     specs: SpecSet,
-    store: Store,
+    store: SumsReader,
     now: float,
     external: Mapping[str, Mapping[str, Counts]] | None = None,
     firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,

@@ -319,7 +319,11 @@ class SqliteStore:
         return self.sums_many({series: ranges})[series]
 
     def sums_many(
-        self, requests: Mapping[str, Mapping[str, tuple[float, float]]], *, keep: bool = True
+        self,
+        requests: Mapping[str, Mapping[str, tuple[float, float]]],
+        *,
+        keep: bool = True,
+        track: str = "",
     ) -> dict[str, dict[str, Counts]]:
         """:meth:`sums` for many series, one query per distinct minute range and 100 series (each
         100 read under the connection lock on their own, so a flush waits for 100 at most).
@@ -333,7 +337,10 @@ class SqliteStore:
         window costs a few bucket reads per call instead of 40,320. ``keep=False`` is for one-off
         ranges (the charts' steps): they are counted in whole minutes and summed afresh, and
         nothing is kept for them (no kept sums, no fine slots), so reading history costs no
-        memory afterwards.
+        memory afterwards. ``track`` names sums kept apart from the others, for reads that move
+        through time on their own (the advisor's start-up replay evaluates the past: sharing
+        the evaluations' sums, each would re-read hours of edges the other moved);
+        :meth:`drop_track` lets them go.
         """
         now = self._clock()
         horizon = minute_of(now) - FROZEN_AFTER
@@ -354,8 +361,13 @@ class SqliteStore:
                     query = partial(queries.range_sums, names=names, los=los, hi=hi)
                     return self._read(conn, query)
 
-                out.update(self._windows.finish(begun, horizon, range_sums, keep=keep))
+                out.update(self._windows.finish(begun, horizon, range_sums, keep=keep, track=track))
         return out
+
+    def drop_track(self, track: str) -> None:
+        """Let the window sums kept for ``track`` (see :meth:`sums_many`) go."""
+        with self._db_lock:
+            self._windows.kept.drop_track(track)
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""

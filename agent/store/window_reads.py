@@ -15,7 +15,7 @@ from typing import NamedTuple
 from agent.slo.events import Counts, SliEvent
 from agent.store.buckets import Pending, minute_ranges
 from agent.store.recent import RecentSlots, Split
-from agent.store.window_sums import WindowSums, combine
+from agent.store.window_sums import WindowSums, combine, tracked
 
 Requests = Mapping[str, Mapping[str, tuple[float, float]]]  # series -> label -> (start, end)
 # stored sums of some series over minute ranges [lo, hi) sharing their end: one list per series
@@ -71,14 +71,24 @@ class WindowReads:
         return Begun(wanted, counts)
 
     def finish(
-        self, begun: Begun, horizon: int, range_sums: RangeSums, *, keep: bool = True
+        self,
+        begun: Begun,
+        horizon: int,
+        range_sums: RangeSums,
+        *,
+        keep: bool = True,
+        track: str = "",
     ) -> dict[str, dict[str, Counts]]:
         """Add the stored minute buckets (connection locked); ``range_sums(series, los, hi)``
         reads the stored sums of some series over the minutes ``[lo, hi)`` for each ``lo``:
         ranges that end together and are read for the same series are read in one pass.
-        ``keep=False``: one-off ranges (charts), summed afresh and not kept for the next call."""
+        ``keep=False``: one-off ranges (charts), summed afresh and not kept for the next call;
+        ``track``: the sums kept apart for reads that move through time on their own
+        (:func:`~agent.store.window_sums.tracked`)."""
         plans = {
-            (series, label): self.kept.plan(series, label, window, horizon, use_kept=keep)
+            (series, label): self.kept.plan(
+                series, tracked(track, label), window, horizon, use_kept=keep
+            )
             for series, parts in begun.wanted.items()
             for label, window in parts.minutes.items()
         }
@@ -100,7 +110,7 @@ class WindowReads:
         for (series, label), plan in plans.items():
             frozen, window_counts = combine(plan, stored.get(series, {}))
             if keep:
-                self.kept.keep(series, label, plan.frozen, frozen)
+                self.kept.keep(series, tracked(track, label), plan.frozen, frozen)
             out[series][label] = out[series][label] + window_counts
         return out
 

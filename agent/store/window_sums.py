@@ -112,6 +112,15 @@ class WindowSums:
         for name in series:
             self._kept.pop(name, None)
 
+    def drop_track(self, track: str) -> None:
+        """Drop the sums kept for the read track ``track`` (see :func:`tracked`)."""
+        if not track:
+            raise ValueError("the evaluations' own sums have no track to drop")
+        prefix = tracked(track, "")
+        for kept in self._kept.values():
+            for label in [label for label in kept if label.startswith(prefix)]:
+                del kept[label]
+
     def forget_below(self, minute: int) -> None:
         """Forget every kept sum that covers a bucket before ``minute`` (they were pruned)."""
         for name in [s for s, kept in self._kept.items() if _reaches_below(kept, minute)]:
@@ -122,6 +131,14 @@ class WindowSums:
         ``grain``: rolling that slice up moved some of its buckets before the window's start."""
         for name in [s for s, kept in self._kept.items() if _starts_inside(kept, lo, hi, grain)]:
             del self._kept[name]
+
+
+def tracked(track: str, label: str) -> str:
+    """The key ``label``'s sum is kept under for the read track ``track``: reads that move
+    through time on their own (the advisor's start-up replay, in the past) keep sums apart
+    from the evaluations at now, so neither drags the other's window edges back and forth.
+    Every sum of a series is forgotten alike, whatever its track."""
+    return f"{track}\x00{label}" if track else label
 
 
 def _starts_inside(kept: Mapping[str, Kept], lo: int, hi: int, grain: int) -> bool:

@@ -159,14 +159,47 @@ async def test_a_replay_stops_between_steps_when_told(tmp_path: Path) -> None:
     with SqliteStore(db) as opened:
         counted = CountingStore(opened)
         advisor = Advisor(counted, clock=FakeClock(now))
-        asked: list[int] = []
 
         def stopped() -> bool:
-            asked.append(counted.calls["drill_summaries"])
-            return len(asked) > 2  # after two steps
+            return counted.calls["drill_summaries"] >= 4  # after two steps (two nodes each)
 
         with pytest.raises(ReplayStopped):
             advisor.review(specs, evaluate(specs, opened, now), stopped)
         assert advisor.report is None
         assert opened.advisor_state() is None  # nothing saved from a half replay
-    assert asked == [0, 2, 4]
+    assert counted.calls["drill_summaries"] == 4  # no third step began
+
+
+async def test_a_replay_stops_within_a_step_before_its_evaluation_reads(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    with SqliteStore(db) as opened:
+        specs = await history(tmp_path, opened)
+    now = START + 120 * MINUTE
+    with SqliteStore(db) as opened:
+        counted = CountingStore(opened)
+        advisor = Advisor(counted, clock=FakeClock(now))
+        asked: list[int] = []
+
+        def stopped() -> bool:  # not between the first and second step, yes within the second
+            asked.append(counted.calls["drill_summaries"])
+            return asked.count(2) > 1
+
+        with pytest.raises(ReplayStopped):
+            advisor.review(specs, evaluate(specs, opened, now), stopped)
+    assert counted.calls["drill_summaries"] == 2  # the second step's review never began
+
+
+async def test_a_paced_replay_rests_after_each_step_in_the_past(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    with SqliteStore(db) as opened:
+        specs = await history(tmp_path, opened)
+    now = START + 120 * MINUTE
+    with SqliteStore(db) as opened:
+        counted = CountingStore(opened)
+        advisor = Advisor(counted, clock=FakeClock(now))
+        rests: list[float] = []
+        advisor.review(specs, evaluate(specs, opened, now), rest=rests.append)
+    steps = counted.calls["drill_summaries"] // 2  # reviews of two nodes
+    assert steps > 2
+    assert len(rests) == steps - 1  # not after the review at now: nothing is left to do
+    assert all(seconds > 0 for seconds in rests)

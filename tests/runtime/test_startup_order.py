@@ -33,10 +33,14 @@ class OrderedStore(SqliteStore):
         self.ready: Callable[[], bool] = lambda: False
 
     def sums_many(
-        self, requests: Mapping[str, Mapping[str, tuple[float, float]]], **kwargs: bool
+        self,
+        requests: Mapping[str, Mapping[str, tuple[float, float]]],
+        *,
+        keep: bool = True,
+        track: str = "",
     ) -> dict[str, dict[str, Counts]]:
         self.calls.append("read")
-        return super().sums_many(requests, **kwargs)
+        return super().sums_many(requests, keep=keep, track=track)
 
     def upkeep(self, now: float, seconds: float) -> bool:
         """The agent's pruning and roll-up: slices after its flushes."""
