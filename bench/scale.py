@@ -227,6 +227,32 @@ def expected_rate(nodes: int, interval: str | None) -> float:
     return sum(1 / rng.randint(30, 60) for _ in range(nodes))
 
 
+def agent_command(
+    specs: Path,
+    db: Path,
+    port: int,
+    launcher: Sequence[str] = ("-m", "agent"),
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The ``slo-agent run`` command line the benchmarks start: ``specs`` on the store ``db``,
+    listening on ``port`` of 127.0.0.1, no spec watching, warnings only."""
+    return [
+        sys.executable,
+        *launcher,
+        "run",
+        str(specs),
+        "--store",
+        str(db),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--watch-interval",
+        "0s",
+        "--log-level",
+        "warning",
+        *extra_args,
+    ]
+
+
 def run_once(
     nodes: int,
     *,
@@ -266,21 +292,8 @@ def run_once(
                 shift_to(db, time.time() - 60 * history_lag)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        command = [
-            sys.executable,
-            *launcher,  # e.g. bench.traced_agent's, to attribute memory (bench.memory_soak)
-            "run",
-            str(specs),
-            "--store",
-            str(db),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--watch-interval",
-            "0s",
-            "--log-level",
-            "warning",
-            *extra_args,
-        ]
+        # the launcher may be bench.traced_agent's, to attribute memory (bench.memory_soak)
+        command = agent_command(specs, db, port, launcher, extra_args)
         log = (work / "agent.log").open("wb")
         proc = subprocess.Popen(command, cwd=agent_root, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench.harness import cpu_seconds
 from bench.history_shift import shift_to
-from bench.scale import _stop, _wait_ready, write_specs
+from bench.scale import _stop, _wait_ready, agent_command, write_specs
 from bench.targets import REPO, Nginx
 from tests.support.net import free_port
 
@@ -45,21 +45,7 @@ def start_once(root: Path, specs: Path, store: Path | None, work: Path) -> tuple
         shutil.copyfile(store, db)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "agent",
-        "run",
-        str(specs),
-        "--store",
-        str(db),
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--watch-interval",
-        "0s",
-        "--log-level",
-        "warning",
-    ]
+    command = agent_command(specs, db, port)
     log_path = work / "agent.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
