@@ -325,9 +325,17 @@ class Advisor:
         if self._policy != policy:  # first review, or the policy changed
             restored = restore_state(self._store.advisor_state(), policy, now)
             if restored is None:  # nothing persisted for this policy: rebuild the state
+                steps = len(replay_times(now, policy))
+                log.info(
+                    "advisor: no saved state for this decision policy; replaying %d reviews of "
+                    "the stored history to rebuild it (decisions show when it is done)",
+                    steps,
+                )
+                began = time.monotonic()
                 report, self._state = replay(
                     specs, self._store, now, policy, self._sums, stopped, rest
                 )
+                log.info("advisor: replayed %d reviews in %.1f s", steps, time.monotonic() - began)
             else:
                 report, self._state = review_at(
                     specs, self._store, snapshot, now, policy, restored, self._sums

@@ -203,3 +203,23 @@ async def test_a_paced_replay_rests_after_each_step_in_the_past(tmp_path: Path) 
     assert steps > 2
     assert len(rests) == steps - 1  # not after the review at now: nothing is left to do
     assert all(seconds > 0 for seconds in rests)
+
+
+async def test_a_replay_says_when_it_begins_and_ends(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "store.db"
+    with SqliteStore(db) as opened:
+        specs = await history(tmp_path, opened)
+    now = START + 120 * MINUTE
+    steps = len(replay_times(now, policy_of(specs)))
+    with SqliteStore(db) as opened, caplog.at_level("INFO", logger="agent.runtime.advice"):
+        advisor = Advisor(opened, clock=FakeClock(now))
+        advisor.review(specs, evaluate(specs, opened, now))
+        advisor.review(specs, evaluate(specs, opened, now))  # the state is there: no replay
+    lines = [r.getMessage() for r in caplog.records if r.name == "agent.runtime.advice"]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(
+        f"advisor: no saved state for this decision policy; replaying {steps} "
+    )
+    assert lines[1].startswith(f"advisor: replayed {steps} reviews in ")
