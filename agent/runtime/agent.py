@@ -162,9 +162,7 @@ class Agent:
         loops = [
             self._every("flush", self.settings.flush_interval, self.flush),
             self._every("evaluation", self.settings.evaluation_interval, self.evaluate),
-            self._after_first_evaluation(
-                self._every("prune", self.settings.prune_interval, self._request_upkeep)
-            ),
+            self._every("prune", self.settings.prune_interval, self._request_upkeep),
         ]
         if self.settings.watch_interval > 0:
             loops.append(
@@ -195,22 +193,12 @@ class Agent:
         """``work`` every ``seconds`` at a fixed rate; overrun ticks are skipped and counted."""
         await Cadence(loop, seconds, self.telemetry, time.monotonic, self._clock).run(work)
 
-    async def _after_first_evaluation(self, work: Awaitable[object]) -> None:
-        """Run ``work`` once the first evaluation is done: pruning and rolling up a backlog of
-        history (a store that was idle for a while) would otherwise compete with that
-        evaluation's reads for the store and the interpreter, and delay ready."""
-        try:
-            await self.evaluated.wait()
-        except asyncio.CancelledError:
-            if asyncio.iscoroutine(work):
-                work.close()  # never started: no "never awaited" warning
-            raise
-        await work
-
     async def flush(self, upkeep: bool = True) -> None:
         """Write what was recorded; then, when a pass of pruning and roll-up is due, go on
         with it for at most ``upkeep_budget`` seconds (plus the slice under way), so the next
-        flush starts on time whatever the history."""
+        flush starts on time whatever the history. Upkeep waits for the first evaluation: a
+        backlog of history (a store that was idle for a while) would otherwise compete with
+        that evaluation's reads for the store and the interpreter, and delay ready."""
         started = time.monotonic()
         try:
             await asyncio.to_thread(self.store.flush)
@@ -226,7 +214,7 @@ class Agent:
             if self._flushed_from is not None:
                 self.telemetry.observe_flush_lag(time.monotonic() - self._flushed_from)
             self._flushed_from = started
-        if upkeep and self._upkeep_due:
+        if upkeep and self._upkeep_due and self.evaluated.is_set():
             await self._upkeep()
         for part, seconds in self.store.take_work().items():
             self.telemetry.observe_store_work(part, seconds)
