@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from agent.api.history_read import HistorySource
 from agent.api.limits import DEFAULT_LIMITS, ServerLimits
 from agent.api.server import AppServer
 from agent.errors import UserError
+from agent.model import SpecSet
 from agent.probes import Probers
 from agent.probes.http import HttpProber
 from agent.redaction import KnownSecrets
@@ -32,6 +33,7 @@ from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.heap import limit_malloc_arenas, tune_collector
 from agent.runtime.source import SpecSource
+from agent.runtime.worker_count import WORKERS_FROM_SLOS, usable_cores, workers_for
 from agent.runtime.workers import WorkerSettings
 from agent.schedule.shard import UNSHARDED, Shard, split_warnings
 from agent.sources.prometheus import PrometheusSliSource
@@ -67,8 +69,9 @@ class RunOptions:
     trace_url_template: str | None = None  # ``--trace-url-template``: trace links on the pages
     # what the log filter searches for; the agent adds its URLs', specs' and OTLP credentials
     secrets: KnownSecrets | None = None
-    # probe in this many worker processes (``--probe-workers``); 1 probes in the agent itself
-    probe_workers: int = 1
+    # probe in this many worker processes (``--probe-workers``); 1 probes in the agent itself,
+    # None lets the spec set's size decide (:func:`agent.runtime.worker_count.workers_for`)
+    probe_workers: int | None = 1
     use_uvloop: bool = True  # for the probe workers' event loops (``--no-uvloop``)
 
 
@@ -138,7 +141,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
             tracer=tracing.tracer if tracing is not None else NO_TRACING,
             journey_prober=http,
             shard=options.shard,
-            probe_workers=worker_settings(options, env),
+            probe_workers=worker_settings(options, env, specs),
         )
         if agent.workers is not None:
             metrics.register(WorkerCollector(agent.workers))
@@ -218,10 +221,32 @@ async def _stopped_within(task: asyncio.Task[None], seconds: float, what: str) -
         log.warning("stopping without waiting for %s (still running after %.0fs)", what, seconds)
 
 
-def worker_settings(options: RunOptions, env: Mapping[str, str]) -> WorkerSettings | None:
+def worker_settings(
+    options: RunOptions,
+    env: Mapping[str, str],
+    specs: SpecSet,
+    cores: Callable[[], int] = usable_cores,
+) -> WorkerSettings | None:
     """How to start the probe worker processes, or None to probe in the agent's process. They
-    log at the agent's level, through the same redacting filter, and trace as ``env`` says."""
-    if options.probe_workers <= 1:
+    log at the agent's level, through the same redacting filter, and trace as ``env`` says.
+    Without ``--probe-workers`` the SLOs of ``specs`` this replica owns, at start, and the
+    ``cores`` it may use decide (:func:`~agent.runtime.worker_count.workers_for`): past 2,000
+    SLOs on two cores or more, one worker process."""
+    if options.probe_workers is not None:
+        workers = options.probe_workers if options.probe_workers > 1 else 0
+    else:
+        slos = sum(len(node.slos) for node in specs.nodes if options.shard.owns_node(node))
+        usable = cores()
+        workers = workers_for(slos, usable)
+        if workers:
+            log.info(
+                "probing in a worker process: %d SLOs (from %d) on %d usable cores; "
+                "--probe-workers 1 keeps probing in the agent's process",
+                slos,
+                WORKERS_FROM_SLOS,
+                usable,
+            )
+    if not workers:
         return None
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
     command = [sys.executable, "-m", "agent.cli.probe_worker", f"--log-level={level}"]
@@ -229,7 +254,7 @@ def worker_settings(options: RunOptions, env: Mapping[str, str]) -> WorkerSettin
         command.append("--no-tracing")
     if not options.use_uvloop:
         command.append("--no-uvloop")
-    return WorkerSettings(options.probe_workers, command, env=env)
+    return WorkerSettings(workers, command, env=env)
 
 
 def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:

@@ -106,6 +106,18 @@ def histogram(samples: dict[str, float], name: str) -> list[tuple[float, float]]
     return sorted(buckets)
 
 
+REPLAYED = "advisor: replayed"
+
+
+def replay_seconds(lines: Sequence[str]) -> float | None:
+    """The duration in the advisor's "replayed N reviews in S s" log line (None: no replay
+    ended, e.g. a persisted advisor state made it unnecessary, or it was still running)."""
+    for line in lines:
+        if REPLAYED in line:
+            return float(line.rsplit(" in ", 1)[1].split()[0])
+    return None
+
+
 def quantile(before: dict[str, float], after: dict[str, float], name: str, q: float) -> float:
     """Upper bound of the bucket holding the q-quantile of the observations between two scrapes
     (inf when it lies in the last bucket); 0.0 without observations."""
@@ -178,6 +190,9 @@ class ScaleResult:
     lag_p50_ms: float = 0.0
     lag_p99_ms: float = 0.0
     lag_max_bucket_ms: float = 0.0
+    # lag p99 per whole minute of the window (from the scrapes): the advisor's replay vs after
+    lag_p99_by_minute_ms: list[float] = field(default_factory=list)
+    advisor_replay_s: float | None = None  # how long the start-up replay took (its log line)
     skipped: dict[str, float] = field(default_factory=dict)
     evaluations: float = 0.0
     evaluation_interval_s: float | None = None  # achieved: window / evaluations in it
@@ -190,15 +205,23 @@ class ScaleResult:
     store_work_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     metrics_ms: list[float] = field(default_factory=list)
     metrics_mb: float = 0.0
+    # the same scrapes asked compressed, right after each plain one (as Prometheus scrapes)
+    metrics_gzip_ms: list[float] = field(default_factory=list)
+    metrics_gzip_mb: float = 0.0
     status_ms: list[float] = field(default_factory=list)
     status_mb: float = 0.0
     stop_s: float | None = None
     exit_code: int | None = None
 
 
-def _get(url: str, timeout: float = 60.0) -> tuple[float, bytes]:
+def _get(url: str, timeout: float = 60.0, *, gzip: bool = False) -> tuple[float, bytes]:
+    """Seconds to fetch ``url`` whole, and the body as sent (``gzip``: asked compressed, as
+    Prometheus asks for /metrics)."""
+    headers = {"Accept-Encoding": "gzip"} if gzip else {}
     started = time.monotonic()
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers), timeout=timeout
+    ) as resp:
         body: bytes = resp.read()
     return time.monotonic() - started, body
 
@@ -235,7 +258,7 @@ def agent_command(
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """The ``slo-agent run`` command line the benchmarks start: ``specs`` on the store ``db``,
-    listening on ``port`` of 127.0.0.1, no spec watching, warnings only."""
+    listening on ``port`` of 127.0.0.1, no spec watching, INFO lines (the advisor replay's end)."""
     return [
         sys.executable,
         *launcher,
@@ -248,7 +271,7 @@ def agent_command(
         "--watch-interval",
         "0s",
         "--log-level",
-        "warning",
+        "info",
         *extra_args,
     ]
 
@@ -305,7 +328,9 @@ def run_once(
         finally:
             result.stop_s, result.exit_code = _stop(proc, stop_timeout)
             log.close()
-            tail = (work / "agent.log").read_text(errors="replace").strip().splitlines()[-5:]
+            lines = (work / "agent.log").read_text(errors="replace").strip().splitlines()
+            result.advisor_replay_s = replay_seconds(lines)
+            tail = [line for line in lines if REPLAYED not in line][-5:]
             if tail:
                 print(f"agent log tail ({nodes} nodes):", *tail, sep="\n  ", file=sys.stderr)
     result.expected_runs_per_s = round(expected_rate(nodes, interval), 1)
@@ -328,6 +353,8 @@ def _measure(
     cpu0, t0 = cpu_seconds([pid]), time.monotonic()
     rss: list[float] = []
     minutes: list[float] = []  # the first sample at or after each whole minute of the window
+    lag = "slo_agent_scheduler_lag_seconds"
+    minute_start, lag_minutes = first, 1  # self-metrics at the last whole minute scraped
     next_scrape = t0 + scrape_interval
     next_status = t0 + min(status_interval, duration / 2)
     while (now := time.monotonic()) < t0 + duration:
@@ -338,7 +365,14 @@ def _measure(
             elapsed, body = _get(f"{base}/metrics")
             result.metrics_ms.append(round(elapsed * 1000))
             result.metrics_mb = round(len(body) / 2**20, 1)
+            elapsed, packed = _get(f"{base}/metrics", gzip=True)
+            result.metrics_gzip_ms.append(round(elapsed * 1000))
+            result.metrics_gzip_mb = round(len(packed) / 2**20, 1)
             next_scrape += scrape_interval
+            if now - t0 >= 60 * lag_minutes:
+                sample = self_metrics(body.decode())
+                result.lag_p99_by_minute_ms.append(1000 * quantile(minute_start, sample, lag, 0.99))
+                minute_start, lag_minutes = sample, lag_minutes + 1
         if now >= next_status:
             elapsed, body = _get(f"{base}/api/v1/status")
             result.status_ms.append(round(elapsed * 1000))
@@ -359,7 +393,6 @@ def _measure(
     result.runs_per_s = round(runs / window, 1)
     result.cpu_ms_per_run = round(1000 * cpu / runs, 2) if runs else 0.0
     result.cores = round(cpu / window, 2)
-    lag = "slo_agent_scheduler_lag_seconds"
     result.lag_p50_ms = 1000 * quantile(first, last, lag, 0.50)
     result.lag_p99_ms = 1000 * quantile(first, last, lag, 0.99)
     result.lag_max_bucket_ms = 1000 * quantile(first, last, lag, 1.0)

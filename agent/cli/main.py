@@ -191,15 +191,18 @@ def run(
         ),
     ] = "10s",
     probe_workers: Annotated[
-        str,
+        str | None,
         typer.Option(
             metavar="N|auto",
             envvar="SLO_AGENT_PROBE_WORKERS",
-            help="Run the probes in N worker processes (auto: one per core) that send their "
-            "results to the agent, which stores and evaluates them; 1 probes in the agent's "
-            "own process. Journeys and fallback drills always run in the agent's process.",
+            help="Run the probes in N worker processes (auto: one per core the agent may use, "
+            "within its CPU limit) that send their results to the agent, which stores and "
+            "evaluates them; 1 probes in the agent's own process. Journeys and fallback drills "
+            "always run in the agent's process. Unset: the agent's own process below 2,000 "
+            "SLOs or on one core, else one worker process.",
+            show_default=False,
         ),
-    ] = "1",
+    ] = None,
     trace_url: Annotated[
         str | None,
         typer.Option(

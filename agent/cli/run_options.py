@@ -11,6 +11,7 @@ import typer
 
 from agent.cli.options import duration
 from agent.redaction import redact_url
+from agent.runtime.worker_count import MAX_PROBE_WORKERS, usable_cores
 from agent.schedule.shard import UNSHARDED, Shard, parse_shard
 
 
@@ -34,12 +35,13 @@ def shard(value: str | None) -> Shard:
         raise typer.BadParameter(str(exc), param_hint="'--shard'") from None
 
 
-MAX_PROBE_WORKERS = 64
-
-
-def probe_workers(value: str) -> int:
+def probe_workers(value: str | None) -> int | None:
+    """The processes ``--probe-workers`` asks for; None when not given (the spec set's size
+    decides, :func:`agent.runtime.worker_count.workers_for`)."""
+    if value is None:
+        return None
     if value == "auto":
-        return min(len(os.sched_getaffinity(0)), MAX_PROBE_WORKERS)
+        return min(usable_cores(), MAX_PROBE_WORKERS)
     if not value.isdigit() or not 1 <= int(value) <= MAX_PROBE_WORKERS:
         raise typer.BadParameter(
             f"{value!r} is not a number of processes from 1 to {MAX_PROBE_WORKERS} or auto",

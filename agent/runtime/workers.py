@@ -47,7 +47,7 @@ STEADY_AFTER = 60.0  # seconds a worker must run for its restart delay to start 
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
-    count: int  # worker processes, >= 2 (1 means probing in the agent's own process)
+    count: int  # worker processes, >= 1 (without any the agent probes in its own process)
     command: Sequence[str]  # argv that starts a worker; its socket's fd number is appended
     env: Mapping[str, str] | None = None  # the workers' environment (OTEL_*); None: inherited
     stop_timeout: float = 10.0  # seconds a worker has to exit after Stop before it is killed

@@ -1,6 +1,6 @@
-"""``probeWorkers``: passed to the agent as ``--probe-workers`` (left out at the default 1, so
-``$SLO_AGENT_PROBE_WORKERS`` in ``env`` still works), checked by the values schema, and the
-notes say what the workers cost."""
+"""``probeWorkers``: passed to the agent as ``--probe-workers`` (left out at the default "", so
+the agent decides by the size of its spec set and ``$SLO_AGENT_PROBE_WORKERS`` in ``env`` still
+works), checked by the values schema, and the notes say what the workers cost."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_the_default_runs_no_probe_workers(helm: Helm, shop_api: Path) -> None:
     assert "--probe-workers" not in _args(RENDERS["default"].text(helm, shop_api))
 
 
-@pytest.mark.parametrize("value", ["2", "64", "auto"])
+@pytest.mark.parametrize("value", ["1", "2", "64", "auto"])
 def test_probe_workers_reach_the_agent(value: str, helm: Helm) -> None:
     rendered = helm.template(CHART, "slo", sets=[f"probeWorkers={value}"])
     args = _args(rendered)
@@ -57,7 +57,8 @@ def test_the_schema_refuses_what_the_agent_would(setting: str, message: str, hel
 
 
 def test_notes_say_what_the_workers_cost(helm: Helm, tmp_path: Path) -> None:
-    assert "Probe workers" not in notes(helm, tmp_path / "one")
+    assert "Probe workers" not in notes(helm, tmp_path / "default")
+    assert "Probe workers" not in notes(helm, tmp_path / "one", "probeWorkers=1")
     text = notes(helm, tmp_path / "two", "probeWorkers=2")
     assert "Probe workers: 2 per pod (--probe-workers); each is a process of ~90 MB" in text
     assert "resources.limits.memory (512Mi) should allow for them" in text

@@ -222,3 +222,20 @@ async def test_workers_trace_probes_and_the_agent_counts_their_spans(tmp_path: P
     exported = {f"00-{s.trace_id}-{s.span_id}" for s in spans}
     assert len(sent) == len(headers) >= 3
     assert len(sent & exported) >= len(sent) - 1
+
+
+def test_a_large_spec_set_probes_in_one_worker_process_by_default(tmp_path: Path) -> None:
+    """Without --probe-workers, 2,000 SLOs on two usable cores or more probe in one worker
+    process (on one core, in the agent's): the runs are counted by the agent all the same."""
+    from agent.runtime.worker_count import WORKERS_FROM_SLOS, usable_cores, workers_for
+    from bench.scale import write_specs as write_node_specs
+
+    with ThreadedTarget({"/health": Reply(200, b"ok")}) as target:
+        specs = tmp_path / "specs"
+        specs.mkdir()
+        write_node_specs(specs, WORKERS_FROM_SLOS // 2, target.url("/health"), "10s")
+        expected = workers_for(WORKERS_FROM_SLOS, usable_cores())
+        with agent_process(specs, tmp_path / "store.db") as (proc, url):
+            _wait(lambda: _metric(url, "slo_agent_probe_results_total") >= 200, 60)
+            assert len(_children(proc.pid)) == expected
+            assert _metric(url, "slo_agent_probe_workers_running") == expected

@@ -98,7 +98,7 @@ shard comes from the StatefulSet pod-index label).
     - {{ $v.store.rawRetention | quote }}
     - --log-level
     - {{ $v.logLevel | quote }}
-    {{- if ne (toString $v.probeWorkers) "1" }}
+    {{- if ne (toString $v.probeWorkers) "" }}
     - --probe-workers
     - {{ $v.probeWorkers | toString | quote }}
     {{- end }}
