@@ -20,6 +20,12 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def family_pids(pid: int) -> list[int]:
+    """A process and its children (the agent and its probe workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [pid, *(int(c) for c in f.read().split())]
+
+
 def cpu_seconds(pids: Iterable[int]) -> float:
     """User + system CPU seconds consumed so far by the given processes."""
     total = 0

@@ -3,7 +3,7 @@
 Each node has one HTTP probe of a loopback nginx (every 30-60 s, spread, or ``--interval``) and
 two SLOs (availability, latency). The agent runs as its own process (``python -m agent run``) on
 an empty store, or on a copy of a pre-built one (``--store``), for ``--duration`` seconds; it is
-measured from outside (/proc: RSS, CPU; HTTP: /readyz, /metrics and /api/v1/status times and
+measured from outside (/proc: RSS, CPU, summed over the agent and any probe workers; HTTP: /readyz, /metrics and /api/v1/status times and
 sizes) and from its own metrics (scheduler lag histogram, skipped runs, evaluation duration and
 count, store flush lag, cycles skipped, the store's work per flush tick by part). It is stopped
 with SIGTERM by PID, and the time it takes to exit is reported too (SIGKILL after
@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.harness import cpu_seconds, rss_bytes
+from bench.harness import cpu_seconds, family_pids, rss_bytes
 from bench.history_shift import shift_to
 from bench.targets import REPO, Nginx
 from tests.support.net import free_port
@@ -179,6 +179,7 @@ class ScaleResult:
     duration_s: float
     startup_to_ready_s: float | None = None
     startup_cpu_s: float | None = None  # the agent's CPU seconds until /readyz answered
+    processes: int = 1  # the agent and its probe workers: CPU and RSS are their sums
     rss_max_mb: float = 0.0
     rss_last_mb: float = 0.0
     rss_minutes_mb: list[float] = field(default_factory=list)  # one sample a minute: flat?
@@ -323,7 +324,7 @@ def run_once(
             result.startup_to_ready_s = _wait_ready(base, proc, limit=max(120.0, duration))
             if result.startup_to_ready_s is None:
                 raise RuntimeError(f"agent not ready: {(work / 'agent.log').read_text()[-2000:]}")
-            result.startup_cpu_s = round(cpu_seconds([proc.pid]), 2)
+            result.startup_cpu_s = round(cpu_seconds(family_pids(proc.pid)), 2)
             _measure(result, proc.pid, base, duration, scrape_interval, status_interval, warmup)
         finally:
             result.stop_s, result.exit_code = _stop(proc, stop_timeout)
@@ -350,7 +351,9 @@ def _measure(
     elapsed, body = _get(f"{base}/metrics")
     result.metrics_ms.append(round(elapsed * 1000))
     first = self_metrics(body.decode())
-    cpu0, t0 = cpu_seconds([pid]), time.monotonic()
+    pids = family_pids(pid)  # the agent and its probe workers, if it started any
+    result.processes = len(pids)
+    cpu0, t0 = cpu_seconds(pids), time.monotonic()
     rss: list[float] = []
     minutes: list[float] = []  # the first sample at or after each whole minute of the window
     lag = "slo_agent_scheduler_lag_seconds"
@@ -358,7 +361,7 @@ def _measure(
     next_scrape = t0 + scrape_interval
     next_status = t0 + min(status_interval, duration / 2)
     while (now := time.monotonic()) < t0 + duration:
-        rss.append(rss_bytes(pid) / 2**20)
+        rss.append(sum(rss_bytes(p) for p in pids) / 2**20)
         if now - t0 >= 60 * len(minutes):  # by the clock: a loaded loop takes over 1 s a turn
             minutes.append(rss[-1])
         if now >= next_scrape:
@@ -384,7 +387,7 @@ def _measure(
     result.metrics_mb = round(len(body) / 2**20, 1)
     last = self_metrics(body.decode())
     window = time.monotonic() - t0
-    cpu = cpu_seconds([pid]) - cpu0
+    cpu = cpu_seconds(pids) - cpu0
     runs = _diff(first, last, "slo_agent_probe_results_total")
     result.rss_max_mb = round(max(rss), 1)
     result.rss_last_mb = round(rss[-1], 1)

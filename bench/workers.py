@@ -41,7 +41,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.harness import Row, cpu_seconds, markdown_table, rss_bytes
+from bench.harness import Row, cpu_seconds, family_pids, markdown_table, rss_bytes
 from bench.targets import REPO, Nginx, TestCa, ensure_installed
 from tests.support.net import free_port, wait_for_port
 
@@ -171,12 +171,6 @@ def lag_quantile(before: Samples, after: Samples, q: float) -> float:
         if cumulative >= q * count:
             return bound * 1000
     return float("inf")
-
-
-def family_pids(pid: int) -> list[int]:
-    """The agent and its probe workers."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [pid, *(int(c) for c in children)]
 
 
 def cpu_of(pids: list[int]) -> dict[int, float]:
