@@ -3,8 +3,8 @@
 Each node has one HTTP probe of a loopback nginx (every 30-60 s, spread, or ``--interval``) and
 two SLOs (availability, latency). The agent runs as its own process (``python -m agent run``) on
 an empty store, or on a copy of a pre-built one (``--store``), for ``--duration`` seconds; it is
-measured from outside (/proc: RSS, CPU, summed over the agent and any probe workers; HTTP: /readyz, /metrics and /api/v1/status times and
-sizes) and from its own metrics (scheduler lag histogram, skipped runs, evaluation duration and
+measured from outside (/proc: RSS and CPU, summed over the agent and any probe workers; HTTP:
+/readyz, /metrics and /api/v1/status times and sizes) and from its own metrics (scheduler lag histogram, skipped runs, evaluation duration and
 count, store flush lag, cycles skipped, the store's work per flush tick by part). It is stopped
 with SIGTERM by PID, and the time it takes to exit is reported too (SIGKILL after
 ``--stop-timeout``). A ``--store`` copy is first moved in time so that its history ends now
