@@ -154,7 +154,7 @@ def slo_charts(slo: SloStatus, period: History, recent: History) -> str:
             f"{slo.slo}: error budget remaining over {period.body['period']}",
             [Line("remaining", period.points([p["remaining_ratio"] for p in budget]))],
             threshold=0.0,
-            fmt="{:.0%}",
+            fmt="{:,.0%}",
         ),
         chart(
             f"{slo.slo}: SLI per step, last day",

@@ -12,6 +12,7 @@ from agent.api.page_certificates import STYLE as CERTIFICATE_STYLE
 from agent.api.page_failures import STYLE as FAILURE_STYLE
 from agent.api.page_style import STYLE
 from agent.api.page_urgency import PHONE_STYLE
+from agent.numbers import times
 from agent.slo.status import BudgetStatus, SloState, SloStatus, multiple
 
 # --- numbers ------------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def budget_bar(budget: BudgetStatus) -> str:
         return (
             '<div class="budget overspent"><div class="bar">'
             f'<span class="fill" style="width:{width:.1f}%"></span></div>'
-            f"<span>overspent: {_e(percent(consumed, 0))} of budget used</span></div>"
+            f"<span>overspent: used {_e(times(consumed))} the budget</span></div>"
         )
     level = "good" if remaining > 0.5 else "low" if remaining > 0.2 else "critical"
     minutes = budget.remaining_minutes

@@ -206,7 +206,8 @@ def test_budget_bars_show_level_overspent_and_no_data() -> None:
     overspent = budget_bar(budget(-1.4))
     assert 'class="budget overspent"' in overspent
     assert 'style="width:0.0%"' in overspent
-    assert "overspent: 240% of budget used" in overspent
+    assert "overspent: used 2.4\u00d7 the budget" in overspent
+    assert "overspent: used 2,000\u00d7 the budget" in budget_bar(budget(-1999.0))
     assert "no data" in budget_bar(budget(None))
     slos = [slo(name=f"s{i}", remaining=r) for i, r in enumerate((-1.4, 0.3, 1.5, None))]
     page = status_page(PageData(snapshot(node("acme-pay", Mode.ORCHESTRATED, *slos))))
