@@ -40,6 +40,9 @@ i.e. handed to the operating system, but it is fsynced only when the WAL is chec
 * A flush that fails (disk full, file locked) raises StoreError and keeps its data in memory;
   the next flush writes it. Buckets are never dropped from memory; raw results are capped at
   ``max_pending_results`` and the oldest are dropped beyond that (see ``dropped_results``).
+* A clean :meth:`close` of the running agent's store also saves the kept window sums for its
+  next start, which takes and deletes them (:mod:`agent.store.saved_sums`): after a crash the
+  next start finds none and sums its windows afresh, never from sums of an older file.
 
 Threads
 -------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.errors import StoreError
 from agent.probes.result import Reason
 from agent.slo.events import Counts
 from agent.store import SqliteStore
@@ -298,3 +299,20 @@ def test_the_saved_ranges_are_the_frozen_parts_of_the_windows(
         (label, first_minute_from(start), horizon) for label, (start, _) in _windows(NOW).items()
     }
     assert ranges == want
+
+
+def test_a_close_whose_last_flush_fails_saves_nothing(history: Path, tmp_path: Path) -> None:
+    path = _copy(history, tmp_path)
+    _run_and_stop(path)
+    clock = _Clock(NOW + 5 * MINUTE)
+    store = _agent(path, clock)
+    _evaluate(store, clock.now)
+    store.record(probe_result(clock.now - 30), events((SERIES[0], True)))
+    conn = sqlite3.connect(path, isolation_level=None)  # every write of a raw result fails now
+    conn.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON probe_result BEGIN SELECT RAISE(ABORT, 'full'); END"
+    )
+    conn.close()
+    with pytest.raises(StoreError, match="full"):
+        store.close()
+    assert _saved(path) == []  # sums of a file that lacks the last results: never resumed
