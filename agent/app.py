@@ -110,7 +110,10 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         )
     lock = StoreLock(options.store_path)  # released when the process ends, even on kill -9
     try:
-        store = SqliteStore(options.store_path, raw_retention=options.raw_retention)
+        # the window sums the last clean stop saved: the first evaluation reads only the gap
+        store = SqliteStore(
+            options.store_path, raw_retention=options.raw_retention, resume_window_sums=True
+        )
     except BaseException:
         lock.release()
         raise

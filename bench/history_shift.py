@@ -47,6 +47,8 @@ def shift_to(path: Path, now: float) -> int:
         if delta == 0:
             return 0
         conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'kept_sum'").fetchone():
+            conn.execute("DELETE FROM kept_sum")  # saved window sums: the next start sums afresh
         # primary keys hold the minute: go far first, then back, so no row meets another
         for step in (_FAR, delta - _FAR):
             for table, column, unit in _COLUMNS:

@@ -10,21 +10,37 @@ one invocation, so both see the same machine load); medians are printed per chec
 holds it; ``--keep-times`` starts on it as written (weeks old: past the retention, so the first
 evaluation reads no history at all).
 
+``--restart`` times the start that follows a clean stop, as an upgrade or a rolling restart
+does: each run starts the agent on its copy, lets it run ``--settle`` seconds past ready,
+stops it with SIGTERM (its close saves the window sums, :mod:`agent.store.saved_sums`), counts
+the saved sums, then starts it again on the same file and times that second start (both
+starts are reported).
+
+``--bytecode`` first compiles every module the agent may import (the checkouts' own and the
+environment's site-packages) to bytecode, as the container image does at install
+(``--compile-bytecode``): without it, in an environment that writes no bytecode
+(``PYTHONDONTWRITEBYTECODE=1``), every start compiles its imports (about 1 s at start-up).
+
     .venv/bin/python -m bench.startup --nodes 5000 --store /path/h5000-28.db --runs 3
+    .venv/bin/python -m bench.startup --nodes 5000 --store /path/h5000-28-now.db --keep-times \
+        --runs 2 --restart
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import signal
+import site
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bench.harness import cpu_seconds
@@ -36,27 +52,92 @@ from tests.support.net import free_port
 READY_LIMIT = 180.0  # seconds a start may take before the run counts as failed
 
 
+STOP_LIMIT = 120.0  # seconds a SIGTERM may take before the agent is killed
+
+
 def start_once(root: Path, specs: Path, store: Path | None, work: Path) -> tuple[float, float]:
     """Wall and CPU seconds from starting the agent of ``root`` to its first ready /readyz."""
+    db = _fresh_copy(store, work)
+    with _started(root, specs, db, work) as (wall, cpu, _):
+        return wall, cpu
+
+
+def restart_once(
+    root: Path, specs: Path, store: Path | None, work: Path, settle: float
+) -> dict[str, float | int | None]:
+    """Start, run ``settle`` seconds past ready, SIGTERM; then start again on the same file:
+    both starts' wall and CPU seconds to ready, the stop's seconds and exit code, and the
+    window sums the stop saved."""
+    db = _fresh_copy(store, work)
+    with _started(root, specs, db, work) as (first_wall, first_cpu, proc):
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        stop_s, code = _stop(proc, STOP_LIMIT)
+    saved = _saved_sums(db)
+    with _started(root, specs, db, work) as (wall, cpu, _):
+        pass
+    return {
+        "first_ready_s": round(first_wall, 2),
+        "first_cpu_s": round(first_cpu, 2),
+        "stop_s": stop_s,
+        "exit_code": code,
+        "saved_sums": saved,
+        "ready_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+    }
+
+
+def compile_bytecode(roots: Sequence[Path]) -> None:
+    """Compile the packages of ``roots`` and this interpreter's site-packages to bytecode."""
+    trees = [root / package for root in roots for package in ("agent", "exporters")]
+    trees += [Path(p) for p in site.getsitepackages()]
+    started = time.monotonic()
+    command = [sys.executable, "-m", "compileall", "-q", "-j", "0", *map(str, trees)]
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL)  # a file that fails: skipped
+    print(f"compiled to bytecode in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def _fresh_copy(store: Path | None, work: Path) -> Path:
     db = work / "agent.db"
     for leftover in work.glob("agent.db*"):
         leftover.unlink()
     if store is not None:
         shutil.copyfile(store, db)
+    return db
+
+
+@contextlib.contextmanager
+def _started(
+    root: Path, specs: Path, db: Path, work: Path
+) -> Iterator[tuple[float, float, subprocess.Popen[bytes]]]:
+    """The agent of ``root`` started on ``db`` and ready: (wall, CPU seconds to ready, its
+    process); stopped with SIGTERM on leaving (if it still runs)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = agent_command(specs, db, port)
     log_path = work / "agent.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
         try:
             wall = _wait_ready(base, proc, READY_LIMIT)
             cpu = cpu_seconds([proc.pid])
+            if wall is None:
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"agent not ready: {tail}")
+            yield wall, cpu, proc
         finally:
-            _stop(proc, 60.0)
-    if wall is None:
-        raise RuntimeError(f"agent not ready: {log_path.read_text(errors='replace')[-2000:]}")
-    return wall, cpu
+            _stop(proc, STOP_LIMIT)
+
+
+def _saved_sums(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute("SELECT count(*) FROM kept_sum").fetchone()[0])
+    except sqlite3.Error:  # an agent of an older layout: no such table
+        return 0
+    finally:
+        conn.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,13 +155,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="start on the --store copy as written (default: moved in time to end now)",
     )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="time the start after a clean stop (SIGTERM) of an agent on the same file",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=20.0, help="--restart: seconds run past ready (0-600)"
+    )
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="compile the agent and its site-packages to bytecode first, as the image does",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     if not 1 <= args.runs <= 20:
         parser.error("--runs: 1 to 20")
+    if not 0 <= args.settle <= 600:
+        parser.error("--settle: 0 to 600 seconds")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     roots = [REPO] + ([args.agent_root.resolve()] if args.agent_root else [])
     runs: dict[str, list[tuple[float, float]]] = {str(root): [] for root in roots}
+    restarts: dict[str, list[dict[str, float | int | None]]] = {str(root): [] for root in roots}
+    if args.bytecode:
+        compile_bytecode(roots)
     with Nginx() as nginx, tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         work = Path(tmp)
         specs = work / "specs"
@@ -94,11 +193,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"history moved {moved / 1440:.1f} days forward to end now", flush=True)
         for _ in range(args.runs):
             for root in roots:
+                if args.restart:
+                    restart = restart_once(root, specs, store, work, args.settle)
+                    restarts[str(root)].append(restart)
+                    print(f"{root}: {json.dumps(restart)}", flush=True)
+                    continue
                 wall, cpu = start_once(root, specs, store, work)
                 runs[str(root)].append((wall, cpu))
                 print(f"{root}: ready in {wall:.2f} s, {cpu:.2f} CPU s", flush=True)
     results = []
     for root, pairs in runs.items():
+        if args.restart:
+            results.append(_restart_result(root, args, restarts[root]))
+            print(json.dumps(results[-1]), flush=True)
+            continue
         result = {
             "agent_root": root,
             "nodes": args.nodes,
@@ -113,6 +221,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def _restart_result(
+    root: str, args: argparse.Namespace, runs: list[dict[str, float | int | None]]
+) -> dict[str, object]:
+    def median(key: str) -> float:
+        return round(statistics.median(float(run[key] or 0.0) for run in runs), 2)
+
+    return {
+        "agent_root": root,
+        "nodes": args.nodes,
+        "slos": 2 * args.nodes,
+        "store": str(args.store) if args.store else "empty",
+        "mode": f"restart after {args.settle:g} s past ready and a SIGTERM",
+        "first_ready_s_median": median("first_ready_s"),
+        "first_cpu_s_median": median("first_cpu_s"),
+        "restart_ready_s_median": median("ready_s"),
+        "restart_cpu_s_median": median("cpu_s"),
+        "runs": runs,
+    }
 
 
 if __name__ == "__main__":

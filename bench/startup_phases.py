@@ -1,11 +1,14 @@
 """Where the start-up of ``slo-agent run`` goes, phase by phase, one after another in one process:
 imports, spec load, store open, the first evaluation (the one ``/readyz`` waits for), a second
 one, and one prune call (the backlog of a store left idle; the agent runs it once ready).
+``--restart`` then closes the store as a clean stop does (saving the window sums), opens it
+again as the agent does (taking them) and times the first evaluation after that restart.
 
 CPU seconds (``time.process_time``) hold on a shared machine; wall seconds only on a quiet one.
 ``--agent-root`` measures another checkout's agent (its modules are imported first).
 
     .venv/bin/python -m bench.startup_phases --nodes 5000 --store /path/h5000-28.db
+    .venv/bin/python -m bench.startup_phases --nodes 5000 --store /path/h5000-28-now.db --restart
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=5000, help="nodes (2 SLOs each)")
     parser.add_argument("--store", type=Path, help="pre-built store file (copied; default: empty)")
     parser.add_argument("--agent-root", type=Path, help="import the agent of this checkout")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="then close, reopen (resuming the saved window sums) and evaluate again",
+    )
     args = parser.parse_args(argv)
     if args.agent_root is not None:
         sys.path.insert(0, str(args.agent_root.resolve()))
@@ -60,7 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         last[:] = [time.perf_counter(), time.process_time()]
         spec_set = SpecSource([str(specs)], os.environ).load()
         mark("spec load")
-        store = SqliteStore(work / "agent.db")
+
+        def opened() -> SqliteStore:  # as the agent opens it (an older checkout's: plainly)
+            path = work / "agent.db"
+            return SqliteStore(path, resume_window_sums=True) if args.restart else SqliteStore(path)
+
+        store = opened()
         mark("store open")
         now = time.time()
         evaluate(spec_set, store, now)
@@ -70,6 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.prune(time.time())
         mark("one prune call")
         store.close()
+        if args.restart:
+            mark("close (saves)")
+            store = opened()
+            mark("reopen (takes)")
+            evaluate(spec_set, store, time.time())
+            mark("first evaluation after restart")
+            store.close()
     print(json.dumps({"nodes": args.nodes, "store": str(args.store or "empty"), **phases}))
     return 0
 

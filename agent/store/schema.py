@@ -15,7 +15,9 @@ or probe kind needs no new layout; the counts are moved, not lost; 5, integer se
 (``series``) in the SLI and probe buckets and tiered history (:mod:`agent.store.layout5`,
 :mod:`agent.store.tiers`): the counts are moved and older ones rolled up, not lost; 6, plus
 ``advisor_state``, the advisor's persisted hysteresis state (empty after a migration: the
-first start replays).
+first start replays); 7, plus ``kept_sum``, the evaluations' window sums saved at a clean close
+(:mod:`agent.store.saved_sums`; empty after a migration: the first start sums afresh). Each
+step refuses the file to older versions, which would write to it without knowing the table.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import StoreError
-from agent.store import evidence_sql, journeys, layout5
+from agent.store import evidence_sql, journeys, layout5, saved_sums
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -92,6 +94,7 @@ DDL: tuple[str, ...] = (
     *journeys.DDL,
     *evidence_sql.DDL,
     *evidence_sql.ADVISOR_STATE_DDL,
+    *saved_sums.KEPT_SUM_DDL,
 )
 
 # The reasons layout 3 kept as columns of probe_bucket: history, never to change.
@@ -121,6 +124,7 @@ MIGRATIONS: dict[int, tuple[str, ...] | Callable[[sqlite3.Connection, float], No
     3: _REASONS_TO_ROWS,
     4: layout5.migrate,
     5: evidence_sql.ADVISOR_STATE_DDL,
+    6: saved_sums.KEPT_SUM_DDL,
 }
 
 

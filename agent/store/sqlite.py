@@ -40,6 +40,9 @@ i.e. handed to the operating system, but it is fsynced only when the WAL is chec
 * A flush that fails (disk full, file locked) raises StoreError and keeps its data in memory;
   the next flush writes it. Buckets are never dropped from memory; raw results are capped at
   ``max_pending_results`` and the oldest are dropped beyond that (see ``dropped_results``).
+* A clean :meth:`close` of the running agent's store also saves the kept window sums for its
+  next start, which takes and deletes them (:mod:`agent.store.saved_sums`): after a crash the
+  next start finds none and sums its windows afresh, never from sums of an older file.
 
 Threads
 -------
@@ -52,6 +55,7 @@ before the in-memory one.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -68,7 +72,7 @@ from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
 from agent.probes.result import ProbeResult
 from agent.slo.events import Counts, SliEvent
-from agent.store import evidence_sql, queries, schema, tiers
+from agent.store import evidence_sql, queries, saved_sums, schema, tiers
 from agent.store.buckets import (
     Pending,
     ProbeCounts,
@@ -89,7 +93,9 @@ from agent.store.sums import ProbeSums
 from agent.store.turns import TurnLock
 from agent.store.upkeep import Budget, StoreWork, Upkeep
 from agent.store.window_reads import WindowReads
-from agent.store.window_sums import FROZEN_AFTER
+from agent.store.window_sums import FROZEN_AFTER, WindowSums
+
+log = logging.getLogger(__name__)
 
 P = TypeVar("P")
 T = TypeVar("T")
@@ -117,6 +123,7 @@ class SqliteStore:
         rollup_limit: int = 1_000_000,
         raw_success_every: timedelta = RAW_SUCCESS_EVERY,
         clock: Callable[[], float] = time.time,
+        resume_window_sums: bool = False,
     ) -> None:
         """Open or create the store at ``path`` (parent directories are created).
 
@@ -127,6 +134,11 @@ class SqliteStore:
         Raw results keep every failure and change of outcome but only one success per probe per
         ``raw_success_every`` (0 keeps all); the buckets count every result. ``clock`` (unix
         seconds) tells which buckets are old enough for their sums to be kept between reads.
+
+        ``resume_window_sums`` (the running agent only): take the window sums the last clean
+        :meth:`close` saved (and delete them from the file), and save them again at close
+        (:mod:`agent.store.saved_sums`). Without it, they are neither read nor saved, and the
+        first write of this store deletes them.
         """
         _require_positive("raw_retention", raw_retention)
         _require_positive("bucket_retention", bucket_retention)
@@ -156,10 +168,20 @@ class SqliteStore:
         self._evidence = EvidenceReads(self._read_with)
         self._journeys = JourneyReads(self._read_with)
         self._probes = ProbeReads(self._read_with)
+        self._resume_sums = resume_window_sums
+        # a store without the opt-in deletes the saved sums with its first write (they would
+        # no longer match); one with it took them at open
+        self._discard_saved = not resume_window_sums
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout, clock)
-        self._failure_runs = FailureRunTracker(
-            self._read(self._conn, evidence_sql.open_failure_runs)
-        )
+        try:
+            if resume_window_sums:
+                self._take_window_sums(self._conn)
+            self._failure_runs = FailureRunTracker(
+                self._read(self._conn, evidence_sql.open_failure_runs)
+            )
+        except BaseException:
+            self._conn.close()
+            raise
 
     def __enter__(self) -> Self:
         return self
@@ -218,7 +240,7 @@ class SqliteStore:
                 self._pending = Pending(self._max_pending_results)
             try:
                 write = partial(queries.write_pending, batch=batch, ids=self._series_ids)
-                written, ids = queries.in_transaction(conn, self.path, "write to", write)
+                written, ids = self._write(conn, "write to", write)
             except BaseException:
                 with self._pending_lock:
                     batch.absorb(self._pending)
@@ -295,15 +317,27 @@ class SqliteStore:
         if self._conn is None:
             return
         self._closing.set()
+        flushed = False
         try:
             self.flush()
+            flushed = True
         finally:
             with self._db_lock, self._pending_lock:
                 conn, self._conn = self._conn, None
+                if conn is not None and flushed and self._resume_sums:
+                    # in the same hold as the close: no upkeep step or read comes after it
+                    self._save_window_sums(conn)
             if conn is not None:
                 with suppress(sqlite3.Error):  # only an optimisation hint
                     conn.execute("PRAGMA optimize")
                 conn.close()
+
+    @property
+    def window_minutes_read(self) -> int:
+        """Minutes of stored buckets the window reads have asked for since the store was opened,
+        per series (what kept sums save: a 28-day window summed afresh asks for 40,320)."""
+        with self._db_lock:
+            return self._windows.minutes_read
 
     @property
     def dropped_results(self) -> int:
@@ -468,11 +502,46 @@ class SqliteStore:
             raise StoreError(f"the store {self.path} is closed")
         return self._conn
 
+    def _take_window_sums(self, conn: sqlite3.Connection) -> None:
+        """Load the window sums the last clean close saved, deleting them in the same
+        transaction; adopted only once that has committed."""
+        taken = WindowSums()
+        loaded = self._write(conn, "resume window sums from", partial(saved_sums.take, into=taken))
+        self._windows.kept = taken
+        if loaded:
+            log.info("resumed %d window sums saved at the last clean stop", loaded)
+
+    def _save_window_sums(self, conn: sqlite3.Connection) -> None:
+        """Save the evaluations' kept window sums for the next start (failing only logs)."""
+        save = partial(saved_sums.save, kept=self._windows.kept.own())
+        try:
+            saved = queries.in_transaction(conn, self.path, "save window sums to", save)
+        except StoreError as exc:
+            log.warning("%s; the next start sums its windows afresh", exc)
+        else:
+            log.info("saved %d window sums for the next start", saved)
+
+    def _write(
+        self, conn: sqlite3.Connection, what: str, action: Callable[[sqlite3.Connection], T]
+    ) -> T:
+        """``action`` in one write transaction, deleting the saved window sums first if this
+        store has to (see ``_discard_saved``) and has not yet."""
+        if not self._discard_saved:
+            return queries.in_transaction(conn, self.path, what, action)
+
+        def discarding(conn: sqlite3.Connection) -> T:
+            saved_sums.discard(conn)
+            return action(conn)
+
+        value = queries.in_transaction(conn, self.path, what, discarding)
+        self._discard_saved = False
+        return value
+
     def _pruning(self, action: Callable[[sqlite3.Connection], T]) -> T:
         with self._db_lock:
             started = time.monotonic()
             try:
-                return queries.in_transaction(self._connection(), self.path, "prune", action)
+                return self._write(self._connection(), "prune", action)
             finally:
                 self.work.add("prune", time.monotonic() - started)
 
@@ -482,7 +551,7 @@ class SqliteStore:
         with self._db_lock:
             started = time.monotonic()
             try:
-                rolled = queries.in_transaction(self._connection(), self.path, "roll up", action)
+                rolled = self._write(self._connection(), "roll up", action)
             finally:
                 self.work.add("rollup", time.monotonic() - started)
             if rolled.slice is not None and shape == tiers.SLI_SHAPE:

@@ -43,6 +43,7 @@ class WindowReads:
         self.recent = RecentSlots()
         self.kept = WindowSums()
         self._series_per_query = series_per_query
+        self.minutes_read = 0  # minutes of stored buckets asked for, per series, so far
 
     def record(self, events: Sequence[SliEvent], at: float) -> None:
         """Count one run's events in the fine slots (only while some are in use)."""
@@ -101,6 +102,7 @@ class WindowReads:
             together.setdefault((hi, tuple(readers_of)), []).append(lo)
         stored: dict[str, dict[tuple[int, int], Counts]] = {}
         for (hi, names), los in together.items():
+            self.minutes_read += len(names) * sum(hi - lo for lo in los)
             for chunk in _chunks(list(names), self._series_per_query):
                 for series, sums in range_sums(chunk, los, hi).items():
                     mine = stored.setdefault(series, {})

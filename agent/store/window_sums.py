@@ -16,7 +16,7 @@ covers pruned buckets. Pure: no I/O, no clock, no locking.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from agent.slo.events import Counts
@@ -112,6 +112,13 @@ class WindowSums:
         for name in series:
             self._kept.pop(name, None)
 
+    def own(self) -> Iterator[tuple[str, str, Kept]]:
+        """Every sum kept for the evaluations themselves (no read track): series, label, sum."""
+        for series, kept in self._kept.items():
+            for label, k in kept.items():
+                if not is_tracked(label):
+                    yield series, label, k
+
     def drop_track(self, track: str) -> None:
         """Drop the sums kept for the read track ``track`` (see :func:`tracked`)."""
         if not track:
@@ -139,6 +146,11 @@ def tracked(track: str, label: str) -> str:
     from the evaluations at now, so neither drags the other's window edges back and forth.
     Every sum of a series is forgotten alike, whatever its track."""
     return f"{track}\x00{label}" if track else label
+
+
+def is_tracked(label: str) -> bool:
+    """Whether ``label`` is a key of some read track's sums (see :func:`tracked`)."""
+    return "\x00" in label
 
 
 def _starts_inside(kept: Mapping[str, Kept], lo: int, hi: int, grain: int) -> bool:

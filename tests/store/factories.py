@@ -49,6 +49,7 @@ def to_layout_4(conn: sqlite3.Connection) -> None:
     """Turn today's series-id tables back into layout 4's (text keys, no series or rollup
     table, no table of a later layout) and mark the file as layout 4."""
     conn.execute("DROP TABLE IF EXISTS advisor_state")
+    conn.execute("DROP TABLE IF EXISTS kept_sum")
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'series'").fetchone():
         return
     join = "JOIN series AS s ON s.id = b.sid"
