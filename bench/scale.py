@@ -4,11 +4,12 @@ Each node has one HTTP probe of a loopback nginx (every 30-60 s, spread, or ``--
 two SLOs (availability, latency). The agent runs as its own process (``python -m agent run``) on
 an empty store, or on a copy of a pre-built one (``--store``), for ``--duration`` seconds; it is
 measured from outside (/proc: RSS and CPU, summed over the agent and any probe workers; HTTP:
-/readyz, /metrics and /api/v1/status times and sizes) and from its own metrics (scheduler lag histogram, skipped runs, evaluation duration and
-count, store flush lag, cycles skipped, the store's work per flush tick by part). It is stopped
-with SIGTERM by PID, and the time it takes to exit is reported too (SIGKILL after
-``--stop-timeout``). A ``--store`` copy is first moved in time so that its history ends now
-(:mod:`bench.history_shift`; ``--keep-times`` runs it as written, i.e. weeks old).
+/readyz, /metrics and /api/v1/status times and sizes) and from its own metrics (scheduler lag
+histogram, skipped runs, evaluation duration and count, store flush lag, cycles skipped, the
+store's work per flush tick by part). It is stopped with SIGTERM by PID, and the time it takes
+to exit is reported too (SIGKILL after ``--stop-timeout``). A ``--store`` copy is first moved
+in time so that its history ends now (:mod:`bench.history_shift`; ``--keep-times`` runs it as
+written, i.e. weeks old).
 
     .venv/bin/python -m bench.scale --nodes 500 --nodes 5000 --duration 180
 
