@@ -26,6 +26,7 @@ from agent.runtime.drills import DrillJob, DrillPipeline, DrillStore, drill_jobs
 from agent.runtime.evaluator import FIRST_PAUSE, evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.heap import freeze_long_lived, release_free_memory
+from agent.runtime.held_tiers import FiringStore, HeldTiers
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
 from agent.runtime.sli_source import SliSource
 from agent.runtime.source import Fingerprint, SpecSource, emptied
@@ -60,9 +61,9 @@ def targets_of(specs: SpecSet) -> dict[str, Target]:
     return {t.key: t for t in targets}
 
 
-class AgentStore(Store, DrillStore, JourneyStore, JourneyReadings, Protocol):
-    """What the agent needs of a store: probe results, drill and journey runs, and reading them
-    back."""
+class AgentStore(Store, DrillStore, JourneyStore, JourneyReadings, FiringStore, Protocol):
+    """What the agent needs of a store: probe results, drill and journey runs, reading them
+    back, and the alert tiers firing across a restart."""
 
 
 def bucket_retention(specs: SpecSet, margin: timedelta) -> timedelta:
@@ -139,6 +140,7 @@ class Agent:
         self._worker_targets: dict[str, Target] = {}  # the probe jobs the workers run
         self.fanout = ExportFanout(exporters, telemetry)
         self.snapshot: Snapshot | None = None
+        self.held_tiers = HeldTiers(store)  # firing alert tiers, across restarts
         self.evaluated = asyncio.Event()  # set by the first evaluation
         self.last_reload_error: str | None = None
         self._fingerprint: Fingerprint = source.fingerprint()
@@ -224,6 +226,7 @@ class Agent:
         specs = self.specs
         now = self._clock()
         external = await self._external_counts(specs, now)
+        first = self.snapshot is None
         snapshot = await evaluate_in_steps(
             specs,
             self.store,
@@ -231,7 +234,8 @@ class Agent:
             external,
             self.snapshot,
             certificates=self.pipeline.certificates.expiries(),
-            pause=1.0 if self.snapshot is not None else FIRST_PAUSE,
+            pause=FIRST_PAUSE if first else 1.0,
+            firing_before=await self.held_tiers.restore() if first else None,
         )
         failures = self.pipeline.failures
         snapshot = dataclasses.replace(
@@ -245,6 +249,7 @@ class Agent:
             scope = dataclasses.replace(self.all_specs, journeys=specs.journeys)
             await self._read_journey_views(scope, snapshot, now)
         self.snapshot = snapshot
+        await self.held_tiers.keep(snapshot)
         self.telemetry.set_snapshot(snapshot)
         self.fanout.publish(snapshot, specs)
         self.evaluated.set()

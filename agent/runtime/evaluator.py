@@ -161,6 +161,7 @@ async def evaluate_in_steps(
     per_step: int = OWNERS_PER_STEP,
     certificates: Mapping[ProbeKey, float] | None = None,
     pause: float = 1.0,
+    firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
 ) -> Snapshot:
     """:func:`evaluate` for a large spec set without starving the event loop.
 
@@ -172,10 +173,12 @@ async def evaluate_in_steps(
     Journeys go with the last step. ``previous`` is the snapshot of the evaluation before
     (its firing alerts, see :func:`evaluate`). The snapshot equals :func:`evaluate`'s.
     ``pause``: the pause after a step as a fraction of the step's time (the agent's first
-    evaluation, before it is ready, pauses :data:`FIRST_PAUSE`).
+    evaluation, before it is ready, pauses :data:`FIRST_PAUSE`). ``firing_before``: the tiers
+    firing before, when there is no ``previous`` (the agent's first evaluation after a start,
+    :mod:`agent.runtime.held_tiers`).
     """
     external = external or {}
-    before = previous.firing_tiers() if previous is not None else {}
+    before = previous.firing_tiers() if previous is not None else firing_before or {}
     nodes = specs.nodes
     statuses: list[NodeStatus] = []
     for i in range(0, len(nodes), per_step):

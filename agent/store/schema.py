@@ -16,7 +16,8 @@ or probe kind needs no new layout; the counts are moved, not lost; 5, integer se
 :mod:`agent.store.tiers`): the counts are moved and older ones rolled up, not lost; 6, plus
 ``advisor_state``, the advisor's persisted hysteresis state (empty after a migration: the
 first start replays); 7, plus ``kept_sum``, the evaluations' window sums saved at a clean close
-(:mod:`agent.store.saved_sums`; empty after a migration: the first start sums afresh). Each
+(:mod:`agent.store.saved_sums`; empty after a migration: the first start sums afresh), and
+``firing_tier``, the alert tiers firing at the last evaluation (:mod:`agent.store.firing_sql`). Each
 step refuses the file to older versions, which would write to it without knowing the table.
 """
 
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import StoreError
-from agent.store import evidence_sql, journeys, layout5, saved_sums
+from agent.store import evidence_sql, firing_sql, journeys, layout5, saved_sums
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
 SCHEMA_VERSION = 7
@@ -95,6 +96,7 @@ DDL: tuple[str, ...] = (
     *evidence_sql.DDL,
     *evidence_sql.ADVISOR_STATE_DDL,
     *saved_sums.KEPT_SUM_DDL,
+    *firing_sql.FIRING_TIER_DDL,
 )
 
 # The reasons layout 3 kept as columns of probe_bucket: history, never to change.
@@ -124,7 +126,7 @@ MIGRATIONS: dict[int, tuple[str, ...] | Callable[[sqlite3.Connection, float], No
     3: _REASONS_TO_ROWS,
     4: layout5.migrate,
     5: evidence_sql.ADVISOR_STATE_DDL,
-    6: saved_sums.KEPT_SUM_DDL,
+    6: (*saved_sums.KEPT_SUM_DDL, *firing_sql.FIRING_TIER_DDL),
 }
 
 

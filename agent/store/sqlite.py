@@ -59,7 +59,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import timedelta
 from functools import partial
@@ -72,7 +72,8 @@ from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
 from agent.probes.result import ProbeResult
 from agent.slo.events import Counts, SliEvent
-from agent.store import evidence_sql, queries, saved_sums, schema, tiers
+from agent.slo.status import SloKey, TierKey
+from agent.store import evidence_sql, firing_sql, queries, saved_sums, schema, tiers
 from agent.store.buckets import (
     Pending,
     ProbeCounts,
@@ -494,6 +495,17 @@ class SqliteStore:
         action = partial(evidence_sql.write_advisor_state, text=text)
         with self._db_lock:
             queries.in_transaction(self._connection(), self.path, "save the advisor state", action)
+
+    def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
+        """The alert tiers saved by :meth:`save_firing_tiers` (:mod:`agent.store.firing_sql`)."""
+        with self._db_lock:
+            return self._read(self._connection(), firing_sql.read)
+
+    def save_firing_tiers(self, firing: Mapping[SloKey, Collection[TierKey]]) -> None:
+        """Replace the saved firing alert tiers with ``firing``."""
+        with self._db_lock:
+            action = partial(firing_sql.write, firing=firing)
+            queries.in_transaction(self._connection(), self.path, "save the firing tiers", action)
 
     # --- internals -------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ def to_layout_4(conn: sqlite3.Connection) -> None:
     table, no table of a later layout) and mark the file as layout 4."""
     conn.execute("DROP TABLE IF EXISTS advisor_state")
     conn.execute("DROP TABLE IF EXISTS kept_sum")
+    conn.execute("DROP TABLE IF EXISTS firing_tier")
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'series'").fetchone():
         return
     join = "JOIN series AS s ON s.id = b.sid"

@@ -274,6 +274,7 @@ def test_a_layout_6_store_gains_the_table_and_its_first_start_sums_afresh(
     path = _copy(history, tmp_path)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TABLE kept_sum")
+    conn.execute("DROP TABLE firing_tier")
     conn.execute("PRAGMA user_version = 6")
     conn.close()
     clock = _Clock(NOW + MINUTE)
