@@ -36,6 +36,7 @@ from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target
 from agent.schedule.shard import UNSHARDED, Shard, owned_specs
 from agent.slo.events import Counts
 from agent.slo.status import Snapshot
+from agent.slo.status_memo import StatusMemo
 from agent.tracing.api import NO_TRACING, Tracer
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class Agent:
         self._worker_targets: dict[str, Target] = {}  # the probe jobs the workers run
         self.fanout = ExportFanout(exporters, telemetry)
         self.snapshot: Snapshot | None = None
+        self.statuses = StatusMemo()  # the last evaluation's statuses, reused where unchanged
         self.evaluated = asyncio.Event()  # set by the first evaluation
         self.last_reload_error: str | None = None
         self._fingerprint: Fingerprint = source.fingerprint()
@@ -232,6 +234,7 @@ class Agent:
             self.snapshot,
             certificates=self.pipeline.certificates.expiries(),
             pause=1.0 if self.snapshot is not None else FIRST_PAUSE,
+            memo=self.statuses,
         )
         failures = self.pipeline.failures
         snapshot = dataclasses.replace(

@@ -8,6 +8,7 @@ stored events over each, and passes the sums keyed by the same labels. A label m
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from functools import partial
 
 from agent.model import AlertWindows, Node, Slo
 from agent.slo.alerts import alert_statuses
@@ -16,6 +17,7 @@ from agent.slo.burn import exhaustion_seconds, guarded_burn_rate
 from agent.slo.events import Counts
 from agent.slo.sli import sli_ratio
 from agent.slo.status import NodeStatus, SloKey, SloStatus, TierKey, WindowStatus
+from agent.slo.status_memo import StatusMemo
 from agent.slo.windows import STANDARD_WINDOWS, period_of, required_ranges
 
 CURRENT_BURN_WINDOW = "1h"
@@ -89,29 +91,34 @@ def evaluate_node(
     counts_by_slo: Mapping[str, Mapping[str, Counts]],
     now: float,
     firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
+    memo: StatusMemo | None = None,
 ) -> NodeStatus:
     """The status of every SLO of ``node``; ``counts_by_slo`` is keyed by SLO name.
 
     An SLO missing from ``counts_by_slo`` is evaluated with no events (no data).
     ``firing_before`` holds the tiers that fired at the previous evaluation, per SLO.
+    ``memo``: the statuses of the evaluation before, handed back where their inputs are equal
+    (:mod:`agent.slo.status_memo`); the result equals the one built without it.
     """
     before = firing_before or {}
-    return NodeStatus(
+    mode = node.mode.value
+    slos = []
+    for slo in node.slos:
+        counts = counts_by_slo.get(slo.name, {})
+        fired = before.get(SloKey(node.name, slo.name), frozenset())
+        build = partial(evaluate_slo, node.name, mode, slo, windows, counts, now, fired)
+        if memo is None:
+            slos.append(build())
+        else:
+            slos.append(memo.slo(node.name, mode, slo, windows, counts, now, fired, build))
+    statuses = tuple(slos)
+    build_node = partial(
+        NodeStatus,
         node=node.name,
         mode=node.mode,
         owner=node.owner,
         capability=node.capability,
         partner=node.partner.name if node.partner is not None else "",
-        slos=tuple(
-            evaluate_slo(
-                node.name,
-                node.mode.value,
-                slo,
-                windows,
-                counts_by_slo.get(slo.name, {}),
-                now,
-                before.get(SloKey(node.name, slo.name), frozenset()),
-            )
-            for slo in node.slos
-        ),
+        slos=statuses,
     )
+    return build_node() if memo is None else memo.node(node, statuses, build_node)
