@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,6 +109,7 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
     from agent.runtime.evaluator import evaluate
     from agent.runtime.source import SpecSource
     from agent.slo.events import Counts, sli_events
+    from agent.slo.status import SloKey, Snapshot, TierKey
     from agent.store.sqlite import SqliteStore
     from bench.scale import write_specs
 
@@ -125,7 +126,7 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
         cpu = 0.0
 
         def sums_many(
-            self, requests: dict[str, dict[str, tuple[float, float]]]
+            self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
         ) -> dict[str, dict[str, Counts]]:
             started = time.process_time()
             try:
@@ -134,11 +135,11 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
                 self.cpu += time.process_time() - started
 
     reader = Timed()
-    memo: dict[str, object] = {}
+    memo = None
     if "memo" in inspect.signature(evaluate).parameters:  # this checkout's agent, not main's
         from agent.slo.status_memo import StatusMemo
 
-        memo["memo"] = StatusMemo()
+        memo = StatusMemo()
     rng = random.Random(14)
     schedule: list[tuple[Node, float, float]] = []  # node, interval, next run
     for node in specs.nodes:
@@ -167,16 +168,19 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
             store.flush()
         return recorded
 
-    def one() -> tuple[float, float, object]:
+    def one() -> tuple[float, float, Snapshot]:
         reader.cpu = 0.0
         started = time.process_time()
-        snapshot = evaluate(specs, reader, now[0], firing_before=firing[0], **memo)
+        if memo is None:
+            snapshot = evaluate(specs, reader, now[0], firing_before=firing[0])
+        else:
+            snapshot = evaluate(specs, reader, now[0], firing_before=firing[0], memo=memo)
         return time.process_time() - started, reader.cpu, snapshot
 
     record_until(now[0] + 60.0)  # a minute of runs before the first evaluation
-    firing: list[dict[object, object]] = [{}]
+    firing: list[Mapping[SloKey, Collection[TierKey]]] = [{}]
     first_cpu, first_read, snapshot = one()
-    firing[0] = snapshot.firing_tiers()  # type: ignore[attr-defined]
+    firing[0] = snapshot.firing_tiers()
     steady: list[tuple[float, float]] = []
     runs: list[int] = []
     for k in range(args.evaluations):
@@ -190,7 +194,7 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
             stats.sort_stats("tottime").print_stats(args.profile)
         else:
             cpu, read, snapshot = one()
-        firing[0] = snapshot.firing_tiers()  # type: ignore[attr-defined]
+        firing[0] = snapshot.firing_tiers()
         steady.append((cpu, read))
     store.close()
     slos = sum(len(node.slos) for node in specs.nodes)

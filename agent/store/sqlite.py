@@ -353,7 +353,7 @@ class SqliteStore:
             with self._db_lock:
                 conn = self._connection()
                 with self._pending_lock:
-                    begun = self._windows.begin(part, now, self._pending, fine=keep)
+                    begun = self._windows.begin(part, now, self._pending, fine=keep, track=track)
 
                 def range_sums(
                     names: list[str], los: list[int], hi: int, conn: sqlite3.Connection = conn
