@@ -42,6 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, help="pre-built store (copied; default: empty)")
     parser.add_argument("--evaluations", type=int, default=12, help="steady evaluations")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between evaluations")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=61.0,
+        help="minutes of runs after the first evaluation, evaluated every 5 minutes, before the"
+        " steady ones (the fine slots take over from minute buckets within the first hour)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="runs of each checkout")
     parser.add_argument("--agent-root", type=Path, help="also run this checkout's agent (A/B)")
     parser.add_argument("--profile", type=int, default=0, help="cProfile lines to print")
@@ -72,6 +79,7 @@ def _spawn(root: Path, args: argparse.Namespace, profile: int) -> dict[str, floa
     command = [sys.executable, str(Path(__file__).resolve()), "--one", str(root)]
     command += ["--nodes", str(args.nodes), "--evaluations", str(args.evaluations)]
     command += ["--every", str(args.every), "--profile", str(profile)]
+    command += ["--warmup", str(args.warmup)]
     if args.store is not None:
         command += ["--store", str(args.store.resolve())]
     out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=root)
@@ -116,8 +124,12 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
     specs_dir = work / "specs"
     specs_dir.mkdir()
     write_specs(specs_dir, args.nodes, "http://127.0.0.1:9/health", None)
+    from agent.runtime.heap import freeze_long_lived, tune_collector
+
+    tune_collector()  # the collector as the agent runs it
     specs = SpecSource([str(specs_dir)], os.environ).load()
-    now = [_newest(path) or time.time()]
+    freeze_long_lived()
+    now = [_newest(path) or 60.0 * (time.time() // 60) + 5.0]  # 5 s into a minute
     store = SqliteStore(path, clock=lambda: now[0])
 
     class Timed:
@@ -181,25 +193,37 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
     firing: list[Mapping[SloKey, Collection[TierKey]]] = [{}]
     first_cpu, first_read, snapshot = one()
     firing[0] = snapshot.firing_tiers()
-    steady: list[tuple[float, float]] = []
+    warm_until = now[0] + 60.0 * args.warmup
+    while now[0] < warm_until:
+        record_until(min(warm_until, now[0] + 300.0))
+        snapshot = one()[2]
+        firing[0] = snapshot.firing_tiers()
+    steady: list[tuple[float, float, bool]] = []  # CPU s, of which reading; a minute crossed
     runs: list[int] = []
+    profiled = not args.profile
     for k in range(args.evaluations):
+        before = now[0]
         runs.append(record_until(now[0] + args.every))
-        if args.profile and k == args.evaluations - 1:
+        crossed = before // 60 != now[0] // 60
+        if not profiled and not crossed and k >= args.evaluations - 6:
+            profiled = True
             profiler = cProfile.Profile()
             profiler.enable()
             cpu, read, snapshot = one()
             profiler.disable()
+            print(f"# cProfile of steady evaluation {k} (within a minute)")
             stats = pstats.Stats(profiler, stream=sys.stdout)
             stats.sort_stats("tottime").print_stats(args.profile)
         else:
             cpu, read, snapshot = one()
         firing[0] = snapshot.firing_tiers()
-        steady.append((cpu, read))
+        steady.append((cpu, read, crossed))
     store.close()
     slos = sum(len(node.slos) for node in specs.nodes)
     cpu = statistics.median(s[0] for s in steady)
     read = statistics.median(s[1] for s in steady)
+    within = [s[0] for s in steady if not s[2]] or [0.0]
+    crossing = [s[0] for s in steady if s[2]] or [0.0]
     return {
         "slos": slos,
         "runs_per_evaluation": statistics.median(runs),
@@ -208,6 +232,9 @@ def _measure(args: argparse.Namespace, work: Path, path: Path) -> dict[str, floa
         "steady_cpu_s": round(cpu, 4),
         "steady_read_s": round(read, 4),
         "steady_build_s": round(cpu - read, 4),
+        "steady_mean_cpu_s": round(statistics.fmean(s[0] for s in steady), 4),
+        "within_minute_cpu_s": round(statistics.median(within), 4),
+        "minute_crossing_cpu_s": round(statistics.median(crossing), 4),
         "steady_us_per_slo": round(cpu / slos * 1e6, 1),
         "steady_read_us_per_slo": round(read / slos * 1e6, 1),
         "steady_build_us_per_slo": round((cpu - read) / slos * 1e6, 1),

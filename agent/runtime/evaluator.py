@@ -148,7 +148,7 @@ def journey_statuses(
             mode = journey.mode_label
             build = partial(evaluate_slo, journey.name, mode, slo, windows, counts, now, fired)
             if memo is None:
-                slos.append(build())
+                slos.append(build(None))
             else:
                 slos.append(memo.slo(journey.name, mode, slo, windows, counts, now, fired, build))
         out.append(JourneyStatus(journey.name, tuple(slos)))

@@ -25,6 +25,15 @@ from agent.slo.status import NodeStatus, SloKey, SloStatus, TierKey
 from agent.slo.windows import period_of
 
 
+class Earlier(NamedTuple):
+    """A status built before, the counts and the tiers fired before it was built from (see
+    :func:`agent.slo.evaluate.evaluate_slo`)."""
+
+    status: SloStatus
+    counts: Mapping[str, Counts]
+    firing_before: Collection[TierKey]
+
+
 class _SloEntry(NamedTuple):
     slo: Slo
     windows: AlertWindows
@@ -73,26 +82,29 @@ class StatusMemo:
         counts: Mapping[str, Counts],
         now: float,
         firing_before: Collection[TierKey],
-        build: Callable[[], SloStatus],
+        build: Callable[[Earlier | None], SloStatus],
     ) -> SloStatus:
         """The status of ``slo`` for these inputs: the one kept when they are all equal to
-        its inputs, else ``build()``'s (kept for the next evaluation either way)."""
+        its inputs, else ``build(earlier)``'s (kept for the next evaluation either way), where
+        ``earlier`` is the status kept when only the counts or the tiers fired before differ
+        (its parts with equal inputs can be taken over), else None."""
         key = SloKey(owner, slo.name)
         period = _period_length(slo.window, now)
         old = self._slos.get(key)
+        earlier = None
         if (
             old is not None
             and (old.slo is slo or old.slo == slo)
             and (old.windows is windows or old.windows == windows)
             and old.mode == mode
             and old.period == period
-            and old.counts == counts
-            and old.firing_before == firing_before
         ):
-            self._next_slos[key] = old
-            self.reused += 1
-            return old.status
-        status = build()
+            if old.counts == counts and old.firing_before == firing_before:
+                self._next_slos[key] = old
+                self.reused += 1
+                return old.status
+            earlier = Earlier(old.status, old.counts, old.firing_before)
+        status = build(earlier)
         self._next_slos[key] = _SloEntry(
             slo, windows, mode, period, counts, frozenset(firing_before), status
         )

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from agent.slo.events import Counts, SliEvent
 from agent.store.buckets import Pending, minute_ranges
-from agent.store.last_counts import Key, LastCounts, same_labels
+from agent.store.last_counts import Key, LastCounts, new_in, same_labels
 from agent.store.recent import RecentSlots, Split
 from agent.store.window_sums import WindowSums, combine, tracked
 
@@ -58,7 +58,7 @@ class WindowReads:
 
     def record(self, events: Sequence[SliEvent], at: float) -> None:
         """Count one run's events in the fine slots (only while some are in use)."""
-        self.last.touch(events)
+        self.last.touch(events, at)
         if self.recent:
             self.recent.add(events, at)
 
@@ -89,7 +89,7 @@ class WindowReads:
             if parts is None:
                 parts = converted[key] = self._split(ranges, now) if fine else _whole(ranges)
             wanted[series] = parts
-            last = self.last.take(series) if remember else None
+            last, new = self.last.take(series) if remember else (None, {})
             if last is None:
                 same: frozenset[str] = frozenset()
             elif last.keys is parts.keys:
@@ -105,14 +105,26 @@ class WindowReads:
                 counts[series], minutes[series] = mine, parts.minutes
                 continue
             assert last is not None
-            todo = {label: r for label, r in parts.minutes.items() if label not in same}
+            kept: dict[str, Counts] = {}
+            todo: dict[str, tuple[int, int]] = {}
+            recount: list[str] = []
+            for label, (in_minutes, in_slots) in parts.keys.items():
+                if label in same:
+                    if not new:
+                        kept[label] = last.counts[label]
+                        continue
+                    if in_slots is None and in_minutes is not None:
+                        kept[label] = last.counts[label] + new_in(new, in_minutes)
+                        continue
+                if in_minutes is not None:
+                    todo[label] = in_minutes
+                if in_slots is not None:
+                    recount.append(label)
             mine = pending.sli_counts(series, todo) if todo else {}
-            for label, split in parts.fine.items():
-                if label not in same:
-                    slots = self.recent.counts(series, split)
-                    mine[label] = mine[label] + slots if label in mine else slots
-            for label in same:
-                mine[label] = last.counts[label]
+            mine.update(kept)
+            for label in recount:
+                slots = self.recent.counts(series, parts.fine[label])
+                mine[label] = mine[label] + slots if label in mine else slots
             counts[series], minutes[series] = mine, todo
         return Begun(wanted, counts, minutes, remember)
 

@@ -4,6 +4,7 @@ input changed on its own gives the status built afresh."""
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,8 @@ from agent.slo.alerts import tier_key
 from agent.slo.evaluate import evaluate_node, evaluate_slo
 from agent.slo.events import Counts
 from agent.slo.status import SloKey, SloStatus, TierKey
-from agent.slo.status_memo import StatusMemo
+from agent.slo.status_memo import Earlier, StatusMemo
+from agent.slo.windows import required_ranges
 from tests.support.builders import WORKBOOK, node
 
 NOW = datetime(2026, 11, 30, 23, 59, 0, tzinfo=UTC).timestamp()
@@ -46,8 +48,8 @@ CHANGES: dict[str, Callable[[Inputs], Inputs]] = {
 def _status(memo: StatusMemo | None, inputs: Inputs) -> SloStatus:
     owner, mode, slo, counts, now, fired = inputs
 
-    def build() -> SloStatus:
-        return evaluate_slo(owner, mode, slo, WORKBOOK, counts, now, fired)
+    def build(earlier: Earlier | None = None) -> SloStatus:
+        return evaluate_slo(owner, mode, slo, WORKBOOK, counts, now, fired, earlier)
 
     return (
         build() if memo is None else memo.slo(owner, mode, slo, WORKBOOK, counts, now, fired, build)
@@ -110,3 +112,30 @@ def test_a_node_whose_slos_came_back_is_handed_back() -> None:
     memo.finish()
     assert second is first
     assert third == evaluate_node(shop, WORKBOOK, counts, NOW, {}) != first
+
+
+def test_a_status_built_on_an_earlier_one_equals_one_built_afresh() -> None:
+    rng = random.Random(14)
+    slos = [SLO, dataclasses.replace(SLO, window=RollingWindow(timedelta(days=1)), min_events=5)]
+    taken = 0
+    for _ in range(300):
+        slo = rng.choice(slos)
+        labels = list(required_ranges(slo, WORKBOOK, NOW))
+
+        def counts(labels: list[str] = labels) -> dict[str, Counts]:
+            out = {}
+            for label in labels:
+                total = rng.choice((0, 2, 10, 100, 1000))
+                out[label] = Counts(total, min(total, rng.choice((0, 0, 1, 3, 60))))
+            return out
+
+        first, fired_first = counts(), frozenset(rng.sample([PAGE], rng.randint(0, 1)))
+        second = {**first, **{k: v for k, v in counts().items() if rng.random() < 0.3}}
+        fired = rng.choice((fired_first, frozenset(), frozenset({PAGE})))
+        before = evaluate_slo("shop", "operated", slo, WORKBOOK, first, NOW, fired_first)
+        earlier = Earlier(before, first, fired_first)
+        built = evaluate_slo("shop", "operated", slo, WORKBOOK, second, NOW, fired, earlier)
+        assert built == evaluate_slo("shop", "operated", slo, WORKBOOK, second, NOW, fired)
+        taken += sum(a is b for a, b in zip(built.windows, before.windows, strict=True))
+        taken += built.alerts is before.alerts
+    assert taken  # parts were taken over
