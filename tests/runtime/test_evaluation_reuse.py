@@ -22,7 +22,7 @@ from agent.model import (
     SpecSet,
 )
 from agent.probes.result import Reason
-from agent.runtime.evaluator import evaluate, node_requests
+from agent.runtime.evaluator import evaluate, evaluate_in_steps, node_requests
 from agent.slo.events import Counts, SliEvent, sli_events
 from agent.slo.status import Snapshot
 from agent.slo.status_memo import StatusMemo
@@ -246,3 +246,24 @@ def test_a_read_hands_back_the_counts_of_windows_nothing_changed(tmp_path: Path)
     others = [s for s in third if not s.startswith(f"{touched.name}/")]
     assert others
     assert all(third[s][label] is second[s][label] for s in others for label in third[s])
+
+
+async def test_evaluating_in_steps_hands_back_what_did_not_change(tmp_path: Path) -> None:
+    specs = _specs(0)
+    clock = Clock(1_790_000_005.0)
+    with SqliteStore(tmp_path / "store.db", clock=clock) as store:
+        for n in specs.nodes:
+            for k in range(30):
+                result = probe_result(clock.now - 600 + 20 * k, node=n.name, probe="authorize")
+                store.record(result, sli_events(n, result))
+        memo = StatusMemo()
+        first = await evaluate_in_steps(specs, store, clock.now, per_step=2, memo=memo)
+        second = await evaluate_in_steps(
+            specs, store, clock.now, previous=first, per_step=3, memo=memo
+        )
+        fresh = evaluate(specs, Fresh(store), clock.now, firing_before=first.firing_tiers())
+
+    assert second == fresh
+    assert memo.reused == len(second.slos())
+    assert all(a is b for a, b in zip(first.nodes, second.nodes, strict=True))
+    assert all(a is b for a, b in zip(first.slos(), second.slos(), strict=True))
