@@ -37,6 +37,7 @@ from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target
 from agent.schedule.shard import UNSHARDED, Shard, owned_specs
 from agent.slo.events import Counts
 from agent.slo.status import Snapshot
+from agent.slo.status_memo import StatusMemo
 from agent.tracing.api import NO_TRACING, Tracer
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class Agent:
         self.fanout = ExportFanout(exporters, telemetry)
         self.snapshot: Snapshot | None = None
         self.held_tiers = HeldTiers(store)  # firing alert tiers, across restarts
+        self.statuses = StatusMemo()  # the last evaluation's statuses, reused where unchanged
         self.evaluated = asyncio.Event()  # set by the first evaluation
         self.last_reload_error: str | None = None
         self._fingerprint: Fingerprint = source.fingerprint()
@@ -236,6 +238,7 @@ class Agent:
             certificates=self.pipeline.certificates.expiries(),
             pause=FIRST_PAUSE if first else 1.0,
             firing_before=await self.held_tiers.restore() if first else None,
+            memo=self.statuses,
         )
         failures = self.pipeline.failures
         snapshot = dataclasses.replace(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import partial
 from typing import Protocol
 
 from agent.model import Node, PrometheusSli, SpecSet
@@ -14,6 +15,7 @@ from agent.slo.certificates import ProbeKey, certificate_statuses
 from agent.slo.evaluate import evaluate_node, evaluate_slo
 from agent.slo.events import Counts, series_key
 from agent.slo.status import JourneyStatus, NodeStatus, SloKey, Snapshot, TierKey
+from agent.slo.status_memo import StatusMemo
 from agent.slo.windows import required_ranges
 
 
@@ -32,6 +34,7 @@ def evaluate(
     external: Mapping[str, Mapping[str, Counts]] | None = None,
     firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
     certificates: Mapping[ProbeKey, float] | None = None,
+    memo: StatusMemo | None = None,
 ) -> Snapshot:
     """Evaluate every SLO of ``specs`` at ``now``.
 
@@ -41,16 +44,23 @@ def evaluate(
     from either is no data. ``firing_before`` holds the tiers that fired at the evaluation
     before (``Snapshot.firing_tiers``): a short window without data does not end them
     (:mod:`agent.slo.alerts`). ``certificates`` holds the last peer-certificate expiry per
-    (node, probe) (:class:`agent.runtime.certificates.CertificateBook`).
+    (node, probe) (:class:`agent.runtime.certificates.CertificateBook`). ``memo`` holds the
+    statuses of the evaluation before (:mod:`agent.slo.status_memo`): those whose inputs did
+    not change are handed back; the snapshot equals the one built without it.
     """
     external = external or {}
     before = firing_before or {}
     nodes = specs.nodes
     statuses = []
+    if memo is not None:
+        memo.start()
     for i in range(0, len(nodes), READ_NODES):  # the store's lock is held one read at a time
         part = nodes[i : i + READ_NODES]
-        statuses += node_statuses(specs, part, store.sums_many, now, external, before)
-    journeys = journey_statuses(specs, store.sums_many(journey_requests(specs, now)), now, before)
+        statuses += node_statuses(specs, part, store.sums_many, now, external, before, memo)
+    journey_sums = store.sums_many(journey_requests(specs, now))
+    journeys = journey_statuses(specs, journey_sums, now, before, memo)
+    if memo is not None:
+        memo.finish()
     return Snapshot(
         evaluated_at=now,
         nodes=tuple(statuses),
@@ -94,10 +104,11 @@ def node_statuses(
     now: float,
     external: Sums,
     before: Mapping[SloKey, Collection[TierKey]],
+    memo: StatusMemo | None = None,
 ) -> list[NodeStatus]:
     """The statuses of ``nodes``, their store sums read with one ``read`` call."""
     sums = read(node_requests(specs, nodes, now))
-    return statuses_from(specs, nodes, sums, now, external, before)
+    return statuses_from(specs, nodes, sums, now, external, before, memo)
 
 
 def statuses_from(
@@ -107,6 +118,7 @@ def statuses_from(
     now: float,
     external: Sums,
     before: Mapping[SloKey, Collection[TierKey]],
+    memo: StatusMemo | None = None,
 ) -> list[NodeStatus]:
     statuses = []
     for node in nodes:
@@ -114,31 +126,33 @@ def statuses_from(
         for slo in node.slos:
             measured = external if isinstance(slo.sli, PrometheusSli) else sums
             counts[slo.name] = measured.get(series_key(node.name, slo.name), {})
-        statuses.append(evaluate_node(node, specs.windows_for(node), counts, now, before))
+        windows = specs.windows_for(node)
+        statuses.append(evaluate_node(node, windows, counts, now, before, memo))
     return statuses
 
 
 def journey_statuses(
-    specs: SpecSet, sums: Sums, now: float, before: Mapping[SloKey, Collection[TierKey]]
+    specs: SpecSet,
+    sums: Sums,
+    now: float,
+    before: Mapping[SloKey, Collection[TierKey]],
+    memo: StatusMemo | None = None,
 ) -> tuple[JourneyStatus, ...]:
-    return tuple(
-        JourneyStatus(
-            journey.name,
-            tuple(
-                evaluate_slo(
-                    journey.name,
-                    journey.mode_label,
-                    slo,
-                    specs.windows_for(journey),
-                    sums.get(series_key(journey.name, slo.name), {}),
-                    now,
-                    before.get(SloKey(journey.name, slo.name), frozenset()),
-                )
-                for slo in journey.slos
-            ),
-        )
-        for journey in specs.journeys
-    )
+    out = []
+    for journey in specs.journeys:
+        windows = specs.windows_for(journey)
+        slos = []
+        for slo in journey.slos:
+            counts = sums.get(series_key(journey.name, slo.name), {})
+            fired = before.get(SloKey(journey.name, slo.name), frozenset())
+            mode = journey.mode_label
+            build = partial(evaluate_slo, journey.name, mode, slo, windows, counts, now, fired)
+            if memo is None:
+                slos.append(build(None))
+            else:
+                slos.append(memo.slo(journey.name, mode, slo, windows, counts, now, fired, build))
+        out.append(JourneyStatus(journey.name, tuple(slos)))
+    return tuple(out)
 
 
 OWNERS_PER_STEP = 200
@@ -162,6 +176,7 @@ async def evaluate_in_steps(
     certificates: Mapping[ProbeKey, float] | None = None,
     pause: float = 1.0,
     firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
+    memo: StatusMemo | None = None,
 ) -> Snapshot:
     """:func:`evaluate` for a large spec set without starving the event loop.
 
@@ -175,23 +190,28 @@ async def evaluate_in_steps(
     ``pause``: the pause after a step as a fraction of the step's time (the agent's first
     evaluation, before it is ready, pauses :data:`FIRST_PAUSE`). ``firing_before``: the tiers
     firing before, when there is no ``previous`` (the agent's first evaluation after a start,
-    :mod:`agent.runtime.held_tiers`).
+    :mod:`agent.runtime.held_tiers`). ``memo``: see :func:`evaluate`.
     """
     external = external or {}
     before = previous.firing_tiers() if previous is not None else firing_before or {}
     nodes = specs.nodes
     statuses: list[NodeStatus] = []
+    if memo is not None:
+        memo.start()
     for i in range(0, len(nodes), per_step):
         part = nodes[i : i + per_step]
         started = time.monotonic()
         statuses += await asyncio.to_thread(
-            node_statuses, specs, part, store.sums_many, now, external, before
+            node_statuses, specs, part, store.sums_many, now, external, before, memo
         )
         await asyncio.sleep(pause * (time.monotonic() - started))
     journey_sums = await asyncio.to_thread(store.sums_many, journey_requests(specs, now))
+    journeys = journey_statuses(specs, journey_sums, now, before, memo)
+    if memo is not None:
+        memo.finish()
     return Snapshot(
         evaluated_at=now,
         nodes=tuple(statuses),
-        journeys=journey_statuses(specs, journey_sums, now, before),
+        journeys=journeys,
         certificates=certificate_statuses(specs, certificates or {}),
     )

@@ -6,10 +6,13 @@ period. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from agent.slo.events import Counts
 from agent.slo.sli import has_data
 
 
+@lru_cache(maxsize=256)  # a few objectives, asked for ~20 times per SLO per evaluation
 def error_allowance(objective: float) -> float:
     """The error ratio the objective allows: ``1 - objective`` (0.001 for 99.9%).
 

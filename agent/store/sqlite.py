@@ -94,7 +94,7 @@ from agent.store.sums import ProbeSums
 from agent.store.turns import TurnLock
 from agent.store.upkeep import Budget, StoreWork, Upkeep
 from agent.store.window_reads import WindowReads
-from agent.store.window_sums import FROZEN_AFTER, WindowSums
+from agent.store.window_sums import FROZEN_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -388,7 +388,7 @@ class SqliteStore:
             with self._db_lock:
                 conn = self._connection()
                 with self._pending_lock:
-                    begun = self._windows.begin(part, now, self._pending, fine=keep)
+                    begun = self._windows.begin(part, now, self._pending, fine=keep, track=track)
 
                 def range_sums(
                     names: list[str], los: list[int], hi: int, conn: sqlite3.Connection = conn
@@ -517,9 +517,9 @@ class SqliteStore:
     def _take_window_sums(self, conn: sqlite3.Connection) -> None:
         """Load the window sums the last clean close saved, deleting them in the same
         transaction; adopted only once that has committed."""
-        taken = WindowSums()
+        taken = self._windows.new_sums()
         loaded = self._write(conn, "resume window sums from", partial(saved_sums.take, into=taken))
-        self._windows.kept = taken
+        self._windows.adopt(taken)
         if loaded:
             log.info("resumed %d window sums saved at the last clean stop", loaded)
 

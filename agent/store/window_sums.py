@@ -16,7 +16,7 @@ covers pruned buckets. Pure: no I/O, no clock, no locking.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from agent.slo.events import Counts
@@ -79,9 +79,11 @@ class WindowSums:
     sum; between the two the caller reads the terms and adds them up (:func:`combine`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_forget: Callable[[list[str]], None] | None = None) -> None:
         self._kept: dict[str, dict[str, Kept]] = {}
         self.horizon: int | None = None  # the highest frozen horizon any kept sum reaches
+        # told the series whose sums are forgotten (their stored buckets may have changed)
+        self.on_forget = on_forget
 
     def plan(
         self, series: str, label: str, window: Range, horizon: int, *, use_kept: bool = True
@@ -109,8 +111,10 @@ class WindowSums:
             self.horizon = frozen[1]
 
     def forget(self, series: Iterable[str]) -> None:
-        for name in series:
+        names = list(series)
+        for name in names:
             self._kept.pop(name, None)
+        self._told(names)
 
     def own(self) -> Iterator[tuple[str, str, Kept]]:
         """Every sum kept for the evaluations themselves (no read track): series, label, sum."""
@@ -130,14 +134,22 @@ class WindowSums:
 
     def forget_below(self, minute: int) -> None:
         """Forget every kept sum that covers a bucket before ``minute`` (they were pruned)."""
-        for name in [s for s, kept in self._kept.items() if _reaches_below(kept, minute)]:
+        names = [s for s, kept in self._kept.items() if _reaches_below(kept, minute)]
+        for name in names:
             del self._kept[name]
+        self._told(names)
 
     def forget_inside(self, lo: int, hi: int, grain: int) -> None:
         """Forget every kept sum whose window starts inside ``(lo, hi)`` off a multiple of
         ``grain``: rolling that slice up moved some of its buckets before the window's start."""
-        for name in [s for s, kept in self._kept.items() if _starts_inside(kept, lo, hi, grain)]:
+        names = [s for s, kept in self._kept.items() if _starts_inside(kept, lo, hi, grain)]
+        for name in names:
             del self._kept[name]
+        self._told(names)
+
+    def _told(self, names: list[str]) -> None:
+        if names and self.on_forget is not None:
+            self.on_forget(names)
 
 
 def tracked(track: str, label: str) -> str:
