@@ -17,8 +17,10 @@ their mean wall ms or, with ``--checkpoint-every 0`` (SQLite's automatic checkpo
 before it had that thread), how many ran inside a flush or an upkeep step, seen in SQLite's WAL
 index (the ``-shm`` file: ``mxFrame`` and ``nBackfill``) read before and after each call.
 
-    .venv/bin/python -m bench.flush_cost /work/benchdata/h5000-28-now.db --checkpoint-every 0,2
-    .venv/bin/python -m bench.flush_cost /work/benchdata/h500-28-now.db --nodes 500
+    .venv/bin/python -m bench.flush_cost h5000-28-now.db h500-28-now.db empty --checkpoint-every 0,2
+
+Give it stores whose history ends now (``bench.history_shift`` moves a copy), so the flushes
+land in their newest minutes as the agent's do.
 
 ``--pragma cache_size=-65536`` (repeatable) sets a PRAGMA on the store's connection after it
 opens, to try a setting before it becomes the store's.

@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from agent.store.upkeep import PARTS
 from bench.harness import cpu_seconds, rss_bytes
 from bench.history_shift import shift_to
 from bench.targets import REPO, Nginx
@@ -122,7 +123,7 @@ def store_work(before: dict[str, float], after: dict[str, float]) -> dict[str, d
     between two scrapes, in milliseconds."""
     name = "slo_agent_store_work_seconds"
     out: dict[str, dict[str, float]] = {}
-    for part in ("write", "wait", "prune", "rollup"):
+    for part in PARTS:
         label = f'{{part="{part}"}}'
         ticks = _diff(before, after, f"{name}_count{label}")
         if not ticks:
