@@ -187,7 +187,7 @@ class ScaleResult:
     flush_lag_p99_s: float = 0.0
     flush_lag_max_bucket_s: float = 0.0
     cycles_skipped: dict[str, float] = field(default_factory=dict)
-    # store work per flush tick by part (write, wait, prune, rollup): mean and p99 bucket, ms
+    # store work per flush tick by part (write, wait, prune, rollup, checkpoint): mean, p99, ms
     store_work_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     metrics_ms: list[float] = field(default_factory=list)
     metrics_mb: float = 0.0
