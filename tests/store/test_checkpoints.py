@@ -15,7 +15,7 @@ import pytest
 
 from agent.slo.events import Counts
 from agent.store import SqliteStore
-from agent.store.checkpoints import BACKSTOP_PAGES, Checkpointer
+from agent.store.checkpoints import BACKSTOP_PAGES, RESTART_FRAMES, Checkpointer
 from tests.store.factories import BASE, events, probe_result
 
 SERIES = "shop/availability"
@@ -102,9 +102,9 @@ def test_a_log_that_outruns_the_thread_is_checkpointed_at_the_backstop(tmp_path:
     largest = 0
     with SqliteStore(db, checkpoint_every=3600.0, raw_success_every=timedelta(0)) as store:
         page_size = 4096
-        for i in range(200):  # ~250 pages a flush: past the backstop within 40 flushes
+        for i in range(60):  # ~450 pages a flush (a raw result a page): past the backstop
             for node in range(300):
-                result = probe_result(BASE + 60 * i, node=f"n{node:03d}", detail="x" * 200)
+                result = probe_result(BASE + 60 * i, node=f"n{node:03d}", detail="x" * 3000)
                 store.record(result, events((f"n{node:03d}/a", True)))
             store.flush()
             largest = max(largest, wal.stat().st_size)
@@ -154,3 +154,34 @@ def test_a_failing_checkpoint_is_counted_and_the_next_one_tries_again(tmp_path: 
 def test_a_negative_checkpoint_period_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="checkpoint_every"):
         SqliteStore(tmp_path / "store.db", checkpoint_every=-1.0)
+
+
+def test_a_long_log_is_restarted_so_the_next_writer_starts_it_over(tmp_path: Path) -> None:
+    db = tmp_path / "plain.db"
+    writer = sqlite3.connect(db, isolation_level=None)
+    try:
+        writer.execute("PRAGMA journal_mode = WAL")
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+        writer.execute("BEGIN")
+        rows = [(3000,)] * (RESTART_FRAMES + 500)  # a page a row: a log past RESTART_FRAMES
+        writer.executemany("INSERT INTO t (v) VALUES (zeroblob(?))", rows)
+        writer.execute("COMMIT")
+        checkpointer = Checkpointer(db, 0.01, lambda _: None)
+        try:
+            checkpointer.written()
+            for _ in range(2_000):  # bounded
+                if checkpointer.done:
+                    break
+                time.sleep(0.01)
+            assert checkpointer.done == 1
+            assert checkpointer.restarts == 1
+        finally:
+            checkpointer.close()
+        writer.execute("INSERT INTO t (v) VALUES (zeroblob(3000))")
+        # the log started over: it holds the last write's few pages, not thousands
+        _, frames, _ = writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert 0 < frames < 10
+        assert writer.execute("SELECT count(*) FROM t").fetchone()[0] == RESTART_FRAMES + 501
+    finally:
+        writer.close()
