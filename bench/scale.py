@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from agent.store.upkeep import PARTS
 from bench.harness import cpu_seconds, family_pids, rss_bytes
 from bench.history_shift import shift_to
 from bench.targets import REPO, Nginx
@@ -135,7 +136,7 @@ def store_work(before: dict[str, float], after: dict[str, float]) -> dict[str, d
     between two scrapes, in milliseconds."""
     name = "slo_agent_store_work_seconds"
     out: dict[str, dict[str, float]] = {}
-    for part in ("write", "wait", "prune", "rollup"):
+    for part in PARTS:
         label = f'{{part="{part}"}}'
         ticks = _diff(before, after, f"{name}_count{label}")
         if not ticks:
@@ -203,7 +204,7 @@ class ScaleResult:
     flush_lag_p99_s: float = 0.0
     flush_lag_max_bucket_s: float = 0.0
     cycles_skipped: dict[str, float] = field(default_factory=dict)
-    # store work per flush tick by part (write, wait, prune, rollup): mean and p99 bucket, ms
+    # store work per flush tick by part (write, wait, prune, rollup, checkpoint): mean, p99, ms
     store_work_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     metrics_ms: list[float] = field(default_factory=list)
     metrics_mb: float = 0.0

@@ -57,7 +57,7 @@ ended_at = excluded.ended_at, failures = excluded.failures
 
 def write(conn: sqlite3.Connection, batch: EvidencePending) -> int:
     """Write ``batch``; return the rows written."""
-    latency = list(batch.latency.rows())
+    latency = sorted(batch.latency.rows())  # in key order, as the buckets (queries.py)
     drills = [
         (d.drill.node, d.drill.fallback, d.started_at, int(d.ok), d.duration) for d in batch.drills
     ]

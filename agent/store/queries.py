@@ -75,9 +75,12 @@ def write_pending(
     and the series ids used (for ``ids`` to adopt once the transaction has committed)."""
     found = ids.resolve(conn, batch.sli, batch.probes)
     sli_id, probe_id = found.sli, found.probe
-    sli = [(sli_id[series], *rest) for series, *rest in batch.sli_rows()]
-    probes = [(probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_rows()]
-    reasons = [(probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_reason_rows()]
+    # in key order: each upsert's descent then shares the interior pages of the one before
+    sli = sorted((sli_id[series], *rest) for series, *rest in batch.sli_rows())
+    probes = sorted((probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_rows())
+    reasons = sorted(
+        (probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_reason_rows()
+    )
     results = [_result_row(r) for r in batch.results]
     conn.executemany(_UPSERT_SLI, sli)
     conn.executemany(_UPSERT_PROBE, probes)

@@ -35,8 +35,9 @@ i.e. handed to the operating system, but it is fsynced only when the WAL is chec
   successful flush: with a 1 s flush interval, at most about one second of results. Every
   flush that returned survives, and the file is never left half-written.
 * An operating-system crash or power loss can in addition roll back the transactions
-  committed since the last checkpoint (SQLite checkpoints about every 1000 pages written);
-  the file comes back consistent at an earlier transaction, never corrupt.
+  committed since the last checkpoint (taken in a thread of its own every 2 s while the store
+  is written, ``checkpoint_every``: :mod:`agent.store.checkpoints`); the file comes back
+  consistent at an earlier transaction, never corrupt.
 * A flush that fails (disk full, file locked) raises StoreError and keeps its data in memory;
   the next flush writes it. Buckets are never dropped from memory; raw results are capped at
   ``max_pending_results`` and the oldest are dropped beyond that (see ``dropped_results``).
@@ -50,7 +51,8 @@ Threads
 the other queries run in worker threads (the agent runs ``upkeep`` right after each ``flush``,
 in slices: :mod:`agent.store.upkeep`). ``record`` takes only a short in-memory lock; the SQLite
 connection has a lock of its own, granted in turn (:mod:`agent.store.turns`) and always taken
-before the in-memory one.
+before the in-memory one. Checkpoints of the write-ahead log run in a thread and a
+connection of their own, and hold neither lock.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ from agent.store.buckets import (
     first_minute_from,
     minute_of,
 )
+from agent.store.checkpoints import BACKSTOP_PAGES, CHECKPOINT_EVERY, Checkpointer
 from agent.store.evidence import DrillRun, DrillSummary, FailureRun, FailureRunTracker
 from agent.store.evidence_reads import EvidenceReads
 from agent.store.journey_reads import JourneyReads
@@ -125,6 +128,7 @@ class SqliteStore:
         raw_success_every: timedelta = RAW_SUCCESS_EVERY,
         clock: Callable[[], float] = time.time,
         resume_window_sums: bool = False,
+        checkpoint_every: float = CHECKPOINT_EVERY,
     ) -> None:
         """Open or create the store at ``path`` (parent directories are created).
 
@@ -135,6 +139,9 @@ class SqliteStore:
         Raw results keep every failure and change of outcome but only one success per probe per
         ``raw_success_every`` (0 keeps all); the buckets count every result. ``clock`` (unix
         seconds) tells which buckets are old enough for their sums to be kept between reads.
+        The write-ahead log is checkpointed in a thread of its own at most every
+        ``checkpoint_every`` seconds while the store is written (:mod:`agent.store.checkpoints`);
+        0 leaves it to SQLite, inside the commit that takes the log past 1,000 pages.
 
         ``resume_window_sums`` (the running agent only): take the window sums the last clean
         :meth:`close` saved (and delete them from the file), and save them again at close
@@ -143,6 +150,8 @@ class SqliteStore:
         """
         _require_positive("raw_retention", raw_retention)
         _require_positive("bucket_retention", bucket_retention)
+        if checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
         if min(prune_batch, prune_limit, max_pending_results, rollup_limit) < 1:
             raise ValueError(
                 "prune_batch, prune_limit, max_pending_results and rollup_limit must be >= 1"
@@ -174,13 +183,22 @@ class SqliteStore:
         # no longer match); one with it took them at open
         self._discard_saved = not resume_window_sums
         self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout, clock)
+        self._checkpointer: Checkpointer | None = None
         try:
+            if checkpoint_every > 0:
+                # the checkpointer's job, but for a log that outruns it
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+                self._checkpointer = Checkpointer(
+                    self.path, checkpoint_every, partial(self.work.add, "checkpoint"), busy_timeout
+                )
             if resume_window_sums:
                 self._take_window_sums(self._conn)
             self._failure_runs = FailureRunTracker(
                 self._read(self._conn, evidence_sql.open_failure_runs)
             )
         except BaseException:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             self._conn.close()
             raise
 
@@ -250,6 +268,7 @@ class SqliteStore:
             finally:
                 self.work.add("write", time.monotonic() - began)
             self._series_ids.adopt(ids)
+            self._wrote()
             self._dropped_results += batch.dropped_results
             horizon = self._windows.kept.horizon
             if horizon is not None:  # buckets written below it change sums kept for reads
@@ -279,6 +298,7 @@ class SqliteStore:
             self._windows.kept.forget_below(bucket_cutoff)
             release_free_pages(self._connection(), self.path, self._pruner.limit)
         self._roller.roll(minute_of(now))
+        self._wrote()
         return deleted
 
     def upkeep(self, now: float, seconds: float) -> bool:
@@ -290,7 +310,10 @@ class SqliteStore:
 
         The agent calls it right after each flush (:mod:`agent.store.upkeep`).
         """
-        return self._upkeep.run(now, Budget(seconds, self._closing.is_set))
+        try:
+            return self._upkeep.run(now, Budget(seconds, self._closing.is_set))
+        finally:
+            self._wrote()
 
     def take_work(self) -> dict[str, float]:
         """Seconds spent since the previous call writing flushes, waiting for the file to
@@ -323,6 +346,8 @@ class SqliteStore:
             self.flush()
             flushed = True
         finally:
+            if self._checkpointer is not None:  # SQLite's close checkpoints what is left
+                self._checkpointer.close()
             with self._db_lock, self._pending_lock:
                 conn, self._conn = self._conn, None
                 if conn is not None and flushed and self._resume_sums:
@@ -495,6 +520,7 @@ class SqliteStore:
         action = partial(evidence_sql.write_advisor_state, text=text)
         with self._db_lock:
             queries.in_transaction(self._connection(), self.path, "save the advisor state", action)
+        self._wrote()
 
     def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
         """The alert tiers saved by :meth:`save_firing_tiers` (:mod:`agent.store.firing_sql`)."""
@@ -508,6 +534,11 @@ class SqliteStore:
             queries.in_transaction(self._connection(), self.path, "save the firing tiers", action)
 
     # --- internals -------------------------------------------------------------------------
+
+    def _wrote(self) -> None:
+        """A write committed: a checkpoint may be due (:mod:`agent.store.checkpoints`)."""
+        if self._checkpointer is not None:
+            self._checkpointer.written()
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:

@@ -18,8 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-PARTS = ("write", "wait", "prune", "rollup")
-"""Kinds of store work: writing a flush, a flush waiting for the file, pruning, rolling up."""
+PARTS = ("write", "wait", "prune", "rollup", "checkpoint")
+"""Kinds of store work: writing a flush, a flush waiting for the file, pruning, rolling up,
+checkpointing the write-ahead log (in a thread of its own: :mod:`agent.store.checkpoints`)."""
 
 
 class StoreWork:

@@ -16,6 +16,7 @@ import pytest
 from agent.errors import StoreError
 from agent.slo.events import Counts
 from agent.store import SqliteStore
+from agent.store.checkpoints import CHECKPOINT_EVERY
 from tests.store import writer_process
 from tests.store.factories import BASE, events, probe_result
 
@@ -34,9 +35,12 @@ def parse(lines: list[str], progress: dict[str, int]) -> None:
             progress["flushes"] = progress.get("flushes", 0) + 1
 
 
+# the store's default, and checkpoints after about every flush (so kill -9 lands with pages
+# both in the file and in the log, or in the middle of a checkpoint)
+@pytest.mark.parametrize("checkpoint_every", [CHECKPOINT_EVERY, 0.05])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_kill_9_loses_nothing_acknowledged_and_at_most_one_flush_interval(
-    tmp_path: Path, seed: int
+    tmp_path: Path, seed: int, checkpoint_every: float
 ) -> None:
     rng = random.Random(seed)
     kill_after_flushes = rng.randint(2, 4)
@@ -50,6 +54,7 @@ def test_kill_9_loses_nothing_acknowledged_and_at_most_one_flush_interval(
         str(FLUSH_INTERVAL),
         str(PACE),
         "30",
+        str(checkpoint_every),
     ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)
     progress = {"R": 0, "F": 0}

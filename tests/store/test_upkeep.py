@@ -194,8 +194,15 @@ def test_store_work_is_summed_by_part_until_taken() -> None:
     work.add("write", 0.25)
     work.add("write", 0.5)
     work.add("rollup", 1.0)
-    assert work.take() == {"write": 0.75, "wait": 0.0, "prune": 0.0, "rollup": 1.0}
-    assert work.take() == {"write": 0.0, "wait": 0.0, "prune": 0.0, "rollup": 0.0}
+    work.add("checkpoint", 0.125)
+    assert work.take() == {
+        "write": 0.75,
+        "wait": 0.0,
+        "prune": 0.0,
+        "rollup": 1.0,
+        "checkpoint": 0.125,
+    }
+    assert work.take() == dict.fromkeys(("write", "wait", "prune", "rollup", "checkpoint"), 0.0)
 
 
 def test_a_read_of_many_series_in_parts_counts_each_run_once_flushed_or_not(

@@ -1,8 +1,9 @@
 """A process that records SLI events at a steady pace and flushes periodically.
 
-Usage: ``python writer_process.py DB FLUSH_INTERVAL PACE MAX_SECONDS``. After each record it
-prints ``R <recorded so far>``, after each flush ``F <recorded so far>`` (everything recorded
-is then on disk); line-buffered, so a reader sees each line as soon as it is written. Event
+Usage: ``python writer_process.py DB FLUSH_INTERVAL PACE MAX_SECONDS [CHECKPOINT_EVERY]``.
+After each record it prints ``R <recorded so far>``, after each flush ``F <recorded so far>``
+(everything recorded is then on disk); line-buffered, so a reader sees each line as soon as it
+is written. Event
 ``i`` (0-based) is bad when ``i % 7 == 0``. Runs until killed, or MAX_SECONDS at most.
 """
 
@@ -15,6 +16,7 @@ from datetime import timedelta
 from agent.probes.result import Observation, Outcome, ProbeResult, Reason
 from agent.slo.events import SliEvent
 from agent.store import SqliteStore
+from agent.store.checkpoints import CHECKPOINT_EVERY
 
 SERIES = "shop/availability"
 START = 1_700_000_040.0
@@ -22,7 +24,9 @@ START = 1_700_000_040.0
 
 def main(argv: list[str]) -> int:
     path, interval, pace, max_seconds = argv[1], float(argv[2]), float(argv[3]), float(argv[4])
-    store = SqliteStore(path, raw_success_every=timedelta(0))  # every result, to count them
+    every = float(argv[5]) if len(argv) > 5 else CHECKPOINT_EVERY
+    # every result kept, to count them
+    store = SqliteStore(path, raw_success_every=timedelta(0), checkpoint_every=every)
     recorded = 0
     now = time.monotonic()
     deadline, next_flush = now + max_seconds, now + interval
