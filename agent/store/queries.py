@@ -74,10 +74,9 @@ def write_pending(
     """Upsert-add the buckets and append the raw results of ``batch``; return the rows written
     and the series ids used (for ``ids`` to adopt once the transaction has committed)."""
     found = ids.resolve(conn, batch.sli, batch.probes)
-    sli_id, probe_id = found.sli, found.probe
-    sli = [(sli_id[series], *rest) for series, *rest in batch.sli_rows()]
-    probes = [(probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_rows()]
-    reasons = [(probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_reason_rows()]
+    sli = batch.sli_rows(found.sli)
+    probes = batch.probe_rows(found.probe)
+    reasons = batch.probe_reason_rows(found.probe)
     results = [_result_row(r) for r in batch.results]
     conn.executemany(_UPSERT_SLI, sli)
     conn.executemany(_UPSERT_PROBE, probes)
@@ -85,7 +84,7 @@ def write_pending(
     conn.executemany(_INSERT_RESULT, results)
     written = len(sli) + len(probes) + len(reasons) + len(results)
     written += journeys.write(conn, batch.journeys)
-    return written + evidence_sql.write(conn, batch.evidence), found
+    return written + evidence_sql.write(conn, batch.evidence, batch.latency_rows()), found
 
 
 def delete_results_before(conn: sqlite3.Connection, cutoff: float, room: int) -> int:
