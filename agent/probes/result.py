@@ -65,7 +65,7 @@ class ProbeResult(NamedTuple):
 
     @property
     def ok(self) -> bool:
-        return self.observation.ok
+        return self.observation.outcome is Outcome.SUCCESS  # not .ok: one call less per read
 
     @property
     def duration(self) -> float:
