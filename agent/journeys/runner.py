@@ -13,7 +13,6 @@ The runner never raises for anything a target does; the clock (wall time, for
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -145,8 +144,7 @@ class JourneyRunner:
                 if observation.ok and plan.captures:
                     captured, problem = capture_values(plan.captures, body)
                     if problem is not None:
-                        observation = dataclasses.replace(
-                            observation,
+                        observation = observation._replace(
                             outcome=Outcome.FAILURE,
                             reason=Reason.ASSERTION,
                             detail=problem,

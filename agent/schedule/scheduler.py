@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -80,14 +80,13 @@ class Target:
 
     node: Node
     probe: Probe
+    # Read on every run (back-off): set once here rather than built by a property each time.
+    key: str = field(init=False, compare=False, repr=False)
+    interval: timedelta = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.node.name}/{self.probe.name}"
-
-    @property
-    def interval(self) -> timedelta:
-        return self.probe.interval
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.node.name}/{self.probe.name}")
+        object.__setattr__(self, "interval", self.probe.interval)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from agent.model import Node, ProbeSli
 from agent.probes.result import Outcome, ProbeResult, Reason
@@ -30,8 +31,9 @@ class Counts:
         return self.total - self.bad
 
 
-@dataclass(frozen=True, slots=True)
-class SliEvent:
+class SliEvent(NamedTuple):
+    """One SLO's verdict on one run (a NamedTuple: one or more are built per run)."""
+
     series: str  # "<node>/<slo>", the store's key for this SLO's buckets
     good: bool
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from agent.probes.result import ProbeResult, Reason
+from agent.probes.result import Outcome, ProbeResult, Reason
 from agent.slo.events import Counts, SliEvent
 from agent.store.evidence import EvidencePending
 from agent.store.journeys import JourneyPending
+from agent.store.latency import LatencyHistogram, bucket_of
+
+ProbeKey = tuple[str, str]  # node, probe
 
 # Minute bounds standing in for an infinite range end.
 MIN_MINUTE = -(2**62)
@@ -116,26 +119,36 @@ class ProbeCounts:
 
 
 class ProbeTally:
-    """A mutable probe bucket being filled: run count, failures by reason, duration sum."""
+    """A mutable probe bucket being filled: run count, failures by reason, duration sum, and
+    the latency histogram of its successful runs (bucket index -> runs, see
+    :mod:`agent.store.latency`), so one lookup per result serves both."""
 
-    __slots__ = ("duration_sum", "failures", "reasons", "total")
+    __slots__ = ("duration_sum", "failures", "latency", "reasons", "total")
 
     def __init__(self) -> None:
         self.total = 0
         self.failures = 0
         self.duration_sum = 0.0
         self.reasons: dict[Reason, int] = {}  # failures by reason: rows, not columns
+        self.latency: dict[int, int] = {}  # successful runs by latency bucket
 
     def add(self, result: ProbeResult) -> None:
+        observation = result.observation
+        duration = observation.duration
         self.total += 1
-        self.duration_sum += result.duration
-        if not result.ok:
-            self.failures += 1
-            reason = result.observation.reason
-            if reason is Reason.OK:  # a failure that names no reason is a generic error
-                reason = Reason.ERROR
-            reasons = self.reasons
-            reasons[reason] = reasons.get(reason, 0) + 1
+        self.duration_sum += duration
+        if observation.outcome is Outcome.SUCCESS:
+            # failed runs say nothing about answer latency
+            index = bucket_of(duration)
+            latency = self.latency
+            latency[index] = latency.get(index, 0) + 1
+            return
+        self.failures += 1
+        reason = observation.reason
+        if reason is Reason.OK:  # a failure that names no reason is a generic error
+            reason = Reason.ERROR
+        reasons = self.reasons
+        reasons[reason] = reasons.get(reason, 0) + 1
 
     def merge(self, other: ProbeTally) -> None:
         self.total += other.total
@@ -143,6 +156,8 @@ class ProbeTally:
         self.duration_sum += other.duration_sum
         for reason, n in other.reasons.items():
             self.reasons[reason] = self.reasons.get(reason, 0) + n
+        for index, n in other.latency.items():
+            self.latency[index] = self.latency.get(index, 0) + n
 
     def counts(self) -> ProbeCounts:
         return ProbeCounts(self.total, self.failures, self.duration_sum, dict(self.reasons))
@@ -164,7 +179,7 @@ class Pending:
         self.results: deque[ProbeResult] = deque(maxlen=max_results)
         self.dropped_results = 0
         self.journeys = JourneyPending(max_results)
-        self.evidence = EvidencePending()  # latency histograms, drill and failure runs
+        self.evidence = EvidencePending()  # drill and failure runs (latency: in ``probes``)
 
     def __bool__(self) -> bool:
         return bool(self.sli or self.probes or self.results or self.journeys or self.evidence)
@@ -182,7 +197,6 @@ class Pending:
         if tally is None:
             tally = tallies[minute] = ProbeTally()
         tally.add(result)
-        self.evidence.latency.add(minute, result)
         if not keep_raw:
             return
         if len(self.results) == self.results.maxlen:
@@ -274,28 +288,58 @@ class Pending:
                     tallies.setdefault(minute, ProbeTally()).merge(tally)
         return {minute: tally.counts() for minute, tally in tallies.items()}
 
+    def latency_minutes(self, node: str, lo: int, hi: int) -> dict[int, LatencyHistogram]:
+        """Minute -> this buffer's latency histogram of ``node`` (all probes) in ``[lo, hi)``."""
+        out: dict[int, LatencyHistogram] = {}
+        for (name, _), minutes in self.probes.items():
+            if name != node:
+                continue
+            for minute, tally in minutes.items():
+                if lo <= minute < hi and tally.latency:
+                    histogram = LatencyHistogram(dict(tally.latency))
+                    out[minute] = out[minute] + histogram if minute in out else histogram
+        return out
+
     def series_below(self, minute: int) -> list[str]:
         """The series with a bucket before ``minute`` in this buffer."""
         return [series for series, minutes in self.sli.items() if min(minutes) < minute]
 
-    # --- rows for the writer ---------------------------------------------------------------
+    # --- rows for the writer, with the series ids the file knows them by ------------------
 
-    def sli_rows(self) -> Iterator[tuple[str, int, int, int]]:
-        for series, minutes in self.sli.items():
-            for minute, (total, bad) in minutes.items():
-                yield series, minute, total, bad
+    def sli_rows(self, ids: Mapping[str, int]) -> list[tuple[int, int, int, int]]:
+        """``(series id, minute, total, bad)``: one row per SLI bucket."""
+        return [
+            (ids[series], minute, total, bad)
+            for series, minutes in self.sli.items()
+            for minute, (total, bad) in minutes.items()
+        ]
 
-    def probe_rows(self) -> Iterator[tuple[str, str, int, int, int, float]]:
-        for (node, probe), tallies in self.probes.items():
-            for minute, t in tallies.items():
-                yield (node, probe, minute, t.total, t.failures, t.duration_sum)
+    def probe_rows(self, ids: Mapping[ProbeKey, int]) -> list[tuple[int, int, int, int, float]]:
+        """``(probe id, minute, total, failures, duration sum)``: one row per probe bucket."""
+        return [
+            (ids[key], minute, t.total, t.failures, t.duration_sum)
+            for key, tallies in self.probes.items()
+            for minute, t in tallies.items()
+        ]
 
-    def probe_reason_rows(self) -> Iterator[tuple[str, str, int, str, int]]:
-        """``(node, probe, minute, reason, failures)``: one row per reason seen in a minute."""
-        for (node, probe), tallies in self.probes.items():
-            for minute, t in tallies.items():
-                for reason, n in t.reasons.items():
-                    yield (node, probe, minute, reason.value, n)
+    def probe_reason_rows(self, ids: Mapping[ProbeKey, int]) -> list[tuple[int, int, str, int]]:
+        """``(probe id, minute, reason, failures)``: one row per reason seen in a minute."""
+        return [
+            (ids[key], minute, reason.value, n)
+            for key, tallies in self.probes.items()
+            for minute, t in tallies.items()
+            for reason, n in t.reasons.items()
+        ]
+
+    def latency_rows(self) -> list[tuple[str, str, int, int, int]]:
+        """``(node, probe, minute, bucket, runs)``: one row per latency bucket seen in a
+        minute."""
+        return [
+            (node, probe, minute, index, n)
+            for (node, probe), tallies in self.probes.items()
+            for minute, t in tallies.items()
+            for index, n in t.latency.items()
+        ]
 
 
 class RawSampler:

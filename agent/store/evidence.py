@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from agent.probes.result import ProbeResult
-from agent.store.latency import LatencyPending
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,36 +48,39 @@ class FailureRun:
 
 
 class EvidencePending:
-    """Evidence recorded since the last flush: latency tallies, drill runs, and the latest
-    state of each failure run that changed (a run is written again as it grows and ends)."""
+    """Evidence recorded since the last flush: drill runs, and the latest state of each failure
+    run that changed (a run is written again as it grows and ends). Latency histograms are
+    counted with the probe buckets (:class:`agent.store.buckets.ProbeTally`)."""
 
-    __slots__ = ("drills", "failure_runs", "latency")
+    __slots__ = ("drills", "failure_runs")
 
     def __init__(self) -> None:
-        self.latency = LatencyPending()
         self.drills: list[DrillRun] = []
         self.failure_runs: dict[tuple[str, str, float], FailureRun] = {}
 
     def __bool__(self) -> bool:
-        return bool(self.latency or self.drills or self.failure_runs)
+        return bool(self.drills or self.failure_runs)
 
     def absorb(self, newer: EvidencePending) -> None:
-        self.latency.absorb(newer.latency)
         self.drills.extend(newer.drills)
         self.failure_runs.update(newer.failure_runs)  # the newer state of a run wins
 
 
 class FailureRunTracker:
     """Follows each probe's runs of consecutive failures as results arrive (in start order per
-    probe); costs one dictionary lookup per successful run."""
+    probe); a successful run costs one test while no probe is failing, one dictionary lookup
+    otherwise."""
 
     def __init__(self, open_runs: Iterable[FailureRun] = ()) -> None:
         self._open: dict[tuple[str, str], FailureRun] = {(r.node, r.probe): r for r in open_runs}
 
     def observe(self, result: ProbeResult, pending: EvidencePending) -> None:
+        ok = result.ok
+        if ok and not self._open:  # the common case: no run of failures to end
+            return
         key = (result.node, result.probe)
         current = self._open.get(key)
-        if result.ok:
+        if ok:
             if current is not None:
                 del self._open[key]
                 ended = replace(current, end=result.started_at)

@@ -46,7 +46,7 @@ class EvidenceReads:
                 out[minute] = out[minute] + histogram if minute in out else histogram
             return out
 
-        return self._read_with(lambda p: p.evidence.latency.node_minutes(node, lo, hi), read)
+        return self._read_with(lambda p: p.latency_minutes(node, lo, hi), read)
 
     def drill_runs(self, node: str, start: float, end: float) -> list[DrillRun]:
         """Every drill run of ``node``'s fallbacks started in ``[start, end)``, oldest first."""
@@ -97,7 +97,7 @@ class EvidenceReads:
         buckets are rolled up (see :func:`evidence_sql.minute_volume`)."""
 
         def take(p: Pending) -> tuple[dict[int, ProbeCounts], dict[int, LatencyHistogram]]:
-            return p.probe_minutes(node, lo, hi), p.evidence.latency.node_minutes(node, lo, hi)
+            return p.probe_minutes(node, lo, hi), p.latency_minutes(node, lo, hi)
 
         def read(
             conn: sqlite3.Connection,

@@ -4,7 +4,7 @@ drill runs and failure runs. Each function runs its statements on a connection i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from agent.probes.result import Reason
 from agent.store.buckets import MAX_MINUTE, TIERS, ProbeCounts, target
@@ -55,9 +55,13 @@ ended_at = excluded.ended_at, failures = excluded.failures
 """
 
 
-def write(conn: sqlite3.Connection, batch: EvidencePending) -> int:
-    """Write ``batch``; return the rows written."""
-    latency = sorted(batch.latency.rows())  # in key order, as the buckets (queries.py)
+def write(
+    conn: sqlite3.Connection,
+    batch: EvidencePending,
+    latency: Sequence[tuple[str, str, int, int, int]],
+) -> int:
+    """Write ``batch`` and the ``latency`` rows ``(node, probe, minute, bucket, runs)``; return
+    the rows written."""
     drills = [
         (d.drill.node, d.drill.fallback, d.started_at, int(d.ok), d.duration) for d in batch.drills
     ]

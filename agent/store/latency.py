@@ -8,17 +8,16 @@ known to the bucket: "p99 at most 700ms, above 600ms" (:class:`LatencyRange`). T
 10^k), so every multiple of 50 ms up to 500 ms, of 100 ms up to 1 s, and so on, is a bound:
 a threshold written that way (``latency_under: 400ms``) is compared exactly.
 
-Adding a run is a bisect and an increment. Pure: no I/O, no clock.
+Adding a run is a bisect and an increment; the histograms not yet written are kept with the
+probe buckets (:class:`agent.store.buckets.ProbeTally`). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from agent.probes.result import ProbeResult
 
 _STEPS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0, 9.0)
 
@@ -90,54 +89,3 @@ def bucket_range(index: int) -> LatencyRange:
     lower = LATENCY_BOUNDS[index - 1] if index > 0 else 0.0
     upper = LATENCY_BOUNDS[index] if index < OVERFLOW else math.inf
     return LatencyRange(lower, upper)
-
-
-class LatencyPending:
-    """Histograms being filled: (node, probe) -> minute -> bucket index -> successful runs."""
-
-    __slots__ = ("tallies",)
-
-    def __init__(self) -> None:
-        self.tallies: dict[tuple[str, str], dict[int, dict[int, int]]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.tallies)
-
-    def add(self, minute: int, result: ProbeResult) -> None:
-        """Count ``result`` if it succeeded (failed runs say nothing about answer latency)."""
-        if not result.ok:
-            return
-        key = (result.node, result.probe)
-        minutes = self.tallies.get(key)
-        if minutes is None:
-            minutes = self.tallies[key] = {}
-        buckets = minutes.get(minute)
-        if buckets is None:
-            buckets = minutes[minute] = {}
-        index = bisect_left(LATENCY_BOUNDS, result.duration)
-        buckets[index] = buckets.get(index, 0) + 1
-
-    def absorb(self, newer: LatencyPending) -> None:
-        for key, minutes in newer.tallies.items():
-            mine = self.tallies.setdefault(key, {})
-            for minute, buckets in minutes.items():
-                target = mine.setdefault(minute, {})
-                for index, n in buckets.items():
-                    target[index] = target.get(index, 0) + n
-
-    def node_minutes(self, node: str, lo: int, hi: int) -> dict[int, LatencyHistogram]:
-        """Minute -> the histogram of ``node`` (all probes) for minutes in ``[lo, hi)``."""
-        out: dict[int, LatencyHistogram] = {}
-        for (name, _), minutes in self.tallies.items():
-            if name != node:
-                continue
-            for minute, buckets in minutes.items():
-                if lo <= minute < hi:
-                    out[minute] = out.get(minute, LatencyHistogram()) + LatencyHistogram(buckets)
-        return out
-
-    def rows(self) -> Iterator[tuple[str, str, int, int, int]]:
-        for (node, probe), minutes in self.tallies.items():
-            for minute, buckets in minutes.items():
-                for index, n in buckets.items():
-                    yield node, probe, minute, index, n

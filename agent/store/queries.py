@@ -74,13 +74,10 @@ def write_pending(
     """Upsert-add the buckets and append the raw results of ``batch``; return the rows written
     and the series ids used (for ``ids`` to adopt once the transaction has committed)."""
     found = ids.resolve(conn, batch.sli, batch.probes)
-    sli_id, probe_id = found.sli, found.probe
     # in key order: each upsert's descent then shares the interior pages of the one before
-    sli = sorted((sli_id[series], *rest) for series, *rest in batch.sli_rows())
-    probes = sorted((probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_rows())
-    reasons = sorted(
-        (probe_id[(node, probe)], *rest) for node, probe, *rest in batch.probe_reason_rows()
-    )
+    sli = sorted(batch.sli_rows(found.sli))
+    probes = sorted(batch.probe_rows(found.probe))
+    reasons = sorted(batch.probe_reason_rows(found.probe))
     results = [_result_row(r) for r in batch.results]
     conn.executemany(_UPSERT_SLI, sli)
     conn.executemany(_UPSERT_PROBE, probes)
@@ -88,7 +85,8 @@ def write_pending(
     conn.executemany(_INSERT_RESULT, results)
     written = len(sli) + len(probes) + len(reasons) + len(results)
     written += journeys.write(conn, batch.journeys)
-    return written + evidence_sql.write(conn, batch.evidence), found
+    latency = sorted(batch.latency_rows())  # in key order, as the buckets above
+    return written + evidence_sql.write(conn, batch.evidence, latency), found
 
 
 def delete_results_before(conn: sqlite3.Connection, cutoff: float, room: int) -> int:

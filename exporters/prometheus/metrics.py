@@ -177,18 +177,21 @@ class AgentMetrics:
         trace_id: str | None = None,
     ) -> None:
         obs = result.observation
-        key = (node.name, result.probe, node.mode.value, obs.outcome.value, obs.reason.value)
+        # StrEnum members hash and compare as their values, so the key finds the cells without
+        # reading ``.value`` (a property call each) on every run; the cells get plain strings.
+        key = (node.name, result.probe, node.mode, obs.outcome, obs.reason)
         with self._tallies.lock:
             cells = self._result_cells.get(key)
             if cells is None:
-                cells = (self.probe_results.cell(key), self.probe_duration.cell(key[:3]))
+                labels = tuple(str(value) for value in key)
+                cells = (self.probe_results.cell(labels), self.probe_duration.cell(labels[:3]))
                 self._result_cells[key] = cells
             cells[0][0] += 1
             if trace_id is None:
                 cells[1].observe(obs.duration)
             else:  # shown in OpenMetrics exposition only
                 cells[1].observe(obs.duration, {"trace_id": trace_id})
-            self._count_events(events, node.mode.value)
+            self._count_events(events, node.mode)
 
     def observe_journey(
         self,
@@ -218,7 +221,7 @@ class AgentMetrics:
             cells = self._sli_cells.get(sli_key)
             if cells is None:
                 node_name, slo_name = event.series.split("/", 1)
-                labels = (node_name, slo_name, mode)
+                labels = (node_name, slo_name, str(mode))
                 cells = (self.sli_events.cell(labels), self.sli_bad_events.cell(labels))
                 self._sli_cells[sli_key] = cells
             cells[0][0] += 1

@@ -14,6 +14,7 @@ from agent.store.buckets import (
     first_minute_from,
     minute_of,
 )
+from agent.store.latency import LatencyHistogram, bucket_of
 from tests.store.factories import BASE, events, probe_result
 
 
@@ -68,10 +69,31 @@ def test_failures_are_counted_by_reason_in_rows_of_the_reasons_seen() -> None:
     pending.add(probe_result(BASE + 2, reason=Reason.TIMEOUT), ())
     pending.add(probe_result(BASE + 3), ())
     minute = int(BASE // 60)
-    assert sorted(pending.probe_reason_rows()) == [
-        ("shop", "home", minute, "status", 2),
-        ("shop", "home", minute, "timeout", 1),
+    assert sorted(pending.probe_reason_rows({("shop", "home"): 7})) == [
+        (7, minute, "status", 2),
+        (7, minute, "timeout", 1),
     ]
+
+
+def test_the_latency_of_successful_runs_is_counted_with_their_probe_bucket() -> None:
+    pending = Pending(max_results=10)
+    pending.add(probe_result(BASE, duration=0.2), ())
+    pending.add(probe_result(BASE + 1, duration=0.2), ())
+    pending.add(probe_result(BASE + 2, reason=Reason.TIMEOUT, duration=5.0), ())
+    pending.add(probe_result(BASE + 3, node="bank", duration=0.2), ())
+    newer = Pending(max_results=10)
+    newer.add(probe_result(BASE + 4, duration=0.7), ())
+    pending.absorb(newer)
+    minute = int(BASE // 60)
+    assert sorted(pending.latency_rows()) == [
+        ("bank", "home", minute, bucket_of(0.2), 1),
+        ("shop", "home", minute, bucket_of(0.2), 2),
+        ("shop", "home", minute, bucket_of(0.7), 1),
+    ]
+    assert pending.latency_minutes("shop", minute, minute + 1) == {
+        minute: LatencyHistogram({bucket_of(0.2): 2, bucket_of(0.7): 1})
+    }
+    assert pending.latency_minutes("shop", minute + 1, minute + 2) == {}
 
 
 def test_pending_merges_events_of_one_minute_into_one_bucket() -> None:
@@ -79,10 +101,10 @@ def test_pending_merges_events_of_one_minute_into_one_bucket() -> None:
     pending.add(probe_result(BASE + 1), events(("shop/a", True), ("shop/b", False)))
     pending.add(probe_result(BASE + 59), events(("shop/a", False), ("shop/b", False)))
     pending.add(probe_result(BASE + 60), events(("shop/a", True)))
-    assert sorted(pending.sli_rows()) == [
-        ("shop/a", int(BASE // 60), 2, 1),
-        ("shop/a", int(BASE // 60) + 1, 1, 0),
-        ("shop/b", int(BASE // 60), 2, 2),
+    assert sorted(pending.sli_rows({"shop/a": 1, "shop/b": 2})) == [
+        (1, int(BASE // 60), 2, 1),
+        (1, int(BASE // 60) + 1, 1, 0),
+        (2, int(BASE // 60), 2, 2),
     ]
 
 

@@ -32,7 +32,9 @@ def test_new_series_are_created_and_their_file_ids_adopted(tmp_path: Path) -> No
     conn.execute("INSERT INTO series (kind, name, part) VALUES ('sli', 'old/slo', '')")
     ids = SeriesIds()
     conn.execute("BEGIN")
-    found = ids.resolve(conn, ["a/availability", "old/slo"], [("a", "health")])
+    found = ids.resolve(
+        conn, dict.fromkeys(["a/availability", "old/slo"]), dict.fromkeys([("a", "health")])
+    )
     conn.execute("COMMIT")
     ids.adopt(found)
     stored = _stored(conn)
@@ -46,9 +48,11 @@ def test_new_series_are_created_and_their_file_ids_adopted(tmp_path: Path) -> No
 def test_known_series_ask_nothing_of_the_file(tmp_path: Path) -> None:
     conn = _connect(tmp_path)
     ids = SeriesIds()
-    ids.adopt(ids.resolve(conn, ["a/availability"], [("a", "health")]))
+    ids.adopt(
+        ids.resolve(conn, dict.fromkeys(["a/availability"]), dict.fromkeys([("a", "health")]))
+    )
     conn.execute("DELETE FROM series")  # a flush of known series must not look for them
-    again = ids.resolve(conn, ["a/availability"], [("a", "health")])
+    again = ids.resolve(conn, dict.fromkeys(["a/availability"]), dict.fromkeys([("a", "health")]))
     assert _stored(conn) == {}
     assert (again.sli, again.probe) == (ids.sli, ids.probe)
 
@@ -57,14 +61,14 @@ def test_ids_of_a_rolled_back_flush_are_not_kept(tmp_path: Path) -> None:
     conn = _connect(tmp_path)
     ids = SeriesIds()
     conn.execute("BEGIN")
-    lost = ids.resolve(conn, ["a/availability"], [])
+    lost = ids.resolve(conn, dict.fromkeys(["a/availability"]), dict.fromkeys([]))
     conn.execute("ROLLBACK")
     assert lost.sli  # found inside the transaction ...
     assert ids.sli == {}  # ... but not adopted
     # another series now takes the id the rolled-back one had
     conn.execute("INSERT INTO series (kind, name, part) VALUES ('sli', 'b/latency', '')")
     conn.execute("BEGIN")
-    found = ids.resolve(conn, ["a/availability", "b/latency"], [])
+    found = ids.resolve(conn, dict.fromkeys(["a/availability", "b/latency"]), dict.fromkeys([]))
     conn.execute("COMMIT")
     ids.adopt(found)
     stored = _stored(conn)
