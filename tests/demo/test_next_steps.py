@@ -16,7 +16,6 @@ from pathlib import Path
 import httpx
 
 from agent.demo.next_steps import next_steps
-from tests.support.net import free_port
 
 STEPS = ("Status page:", "Node pages:", "Budgets:", "Advice:", "Alert rules:", "Dashboards:")
 
@@ -36,8 +35,12 @@ def _lines_until(proc: subprocess.Popen[str], marker: str, within: float) -> lis
         lines.append(line.rstrip("\n"))
         if line.strip().startswith(marker):
             return lines
+    # the process ended (or the time is up): say what it wrote on stderr, if it ended
+    err = proc.stderr.read()[-4000:] if proc.poll() is not None and proc.stderr else ""
     raise AssertionError(
-        f"no line starting with {marker!r} within {within} s:\n" + "\n".join(lines)
+        f"no line starting with {marker!r} within {within} s:\n"
+        + "\n".join(lines)
+        + (f"\nexit {proc.returncode}, stderr:\n{err}" if err else "")
     )
 
 
@@ -50,11 +53,11 @@ def _command(lines: list[str], step: str) -> list[str]:
 
 
 def test_the_printed_commands_work_while_the_demo_runs(tmp_path: Path) -> None:
-    port = free_port()
+    # port 0: the agent takes a free port after the ecosystem took its own (a port picked
+    # beforehand could be handed to one of the ecosystem's servers in between)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent", "demo", "--duration", "60s", "--listen",
-         f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "agent", "demo", "--duration", "60s", "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -62,7 +65,10 @@ def test_the_printed_commands_work_while_the_demo_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         lines = _lines_until(proc, "Traces:", within=60)
-        url = f"http://127.0.0.1:{port}"
+        page = next(x.strip() for x in lines if x.strip().startswith("Status page:"))
+        url = page.removeprefix("Status page:").strip().rstrip("/")
+        assert url.startswith("http://127.0.0.1:"), page
+        assert not url.endswith(":0"), page
         for step in STEPS:
             assert any(x.strip().startswith(step) for x in lines), step
         assert f"Status page:     {url}/" in [x.strip() for x in lines]
