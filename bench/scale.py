@@ -9,7 +9,10 @@ histogram, skipped runs, evaluation duration and count, store flush lag, cycles 
 store's work per flush tick by part). It is stopped with SIGTERM by PID, and the time it takes
 to exit is reported too (SIGKILL after ``--stop-timeout``). A ``--store`` copy is first moved
 in time so that its history ends now (:mod:`bench.history_shift`; ``--keep-times`` runs it as
-written, i.e. weeks old).
+written, i.e. weeks old). A first start on such a copy is an upgrade: the advisor finds no
+saved state and replays its reviews of the history (minutes at 10,000 SLOs); ``--warm-start
+SECONDS`` first runs the agent on the file until that replay is done, stops it, and measures
+the restart, as an agent that has run before (advisor state, window sums, firing tiers saved).
 
     .venv/bin/python -m bench.scale --nodes 500 --nodes 5000 --duration 180
 
@@ -109,6 +112,7 @@ def histogram(samples: dict[str, float], name: str) -> list[tuple[float, float]]
 
 
 REPLAYED = "advisor: replayed"
+REPLAY_BEGAN = "advisor: no saved state"
 
 
 def replay_seconds(lines: Sequence[str]) -> float | None:
@@ -196,6 +200,10 @@ class ScaleResult:
     # lag p99 per whole minute of the window (from the scrapes): the advisor's replay vs after
     lag_p99_by_minute_ms: list[float] = field(default_factory=list)
     advisor_replay_s: float | None = None  # how long the start-up replay took (its log line)
+    # --warm-start: the first start on the file ran this long (until its replay was done), and
+    # its replay took this long; the measured run is the restart after it
+    warm_start_s: float | None = None
+    warm_replay_s: float | None = None
     skipped: dict[str, float] = field(default_factory=dict)
     evaluations: float = 0.0
     evaluation_interval_s: float | None = None  # achieved: window / evaluations in it
@@ -294,6 +302,7 @@ def run_once(
     shift: bool = True,
     history_lag: float = 0.0,
     warmup: float = WARMUP,
+    warm_start: float = 0.0,
 ) -> ScaleResult:
     result = ScaleResult(
         nodes=nodes,
@@ -320,6 +329,9 @@ def run_once(
         base = f"http://127.0.0.1:{port}"
         # the launcher may be bench.traced_agent's, to attribute memory (bench.memory_soak)
         command = agent_command(specs, db, port, launcher, extra_args)
+        if warm_start > 0:  # a first start, stopped once its advisor replay is done
+            warm = _warm_up(command, agent_root, work, base, warm_start, stop_timeout)
+            result.warm_start_s, result.warm_replay_s = warm
         log = (work / "agent.log").open("wb")
         proc = subprocess.Popen(command, cwd=agent_root, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -338,6 +350,40 @@ def run_once(
                 print(f"agent log tail ({nodes} nodes):", *tail, sep="\n  ", file=sys.stderr)
     result.expected_runs_per_s = round(expected_rate(nodes, interval), 1)
     return result
+
+
+def _warm_up(
+    command: Sequence[str],
+    agent_root: Path,
+    work: Path,
+    base: str,
+    limit: float,
+    stop_timeout: float,
+) -> tuple[float, float | None]:
+    """Start the agent on its file and stop it (SIGTERM) once its advisor's start-up replay is
+    done (or none began within 30 s of ready, or ``limit`` seconds passed), as an agent that
+    has run before: its advisor state, window sums and firing tiers are then in the file.
+    Seconds it ran, and the replay's duration (None: no replay ended)."""
+    log_path = work / "warm.log"
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, cwd=agent_root, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            ready = _wait_ready(base, proc, limit=limit)
+            if ready is None:
+                raise RuntimeError(f"agent not ready: {log_path.read_text()[-2000:]}")
+            replayed: float | None = None
+            while time.monotonic() - started < limit and proc.poll() is None:
+                lines = log_path.read_text(errors="replace").splitlines()
+                replayed = replay_seconds(lines)
+                began = any(REPLAY_BEGAN in line for line in lines)
+                if replayed is not None or (not began and time.monotonic() - started > ready + 30):
+                    break
+                time.sleep(1.0)
+            time.sleep(5.0)  # the review after the replay saves the advisor's state
+        finally:
+            _stop(proc, stop_timeout)
+    return round(time.monotonic() - started, 1), replayed
 
 
 def _measure(
@@ -471,6 +517,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=WARMUP,
         help=f"seconds after ready before measuring (default {WARMUP:g})",
     )
+    parser.add_argument(
+        "--warm-start",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first start the agent on the file and stop it once its advisor's start-up replay"
+        " is done (at most SECONDS), then measure the restart: an agent that has run before"
+        " (default 0: measure the first start)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("agent_args", nargs="*", help="extra `slo-agent run` options (after --)")
     args = parser.parse_args(argv)
@@ -493,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shift=not args.keep_times,
             history_lag=args.history_lag,
             warmup=args.warmup,
+            warm_start=args.warm_start,
         )
         print(json.dumps(asdict(result)), flush=True)
         results.append(asdict(result))
