@@ -84,7 +84,9 @@ SELF = (
     "slo_agent_store_flush",
     "slo_agent_cycles_skipped",
     "slo_agent_store_work",
+    "slo_agent_metrics_read_timestamp",
 )
+READ_AT = "slo_agent_metrics_read_timestamp_seconds"  # when a body's counters were read
 
 
 def self_metrics(text: str) -> dict[str, float]:
@@ -186,6 +188,7 @@ class ScaleResult:
     startup_to_ready_s: float | None = None
     startup_cpu_s: float | None = None  # the agent's CPU seconds until /readyz answered
     processes: int = 1  # the agent and its probe workers: CPU and RSS are their sums
+    counter_window_s: float = 0.0  # what the counters' rates are over (see READ_AT)
     rss_max_mb: float = 0.0
     rss_last_mb: float = 0.0
     rss_minutes_mb: list[float] = field(default_factory=list)  # one sample a minute: flat?
@@ -434,16 +437,20 @@ def _measure(
     result.metrics_ms.append(round(elapsed * 1000))
     result.metrics_mb = round(len(body) / 2**20, 1)
     last = self_metrics(body.decode())
-    window = time.monotonic() - t0
+    wall = time.monotonic() - t0
     cpu = cpu_seconds(pids) - cpu0
+    # the counters' own window: with probe workers a body holds counters read at the scrape
+    # before (up to a scrape interval old), so the wall window would undercount rates
+    window = last[READ_AT] - first[READ_AT] if READ_AT in first and READ_AT in last else wall
+    result.counter_window_s = round(window, 1)
     runs = _diff(first, last, "slo_agent_probe_results_total")
     result.rss_max_mb = round(max(rss), 1)
     result.rss_last_mb = round(rss[-1], 1)
     result.rss_minutes_mb = [round(mb, 1) for mb in minutes]
     result.probe_runs = runs
     result.runs_per_s = round(runs / window, 1)
-    result.cpu_ms_per_run = round(1000 * cpu / runs, 2) if runs else 0.0
-    result.cores = round(cpu / window, 2)
+    result.cores = round(cpu / wall, 2)
+    result.cpu_ms_per_run = round(1000 * result.cores / result.runs_per_s, 2) if runs else 0.0
     result.lag_p50_ms = 1000 * quantile(first, last, lag, 0.50)
     result.lag_p99_ms = 1000 * quantile(first, last, lag, 0.99)
     result.lag_max_bucket_ms = 1000 * quantile(first, last, lag, 1.0)
