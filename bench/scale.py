@@ -450,7 +450,7 @@ def _measure(
     result.probe_runs = runs
     result.runs_per_s = round(runs / window, 1)
     result.cores = round(cpu / wall, 2)
-    result.cpu_ms_per_run = round(1000 * result.cores / result.runs_per_s, 2) if runs else 0.0
+    result.cpu_ms_per_run = round(1000 * (cpu / wall) / (runs / window), 2) if runs else 0.0
     result.lag_p50_ms = 1000 * quantile(first, last, lag, 0.50)
     result.lag_p99_ms = 1000 * quantile(first, last, lag, 0.99)
     result.lag_max_bucket_ms = 1000 * quantile(first, last, lag, 1.0)
