@@ -3,7 +3,7 @@ given, and how many cores the agent may use.
 
 An evaluation of thousands of SLOs shares the agent's interpreter with the probe loop: with
 10,000 SLOs and a month of history the scheduler's lag p99 reached 250 ms in one process,
-against 25 ms with the probes in worker processes (bench/RESULTS.md). So past
+against 5 ms with the probes in a worker process (bench/RESULTS.md). So past
 :data:`WORKERS_FROM_SLOS` SLOs, on a machine where the agent may use two cores or more, the
 probes run in one worker process and the agent's own interpreter is left to storing,
 evaluating and serving. One worker runs ~2,000 plain HTTP probes a second, far more than
