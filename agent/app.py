@@ -35,7 +35,7 @@ from agent.runtime.heap import limit_malloc_arenas, tune_collector
 from agent.runtime.source import SpecSource
 from agent.runtime.worker_count import WORKERS_FROM_SLOS, usable_cores, workers_for
 from agent.runtime.workers import WorkerSettings
-from agent.schedule.shard import UNSHARDED, Shard, split_warnings
+from agent.schedule.shard import UNSHARDED, Shard, owned_specs, split_warnings
 from agent.sources.prometheus import PrometheusSliSource
 from agent.store.lock import StoreLock
 from agent.store.sqlite import SqliteStore
@@ -238,7 +238,7 @@ def worker_settings(
     if options.probe_workers is not None:
         workers = options.probe_workers if options.probe_workers > 1 else 0
     else:
-        slos = sum(len(node.slos) for node in specs.nodes if options.shard.owns_node(node))
+        slos = sum(len(node.slos) for node in owned_specs(specs, options.shard).nodes)
         usable = cores()
         workers = workers_for(slos, usable)
         if workers:
