@@ -6,6 +6,7 @@ when and under which lock these run.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -152,22 +153,44 @@ def range_sums(
     series without any bucket there are left out.
 
     Names become series ids first, so that each range is one seek and scan per series in id
-    order, summed as it goes (a join on the names would sort every row it reads).
+    order, summed as it goes (a join on the names would sort every row it reads). Ranges that
+    end together nest, so each row is read once: the minutes between one start and the next
+    are summed on their own (:func:`segments`) and each range adds up the segments from its
+    start to ``hi`` (a 28-day window and its alert windows read 1,270 rows per series instead
+    of about 2,800; bench/RESULTS.md).
     """
     marks = ", ".join("?" for _ in names)
     ids_sql = f"SELECT id, name FROM series WHERE kind = 'sli' AND part = '' AND name IN ({marks})"
     ids: dict[int, str] = dict(conn.execute(ids_sql, list(names)).fetchall())
+    if not ids:
+        return {}
     sql = (
         "SELECT sid, SUM(total), SUM(bad) FROM sli_bucket"
         f" WHERE sid IN ({', '.join('?' for _ in ids)}) AND minute >= ? AND minute < ?"
         " GROUP BY sid"
     )
-    out: dict[str, list[Counts]] = {}
-    for i, lo in enumerate(los):
-        for sid, total, bad in conn.execute(sql, [*ids, lo, hi]) if ids else ():
-            sums = out.setdefault(ids[sid], [Counts()] * len(los))
-            sums[i] = Counts(total, bad)
-    return out
+    starts, ranks = segments(los, hi)
+    parts: dict[str, list[Counts]] = {}
+    for k, (lo, end) in enumerate(itertools.pairwise([*starts, hi])):
+        for sid, total, bad in conn.execute(sql, [*ids, lo, end]):
+            parts.setdefault(ids[sid], [Counts()] * len(starts))[k] = Counts(total, bad)
+    return {name: _suffix_sums(found, ranks) for name, found in parts.items()}
+
+
+def segments(los: Sequence[int], hi: int) -> tuple[list[int], list[int]]:
+    """The distinct starts of the ranges ``[lo, hi)`` below ``hi``, ascending, and for each
+    ``lo`` of ``los`` the index of its start (``len(starts)`` for an empty range)."""
+    starts = sorted({lo for lo in los if lo < hi})
+    rank = {lo: k for k, lo in enumerate(starts)}
+    return starts, [rank.get(lo, len(starts)) for lo in los]
+
+
+def _suffix_sums(found: Sequence[Counts], ranks: Sequence[int]) -> list[Counts]:
+    """For each rank, the sum of ``found`` from that index on."""
+    suffix = [Counts()] * (len(found) + 1)
+    for k in range(len(found) - 1, -1, -1):
+        suffix[k] = suffix[k + 1] + found[k]
+    return [suffix[rank] for rank in ranks]
 
 
 def series_totals(conn: sqlite3.Connection) -> dict[str, Counts]:

@@ -171,7 +171,7 @@ class WindowReads:
             together.setdefault((hi, tuple(readers_of)), []).append(lo)
         stored: dict[str, dict[tuple[int, int], Counts]] = {}
         for (hi, names), los in together.items():
-            self.minutes_read += len(names) * sum(hi - lo for lo in los)
+            self.minutes_read += len(names) * max(0, hi - min(los))  # nested: one scan
             for chunk in _chunks(list(names), self._series_per_query):
                 for series, sums in range_sums(chunk, los, hi).items():
                     mine = stored.setdefault(series, {})
