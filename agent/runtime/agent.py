@@ -33,7 +33,7 @@ from agent.runtime.source import Fingerprint, SpecSource, emptied
 from agent.runtime.telemetry import Telemetry
 from agent.runtime.worker_protocol import Batch, decode_result
 from agent.runtime.workers import ProbeWorkers, WorkerSettings
-from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target
+from agent.schedule.scheduler import JourneyJob, ProbeScheduler, Target, probe_job_key
 from agent.schedule.shard import UNSHARDED, Shard, owned_specs
 from agent.slo.events import Counts
 from agent.slo.status import Snapshot
@@ -363,7 +363,7 @@ class Agent:
         targets = self._worker_targets
         for row in batch.results:
             result, trace_id = decode_result(row)
-            target = targets.get(f"{result.node}/{result.probe}")
+            target = targets.get(probe_job_key(result.node, result.probe))
             if target is not None:  # None: removed by a reload while the run was under way
                 self.pipeline.record(target.node, result, trace_id)
         telemetry = self.telemetry

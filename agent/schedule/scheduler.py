@@ -74,6 +74,11 @@ class ProbeLoopScheduler(AsyncIOScheduler):  # type: ignore[misc]
         return TaskExecutor()
 
 
+def probe_job_key(node: str, probe: str) -> str:
+    """The scheduler's job id of a node's probe (spec names hold no "/": agent.spec.scalars)."""
+    return f"{node}/{probe}"
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """One scheduled probe: the node it belongs to (for SLO classification) and the probe."""
@@ -85,7 +90,7 @@ class Target:
     interval: timedelta = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", f"{self.node.name}/{self.probe.name}")
+        object.__setattr__(self, "key", probe_job_key(self.node.name, self.probe.name))
         object.__setattr__(self, "interval", self.probe.interval)
 
 
