@@ -45,6 +45,7 @@ def setup(tmp_path: Path) -> tuple[list[str], Path]:
     for i in range(3):
         steps = (StepResult("add-to-cart", "storefront", DOWN),)
         runs.append(JourneyResult("checkout", NOW - 7200 + i, 0.2, steps, f"{i:032x}"))
+    steps: tuple[StepResult, ...]
     for i in range(10):
         if i == 9:
             steps = (StepResult("add-to-cart", "storefront", DOWN),)
