@@ -42,10 +42,10 @@ def setup(tmp_path: Path) -> tuple[list[str], Path]:
     cart = StepResult("add-to-cart", "storefront", OK)
     ship = StepResult("quote", "fastship", OK)
     runs: list[JourneyResult] = []
+    steps: tuple[StepResult, ...]
     for i in range(3):
         steps = (StepResult("add-to-cart", "storefront", DOWN),)
         runs.append(JourneyResult("checkout", NOW - 7200 + i, 0.2, steps, f"{i:032x}"))
-    steps: tuple[StepResult, ...]
     for i in range(10):
         if i == 9:
             steps = (StepResult("add-to-cart", "storefront", DOWN),)
