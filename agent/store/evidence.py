@@ -159,7 +159,7 @@ class DrillTally:
         return DrillTally(
             self.runs + 1,
             self.successes + int(run.ok),
-            at if self.last_run_at is None else max(self.last_run_at, at),
+            _latest(self.last_run_at, at),
             self.last_failure_at if run.ok else _latest(self.last_failure_at, at),
         )
 
