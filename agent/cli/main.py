@@ -264,7 +264,8 @@ def report(
     prometheus: PrometheusUrlOpt = None,
 ) -> None:
     """Print every SLO's budget from the store (the agent need not be running) and, with
-    --prometheus-url, from Prometheus for SLOs with a prometheus SLI."""
+    --prometheus-url, from Prometheus for SLOs with a prometheus SLI; then the failing probes,
+    journey steps and fallback drills."""
     from agent.cli.report import report as run_report
 
     try:

@@ -1,5 +1,6 @@
-"""``slo-agent report``: budgets per SLO, and per journey the hops that burned its budget and
-its dependency ceiling, read from the store, with no agent running.
+"""``slo-agent report``: budgets per SLO, the probes failing now, per journey the hops that
+burned its budget, its dependency ceiling and its failing steps, and per node its failed fallback
+drills, read from the store, with no agent running.
 
 SLOs with a prometheus SLI are read from Prometheus when ``--prometheus-url`` is given.
 """
@@ -20,7 +21,9 @@ from rich.table import Table
 from agent.api.journeys_json import journey_json
 from agent.api.status_json import snapshot_json
 from agent.cli.journeys import render_journeys
+from agent.cli.report_drills import failed_drills, failed_drills_json, render_failed_drills
 from agent.cli.report_failures import render_failures, stored_failures
+from agent.cli.report_steps import failing_steps_json, render_failing_steps
 from agent.cli.styles import STATE_STYLES
 from agent.errors import UserError
 from agent.journeys.views import read_journey_views
@@ -124,11 +127,18 @@ def report(
         snapshot = evaluate(specs, store, now, external)
         snapshot = dataclasses.replace(snapshot, failures=stored_failures(specs, store))
         views = read_journey_views(specs, snapshot, store, now)
+        drills = failed_drills(specs, store, now)
     finally:
         store.close()
     if as_json:
-        body = {**snapshot_json(snapshot), "sli_sources": sources}
-        body["journeys"] = [journey_json(view) for view in views]
+        status = snapshot_json(snapshot)
+        by_node = failed_drills_json(drills)
+        nodes = [{**n, "failed_drills": by_node.get(n["node"], [])} for n in status["nodes"]]
+        journeys = [
+            {**journey_json(view), "failing_steps": failing_steps_json(view.failing_steps)}
+            for view in views
+        ]
+        body = {**status, "nodes": nodes, "journeys": journeys, "sli_sources": sources}
         json.dump(body, out, indent=2)
         out.write("\n")
     else:
@@ -136,6 +146,8 @@ def report(
         render_table(snapshot, console)
         render_failures(snapshot.failures, console)
         render_journeys(views, console)
+        render_failing_steps(views, console)
+        render_failed_drills(drills, console)
         for problem in sources:
             if not problem["ok"]:
                 console.print(

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agent.journeys.ceiling import DEFAULT_MIN_ATTEMPTS, Ceiling, HopMeasure, journey_ceiling
-from agent.model import Journey, Mode, Node, SpecSet, StepFallback
+from agent.journeys.failing_steps import FailingStep, failing_steps
+from agent.journeys.partners import mode_of, partner_of
+from agent.model import Journey, Node, SpecSet, StepFallback
 from agent.slo.status import SloStatus, Snapshot
-from agent.slo.windows import period_of
+from agent.slo.windows import longest_period
 from agent.store.buckets import ProbeCounts
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 
 DEFAULT_EXAMPLES = 3  # example trace ids per hop
-NO_SLO_PERIOD = ("1d", 86400.0)  # the period of a journey without SLOs
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class JourneyView:
     hops: tuple[HopShare, ...]  # largest share first
     partners: tuple[PartnerShare, ...]  # largest share first
     ceiling: Ceiling
+    failing_steps: tuple[FailingStep, ...] = ()  # steps whose node failed; most failures first
 
 
 def journey_view(
@@ -93,8 +95,8 @@ def journey_view(
         HopShare(
             step=step,
             node=node,
-            mode=_mode(nodes.get(node)),
-            partner=_partner(nodes.get(node)),
+            mode=mode_of(nodes.get(node)),
+            partner=partner_of(nodes.get(node)),
             bad_runs=runs,
             share=share,
             fraction=share / bad_runs if bad_runs else 0.0,
@@ -120,6 +122,7 @@ def journey_view(
         hops=tuple(hop_shares),
         partners=_partners(hop_shares, bad_runs),
         ceiling=journey_ceiling(journey, measures, min_attempts),
+        failing_steps=failing_steps(journey, nodes, steps, blame),
     )
 
 
@@ -154,16 +157,6 @@ def _partners(hops: Sequence[HopShare], bad_runs: float) -> tuple[PartnerShare, 
     return tuple(partners)
 
 
-def _mode(node: Node | None) -> str:
-    return "" if node is None else node.mode.value
-
-
-def _partner(node: Node | None) -> str:
-    if node is None or node.mode is Mode.OPERATED or node.partner is None:
-        return ""
-    return node.partner.name
-
-
 # --- reading a store ---------------------------------------------------------------------------
 
 
@@ -180,12 +173,7 @@ class JourneyReadings(Protocol):
 
 def journey_period(journey: Journey, now: float) -> tuple[str, float]:
     """The label and start of the journey's longest SLO period at ``now``."""
-    periods = [period_of(slo.window, now) for slo in journey.slos]
-    if not periods:
-        label, seconds = NO_SLO_PERIOD
-        return label, now - seconds
-    longest = min(periods, key=lambda period: period.start)
-    return longest.label, longest.start
+    return longest_period(journey.slos, now)
 
 
 def read_journey_views(

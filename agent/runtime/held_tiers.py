@@ -22,7 +22,7 @@ from agent.slo.status import SloKey, Snapshot, TierKey
 
 log = logging.getLogger(__name__)
 
-Firing = dict[SloKey, frozenset[TierKey]]
+Firing = Mapping[SloKey, frozenset[TierKey]]
 
 
 class FiringStore(Protocol):

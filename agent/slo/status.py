@@ -9,9 +9,10 @@ shown the same on every path (status page, ``/api/v1/status``, ``report``, pushe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import NamedTuple
 
 from agent.model import Mode, Severity
@@ -202,14 +203,28 @@ class Snapshot:
     # the last failure of every journey step and fallback drill, likewise
     step_failures: tuple[StepFailure, ...] = ()
     drill_failures: tuple[DrillFailure, ...] = ()
+    # firing_tiers(), once asked: a snapshot (or a dataclasses.replace copy) computes it once
+    _firing: Mapping[SloKey, frozenset[TierKey]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
-    def firing_tiers(self) -> dict[SloKey, frozenset[TierKey]]:
-        """SLO -> the tiers firing in this snapshot (only SLOs with any)."""
-        return {
-            SloKey(s.node, s.slo): frozenset(a.key for a in s.firing)
-            for s in self.slos()
-            if s.firing
-        }
+    def firing_tiers(self) -> Mapping[SloKey, frozenset[TierKey]]:
+        """SLO -> the tiers firing in this snapshot (only SLOs with any), read-only.
+
+        Computed on the first call and kept: the agent saves it after an evaluation
+        (:mod:`agent.runtime.held_tiers`) and the next evaluation starts from the same one.
+        """
+        firing = self._firing
+        if firing is None:
+            firing = MappingProxyType(
+                {
+                    SloKey(s.node, s.slo): frozenset(a.key for a in s.firing)
+                    for s in self.slos()
+                    if s.firing
+                }
+            )
+            object.__setattr__(self, "_firing", firing)  # frozen: set once, on first use
+        return firing
 
     def slos(self) -> tuple[SloStatus, ...]:
         """Every SLO: the nodes' first, then the journeys' (``node`` = the journey's name)."""

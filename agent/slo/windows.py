@@ -6,6 +6,7 @@ month is taken in UTC.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -76,6 +77,21 @@ def period_of(window: Window, now: float) -> Period:
             length=following - start,
         )
     raise TypeError(f"unknown SLO window {window!r}")
+
+
+NO_SLO_PERIOD = ("1d", 86400.0)
+"""The label and seconds of the period a journey or a node without SLOs is reported over."""
+
+
+def longest_period(slos: Iterable[Slo], now: float) -> tuple[str, float]:
+    """The label and start of the longest period of ``slos`` at ``now`` (the one starting
+    first); :data:`NO_SLO_PERIOD` when there are none."""
+    periods = [period_of(slo.window, now) for slo in slos]
+    if not periods:
+        label, seconds = NO_SLO_PERIOD
+        return label, now - seconds
+    longest = min(periods, key=lambda period: period.start)
+    return longest.label, longest.start
 
 
 def rolling_range(length: timedelta, now: float) -> tuple[float, float]:

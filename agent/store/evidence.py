@@ -136,6 +136,39 @@ class MinuteVolume:
 
 
 @dataclass(frozen=True, slots=True)
+class DrillTally:
+    """The drill runs of one fallback route over a window, counted from every run: how many,
+    how many succeeded, when the last one and the last failed one started (unix seconds)."""
+
+    runs: int = 0
+    successes: int = 0
+    last_run_at: float | None = None
+    last_failure_at: float | None = None
+
+    @property
+    def failures(self) -> int:
+        return self.runs - self.successes
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last run failed."""
+        return self.last_failure_at is not None and self.last_failure_at == self.last_run_at
+
+    def with_run(self, run: DrillRun) -> DrillTally:
+        at = run.started_at
+        return DrillTally(
+            self.runs + 1,
+            self.successes + int(run.ok),
+            _latest(self.last_run_at, at),
+            self.last_failure_at if run.ok else _latest(self.last_failure_at, at),
+        )
+
+
+def _latest(known: float | None, at: float) -> float:
+    return at if known is None else max(known, at)
+
+
+@dataclass(frozen=True, slots=True)
 class DrillSummary:
     """The drill runs of one fallback route over a window: how many, how many succeeded, the
     median duration of the successful ones (nearest rank), and the runs that started while

@@ -15,6 +15,7 @@ from agent.store.buckets import Pending, ProbeCounts, first_minute_from
 from agent.store.evidence import (
     DrillRun,
     DrillSummary,
+    DrillTally,
     FailureRun,
     MinuteVolume,
     kth_of_union,
@@ -130,17 +131,24 @@ class EvidenceReads:
 
         return self._read_with(lambda p: list(p.probe_minutes(node, lo, hi)), read)
 
+    def drill_tallies(self, node: str, start: float, end: float) -> dict[str, DrillTally]:
+        """Fallback -> the tally of ``node``'s drills started in ``[start, end)``: one
+        aggregate row per fallback, whatever the window."""
+
+        def read(conn: sqlite3.Connection, pending: list[DrillRun]) -> dict[str, DrillTally]:
+            return _with_pending(evidence_sql.drill_tallies(conn, node, start, end), pending)
+
+        return self._read_with(partial(_pending_drills, node=node, start=start, end=end), read)
+
     def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]:
         """Fallback -> the runs, successes and successful median of ``node``'s drills started
         in ``[start, end)`` (``during_failures`` left empty)."""
 
         def read(conn: sqlite3.Connection, pending: list[DrillRun]) -> dict[str, DrillSummary]:
-            tallies = dict(evidence_sql.drill_tallies(conn, node, start, end))
-            for run in pending:
-                runs, ok = tallies.get(run.drill.fallback, (0, 0))
-                tallies[run.drill.fallback] = (runs + 1, ok + int(run.ok))
+            tallies = _with_pending(evidence_sql.drill_tallies(conn, node, start, end), pending)
             out: dict[str, DrillSummary] = {}
-            for fallback, (runs, ok) in tallies.items():
+            for fallback, tally in tallies.items():
+                runs, ok = tally.runs, tally.successes
                 extra = [r.duration for r in pending if r.ok and r.drill.fallback == fallback]
                 p50 = None
                 if ok:
@@ -154,6 +162,16 @@ class EvidenceReads:
             return out
 
         return self._read_with(partial(_pending_drills, node=node, start=start, end=end), read)
+
+
+def _with_pending(
+    tallies: dict[str, DrillTally], pending: Sequence[DrillRun]
+) -> dict[str, DrillTally]:
+    """``tallies`` (stored) with the unflushed ``pending`` runs counted in."""
+    for run in pending:
+        fallback = run.drill.fallback
+        tallies[fallback] = tallies.get(fallback, DrillTally()).with_run(run)
+    return tallies
 
 
 def _pending_drills(pending: Pending, node: str, start: float, end: float) -> list[DrillRun]:

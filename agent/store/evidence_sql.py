@@ -8,7 +8,14 @@ from collections.abc import Collection, Sequence
 
 from agent.probes.result import Reason
 from agent.store.buckets import MAX_MINUTE, TIERS, ProbeCounts, target
-from agent.store.evidence import DrillKey, DrillRun, EvidencePending, FailureRun, MinuteVolume
+from agent.store.evidence import (
+    DrillKey,
+    DrillRun,
+    DrillTally,
+    EvidencePending,
+    FailureRun,
+    MinuteVolume,
+)
 from agent.store.latency import LatencyHistogram
 
 DDL: tuple[str, ...] = (
@@ -228,14 +235,17 @@ def latency_histogram(conn: sqlite3.Connection, node: str, lo: int, hi: int) -> 
 
 def drill_tallies(
     conn: sqlite3.Connection, node: str, start: float, end: float
-) -> dict[str, tuple[int, int]]:
-    """Fallback -> (runs, successful runs) of ``node``'s stored drills started in
-    ``[start, end)``."""
+) -> dict[str, DrillTally]:
+    """Fallback -> the tally of ``node``'s stored drills started in ``[start, end)``."""
     sql = (
-        "SELECT fallback, COUNT(*), SUM(ok) FROM drill_run"
+        "SELECT fallback, COUNT(*), SUM(ok), MAX(started_at),"
+        " MAX(CASE WHEN ok = 0 THEN started_at END) FROM drill_run"
         " WHERE node = ? AND started_at >= ? AND started_at < ? GROUP BY fallback"
     )
-    return {f: (runs, ok or 0) for f, runs, ok in conn.execute(sql, (node, start, end))}
+    return {
+        fallback: DrillTally(runs, ok or 0, last, last_failure)
+        for fallback, runs, ok, last, last_failure in conn.execute(sql, (node, start, end))
+    }
 
 
 def ok_durations(

@@ -84,7 +84,13 @@ from agent.store.buckets import (
     minute_of,
 )
 from agent.store.checkpoints import BACKSTOP_PAGES, CHECKPOINT_EVERY, Checkpointer
-from agent.store.evidence import DrillRun, DrillSummary, FailureRun, FailureRunTracker
+from agent.store.evidence import (
+    DrillRun,
+    DrillSummary,
+    DrillTally,
+    FailureRun,
+    FailureRunTracker,
+)
 from agent.store.evidence_reads import EvidenceReads
 from agent.store.journey_reads import JourneyReads
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
@@ -501,6 +507,10 @@ class SqliteStore:
     def first_probe_minute(self, node: str, start: float, end: float) -> int | None:
         """See :meth:`EvidenceReads.first_probe_minute`."""
         return self._evidence.first_probe_minute(node, start, end)
+
+    def drill_tallies(self, node: str, start: float, end: float) -> dict[str, DrillTally]:
+        """See :meth:`EvidenceReads.drill_tallies`."""
+        return self._evidence.drill_tallies(node, start, end)
 
     def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]:
         """See :meth:`EvidenceReads.drill_summaries`."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,48 @@ async def test_the_saved_tiers_follow_the_evaluations(tmp_path: Path) -> None:
         snapshot = await agent.evaluate()
         assert _firing(snapshot) == frozenset()
         assert store.firing_tiers() == {}
+
+
+class _Recording:
+    """The store's firing tiers, recording every save."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.saved: list[Mapping[SloKey, Collection[TierKey]]] = []
+
+    def firing_tiers(self) -> Mapping[SloKey, frozenset[TierKey]]:
+        return self.store.firing_tiers()
+
+    def save_firing_tiers(self, firing: Mapping[SloKey, Collection[TierKey]]) -> None:
+        self.saved.append(firing)
+        self.store.save_firing_tiers(firing)
+
+
+async def test_the_tiers_saved_are_the_ones_the_next_evaluation_starts_from(
+    tmp_path: Path,
+) -> None:
+    """One mapping per evaluation: the one saved is the snapshot's own, which the next
+    evaluation reads as the tiers firing before (``evaluate_in_steps``' ``previous``) and
+    holds while the short window is empty."""
+    specs = write_specs(tmp_path / "specs", acme=SPEC)
+    clock = Clock(BASE)
+    with SqliteStore(tmp_path / "store.db", clock=clock) as store:
+        agent = _agent(specs, store, clock)
+        recording = _Recording(store)
+        agent.held_tiers = HeldTiers(recording)
+        for at in range(600):
+            clock.now = BASE + at
+            result = probe_result(clock.now, node="acme")
+            store.record(result, events(("acme/availability", False)))
+        clock.now = BASE + 600
+        await agent.flush(upkeep=False)
+        first = await agent.evaluate()
+        clock.now = BASE + 720  # no runs since: the 1m short window is empty
+        second = await agent.evaluate()
+    assert recording.saved == [{ACME: frozenset({PAGE})}]  # saved once: it did not change
+    assert recording.saved[0] is first.firing_tiers()
+    assert second.nodes[0].slos[0].alerts[0].short_burn is None
+    assert second.firing_tiers() == first.firing_tiers()  # held from the first
 
 
 def test_rows_that_cannot_be_right_are_ignored(tmp_path: Path) -> None:

@@ -119,6 +119,19 @@ def test_drill_summaries_equal_the_runs(store: SqliteStore, start: float, end: f
         assert summary.ok_p50 == percentile([r.duration for r in mine if r.ok], 0.5)
 
 
+@pytest.mark.parametrize(("start", "end"), WINDOWS)
+def test_drill_tallies_equal_the_runs(store: SqliteStore, start: float, end: float) -> None:
+    runs = store.drill_runs("shop", start, end)
+    tallies = store.drill_tallies("shop", start, end)
+    assert set(tallies) == {"backup", "spare"}
+    for fallback, tally in tallies.items():
+        mine = [r for r in runs if r.drill.fallback == fallback]
+        failed = [r.started_at for r in mine if not r.ok]
+        assert (tally.runs, tally.failures) == (len(mine), len(failed))
+        assert (tally.last_run_at, tally.last_failure_at) == (mine[-1].started_at, failed[-1])
+        assert tally.failing is (not mine[-1].ok)
+
+
 def test_drills_during_failures_are_those_inside_a_failure_run(store: SqliteStore) -> None:
     start, end = BASE, BASE + HOURS * 3600
     runs = store.failure_runs("shop", start, end, 3)
