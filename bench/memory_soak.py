@@ -9,8 +9,11 @@
 Runs ``bench.scale``'s agent (the real ``slo-agent run`` process, N nodes of 2 SLOs each, a loopback
 nginx, /metrics scraped every 15 s, the status API every minute) and reads its RSS from /proc once a
 second. The verdict compares the growth over the second half of the run with the first half's and
-names the plateau (the median of the second half); flat means the second half grew by at most
-:data:`FLAT_MB` or :data:`FLAT_SHARE` of the plateau, whichever is larger.
+names the plateau (the median of the second half); flat means the second half's trend (the
+least-squares slope of its samples, times its length) is at most :data:`FLAT_MB` or
+:data:`FLAT_SHARE` of the plateau, whichever is larger. The second half's peak growth (its highest
+sample less its first) is reported beside it: a high-water mark of one render or evaluation
+raises the peak without being growth, while a leak raises the trend.
 
 With ``--trace DIR`` the agent runs under ``bench.traced_agent`` (tracemalloc, a snapshot a minute,
 mallinfo2): the report lists, per source line, the traced MB of the first and last snapshots and
@@ -40,7 +43,8 @@ FLAT_SHARE = 0.05
 class Verdict:
     minutes_mb: list[float]
     first_half_growth_mb: float
-    second_half_growth_mb: float
+    second_half_growth_mb: float  # its highest sample less its first (peaks count)
+    second_half_trend_mb: float  # least-squares slope over it, times its length
     plateau_mb: float
     max_mb: float
     flat: bool
@@ -55,13 +59,16 @@ def verdict(minutes_mb: Sequence[float]) -> Verdict:
     second = samples[mid:]
     plateau = statistics.median(second)
     second_growth = max(second) - second[0]
+    slope = statistics.linear_regression(range(len(second)), second).slope
+    trend = slope * (len(second) - 1)
     return Verdict(
         minutes_mb=samples,
         first_half_growth_mb=round(samples[mid] - samples[0], 1),
         second_half_growth_mb=round(second_growth, 1),
+        second_half_trend_mb=round(trend, 1),
         plateau_mb=round(plateau, 1),
         max_mb=round(max(samples), 1),
-        flat=second_growth <= max(FLAT_MB, FLAT_SHARE * plateau),
+        flat=trend <= max(FLAT_MB, FLAT_SHARE * plateau),
     )
 
 
@@ -184,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"verdict: {'FLAT' if found.flat else 'NOT FLAT'} - plateau {found.plateau_mb} MB,"
         f" max {found.max_mb} MB; growth first half {found.first_half_growth_mb:+} MB,"
-        f" second half {found.second_half_growth_mb:+} MB",
+        f" second half {found.second_half_growth_mb:+} MB at its peak,"
+        f" trend {found.second_half_trend_mb:+} MB",
         flush=True,
     )
     if args.trace:
