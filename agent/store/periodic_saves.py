@@ -1,0 +1,113 @@
+"""Saving the evaluations' kept window sums while the agent runs, so that the start after a
+crash (kill -9, OOM kill) resumes them too (:mod:`agent.store.saved_sums` says why every row
+the file holds is valid).
+
+Every :data:`SAVE_EVERY` seconds a *pass* rewrites table ``kept_sum`` a slice at a time: the
+series with kept sums, in order of id, :data:`SERIES_PER_SLICE` to a slice. Each slice is one
+short write transaction under the connection's lock that replaces the saved rows of a range of
+series ids (the first slice's range starts at the lowest id, the last one's ends past the
+highest, so rows of series no longer kept go too) with the sums kept in memory *when that
+slice is written*: an invalidation that happened since the pass began is already reflected.
+The store runs one slice after a flush while a pass is due or under way, so no flush waits
+for more than one slice (about 10 ms for 3,500 rows; the whole 70,000 rows of 10,000 SLOs in
+one transaction took 90-190 ms, bench/RESULTS.md).
+
+A pass that fails (disk full, the file locked) is dropped; the next one begins
+:data:`SAVE_EVERY` later. Rows already written by it stay valid.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import NamedTuple
+
+from agent.store import saved_sums
+from agent.store.window_sums import WindowSums
+
+SAVE_EVERY = 300.0
+"""Seconds between the starts of two passes: what a crash can cost in sums to read afresh (a
+window's edges moved since its sum was saved; far below the day a window may move before it
+is summed afresh anyway), against the work of rewriting every row (0.1-0.2 s of CPU for
+70,000 rows: well under 0.1 % of a core)."""
+
+SERIES_PER_SLICE = 500
+"""Series saved per transaction: about 3,500 rows with the evaluator's seven windows each."""
+
+
+class Slice(NamedTuple):
+    """The saved rows of series ids ``[first, end)`` (None: unbounded), replaced by the sums
+    kept for ``series`` (name, id) when the slice is written."""
+
+    first: int | None
+    end: int | None
+    series: tuple[tuple[str, int], ...]
+
+
+def slices(ids: dict[str, int], kept: WindowSums, size: int) -> list[Slice]:
+    """A pass's slices over the series with kept sums that have an id, in order of id."""
+    named = sorted(
+        ((name, ids[name]) for name in kept.own_series() if name in ids), key=lambda s: s[1]
+    )
+    parts = [tuple(named[i : i + size]) for i in range(0, len(named), size)] or [()]
+    starts: list[int | None] = [None, *(part[0][1] for part in parts[1:])]
+    return [
+        Slice(start, end, part)
+        for start, end, part in zip(starts, [*starts[1:], None], parts, strict=True)
+    ]
+
+
+class PeriodicSaves:
+    """The passes of one store: when the next is due, the one under way, and the floor below
+    which sums are left out (the highest cutoff a pruning pass began with)."""
+
+    def __init__(
+        self,
+        every: float | None = None,
+        *,
+        size: int = SERIES_PER_SLICE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.every = SAVE_EVERY if every is None else every
+        if self.every < 0 or size < 1:
+            raise ValueError("a save interval >= 0 and at least one series per slice")
+        self._size = size
+        self._monotonic = monotonic
+        self._next = monotonic() + self.every
+        self._todo: deque[Slice] | None = None  # the pass under way
+        self.floor: int | None = None
+        self.rows = 0  # rows written by the pass under way
+        self.passes = 0  # passes completed
+
+    def due(self) -> bool:
+        """Whether a pass is under way or should begin."""
+        return self._todo is not None or self._monotonic() >= self._next
+
+    def pruning_below(self, minute: int) -> None:
+        """A pruning pass begins that deletes buckets before ``minute``: sums over them may be
+        out of date in memory until it is over, so leave them out from now on."""
+        self.floor = minute if self.floor is None else max(self.floor, minute)
+
+    def step(self, conn: sqlite3.Connection, kept: WindowSums) -> bool:
+        """Write the next slice of the pass under way, beginning one if none is; run it in a
+        write transaction, under the lock that guards ``kept``. True when the pass is over."""
+        if self._todo is None:
+            self._todo = deque(slices(saved_sums.series_ids(conn), kept, self._size))
+            self.rows = 0
+        part = self._todo.popleft()
+        names = dict(part.series)
+        rows = ((names[name], label, k) for name, label, k in kept.own_of(names))
+        self.rows += saved_sums.save_part(conn, rows, part.first, part.end, self.floor)
+        if self._todo:
+            return False
+        self._todo = None
+        self.passes += 1
+        self._next = self._monotonic() + self.every
+        return True
+
+    def failed(self) -> None:
+        """Drop the pass under way (a slice's transaction failed); the next begins later."""
+        self._todo = None
+        self._next = self._monotonic() + self.every
