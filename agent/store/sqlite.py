@@ -132,7 +132,7 @@ class SqliteStore:
         clock: Callable[[], float] = time.time,
         resume_window_sums: bool = False,
         checkpoint_every: float = CHECKPOINT_EVERY,
-        save_sums_every: float | None = None,
+        periodic_saves: PeriodicSaves | None = None,
     ) -> None:
         """Open or create the store at ``path`` (parent directories are created).
 
@@ -148,8 +148,8 @@ class SqliteStore:
         0 leaves it to SQLite, inside the commit that takes the log past 1,000 pages.
 
         ``resume_window_sums`` (the running agent only): take the window sums the last run saved
-        (and delete them from the file), and save them again every ``save_sums_every`` seconds
-        (default :data:`~agent.store.periodic_saves.SAVE_EVERY`) and at close
+        (and delete them from the file), and save them again every few minutes (``periodic_saves``,
+        by default every :data:`~agent.store.periodic_saves.SAVE_EVERY`) and at close
         (:mod:`agent.store.saved_sums`). Without it, they are neither read nor saved, and the
         first write of this store deletes them.
         """
@@ -185,7 +185,7 @@ class SqliteStore:
         self._probes = ProbeReads(self._read_with)
         self._resume_sums = resume_window_sums
         # the running agent's periodic saves of its kept window sums (under _db_lock)
-        self._saves = PeriodicSaves(save_sums_every) if resume_window_sums else None
+        self._saves = (periodic_saves or PeriodicSaves()) if resume_window_sums else None
         # a store without the opt-in deletes the saved sums with its first write (they would
         # no longer match); one with it took them at open
         self._discard_saved = not resume_window_sums
