@@ -570,7 +570,7 @@ class SqliteStore:
         loaded = self._write(conn, "resume window sums from", partial(saved_sums.take, into=taken))
         self._windows.adopt(taken)
         if loaded:
-            log.info("resumed %d window sums saved at the last clean stop", loaded)
+            log.info("resumed %d window sums the last run saved", loaded)
 
     def _save_window_sums(self, conn: sqlite3.Connection) -> None:
         """Save the evaluations' kept window sums for the next start (failing only logs)."""
