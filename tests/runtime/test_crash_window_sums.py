@@ -62,6 +62,20 @@ async def _ready(url: str) -> bool:
             return False
 
 
+def _spawn(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``command`` from the repository root, its output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _image(store: Path, directory: Path) -> Path:
+    """A copy of ``store`` as it is now (its write-ahead log included): what a kill left."""
+    directory.mkdir()
+    for part in store.parent.glob(f"{store.name}*"):
+        shutil.copy(part, directory / part.name)
+    return directory / store.name
+
+
 def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
     if proc.poll() is None:
         os.kill(proc.pid, sig)
@@ -92,42 +106,35 @@ async def test_a_start_after_kill_9_resumes_the_sums_saved_while_running(tmp_pat
     async with Target({"/health": Reply(200, b"ok"), "/stuck": Hang()}) as target:
         live = _write_specs(tmp_path / "live", target.url("/health"), "1s", "1s")
         port = free_port()
-        with log_path.open("ab") as log:
-            command = agent_command(live, store, port, launcher=EVERY_SECOND)
-            proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                await eventually(lambda: _saved_series(store) == 2 * NODES, within=LIMIT)
-            finally:
-                _stop(proc, signal.SIGKILL)  # no close: only the periodic saves are in the file
+        proc = _spawn(agent_command(live, store, port, launcher=EVERY_SECOND), log_path)
+        try:
+            await eventually(lambda: _saved_series(store) == 2 * NODES, within=LIMIT)
+        finally:
+            _stop(proc, signal.SIGKILL)  # no close: only the periodic saves are in the file
         assert proc.returncode == -signal.SIGKILL
-        image = tmp_path / "image"
-        image.mkdir()
-        for part in tmp_path.glob("store.db*"):
-            shutil.copy(part, image / part.name)  # the file as the kill left it, log included
+        image = _image(store, tmp_path / "image")
 
         # the next start: its probes hang (no new results), so its first evaluation reads the
         # file exactly as the kill left it
         stuck = _write_specs(tmp_path / "stuck", target.url("/stuck"), "60s", "60s")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        with log_path.open("ab") as log:
-            proc = subprocess.Popen(
-                agent_command(stuck, store, port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-            )
-            try:
-                await eventually(lambda: _ready(url), within=LIMIT)
-                async with httpx.AsyncClient() as client:
-                    served = (await client.get(f"{url}/api/v1/status")).json()
-            finally:
-                _stop(proc, signal.SIGTERM)
+        proc = _spawn(agent_command(stuck, store, port), log_path)
+        try:
+            await eventually(lambda: _ready(url), within=LIMIT)
+            async with httpx.AsyncClient() as client:
+                served = (await client.get(f"{url}/api/v1/status")).json()
+        finally:
+            _stop(proc, signal.SIGTERM)
 
     lines = [line for line in log_path.read_text().splitlines() if "resumed" in line]
-    assert len(lines) == 1 and "window sums" in lines[0], lines
+    assert len(lines) == 1, lines
+    assert "window sums" in lines[0]
     resumed = int(lines[0].split("resumed ")[1].split()[0])
     assert resumed >= 2 * NODES
     at = datetime.fromisoformat(served["evaluated_at"]).timestamp()
     out = io.StringIO()
-    report([str(stuck)], {}, image / "store.db", as_json=True, now=at, out=out)
+    report([str(stuck)], {}, image, as_json=True, now=at, out=out)
     afresh = json.loads(out.getvalue())
     assert _budgets(served).keys() == _budgets(afresh).keys()
     assert len(_budgets(served)) == 2 * NODES
