@@ -9,8 +9,8 @@ series ids (the first slice's range starts at the lowest id, the last one's ends
 highest, so rows of series no longer kept go too) with the sums kept in memory *when that
 slice is written*: an invalidation that happened since the pass began is already reflected.
 The store runs one slice after a flush while a pass is due or under way, so no flush waits
-for more than one slice (about 10 ms for 3,500 rows; the whole 70,000 rows of 10,000 SLOs in
-one transaction took 90-190 ms, bench/RESULTS.md).
+for more than one slice (5-7 ms for 3,500 rows, at most ~35 ms; the whole 70,000 rows of
+10,000 SLOs in one transaction take 90-150 ms: ``bench.sum_saves``, bench/RESULTS.md).
 
 A pass that fails (disk full, the file locked) is dropped; the next one begins
 :data:`SAVE_EVERY` later. Rows already written by it stay valid.
@@ -28,10 +28,11 @@ from agent.store import saved_sums
 from agent.store.window_sums import WindowSums
 
 SAVE_EVERY = 300.0
-"""Seconds between the starts of two passes: what a crash can cost in sums to read afresh (a
-window's edges moved since its sum was saved; far below the day a window may move before it
-is summed afresh anyway), against the work of rewriting every row (0.1-0.2 s of CPU for
-70,000 rows: well under 0.1 % of a core)."""
+"""Seconds from the end of one pass to the start of the next. A start after a crash patches each
+resumed sum with what its window gained and lost since the save: five minutes of edges (plus
+the time stopped) is a few rows per window, far below the day after which a window is summed
+afresh anyway. A pass costs 0.12-0.16 s of CPU at 10,000 SLOs (``bench.sum_saves``): 0.05 %
+of a core at this interval."""
 
 SERIES_PER_SLICE = 500
 """Series saved per transaction: about 3,500 rows with the evaluator's seven windows each."""
