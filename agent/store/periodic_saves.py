@@ -2,8 +2,9 @@
 crash (kill -9, OOM kill) resumes them too (:mod:`agent.store.saved_sums` says why every row
 the file holds is valid).
 
-Every :data:`SAVE_EVERY` seconds a *pass* rewrites table ``kept_sum`` a slice at a time: the
-series with kept sums, in order of id, :data:`SERIES_PER_SLICE` to a slice. Each slice is one
+Every :data:`SAVE_EVERY` seconds (the first :data:`FIRST_SAVE_AFTER` after the open) a *pass*
+rewrites table ``kept_sum`` a slice at a time: the series with kept sums, in order of id,
+:data:`SERIES_PER_SLICE` to a slice. Each slice is one
 short write transaction under the connection's lock that replaces the saved rows of a range of
 series ids (the first slice's range starts at the lowest id, the last one's ends past the
 highest, so rows of series no longer kept go too) with the sums kept in memory *when that
@@ -33,6 +34,11 @@ resumed sum with what its window gained and lost since the save: five minutes of
 the time stopped) is a few rows per window, far below the day after which a window is summed
 afresh anyway. A pass costs 0.12-0.16 s of CPU at 10,000 SLOs (``bench.sum_saves``): 0.05 %
 of a core at this interval."""
+
+FIRST_SAVE_AFTER = 60.0
+"""Seconds from the open to the first pass (or :data:`SAVE_EVERY` if shorter): the take at open
+deleted the saved sums, so an agent that keeps crashing within minutes (an OOM-kill loop) would
+otherwise never leave any; a minute is past the first evaluation at 10,000 SLOs."""
 
 SERIES_PER_SLICE = 500
 """Series saved per transaction: about 3,500 rows with the evaluator's seven windows each."""
@@ -76,7 +82,7 @@ class PeriodicSaves:
             raise ValueError("a save interval >= 0 and at least one series per slice")
         self._size = size
         self._monotonic = monotonic
-        self._next = monotonic() + self.every
+        self._next = monotonic() + min(self.every, FIRST_SAVE_AFTER)
         self._todo: deque[Slice] | None = None  # the pass under way
         self.floor: int | None = None
         self.rows = 0  # rows written by the pass under way

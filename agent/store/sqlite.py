@@ -595,9 +595,11 @@ class SqliteStore:
         if saves is None or self._closing.is_set() or not saves.due():
             return
         with self._db_lock:
+            if self._conn is None:  # closed meanwhile: the close saved them all
+                return
             step = partial(saves.step, kept=self._windows.kept)
             try:
-                over = queries.in_transaction(self._connection(), self.path, "save sums to", step)
+                over = queries.in_transaction(self._conn, self.path, "save sums to", step)
             except StoreError as exc:
                 saves.failed()
                 log.warning("%s; the next periodic save is in %.0f s", exc, saves.every)
