@@ -245,3 +245,28 @@ def test_a_failed_save_keeps_the_flush_and_the_next_pass_saves(
     store.flush()
     assert len(saved_rows(path)) == len(SERIES) * len(LABELS)
     store.close()
+
+
+def test_the_first_save_is_a_minute_after_the_open_and_the_next_ones_an_interval_apart(
+    history: Path, tmp_path: Path
+) -> None:
+    path = copy_of(history, tmp_path)
+    clock = Clock(NOW + MINUTE)
+    store, ticks = running(path, clock, every=300.0)
+    evaluate(store, clock.now)
+    ticks.now = 59.0
+    store.flush()
+    assert saved_rows(path) == []
+    ticks.now = 60.0
+    store.flush()
+    first = saved_rows(path)
+    assert len(first) == len(SERIES) * len(LABELS)
+    clock.now += 2 * MINUTE
+    evaluate(store, clock.now)  # every frozen part moved on: the next save differs
+    ticks.now = 359.0
+    store.flush()
+    assert saved_rows(path) == first
+    ticks.now = 360.0
+    store.flush()
+    assert saved_rows(path) not in ([], first)
+    store.close()

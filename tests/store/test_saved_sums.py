@@ -1,6 +1,7 @@
 """Kept window sums saved at a clean close and resumed at the next open (agent/store/saved_sums.py):
 what a resumed store reads equals what a fresh store sums afresh over the same file, the saved
-rows are gone once taken (a crash afterwards sums afresh), a store without the opt-in neither
+rows are gone once taken (a crash before the next periodic save sums afresh: see
+test_crash_sums.py for those saves), a store without the opt-in neither
 takes nor saves them, and bad saved rows are ignored."""
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def test_a_resumed_store_reads_what_a_fresh_one_sums_afresh(
     assert len(saved_rows(path)) == len(SERIES) * len(windows(NOW))  # the replay track's: not saved
     clock = Clock(NOW + stopped)
     store = agent_store(path, clock)
-    assert saved_rows(path) == []  # taken: a crash from here on finds nothing to resume
+    assert saved_rows(path) == []  # taken: until the next save, a crash finds nothing
     rng = random.Random(5)
     for _ in range(2):
         record(store, clock.now - 10, rng)
@@ -120,7 +121,7 @@ def test_roll_up_and_pruning_after_a_resume_keep_the_sums_exact(
     assert got == want
 
 
-def test_a_crash_after_a_resume_leaves_nothing_to_resume_and_the_next_start_sums_afresh(
+def test_a_crash_before_the_first_periodic_save_leaves_nothing_to_resume(
     history: Path, tmp_path: Path
 ) -> None:
     path = copy_of(history, tmp_path)
