@@ -34,15 +34,17 @@ Rows are written only from memory, and never a sum that is already out of date t
   :data:`~agent.store.periodic_saves.SAVE_EVERY` in slices of series
   (:mod:`agent.store.periodic_saves`), and all at once at
   :meth:`~agent.store.sqlite.SqliteStore.close` after its last flush succeeded (a failed last
-  flush saves nothing). Each slice replaces the rows of a range of series ids with the sums
-  kept in memory when the slice is written, under the connection's lock: a read keeps its sums
-  in the same hold of the lock as it reads them, and a flush or a roll-up chunk forgets sums in
-  memory in the same hold as its commit, so no slice can carry a sum read before a commit that
-  spoilt it. Pruning forgets in memory only after its steps; so every save leaves out the sums
-  with ``lo`` below the highest cutoff a pruning pass has begun with (the *floor*).
+  flush saves nothing more: the rows of earlier saves stay, still valid). Each slice replaces
+  the rows of a range of series ids with the sums kept in memory when the slice is written,
+  under the connection's lock: a read keeps its sums in the same hold of the lock as it reads
+  them, and a flush or a roll-up chunk forgets sums in memory in the same hold as its commit,
+  so no slice can carry a sum read before a commit that spoilt it. Pruning forgets in memory
+  only after its steps; so every save leaves out the sums with ``lo`` below the highest cutoff
+  a pruning pass has begun with (the *floor*).
 * :func:`take`, at the next open, reads them *and deletes them* in one transaction; the
-  running agent writes them again at its first periodic save. A crash (kill -9, OOM kill)
-  therefore resumes the sums of the last slice saved before it, each still matching the file.
+  running agent writes them again at its first periodic save (a minute after the open). A
+  crash (kill -9, OOM kill) therefore resumes the sums of the last slice saved before it, each
+  still matching the file.
 * A store opened without the opt-in (``slo-agent report`` and ``advise``) neither takes nor
   saves them; if it writes to the file at all (a flush with data, pruning, rolling up) it
   deletes them in that write's transaction (:func:`discard`).
