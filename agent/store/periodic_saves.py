@@ -3,12 +3,15 @@ crash (kill -9, OOM kill) resumes them too (:mod:`agent.store.saved_sums` says w
 the file holds is valid).
 
 Every :data:`SAVE_EVERY` seconds (the first :data:`FIRST_SAVE_AFTER` after the open) a *pass*
-rewrites table ``kept_sum`` a slice at a time: the series with kept sums, in order of id,
-:data:`SERIES_PER_SLICE` to a slice. Each slice is one
-short write transaction under the connection's lock that replaces the saved rows of a range of
-series ids (the first slice's range starts at the lowest id, the last one's ends past the
-highest, so rows of series no longer kept go too) with the sums kept in memory *when that
-slice is written*: an invalidation that happened since the pass began is already reflected.
+writes table ``kept_sum`` a slice at a time: the series with kept sums, in order of id,
+:data:`SERIES_PER_SLICE` to a slice. Each slice is one short write transaction under the
+connection's lock that writes the sums kept in memory for its series *when that slice is
+written* (an invalidation that happened since the pass began is already reflected) over the
+saved rows: a row of the same series and window is replaced, the others stay. They stay valid
+whatever memory forgot (memory forgets every window of a series where a write spoils one; the
+file loses only the rows spoilt, :mod:`agent.store.saved_sums`), so a pass made just after a
+roll-up forgot many series still leaves their other windows to resume. Rows of series no
+longer evaluated stay until the next start takes (and deletes) them all.
 The store runs one slice after a flush while a pass is due or under way, so no flush waits
 for more than one slice (5-7 ms for 3,500 rows, at most ~35 ms; the whole 70,000 rows of
 10,000 SLOs in one transaction take 90-150 ms: ``bench.sum_saves``, bench/RESULTS.md).
@@ -22,8 +25,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
 
 from agent.store import saved_sums
 from agent.store.window_sums import WindowSums
@@ -44,26 +46,15 @@ SERIES_PER_SLICE = 500
 """Series saved per transaction: about 3,500 rows with the evaluator's seven windows each."""
 
 
-class Slice(NamedTuple):
-    """The saved rows of series ids ``[first, end)`` (None: unbounded), replaced by the sums
-    kept for ``series`` (name, id) when the slice is written."""
-
-    first: int | None
-    end: int | None
-    series: tuple[tuple[str, int], ...]
+Slice = dict[str, int]  # series name -> id: the series one transaction saves
 
 
-def slices(ids: dict[str, int], kept: WindowSums, size: int) -> list[Slice]:
-    """A pass's slices over the series with kept sums that have an id, in order of id."""
+def slices(ids: Mapping[str, int], kept: WindowSums, size: int) -> list[Slice]:
+    """A pass's slices: the series with kept sums that have an id, in order of id."""
     named = sorted(
         ((name, ids[name]) for name in kept.own_series() if name in ids), key=lambda s: s[1]
     )
-    parts = [tuple(named[i : i + size]) for i in range(0, len(named), size)] or [()]
-    starts: list[int | None] = [None, *(part[0][1] for part in parts[1:])]
-    return [
-        Slice(start, end, part)
-        for start, end, part in zip(starts, [*starts[1:], None], parts, strict=True)
-    ]
+    return [dict(named[i : i + size]) for i in range(0, len(named), size)]
 
 
 class PeriodicSaves:
@@ -103,10 +94,9 @@ class PeriodicSaves:
         if self._todo is None:
             self._todo = deque(slices(saved_sums.series_ids(conn), kept, self._size))
             self.rows = 0
-        part = self._todo.popleft()
-        names = dict(part.series)
-        rows = ((names[name], label, k) for name, label, k in kept.own_of(names))
-        self.rows += saved_sums.save_part(conn, rows, part.first, part.end, self.floor)
+        if self._todo:
+            part = self._todo.popleft()
+            self.rows += saved_sums.save(conn, kept.own_of(part), self.floor, part)
         if self._todo:
             return False
         self._todo = None

@@ -30,17 +30,19 @@ spoil go *in the same transaction* as the change, so whatever the file holds aft
 
 Rows are written only from memory, and never a sum that is already out of date there:
 
-* The running agent (``SqliteStore(..., resume_window_sums=True)``) rewrites them every
+* The running agent (``SqliteStore(..., resume_window_sums=True)``) writes them every
   :data:`~agent.store.periodic_saves.SAVE_EVERY` in slices of series
   (:mod:`agent.store.periodic_saves`), and all at once at
   :meth:`~agent.store.sqlite.SqliteStore.close` after its last flush succeeded (a failed last
-  flush saves nothing more: the rows of earlier saves stay, still valid). Each slice replaces
-  the rows of a range of series ids with the sums kept in memory when the slice is written,
-  under the connection's lock: a read keeps its sums in the same hold of the lock as it reads
-  them, and a flush or a roll-up chunk forgets sums in memory in the same hold as its commit,
-  so no slice can carry a sum read before a commit that spoilt it. Pruning forgets in memory
-  only after its steps; so every save leaves out the sums with ``lo`` below the highest cutoff
-  a pruning pass has begun with (the *floor*).
+  flush saves nothing more). A save writes the sums memory holds *over* the saved rows: a row
+  of the same series and window is replaced, the others stay, valid by the rules above
+  (memory forgets every window of a series where a write spoils one; the file loses only the
+  rows spoilt). Each slice takes its sums from memory when it is written, under the
+  connection's lock: a read keeps its sums in the same hold of the lock as it reads them, and
+  a flush or a roll-up chunk forgets sums in memory in the same hold as its commit, so no
+  slice can carry a sum read before a commit that spoilt it. Pruning forgets in memory only
+  after its steps; so every save leaves out the sums with ``lo`` below the highest cutoff a
+  pruning pass has begun with (the *floor*).
 * :func:`take`, at the next open, reads them *and deletes them* in one transaction; the
   running agent writes them again at its first periodic save (a minute after the open). A
   crash (kill -9, OOM kill) therefore resumes the sums of the last slice saved before it, each
@@ -61,7 +63,7 @@ month: its end only, or a new month) is summed afresh at its first read.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from agent.slo.events import Counts
@@ -87,7 +89,9 @@ _READ = (
     " JOIN series AS s ON s.id = k.sid AND s.kind = 'sli' AND s.part = ''"
 )
 _IDS = "SELECT name, id FROM series WHERE kind = 'sli' AND part = ''"
-_INSERT = "INSERT INTO kept_sum (sid, label, lo, hi, total, bad) VALUES (?, ?, ?, ?, ?, ?)"
+_UPSERT = (
+    "INSERT OR REPLACE INTO kept_sum (sid, label, lo, hi, total, bad) VALUES (?, ?, ?, ?, ?, ?)"
+)
 _NAMES_PER_DELETE = 500  # bound parameters per statement stay far below SQLite's limit
 
 Row = tuple[int, str, int, int, float, float]  # counts are whole numbers, typed as Counts is
@@ -99,39 +103,20 @@ def series_ids(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def save(
-    conn: sqlite3.Connection, kept: Iterable[tuple[str, str, Kept]], floor: int | None = None
-) -> int:
-    """Replace the saved sums with ``kept`` (series, label, kept sum: the evaluation track's,
-    see :meth:`WindowSums.own`), leaving out those with ``lo`` below ``floor`` (pruning may
-    have spoilt them); run it in a write transaction. Series without an id (never written) are
-    left out. Return the rows saved."""
-    ids = series_ids(conn)
-    rows = _rows(((ids.get(series), label, k) for series, label, k in kept), floor)
-    conn.execute("DELETE FROM kept_sum")
-    conn.executemany(_INSERT, rows)
-    return len(rows)
-
-
-def save_part(
     conn: sqlite3.Connection,
-    kept: Iterable[tuple[int, str, Kept]],
-    first: int | None,
-    end: int | None,
+    kept: Iterable[tuple[str, str, Kept]],
     floor: int | None = None,
+    ids: Mapping[str, int] | None = None,
 ) -> int:
-    """Replace the saved sums of the series ids in ``[first, end)`` (None: unbounded) with
-    ``kept`` (series id, label, kept sum), leaving out those below ``floor`` as :func:`save`
-    does; run it in a write transaction. Return the rows saved."""
-    bounds = [("sid >= ?", first), ("sid < ?", end)]
-    where = [(test, value) for test, value in bounds if value is not None]
-    clause = " AND ".join(test for test, _ in where) or "1"
-    rows = [
-        row
-        for row in _rows(kept, floor)
-        if (first is None or row[0] >= first) and (end is None or row[0] < end)
-    ]
-    conn.execute(f"DELETE FROM kept_sum WHERE {clause}", [value for _, value in where])
-    conn.executemany(_INSERT, rows)
+    """Write ``kept`` (series, label, kept sum: the evaluation track's, see
+    :meth:`WindowSums.own`) over the saved sums, leaving out those with ``lo`` below ``floor``
+    (pruning may have spoilt them); run it in a write transaction. A saved row of the same
+    series and label is replaced; the others stay (every saved row is valid, whatever memory
+    forgot). ``ids`` (series name -> id) is read from the file if not given; series without an
+    id (never written) are left out. Return the rows written."""
+    known = series_ids(conn) if ids is None else ids
+    rows = _rows(((known.get(series), label, k) for series, label, k in kept), floor)
+    conn.executemany(_UPSERT, rows)
     return len(rows)
 
 
