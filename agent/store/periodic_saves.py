@@ -77,7 +77,6 @@ class PeriodicSaves:
         self._todo: deque[Slice] | None = None  # the pass under way
         self.floor: int | None = None
         self.rows = 0  # rows written by the pass under way
-        self.passes = 0  # passes completed
 
     def due(self) -> bool:
         """Whether a pass is under way or should begin."""
@@ -100,7 +99,6 @@ class PeriodicSaves:
         if self._todo:
             return False
         self._todo = None
-        self.passes += 1
         self._next = self._monotonic() + self.every
         return True
 
