@@ -16,6 +16,16 @@ stops it with SIGTERM (its close saves the window sums, :mod:`agent.store.saved_
 the saved sums, then starts it again on the same file and times that second start (both
 starts are reported).
 
+``--after-crash`` times the start that follows a crash (kill -9, an OOM kill): each run starts
+the agent on its copy with its periodic saves of the window sums every ``--save-every``
+seconds (default 30 s instead of 5 min, through a private hook of the benchmark, not an
+option of the agent; :mod:`agent.store.periodic_saves`), waits until a save covers every SLO,
+lets it run ``--settle`` more seconds (writing, and saving again), kills it with SIGKILL, then
+times two starts on copies of the file the kill left: one as left (it resumes the saved sums)
+and one with the saved sums deleted (it sums every window afresh), in alternating order; the
+medians of both and their ratio are printed. A checkout without periodic saves (``--agent-root``
+of an older one) leaves no sums to resume: both of its starts sum afresh.
+
 ``--bytecode`` first compiles every module the agent may import (the checkouts' own and the
 environment's site-packages) to bytecode, as the container image does at install
 (``--compile-bytecode``): without it, in an environment that writes no bytecode
@@ -24,6 +34,8 @@ environment's site-packages) to bytecode, as the container image does at install
     .venv/bin/python -m bench.startup --nodes 5000 --store /path/h5000-28.db --runs 3
     .venv/bin/python -m bench.startup --nodes 5000 --store /path/h5000-28-now.db --keep-times \
         --runs 2 --restart
+    .venv/bin/python -m bench.startup --nodes 500 --store /path/h500-28-now.db --keep-times \
+        --runs 3 --after-crash
 """
 
 from __future__ import annotations
@@ -31,6 +43,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import re
 import shutil
 import signal
 import site
@@ -88,6 +102,76 @@ def restart_once(
     }
 
 
+def crash_once(
+    root: Path,
+    specs: Path,
+    store: Path | None,
+    work: Path,
+    *,
+    slos: int,
+    save_every: float,
+    settle: float,
+    resumed_first: bool,
+) -> dict[str, float | int | None]:
+    """Start with periodic saves every ``save_every`` seconds, wait for a save of all ``slos``
+    SLOs, run ``settle`` seconds more, SIGKILL; then time a start on the file as the kill left
+    it and one on a copy without its saved sums (``resumed_first``: in that order)."""
+    db = _fresh_copy(store, work)
+    hook = ("-c", _SAVE_HOOK.format(every=save_every))
+    with _started(root, specs, db, work, hook) as (first_wall, _, proc):
+        ready = time.monotonic()
+        while _saved_series(db) < slos and time.monotonic() - ready < READY_LIMIT:
+            if proc.poll() is not None:
+                raise RuntimeError("the agent exited before it saved its window sums")
+            time.sleep(0.5)
+        saved_after = time.monotonic() - ready
+        time.sleep(settle)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=STOP_LIMIT)
+    saved = _saved_sums(db)
+    fresh = work / "fresh.db"
+    for leftover in work.glob("fresh.db*"):
+        leftover.unlink()
+    for suffix in ("", "-wal"):  # the file and its write-ahead log, as the kill left them
+        if (work / f"agent.db{suffix}").exists():
+            shutil.copyfile(work / f"agent.db{suffix}", work / f"fresh.db{suffix}")
+    conn = sqlite3.connect(fresh)
+    try:
+        if saved:
+            conn.execute("DELETE FROM kept_sum")
+            conn.commit()
+    finally:
+        conn.close()
+    starts: dict[str, tuple[float, float]] = {}
+    resumed = 0
+    for name in ("resumed", "fresh") if resumed_first else ("fresh", "resumed"):
+        logged = (work / "agent.log").stat().st_size
+        with _started(root, specs, db if name == "resumed" else fresh, work) as (wall, cpu, _):
+            starts[name] = (wall, cpu)
+        if name == "resumed":
+            resumed = _resumed_in(work / "agent.log", logged)
+    return {
+        "first_ready_s": round(first_wall, 2),
+        "saved_s_after_ready": round(saved_after, 1),
+        "saved_sums": saved,
+        "resumed_sums": resumed,
+        "ready_s": round(starts["resumed"][0], 2),
+        "cpu_s": round(starts["resumed"][1], 2),
+        "fresh_ready_s": round(starts["fresh"][0], 2),
+        "fresh_cpu_s": round(starts["fresh"][1], 2),
+    }
+
+
+# ``python -m agent`` with its periodic saves every {every} seconds (absent in older checkouts)
+_SAVE_HOOK = """import runpy
+try:
+    import agent.store.periodic_saves as saves
+    saves.SAVE_EVERY = {every}
+except ImportError:
+    pass
+runpy.run_module("agent", run_name="__main__", alter_sys=True)"""
+
+
 def compile_bytecode(roots: Sequence[Path]) -> None:
     """Compile the packages of ``roots`` and this interpreter's site-packages to bytecode."""
     trees = [root / package for root in roots for package in ("agent", "exporters")]
@@ -109,13 +193,13 @@ def _fresh_copy(store: Path | None, work: Path) -> Path:
 
 @contextlib.contextmanager
 def _started(
-    root: Path, specs: Path, db: Path, work: Path
+    root: Path, specs: Path, db: Path, work: Path, launcher: Sequence[str] = ("-m", "agent")
 ) -> Iterator[tuple[float, float, subprocess.Popen[bytes]]]:
     """The agent of ``root`` started on ``db`` and ready: (wall, CPU seconds to ready, its
     process); stopped with SIGTERM on leaving (if it still runs)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = agent_command(specs, db, port)
+    command = agent_command(specs, db, port, launcher)
     log_path = work / "agent.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
@@ -140,6 +224,28 @@ def _saved_sums(db: Path) -> int:
         conn.close()
 
 
+def _saved_series(db: Path) -> int:
+    """SLO series with a saved window sum in ``db`` (read beside the running agent)."""
+    try:
+        conn = sqlite3.connect(db, timeout=5.0)
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(DISTINCT sid) FROM kept_sum").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+
+
+def _resumed_in(log: Path, offset: int) -> int:
+    """The window sums a start said it resumed in ``log`` past ``offset`` (0: it said none)."""
+    with log.open("rb") as f:
+        f.seek(offset)
+        found = re.findall(rb"resumed (\d+) window sums", f.read())
+    return int(found[-1]) if found else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=5000, help="nodes (2 SLOs each)")
@@ -161,7 +267,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time the start after a clean stop (SIGTERM) of an agent on the same file",
     )
     parser.add_argument(
-        "--settle", type=float, default=20.0, help="--restart: seconds run past ready (0-600)"
+        "--after-crash",
+        action="store_true",
+        help="time the start after a kill -9 (periodic saves) against one that sums afresh",
+    )
+    parser.add_argument(
+        "--save-every",
+        type=float,
+        default=30.0,
+        help="--after-crash: seconds between the agent's periodic saves (1-600)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=20.0,
+        help="seconds run past ready (--restart) or past the save (--after-crash) (0-600)",
     )
     parser.add_argument(
         "--bytecode",
@@ -174,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--runs: 1 to 20")
     if not 0 <= args.settle <= 600:
         parser.error("--settle: 0 to 600 seconds")
+    if not 1 <= args.save_every <= 600:
+        parser.error("--save-every: 1 to 600 seconds")
+    if args.restart and args.after_crash:
+        parser.error("--restart or --after-crash, not both")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     roots = [REPO] + ([args.agent_root.resolve()] if args.agent_root else [])
     runs: dict[str, list[tuple[float, float]]] = {str(root): [] for root in roots}
@@ -191,8 +315,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.copyfile(args.store, store)
             moved = shift_to(store, time.time())
             print(f"history moved {moved / 1440:.1f} days forward to end now", flush=True)
-        for _ in range(args.runs):
+        for run in range(args.runs):
             for root in roots:
+                if args.after_crash:
+                    crash = crash_once(
+                        root,
+                        specs,
+                        store,
+                        work,
+                        slos=2 * args.nodes,
+                        save_every=args.save_every,
+                        settle=args.settle,
+                        resumed_first=run % 2 == 0,
+                    )
+                    restarts[str(root)].append(crash)
+                    print(f"{root}: {json.dumps(crash)}", flush=True)
+                    continue
                 if args.restart:
                     restart = restart_once(root, specs, store, work, args.settle)
                     restarts[str(root)].append(restart)
@@ -203,6 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{root}: ready in {wall:.2f} s, {cpu:.2f} CPU s", flush=True)
     results = []
     for root, pairs in runs.items():
+        if args.after_crash:
+            results.append(_crash_result(root, args, restarts[root]))
+            print(json.dumps(results[-1]), flush=True)
+            continue
         if args.restart:
             results.append(_restart_result(root, args, restarts[root]))
             print(json.dumps(results[-1]), flush=True)
@@ -239,6 +381,33 @@ def _restart_result(
         "first_cpu_s_median": median("first_cpu_s"),
         "restart_ready_s_median": median("ready_s"),
         "restart_cpu_s_median": median("cpu_s"),
+        "runs": runs,
+    }
+
+
+def _crash_result(
+    root: str, args: argparse.Namespace, runs: list[dict[str, float | int | None]]
+) -> dict[str, object]:
+    def median(key: str) -> float:
+        return round(statistics.median(float(run[key] or 0.0) for run in runs), 2)
+
+    def ratio(key: str) -> float:
+        pairs = [float(run[key] or 0.0) / float(run[f"fresh_{key}"] or 1.0) for run in runs]
+        return round(statistics.median(pairs), 2)
+
+    return {
+        "agent_root": root,
+        "nodes": args.nodes,
+        "slos": 2 * args.nodes,
+        "store": str(args.store) if args.store else "empty",
+        "mode": f"start after a SIGKILL {args.settle:g} s past a periodic save",
+        "resumed_sums_median": median("resumed_sums"),
+        "ready_s_median": median("ready_s"),
+        "cpu_s_median": median("cpu_s"),
+        "fresh_ready_s_median": median("fresh_ready_s"),
+        "fresh_cpu_s_median": median("fresh_cpu_s"),
+        "ready_ratio_median": ratio("ready_s"),
+        "cpu_ratio_median": ratio("cpu_s"),
         "runs": runs,
     }
 

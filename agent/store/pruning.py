@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import StoreError
-from agent.store import evidence_sql, journeys, queries
+from agent.store import evidence_sql, journeys, queries, saved_sums
 from agent.store.schema import (
     JOURNEY_BLAME_BUCKETS,
     JOURNEY_STEP_BUCKETS,
@@ -79,12 +79,27 @@ class Pruner:
                     room=room,
                     start=start,
                 )
+                if table is SLI_BUCKETS:
+                    chunk = partial(_sli_chunk, chunk=chunk, cutoff=bucket_cutoff)
                 n, cursor, finished = self._transaction(chunk)
                 self._cursor[table.name] = cursor
                 deleted += n
                 yield n
                 if finished:
                     break
+
+
+def _sli_chunk(
+    conn: sqlite3.Connection,
+    chunk: Callable[[sqlite3.Connection], tuple[int, tuple[Any, ...] | None, bool]],
+    cutoff: int,
+) -> tuple[int, tuple[Any, ...] | None, bool]:
+    """A chunk of SLI buckets pruned, and the saved window sums over them deleted in the same
+    transaction (:mod:`agent.store.saved_sums`)."""
+    deleted, cursor, finished = chunk(conn)
+    if deleted:
+        saved_sums.forget_below(conn, cutoff)
+    return deleted, cursor, finished
 
 
 def release_free_pages(conn: sqlite3.Connection, path: Path, limit: int) -> int:

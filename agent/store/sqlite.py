@@ -41,9 +41,11 @@ i.e. handed to the operating system, but it is fsynced only when the WAL is chec
 * A flush that fails (disk full, file locked) raises StoreError and keeps its data in memory;
   the next flush writes it. Buckets are never dropped from memory; raw results are capped at
   ``max_pending_results`` and the oldest are dropped beyond that (see ``dropped_results``).
-* A clean :meth:`close` of the running agent's store also saves the kept window sums for its
-  next start, which takes and deletes them (:mod:`agent.store.saved_sums`): after a crash the
-  next start finds none and sums its windows afresh, never from sums of an older file.
+* The running agent's store saves the kept window sums every few minutes (in slices after a
+  flush, :mod:`agent.store.periodic_saves`) and at a clean :meth:`close`; the next start takes
+  and deletes them (:mod:`agent.store.saved_sums`). Every write that could spoil a saved sum
+  deletes it in its own transaction, so after a crash the next start resumes the sums of the
+  last save, each still matching the file.
 
 Threads
 -------
@@ -95,6 +97,7 @@ from agent.store.evidence_reads import EvidenceReads
 from agent.store.journey_reads import JourneyReads
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
 from agent.store.latency import LatencyHistogram
+from agent.store.periodic_saves import PeriodicSaves
 from agent.store.probe_reads import ProbeReads
 from agent.store.pruning import Pruner, release_free_pages
 from agent.store.rollup import Roller
@@ -135,6 +138,7 @@ class SqliteStore:
         clock: Callable[[], float] = time.time,
         resume_window_sums: bool = False,
         checkpoint_every: float = CHECKPOINT_EVERY,
+        periodic_saves: PeriodicSaves | None = None,
     ) -> None:
         """Open or create the store at ``path`` (parent directories are created).
 
@@ -149,8 +153,9 @@ class SqliteStore:
         ``checkpoint_every`` seconds while the store is written (:mod:`agent.store.checkpoints`);
         0 leaves it to SQLite, inside the commit that takes the log past 1,000 pages.
 
-        ``resume_window_sums`` (the running agent only): take the window sums the last clean
-        :meth:`close` saved (and delete them from the file), and save them again at close
+        ``resume_window_sums`` (the running agent only): take the window sums the last run saved
+        (and delete them from the file), and save them again every few minutes (``periodic_saves``,
+        by default every :data:`~agent.store.periodic_saves.SAVE_EVERY`) and at close
         (:mod:`agent.store.saved_sums`). Without it, they are neither read nor saved, and the
         first write of this store deletes them.
         """
@@ -185,6 +190,8 @@ class SqliteStore:
         self._journeys = JourneyReads(self._read_with)
         self._probes = ProbeReads(self._read_with)
         self._resume_sums = resume_window_sums
+        # the running agent's periodic saves of its kept window sums (under _db_lock)
+        self._saves = (periodic_saves or PeriodicSaves()) if resume_window_sums else None
         # a store without the opt-in deletes the saved sums with its first write (they would
         # no longer match); one with it took them at open
         self._discard_saved = not resume_window_sums
@@ -251,8 +258,14 @@ class SqliteStore:
         """Write everything recorded so far in one transaction; return the rows written.
 
         On failure the data stays in memory (merged with whatever was recorded meanwhile) and
-        StoreError is raised.
+        StoreError is raised. Then, while a periodic save of the kept window sums is due or
+        under way, save a slice of them (:mod:`agent.store.periodic_saves`).
         """
+        written = self._flush()
+        self._save_some_sums()
+        return written
+
+    def _flush(self) -> int:
         asked = time.monotonic()
         with self._db_lock:
             began = time.monotonic()
@@ -263,8 +276,12 @@ class SqliteStore:
                 if not batch:
                     return 0
                 self._pending = Pending(self._max_pending_results)
+            horizon = self._windows.kept.horizon  # buckets below it change kept sums
+            below = [] if horizon is None else batch.series_below(horizon)
             try:
                 write = partial(queries.write_pending, batch=batch, ids=self._series_ids)
+                if below and self._saves is not None:  # rare: a run flushed very late
+                    write = partial(saved_sums.written_below, write=write, series=below)
                 written, ids = self._write(conn, "write to", write)
             except BaseException:
                 with self._pending_lock:
@@ -276,9 +293,8 @@ class SqliteStore:
             self._series_ids.adopt(ids)
             self._wrote()
             self._dropped_results += batch.dropped_results
-            horizon = self._windows.kept.horizon
-            if horizon is not None:  # buckets written below it change sums kept for reads
-                self._windows.kept.forget(batch.series_below(horizon))
+            if below:
+                self._windows.kept.forget(below)
             return written
 
     def set_bucket_retention(self, retention: timedelta) -> None:
@@ -298,6 +314,7 @@ class SqliteStore:
         """
         bucket_cutoff = first_minute_from(now - self._bucket_retention.total_seconds())
         raw_cutoff = now - self._raw_retention.total_seconds()
+        self._pruning_below(bucket_cutoff)
         deleted = self._pruner.prune(raw_cutoff, bucket_cutoff)
         with self._db_lock:
             # sums kept over pruned buckets would keep counting them
@@ -329,6 +346,7 @@ class SqliteStore:
     def _upkeep_pass(self, now: float) -> Iterator[object]:
         bucket_cutoff = first_minute_from(now - self._bucket_retention.total_seconds())
         raw_cutoff = now - self._raw_retention.total_seconds()
+        self._pruning_below(bucket_cutoff)
         yield from self._pruner.steps(raw_cutoff, bucket_cutoff, _UNLIMITED)
         while True:
             with self._db_lock:
@@ -562,17 +580,42 @@ class SqliteStore:
         loaded = self._write(conn, "resume window sums from", partial(saved_sums.take, into=taken))
         self._windows.adopt(taken)
         if loaded:
-            log.info("resumed %d window sums saved at the last clean stop", loaded)
+            log.info("resumed %d window sums the last run saved", loaded)
 
     def _save_window_sums(self, conn: sqlite3.Connection) -> None:
         """Save the evaluations' kept window sums for the next start (failing only logs)."""
-        save = partial(saved_sums.save, kept=self._windows.kept.own())
+        floor = None if self._saves is None else self._saves.floor
+        save = partial(saved_sums.save, kept=self._windows.kept.own(), floor=floor)
         try:
             saved = queries.in_transaction(conn, self.path, "save window sums to", save)
         except StoreError as exc:
             log.warning("%s; the next start sums its windows afresh", exc)
         else:
             log.info("saved %d window sums for the next start", saved)
+
+    def _pruning_below(self, cutoff: int) -> None:
+        """A pruning pass to ``cutoff`` begins: saves leave out sums it may spoil."""
+        if self._saves is not None:
+            with self._db_lock:
+                self._saves.pruning_below(cutoff)
+
+    def _save_some_sums(self) -> None:
+        """A slice of the periodic save, if one is due and the store is not closing."""
+        saves = self._saves
+        if saves is None or self._closing.is_set() or not saves.due():
+            return
+        with self._db_lock:
+            if self._conn is None:  # closed meanwhile: the close saved them all
+                return
+            step = partial(saves.step, kept=self._windows.kept)
+            try:
+                over = queries.in_transaction(self._conn, self.path, "save sums to", step)
+            except StoreError as exc:
+                saves.failed()
+                log.warning("%s; the next periodic save is in %.0f s", exc, saves.every)
+                return
+        if over:
+            log.debug("saved %d window sums for the next start", saves.rows)
 
     def _write(
         self, conn: sqlite3.Connection, what: str, action: Callable[[sqlite3.Connection], T]
@@ -601,6 +644,8 @@ class SqliteStore:
     def _rolling(
         self, shape: tiers.Shape, action: Callable[[sqlite3.Connection], tiers.Rolled]
     ) -> tiers.Rolled:
+        if shape == tiers.SLI_SHAPE:  # saved sums over the slice go in the same transaction
+            action = partial(saved_sums.rolling, roll=action)
         with self._db_lock:
             started = time.monotonic()
             try:

@@ -123,6 +123,17 @@ class WindowSums:
                 if not is_tracked(label):
                     yield series, label, k
 
+    def own_series(self) -> list[str]:
+        """The series with some sum kept for the evaluations themselves."""
+        return [s for s, kept in self._kept.items() if any(not is_tracked(k) for k in kept)]
+
+    def own_of(self, series: Iterable[str]) -> Iterator[tuple[str, str, Kept]]:
+        """:meth:`own` for ``series`` only (those with none kept are skipped)."""
+        for name in series:
+            for label, k in self._kept.get(name, {}).items():
+                if not is_tracked(label):
+                    yield name, label, k
+
     def drop_track(self, track: str) -> None:
         """Drop the sums kept for the read track ``track`` (see :func:`tracked`)."""
         if not track:

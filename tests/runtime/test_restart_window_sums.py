@@ -1,6 +1,6 @@
 """A clean stop of the running agent saves its evaluations' window sums, the next start takes
-them (the file holds none while it runs, so a crash resumes nothing), and ``slo-agent report``
-neither takes nor saves them."""
+them (and deletes them: the running agent saves them again a minute later, see
+test_crash_window_sums.py), and ``slo-agent report`` neither takes nor saves them."""
 
 from __future__ import annotations
 
@@ -58,6 +58,6 @@ async def test_a_restart_takes_the_sums_the_clean_stop_saved(tmp_path: Path) -> 
         assert _saved(store) == saved  # a report neither takes nor replaces them
 
         async with running_agent(options(specs, store), {}) as running:
-            assert _saved(store) == []  # taken at the start: a crash now resumes nothing
+            assert _saved(store) == []  # taken at the start, saved again after a minute
             await eventually(lambda: _ready(running.url), within=30)
         assert {name for name, _ in _saved(store)} == series
