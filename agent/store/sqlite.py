@@ -1,60 +1,7 @@
-"""The embedded store: per-minute SLI and probe buckets plus recent raw probe results, in SQLite.
-
-What it keeps
--------------
-* SLI buckets: per series (``"<node>/<slo>"``) and minute, ``total`` and ``bad`` event counts.
-  Whether an event is good (latency thresholds included) is decided before it gets here, so
-  these counts are enough to evaluate every SLO over any window of whole minutes.
-* Recent SLI events in memory at finer resolution (:mod:`agent.store.recent`), so that windows
-  shorter than an hour cover the last ``w`` to within a 60th of it, not to whole minutes.
-* Probe buckets: per (node, probe) and minute, runs, failures, failures by reason and the sum
-  of durations.
-* Raw probe results of the last ``raw_retention`` (48 h by default), for incident timelines.
-  They keep every failure but only one success per probe per ``raw_success_every``: a sample
-  to illustrate, never to count from.
-* The advisor's evidence (:mod:`agent.store.evidence`), counting every run: per-minute latency
-  histograms per (node, probe), every fallback drill run, and every run of consecutive
-  failures of a probe; kept as long as the buckets.
-* Journeys (:mod:`agent.store.journeys`): their SLI events in the SLI buckets, per-minute step
-  counts and blame, and the blamed runs of the last ``raw_retention`` with their trace ids.
-
-A bucket counts towards a time range ``[start, end)`` when its minute start (``minute * 60``)
-lies in the range. Buckets older than 5 h are rolled up into 5-minute, 10-minute and hourly
-buckets as they age (:mod:`agent.store.tiers`), so that a window's start is known to ``w/60``.
-The store knows nothing about specs: keys are plain strings (SLI and probe series are stored
-as integer ids of table ``series``).
-
-Durability
-----------
-``record`` only touches memory. ``flush`` (the agent calls it every second by default) writes
-all data recorded since the previous flush in one transaction. The file is in write-ahead-log
-mode with ``synchronous=NORMAL``: when ``flush`` returns, the transaction is in the WAL file,
-i.e. handed to the operating system, but it is fsynced only when the WAL is checkpointed.
-
-* A process crash (kill -9, OOM kill) loses at most what was recorded since the last
-  successful flush: with a 1 s flush interval, at most about one second of results. Every
-  flush that returned survives, and the file is never left half-written.
-* An operating-system crash or power loss can in addition roll back the transactions
-  committed since the last checkpoint (taken in a thread of its own every 2 s while the store
-  is written, ``checkpoint_every``: :mod:`agent.store.checkpoints`); the file comes back
-  consistent at an earlier transaction, never corrupt.
-* A flush that fails (disk full, file locked) raises StoreError and keeps its data in memory;
-  the next flush writes it. Buckets are never dropped from memory; raw results are capped at
-  ``max_pending_results`` and the oldest are dropped beyond that (see ``dropped_results``).
-* The running agent's store saves the kept window sums every few minutes (in slices after a
-  flush, :mod:`agent.store.periodic_saves`) and at a clean :meth:`close`; the next start takes
-  and deletes them (:mod:`agent.store.saved_sums`). Every write that could spoil a saved sum
-  deletes it in its own transaction, so after a crash the next start resumes the sums of the
-  last save, each still matching the file.
-
-Threads
--------
-``record`` may be called from the event-loop thread while ``flush``, ``upkeep``, ``sums`` and
-the other queries run in worker threads (the agent runs ``upkeep`` right after each ``flush``,
-in slices: :mod:`agent.store.upkeep`). ``record`` takes only a short in-memory lock; the SQLite
-connection has a lock of its own, granted in turn (:mod:`agent.store.turns`) and always taken
-before the in-memory one. Checkpoints of the write-ahead log run in a thread and a
-connection of their own, and hold neither lock.
+"""The embedded store in one SQLite file (:class:`SqliteStore`): recording, flushing, upkeep,
+the window reads and what is kept across restarts; the other reads are inherited from
+:class:`~agent.store.store_reads.StoreReads`. What it keeps, what a crash can lose and which
+thread may call what: :mod:`agent.store`.
 """
 
 from __future__ import annotations
@@ -80,7 +27,6 @@ from agent.slo.status import SloKey, TierKey
 from agent.store import evidence_sql, firing_sql, queries, saved_sums, schema, tiers
 from agent.store.buckets import (
     Pending,
-    ProbeCounts,
     RawSampler,
     first_minute_from,
     minute_of,
@@ -88,21 +34,13 @@ from agent.store.buckets import (
 from agent.store.checkpoints import BACKSTOP_PAGES, CHECKPOINT_EVERY, Checkpointer
 from agent.store.evidence import (
     DrillRun,
-    DrillSummary,
-    DrillTally,
-    FailureRun,
     FailureRunTracker,
 )
-from agent.store.evidence_reads import EvidenceReads
-from agent.store.journey_reads import JourneyReads
-from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
-from agent.store.latency import LatencyHistogram
 from agent.store.periodic_saves import PeriodicSaves
-from agent.store.probe_reads import ProbeReads
 from agent.store.pruning import Pruner, release_free_pages
 from agent.store.rollup import Roller
 from agent.store.series_ids import SeriesIds
-from agent.store.sums import ProbeSums
+from agent.store.store_reads import StoreReads
 from agent.store.turns import TurnLock
 from agent.store.upkeep import Budget, StoreWork, Upkeep
 from agent.store.window_reads import WindowReads
@@ -120,7 +58,7 @@ T = TypeVar("T")
 RAW_SUCCESS_EVERY = timedelta(minutes=5)
 
 
-class SqliteStore:
+class SqliteStore(StoreReads):
     """Buckets and recent results in one SQLite file; see the module docstring for guarantees."""
 
     def __init__(
@@ -186,9 +124,7 @@ class SqliteStore:
         # slices of the advisor's tables rolled up so far: kept sums over them are out of date
         self.probe_rolls = 0
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
-        self._evidence = EvidenceReads(self._read_with)
-        self._journeys = JourneyReads(self._read_with)
-        self._probes = ProbeReads(self._read_with)
+        super().__init__(self._read_with)
         self._resume_sums = resume_window_sums
         # the running agent's periodic saves of its kept window sums (under _db_lock)
         self._saves = (periodic_saves or PeriodicSaves()) if resume_window_sums else None
@@ -452,91 +388,6 @@ class SqliteStore:
         """Let the window sums kept for ``track`` (see :meth:`sums_many`) go."""
         with self._db_lock:
             self._windows.kept.drop_track(track)
-
-    def series_totals(self) -> dict[str, Counts]:
-        """Series -> counts over every retained bucket."""
-
-        def read(conn: sqlite3.Connection, out: dict[str, Counts]) -> dict[str, Counts]:
-            for series, counts in queries.series_totals(conn).items():
-                out[series] = out.get(series, Counts()) + counts
-            return out
-
-        return self._read_with(lambda p: p.series_totals(), read)
-
-    # --- probe results (agent.store.probe_reads) -------------------------------------------
-
-    def probe_totals(self, node: str | None = None) -> dict[tuple[str, str], ProbeCounts]:
-        """See :meth:`ProbeReads.probe_totals`."""
-        return self._probes.probe_totals(node)
-
-    def probe_minutes(self, node: str, start: float, end: float) -> dict[int, ProbeCounts]:
-        """See :meth:`ProbeReads.probe_minutes`."""
-        return self._probes.probe_minutes(node, start, end)
-
-    def recent_results(
-        self,
-        *,
-        node: str | None = None,
-        probe: str | None = None,
-        since: float | None = None,
-        limit: int = 1000,
-    ) -> list[ProbeResult]:
-        """See :meth:`ProbeReads.recent_results`."""
-        return self._probes.recent_results(node=node, probe=probe, since=since, limit=limit)
-
-    # --- journeys (agent.store.journey_reads) ----------------------------------------------
-
-    def journey_step_counts(self, journey: str, start: float, end: float) -> dict[str, StepCounts]:
-        """See :meth:`JourneyReads.step_counts`."""
-        return self._journeys.step_counts(journey, start, end)
-
-    def journey_blame_counts(
-        self, journey: str, start: float, end: float
-    ) -> dict[tuple[str, str, str], BlameCounts]:
-        """See :meth:`JourneyReads.blame_counts`."""
-        return self._journeys.blame_counts(journey, start, end)
-
-    def journey_blamed_runs(self, journey: str, per_hop: int = 3) -> list[BlamedRun]:
-        """See :meth:`JourneyReads.blamed_runs`."""
-        return self._journeys.blamed_runs(journey, per_hop)
-
-    # --- the advisor's evidence (agent.store.evidence_reads) --------------------------------
-
-    def latency_minutes(self, node: str, start: float, end: float) -> dict[int, LatencyHistogram]:
-        """See :meth:`EvidenceReads.latency_minutes`."""
-        return self._evidence.latency_minutes(node, start, end)
-
-    def drill_runs(self, node: str, start: float, end: float) -> list[DrillRun]:
-        """See :meth:`EvidenceReads.drill_runs`."""
-        return self._evidence.drill_runs(node, start, end)
-
-    def failure_runs(
-        self, node: str, start: float, end: float, min_failures: int = 1
-    ) -> list[FailureRun]:
-        """See :meth:`EvidenceReads.failure_runs`."""
-        return self._evidence.failure_runs(node, start, end, min_failures)
-
-    def probe_sums(
-        self, node: str, lo: int, hi: int, *, volume: bool, now_minute: int
-    ) -> ProbeSums:
-        """See :meth:`EvidenceReads.probe_sums`."""
-        return self._evidence.probe_sums(node, lo, hi, volume=volume, now_minute=now_minute)
-
-    def first_probe_minute(self, node: str, start: float, end: float) -> int | None:
-        """See :meth:`EvidenceReads.first_probe_minute`."""
-        return self._evidence.first_probe_minute(node, start, end)
-
-    def drill_tallies(self, node: str, start: float, end: float) -> dict[str, DrillTally]:
-        """See :meth:`EvidenceReads.drill_tallies`."""
-        return self._evidence.drill_tallies(node, start, end)
-
-    def drill_summaries(self, node: str, start: float, end: float) -> dict[str, DrillSummary]:
-        """See :meth:`EvidenceReads.drill_summaries`."""
-        return self._evidence.drill_summaries(node, start, end)
-
-    def drill_runs_during(self, node: str, spans: Sequence[tuple[float, float]]) -> list[DrillRun]:
-        """See :meth:`EvidenceReads.drill_runs_during`."""
-        return self._evidence.drill_runs_during(node, spans)
 
     def advisor_state(self) -> str | None:
         """The advisor's persisted hysteresis state (text), None if none was saved."""
