@@ -148,11 +148,12 @@ def test_a_start_after_a_crash_resumes_the_last_periodic_save_spoilt_rows_droppe
     store.close()
 
     now = clock.now + 5 * MINUTE
-    got, read, found = restart_on(image, now)
-    want, cold_read = afresh(image, now)
+    got, _, found = restart_on(image, now)
+    want, _ = afresh(image, now)
     assert found == 2 * len(kept)
     assert got == want
-    assert read < cold_read  # the resumed sums saved reads: a 28-day window summed afresh
+    # no saving of reads to show here: every series' 28-day row is spoilt, and summing that
+    # window afresh scans what a cold start scans (nested windows are read in one pass)
 
 
 def test_a_save_after_a_roll_up_forgot_whole_series_keeps_their_unspoilt_windows(
@@ -213,11 +214,10 @@ def test_a_save_between_pruning_steps_leaves_out_the_sums_pruning_spoils(
     assert {labels_of(path, s) == LABELS - {"40320m"} for s in SERIES} == {True}
     image = crash_image(path, tmp_path / "crashed.db")
     store.close()
-    got, read, found = restart_on(image, clock.now + MINUTE)
-    want, cold_read = afresh(image, clock.now + MINUTE)
+    got, _, found = restart_on(image, clock.now + MINUTE)
+    want, _ = afresh(image, clock.now + MINUTE)
     assert found > 0
-    assert got == want
-    assert read < cold_read
+    assert got == want  # (the 28-day window is summed afresh: as many minutes as a cold start)
 
 
 def test_a_pass_in_slices_saves_each_series_as_memory_holds_it_when_its_slice_is_written(
