@@ -17,6 +17,7 @@ from agent.store.evidence import (
     MinuteVolume,
 )
 from agent.store.latency import LatencyHistogram
+from agent.store.row_batches import Insert, write_rows
 
 DDL: tuple[str, ...] = (
     """CREATE TABLE latency_bucket (
@@ -48,18 +49,18 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX failure_run_by_end ON failure_run (ended_at)",
 )
 
-_UPSERT_LATENCY = """
-INSERT INTO latency_bucket (node, probe, minute, bucket, runs) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (node, probe, minute, bucket) DO UPDATE SET runs = runs + excluded.runs
-"""
-_INSERT_DRILL = (
-    "INSERT INTO drill_run (node, fallback, started_at, ok, duration) VALUES (?, ?, ?, ?, ?)"
+_UPSERT_LATENCY = Insert(
+    "latency_bucket",
+    ("node", "probe", "minute", "bucket", "runs"),
+    "ON CONFLICT (node, probe, minute, bucket) DO UPDATE SET runs = runs + excluded.runs",
 )
-_UPSERT_FAILURE_RUN = """
-INSERT INTO failure_run (node, probe, started_at, ended_at, failures) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (node, probe, started_at) DO UPDATE SET
-ended_at = excluded.ended_at, failures = excluded.failures
-"""
+_INSERT_DRILL = Insert("drill_run", ("node", "fallback", "started_at", "ok", "duration"))
+_UPSERT_FAILURE_RUN = Insert(
+    "failure_run",
+    ("node", "probe", "started_at", "ended_at", "failures"),
+    "ON CONFLICT (node, probe, started_at) DO UPDATE SET"
+    " ended_at = excluded.ended_at, failures = excluded.failures",
+)
 
 
 def write(
@@ -73,9 +74,9 @@ def write(
         (d.drill.node, d.drill.fallback, d.started_at, int(d.ok), d.duration) for d in batch.drills
     ]
     runs = [(r.node, r.probe, r.start, r.end, r.failures) for r in batch.failure_runs.values()]
-    conn.executemany(_UPSERT_LATENCY, latency)
-    conn.executemany(_INSERT_DRILL, drills)
-    conn.executemany(_UPSERT_FAILURE_RUN, runs)
+    write_rows(conn, _UPSERT_LATENCY, latency)
+    write_rows(conn, _INSERT_DRILL, drills)
+    write_rows(conn, _UPSERT_FAILURE_RUN, runs)
     return len(latency) + len(drills) + len(runs)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from agent.journeys.blame import Blame
 from agent.journeys.result import JourneyResult
+from agent.store.row_batches import Insert, write_rows
 
 STEP_COUNTERS = (
     "attempts",
@@ -211,22 +212,19 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX journey_blamed_run_by_hop ON journey_blamed_run (journey, step, node, at)",
 )
 
-_UPSERT_STEP = f"""
-INSERT INTO journey_step_bucket (journey, step, minute, {", ".join(STEP_COUNTERS)})
-VALUES (?, ?, ?, {", ".join("?" for _ in STEP_COUNTERS)})
-ON CONFLICT (journey, step, minute) DO UPDATE SET
-{", ".join(f"{c} = {c} + excluded.{c}" for c in STEP_COUNTERS)}
-"""
-_UPSERT_BLAME = """
-INSERT INTO journey_blame_bucket (journey, step, node, reason, minute, runs, share)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (journey, step, node, reason, minute) DO UPDATE SET
-runs = runs + excluded.runs, share = share + excluded.share
-"""
-_INSERT_RUN = (
-    "INSERT INTO journey_blamed_run (at, journey, step, node, reason, trace_id)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+_UPSERT_STEP = Insert(
+    "journey_step_bucket",
+    ("journey", "step", "minute", *STEP_COUNTERS),
+    "ON CONFLICT (journey, step, minute) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in STEP_COUNTERS),
 )
+_UPSERT_BLAME = Insert(
+    "journey_blame_bucket",
+    ("journey", "step", "node", "reason", "minute", "runs", "share"),
+    "ON CONFLICT (journey, step, node, reason, minute) DO UPDATE SET"
+    " runs = runs + excluded.runs, share = share + excluded.share",
+)
+_INSERT_RUN = Insert("journey_blamed_run", ("at", "journey", "step", "node", "reason", "trace_id"))
 
 
 def write(conn: sqlite3.Connection, pending: JourneyPending) -> int:
@@ -242,9 +240,9 @@ def write(conn: sqlite3.Connection, pending: JourneyPending) -> int:
         for minute, counts in minutes.items()
     ]
     runs = [(r.at, r.journey, r.step, r.node, r.reason, r.trace_id) for r in pending.runs]
-    conn.executemany(_UPSERT_STEP, steps)
-    conn.executemany(_UPSERT_BLAME, blame)
-    conn.executemany(_INSERT_RUN, runs)
+    write_rows(conn, _UPSERT_STEP, steps)
+    write_rows(conn, _UPSERT_BLAME, blame)
+    write_rows(conn, _INSERT_RUN, runs)
     return len(steps) + len(blame) + len(runs)
 
 

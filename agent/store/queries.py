@@ -17,6 +17,7 @@ from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reaso
 from agent.slo.events import Counts
 from agent.store import evidence_sql, journeys
 from agent.store.buckets import Pending, ProbeCounts
+from agent.store.row_batches import Insert, write_rows
 from agent.store.schema import BucketTable
 from agent.store.series_ids import SeriesIds
 
@@ -26,26 +27,32 @@ SERIES_PER_QUERY = 500  # keeps the bound parameters of one query well under SQL
 
 # Series are named by integer ids (table ``series``): a flush creates the series it has not
 # seen and binds the ids (agent.store.series_ids).
-_UPSERT_SLI = """
-INSERT INTO sli_bucket (sid, minute, total, bad) VALUES (?, ?, ?, ?)
-ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total, bad = bad + excluded.bad
-"""
-_UPSERT_PROBE = """
-INSERT INTO probe_bucket (sid, minute, total, failures, duration_sum)
-VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total,
-failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum
-"""
-_UPSERT_PROBE_REASON = """
-INSERT INTO probe_reason_bucket (sid, minute, reason, failures) VALUES (?, ?, ?, ?)
-ON CONFLICT (sid, minute, reason) DO UPDATE SET failures = failures + excluded.failures
-"""
-_PROBE_IDS = "SELECT id FROM series WHERE kind = 'probe' AND name = ?"
-_RESULT_COLUMNS = (
-    "started_at, node, probe, outcome, reason, status, duration,"
-    " connect_seconds, tls_seconds, first_byte_seconds, detail"
+_UPSERT_SLI = Insert(
+    "sli_bucket",
+    ("sid", "minute", "total", "bad"),
+    "ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total,"
+    " bad = bad + excluded.bad",
 )
-_INSERT_RESULT = f"INSERT INTO probe_result ({_RESULT_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+_UPSERT_PROBE = Insert(
+    "probe_bucket",
+    ("sid", "minute", "total", "failures", "duration_sum"),
+    "ON CONFLICT (sid, minute) DO UPDATE SET total = total + excluded.total,"
+    " failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum",
+)
+_UPSERT_PROBE_REASON = Insert(
+    "probe_reason_bucket",
+    ("sid", "minute", "reason", "failures"),
+    "ON CONFLICT (sid, minute, reason) DO UPDATE SET failures = failures + excluded.failures",
+)
+_PROBE_IDS = "SELECT id FROM series WHERE kind = 'probe' AND name = ?"
+_INSERT_RESULT = Insert(
+    "probe_result",
+    (
+        *("started_at", "node", "probe", "outcome", "reason", "status", "duration"),
+        *("connect_seconds", "tls_seconds", "first_byte_seconds", "detail"),
+    ),
+)
+_RESULT_COLUMNS = ", ".join(_INSERT_RESULT.columns)
 
 
 def in_transaction(
@@ -80,10 +87,10 @@ def write_pending(
     probes = sorted(batch.probe_rows(found.probe))
     reasons = sorted(batch.probe_reason_rows(found.probe))
     results = [_result_row(r) for r in batch.results]
-    conn.executemany(_UPSERT_SLI, sli)
-    conn.executemany(_UPSERT_PROBE, probes)
-    conn.executemany(_UPSERT_PROBE_REASON, reasons)
-    conn.executemany(_INSERT_RESULT, results)
+    write_rows(conn, _UPSERT_SLI, sli)
+    write_rows(conn, _UPSERT_PROBE, probes)
+    write_rows(conn, _UPSERT_PROBE_REASON, reasons)
+    write_rows(conn, _INSERT_RESULT, results)
     written = len(sli) + len(probes) + len(reasons) + len(results)
     written += journeys.write(conn, batch.journeys)
     latency = sorted(batch.latency_rows())  # in key order, as the buckets above

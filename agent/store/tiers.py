@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from agent.store.buckets import TIERS, Tier, grain_at, target
+from agent.store.row_batches import Insert, write_rows
 
 __all__ = ["TIERS", "Tier", "grain_at", "target"]
 
@@ -152,11 +153,7 @@ def _roll_key(
         return read  # already at this grain
     conn.execute(f"DELETE FROM {shape.name} {where}", (*key, lo, hi))
     columns = (*shape.keys, "minute", *shape.groups, *shape.sums)
-    marks = ", ".join("?" for _ in columns)
-    conn.executemany(
-        f"INSERT INTO {shape.name} ({', '.join(columns)}) VALUES ({marks})",
-        [(*key, *row[:-2]) for row in rolled],
-    )
+    write_rows(conn, Insert(shape.name, columns), [(*key, *row[:-2]) for row in rolled])
     return read
 
 
