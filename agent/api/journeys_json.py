@@ -10,6 +10,7 @@ from typing_extensions import TypedDict
 from agent.api.status_json import SloJson, slo_json
 from agent.api.timestamps import Timestamp, rfc3339
 from agent.journeys.ceiling import Ceiling
+from agent.journeys.failing_steps import FailingStep
 from agent.journeys.views import JourneyView
 from agent.model import JOURNEY_MODE
 
@@ -56,6 +57,25 @@ class BlameJson(TypedDict):
     partners: list[PartnerBlameJson]
 
 
+class BlamedHopJson(TypedDict):
+    node: str
+    reason: str
+    bad_runs: int
+
+
+class FailingStepJson(TypedDict):
+    step: str
+    node: str
+    mode: str
+    partner: str
+    runs: int  # runs that reached the step
+    failed_runs: int  # ... in which the step's node failed
+    fallback: str | None  # the step's fallback node
+    failovers: int  # failed runs retried on the fallback
+    saved_by_fallback: int  # ... that it answered as expected
+    blamed: list[BlamedHopJson]  # the bad runs blamed on the step, by hop and reason
+
+
 class JourneyJson(TypedDict):
     journey: str
     mode: str  # "journey"
@@ -65,6 +85,7 @@ class JourneyJson(TypedDict):
     slos: list[SloJson]
     blame: BlameJson
     ceiling: CeilingJson
+    failing_steps: list[FailingStepJson]  # steps whose node failed, most failures first
 
 
 class JourneysJson(TypedDict):
@@ -127,7 +148,26 @@ def journey_json(view: JourneyView) -> JourneyJson:
             ],
         },
         "ceiling": ceiling_json(view.ceiling),
+        "failing_steps": failing_steps_json(view.failing_steps),
     }
+
+
+def failing_steps_json(steps: Sequence[FailingStep]) -> list[FailingStepJson]:
+    return [
+        {
+            "step": s.step,
+            "node": s.node,
+            "mode": s.mode,
+            "partner": s.partner,
+            "runs": s.runs,
+            "failed_runs": s.failed,
+            "fallback": s.fallback,
+            "failovers": s.failovers,
+            "saved_by_fallback": s.saved,
+            "blamed": [{"node": h.node, "reason": h.reason, "bad_runs": h.runs} for h in s.blamed],
+        }
+        for s in steps
+    ]
 
 
 def journeys_json(views: Sequence[JourneyView], evaluated_at: float) -> JourneysJson:

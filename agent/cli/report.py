@@ -23,7 +23,7 @@ from agent.api.status_json import snapshot_json
 from agent.cli.journeys import render_journeys
 from agent.cli.report_drills import failed_drills, failed_drills_json, render_failed_drills
 from agent.cli.report_failures import render_failures, stored_failures
-from agent.cli.report_steps import failing_steps_json, render_failing_steps
+from agent.cli.report_steps import render_failing_steps
 from agent.cli.styles import STATE_STYLES
 from agent.errors import UserError
 from agent.journeys.views import read_journey_views
@@ -134,10 +134,7 @@ def report(
         status = snapshot_json(snapshot)
         by_node = failed_drills_json(drills)
         nodes = [{**n, "failed_drills": by_node.get(n["node"], [])} for n in status["nodes"]]
-        journeys = [
-            {**journey_json(view), "failing_steps": failing_steps_json(view.failing_steps)}
-            for view in views
-        ]
+        journeys = [journey_json(view) for view in views]
         body = {**status, "nodes": nodes, "journeys": journeys, "sli_sources": sources}
         json.dump(body, out, indent=2)
         out.write("\n")

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
-from typing_extensions import TypedDict
 
 from agent.cli.bounded import print_bounded
 from agent.journeys.failing_steps import BlamedHop, FailingStep
@@ -16,43 +15,6 @@ from agent.journeys.views import JourneyView
 from agent.numbers import whole
 
 TITLE = "Failing journey steps (over each journey's SLO period)"
-
-
-class BlamedHopJson(TypedDict):
-    node: str
-    reason: str
-    bad_runs: int
-
-
-class FailingStepJson(TypedDict):
-    step: str
-    node: str
-    mode: str
-    partner: str
-    runs: int  # runs that reached the step
-    failed_runs: int  # ... in which the step's node failed
-    fallback: str | None  # the step's fallback node
-    failovers: int  # failed runs retried on the fallback
-    saved_by_fallback: int  # ... that it answered as expected
-    blamed: list[BlamedHopJson]  # the bad runs blamed on the step, by hop and reason
-
-
-def failing_steps_json(steps: Sequence[FailingStep]) -> list[FailingStepJson]:
-    return [
-        {
-            "step": s.step,
-            "node": s.node,
-            "mode": s.mode,
-            "partner": s.partner,
-            "runs": s.runs,
-            "failed_runs": s.failed,
-            "fallback": s.fallback,
-            "failovers": s.failovers,
-            "saved_by_fallback": s.saved,
-            "blamed": [{"node": h.node, "reason": h.reason, "bad_runs": h.runs} for h in s.blamed],
-        }
-        for s in steps
-    ]
 
 
 def failed_text(step: FailingStep) -> str:

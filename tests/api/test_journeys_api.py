@@ -113,3 +113,39 @@ async def test_journeys_show_slos_blame_shares_examples_and_ceiling() -> None:
     # the status API lists the journey's SLOs too, under their own key
     assert status["journeys"][0]["journey"] == "checkout"
     assert status["journeys"][0]["slos"][0]["objective"] == 0.99
+
+
+async def test_journeys_list_their_failing_steps_as_report_json_does() -> None:
+    snapshot = _snapshot()
+    async with (
+        _server(StaticView(snapshot), _views(snapshot)) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        body = (await client.get("/api/v1/journeys")).json()
+    authorize, cart = body["journeys"][0]["failing_steps"]  # most failed runs first
+    assert authorize == {
+        "step": "authorize",
+        "node": "acme-pay",
+        "mode": "orchestrated",
+        "partner": "Acme Pay",
+        "runs": 39,
+        "failed_runs": 7,
+        "fallback": "backup-pay",
+        "failovers": 7,
+        "saved_by_fallback": 4,
+        "blamed": [
+            {"node": "acme-pay", "reason": "status", "bad_runs": 2},
+            {"node": "acme-pay", "reason": "timeout", "bad_runs": 1},
+        ],
+    }
+    assert (cart["step"], cart["node"], cart["runs"], cart["failed_runs"]) == (
+        "add-to-cart",
+        "storefront",
+        40,
+        1,
+    )
+    assert (cart["fallback"], cart["failovers"], cart["blamed"]) == (
+        None,
+        0,
+        [{"node": "storefront", "reason": "status", "bad_runs": 1}],
+    )
