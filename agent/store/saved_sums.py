@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from agent.slo.events import Counts
+from agent.store.row_batches import Insert, write_rows
 from agent.store.tiers import Rolled
 from agent.store.window_sums import Kept, WindowSums, is_tracked
 
@@ -89,8 +90,11 @@ _READ = (
     " JOIN series AS s ON s.id = k.sid AND s.kind = 'sli' AND s.part = ''"
 )
 _IDS = "SELECT name, id FROM series WHERE kind = 'sli' AND part = ''"
-_UPSERT = (
-    "INSERT OR REPLACE INTO kept_sum (sid, label, lo, hi, total, bad) VALUES (?, ?, ?, ?, ?, ?)"
+_UPSERT = Insert(
+    "kept_sum",
+    ("sid", "label", "lo", "hi", "total", "bad"),
+    "ON CONFLICT (sid, label) DO UPDATE SET lo = excluded.lo, hi = excluded.hi,"
+    " total = excluded.total, bad = excluded.bad",
 )
 _NAMES_PER_DELETE = 500  # bound parameters per statement stay far below SQLite's limit
 
@@ -116,8 +120,7 @@ def save(
     id (never written) are left out. Return the rows written."""
     known = series_ids(conn) if ids is None else ids
     rows = _rows(((known.get(series), label, k) for series, label, k in kept), floor)
-    conn.executemany(_UPSERT, rows)
-    return len(rows)
+    return write_rows(conn, _UPSERT, rows)  # a slice's 3,500 rows in a few statements
 
 
 def take(conn: sqlite3.Connection, into: WindowSums) -> int:
