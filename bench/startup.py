@@ -365,18 +365,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _restart_result(
-    root: str, args: argparse.Namespace, runs: list[dict[str, float | int | None]]
-) -> dict[str, object]:
-    def median(key: str) -> float:
-        return round(statistics.median(float(run[key] or 0.0) for run in runs), 2)
+Runs = list[dict[str, float | int | None]]
 
+
+def _median(runs: Runs, key: str) -> float:
+    return round(statistics.median(float(run[key] or 0.0) for run in runs), 2)
+
+
+def _setting(root: str, args: argparse.Namespace, mode: str) -> dict[str, object]:
+    """What a restart or crash result was measured on."""
     return {
         "agent_root": root,
         "nodes": args.nodes,
         "slos": 2 * args.nodes,
         "store": str(args.store) if args.store else "empty",
-        "mode": f"restart after {args.settle:g} s past ready and a SIGTERM",
+        "mode": mode,
+    }
+
+
+def _restart_result(root: str, args: argparse.Namespace, runs: Runs) -> dict[str, object]:
+    def median(key: str) -> float:
+        return _median(runs, key)
+
+    return {
+        **_setting(root, args, f"restart after {args.settle:g} s past ready and a SIGTERM"),
         "first_ready_s_median": median("first_ready_s"),
         "first_cpu_s_median": median("first_cpu_s"),
         "restart_ready_s_median": median("ready_s"),
@@ -385,22 +397,16 @@ def _restart_result(
     }
 
 
-def _crash_result(
-    root: str, args: argparse.Namespace, runs: list[dict[str, float | int | None]]
-) -> dict[str, object]:
+def _crash_result(root: str, args: argparse.Namespace, runs: Runs) -> dict[str, object]:
     def median(key: str) -> float:
-        return round(statistics.median(float(run[key] or 0.0) for run in runs), 2)
+        return _median(runs, key)
 
     def ratio(key: str) -> float:
         pairs = [float(run[key] or 0.0) / float(run[f"fresh_{key}"] or 1.0) for run in runs]
         return round(statistics.median(pairs), 2)
 
     return {
-        "agent_root": root,
-        "nodes": args.nodes,
-        "slos": 2 * args.nodes,
-        "store": str(args.store) if args.store else "empty",
-        "mode": f"start after a SIGKILL {args.settle:g} s past a periodic save",
+        **_setting(root, args, f"start after a SIGKILL {args.settle:g} s past a periodic save"),
         "resumed_sums_median": median("resumed_sums"),
         "ready_s_median": median("ready_s"),
         "cpu_s_median": median("cpu_s"),
