@@ -11,9 +11,11 @@ served are at most ``max_age`` old; the gauges of a new evaluation show on the n
 With ``background`` (the agent with probe workers, where a render competes for the interpreter
 with the recording of thousands of worker results a second) a scrape never waits for a render
 once there is a body: a stale body (older than ``max_age``, or of an older state) is served as
-it is and one render starts in a daemon thread, for the next scrape. The body then holds the
-counters as of the scrape before (the exposition says when they were read); only the first
-scrape waits.
+it is, and once it is sent (:meth:`ScrapeCache.refresh`, so that the render does not slow the
+sending of ~30 MB) one render starts in a daemon thread, for the next scrape; when the scrapes
+ask for gzip, that thread compresses the new body too, so no scrape waits for a compression
+either. The body then holds the counters as of the scrape before (the exposition says when they
+were read); only the first scrape waits.
 
 Otherwise, after ``max_age`` the body is dropped (:meth:`ScrapeCache.expire`, scheduled by the
 scrape), so between scrapes none is held. (In background mode the body is kept: it is what the
@@ -41,8 +43,13 @@ class ScrapeCache:
         max_age: float = DEFAULT_MAX_AGE,
         version: Callable[[], object] = lambda: None,
         background: bool = False,
+        pause: Callable[[], object] = lambda: None,
     ) -> None:
+        """``pause``: called by a background render before it starts, a pause point
+        (:mod:`agent.runtime.foreground`): the render waits until the scrape that started it
+        is answered, and for any flush under way."""
         self._render = render
+        self._pause = pause
         self._background = background
         self._refreshing = False  # a background render is under way
         self._clock = clock
@@ -53,43 +60,62 @@ class ScrapeCache:
         self._gzipped: bytes | None = None
         self._rendered_at: float | None = None
         self._rendered_version: object = None
+        self._compressing = False  # the last scrape asked for gzip: background renders compress
         self.renders = 0  # how many times the body was rendered (for the tests and the bench)
 
     def body(self, compressed: bool = False) -> bytes:
-        """The current body (gzip member when ``compressed``); blocking: call it in a thread."""
+        """The current body (gzip member when ``compressed``); blocking: call it in a thread.
+        In background mode a stale body is served as it is: call :meth:`refresh` once it is
+        sent."""
         with self._lock:
+            self._compressing = compressed
             now, version = self._clock(), self._version()
-            stale = (
-                self._rendered_at is None
-                or now - self._rendered_at >= self._max_age
-                or now < self._rendered_at
-                or version != self._rendered_version
-            )
-            if stale and (not self._background or self._rendered_at is None):
+            if self._stale(now, version) and (not self._background or self._rendered_at is None):
                 self._body, self._gzipped = b"", None  # the old body goes before the new comes
-                self._store(self._render(), now, version)
-            elif stale and not self._refreshing:
-                self._refreshing = True
-                threading.Thread(target=self._refresh, name="metrics-render", daemon=True).start()
+                self._store(self._render(), None, now, version)
             if not compressed:
                 return self._body
             if self._gzipped is None:
-                self._gzipped = gzip.compress(self._body, compresslevel=GZIP_LEVEL, mtime=0)
+                self._gzipped = _compress(self._body)
             return self._gzipped
 
-    def _store(self, body: bytes, at: float, version: object) -> None:
+    def refresh(self) -> bool:
+        """In background mode, start rendering the next body in a daemon thread when the one
+        held is stale and no render is under way (True when one started); never waits."""
+        with self._lock:
+            if not self._background or self._refreshing:
+                return False
+            if not self._stale(self._clock(), self._version()):
+                return False
+            self._refreshing = True
+        threading.Thread(target=self._refresh, name="metrics-render", daemon=True).start()
+        return True
+
+    def _stale(self, now: float, version: object) -> bool:
+        """The body held is older than ``max_age`` or of an older state (under the lock)."""
+        return (
+            self._rendered_at is None
+            or now - self._rendered_at >= self._max_age
+            or now < self._rendered_at
+            or version != self._rendered_version
+        )
+
+    def _store(self, body: bytes, gzipped: bytes | None, at: float, version: object) -> None:
         """Keep a new body (the caller holds the lock)."""
-        self._body, self._gzipped = body, None
+        self._body, self._gzipped = body, gzipped
         self._rendered_at, self._rendered_version = at, version
         self.renders += 1
 
     def _refresh(self) -> None:
-        """A render in the background thread; scrapes meanwhile get the body before it."""
+        """A render in the background thread (and its compression, when the scrapes ask for
+        gzip); scrapes meanwhile get the body before it."""
         try:
+            self._pause()
             at, version = self._clock(), self._version()
             body = self._render()
+            gzipped = _compress(body) if self._compressing else None
             with self._lock:
-                self._store(body, at, version)
+                self._store(body, gzipped, at, version)
         finally:
             with self._lock:
                 self._refreshing = False
@@ -119,6 +145,10 @@ class ScrapeCache:
     def held_bytes(self) -> int:
         """Bytes of rendered bodies held now (plain and gzipped)."""
         return len(self._body) + len(self._gzipped or b"")
+
+
+def _compress(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

@@ -3,6 +3,7 @@ gzipped for scrapers that accept it, in both formats."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import threading
 
@@ -12,6 +13,7 @@ import pytest
 from agent.api.app import create_app
 from agent.api.scrape_cache import ScrapeCache, accepts_gzip
 from agent.api.server import AppServer
+from agent.runtime.foreground import Foreground
 from tests.support.fakes import StaticView
 
 
@@ -171,19 +173,83 @@ def test_in_the_background_a_stale_body_is_served_while_the_next_renders() -> No
     cache = ScrapeCache(render, clock=clock, max_age=1.0, version=lambda: state[0], background=True)
     first = cache.body()  # the first scrape waits: there is no body yet
     assert render.count == 1
+    assert not cache.refresh()  # fresh: nothing to render
     render.gate = threading.Event()
     clock.advance(1.0)
-    assert cache.body() is first  # stale: served as it is, and a render starts
+    assert cache.body() is first  # stale: served as it is ...
+    assert render.count == 1  # ... and nothing renders while it is sent
+    assert cache.refresh()  # once it is sent, the next body renders
     assert render.entered.wait(30)
     assert cache.refreshing
     state[0] = "b"
-    assert cache.body() is first  # one render at a time; scrapes never wait for it
+    assert not cache.refresh()  # one render at a time
+    assert cache.body() is first  # scrapes never wait for it
     assert cache.body(compressed=True) == gzip.compress(first, compresslevel=1, mtime=0)
     render.gate.set()
     _until_rendered(cache)
-    second = cache.body()  # the render of the first stale scrape
+    second = cache.body()  # the render the first stale scrape started
     assert second.startswith(b"# render 2")
-    # it read the state "a": the state changed since, so this scrape started the next one
+    # it read the state "a": the state changed since, so the next refresh renders again
+    assert cache.refresh()
     _until_rendered(cache)
     assert cache.body().startswith(b"# render 3")
     assert cache.renders == render.count == 3
+
+
+def test_in_the_background_gzip_scrapes_get_a_body_compressed_beforehand() -> None:
+    clock, render = FakeClock(100.0), Renders(b"")
+    cache = ScrapeCache(render, clock=clock, max_age=1.0, background=True)
+    cache.body(compressed=True)
+    clock.advance(1.0)
+    cache.body(compressed=True)
+    assert cache.refresh()
+    _until_rendered(cache)
+    held = cache.held_bytes  # before any scrape asked for the new body
+    packed, plain = cache.body(compressed=True), cache.body()
+    assert plain.startswith(b"# render 2")
+    assert held == len(plain) + len(packed)  # compressed by the render, not by the scrape
+    assert gzip.decompress(packed) == plain
+
+
+class HoldWatch(Renders):
+    """A render that notes whether foreground work was under way while it ran."""
+
+    def __init__(self, foreground: Foreground) -> None:
+        super().__init__(b"")
+        self.foreground = foreground
+        self.busy: list[bool] = []
+
+    def __call__(self) -> bytes:
+        self.busy.append(self.foreground.busy)
+        return super().__call__()
+
+
+async def test_a_scrape_is_foreground_work_and_renders_the_next_body_once_sent() -> None:
+    foreground = Foreground()
+    clock = FakeClock(0.0)
+    render = HoldWatch(foreground)
+    app = create_app(
+        StaticView(),
+        render,
+        "text/plain; version=0.0.4",
+        clock=clock,
+        metrics_background=True,
+        foreground=foreground,
+    )
+    async with AppServer(app) as server, httpx.AsyncClient(base_url=server.url) as client:
+        first = await client.get("/metrics")
+        assert render.busy == [True]  # the first scrape renders while it is held
+        assert not foreground.busy  # and lets go once answered
+        clock.advance(5.0)
+        stale = await client.get("/metrics")
+        assert stale.content == first.content  # served as it was
+        for _ in range(3000):  # the render it started after sending, at most 30 s
+            if render.count == 2 and not foreground.busy:
+                break
+            await asyncio.sleep(0.01)
+        assert render.count == 2
+        assert render.busy == [True, False]  # after the answer: not foreground work
+        third = await client.get("/metrics")
+        assert third.content.startswith(b"# render 2")
+        refused = await client.post("/metrics")
+        assert refused.status_code == 405
