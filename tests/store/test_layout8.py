@@ -186,3 +186,54 @@ def test_deletes_of_spoilt_saved_sums_seek_the_index_on_lo(
     for plan in _plans(path, action):
         assert "USING COVERING INDEX kept_sum_by_lo" in plan, plan
         assert "SCAN" not in plan, plan
+
+
+def test_a_drill_runs_reason_is_stored_read_back_and_tallied_flushed_or_not(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    t = NOW - 600
+    runs = [
+        DrillRun(DRILL, t, False, 1.0, Reason.TIMEOUT),
+        DrillRun(DRILL, t + 60, True, 0.1),
+        DrillRun(DRILL, t + 120, False, 0.3, Reason.STATUS),
+    ]
+    with SqliteStore(path, clock=Clock(NOW)) as store:
+        for run in runs[:2]:
+            store.record_drill(run)
+        store.flush()
+        store.record_drill(runs[2])  # unflushed: counted from memory
+        assert store.drill_runs(DRILL.node, 0, NOW) == runs
+        pending = store.drill_tallies(DRILL.node, 0, NOW)[DRILL.fallback]
+        older = store.drill_tallies(DRILL.node, 0, t + 100)[DRILL.fallback]
+    with SqliteStore(path, clock=Clock(NOW)) as store:
+        assert store.drill_runs(DRILL.node, 0, NOW) == runs
+        stored = store.drill_tallies(DRILL.node, 0, NOW)[DRILL.fallback]
+    assert (pending.failures, pending.last_failure_at, pending.last_failure_reason) == (
+        2,
+        t + 120,
+        Reason.STATUS,
+    )
+    assert stored == pending
+    assert (older.last_failure_at, older.last_failure_reason) == (t, Reason.TIMEOUT)
+    assert _rows(path, "SELECT ok, reason FROM drill_run ORDER BY id") == [
+        (0, "timeout"),
+        (1, None),
+        (0, "status"),
+    ]
+
+
+def test_a_drill_reason_this_version_does_not_know_reads_as_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with SqliteStore(path, clock=Clock(NOW)) as store:
+        store.record_drill(DrillRun(DRILL, NOW - 60, False, 0.2, Reason.DNS))
+    conn = sqlite3.connect(path)  # as a newer agent with a new reason would have written it
+    conn.execute("UPDATE drill_run SET reason = 'quantum_someday'")
+    conn.commit()
+    conn.close()
+
+    with SqliteStore(path, clock=Clock(NOW)) as store:
+        (run,) = store.drill_runs(DRILL.node, 0, NOW)
+        tally = store.drill_tallies(DRILL.node, 0, NOW)[DRILL.fallback]
+
+    assert run.reason is tally.last_failure_reason is Reason.ERROR
