@@ -87,7 +87,11 @@ def write(
     try:
         conn.execute("BEGIN IMMEDIATE")
         if layout == 4:
-            for table in ("sli_bucket", "probe_bucket", "probe_reason_bucket", "series", "rollup"):
+            conn.execute("ALTER TABLE drill_run DROP COLUMN reason")  # layout 8's
+            for table in (
+                *("sli_bucket", "probe_bucket", "probe_reason_bucket", "series", "rollup"),
+                *("advisor_state", "kept_sum", "firing_tier"),  # layouts 6 and 7
+            ):
                 conn.execute(f"DROP TABLE {table}")
             for ddl in layout5.LAYOUT_4_DDL:
                 conn.execute(ddl)

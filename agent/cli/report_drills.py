@@ -2,8 +2,10 @@
 the node's longest SLO period, from one aggregate of every stored drill run
 (:meth:`~agent.store.evidence_reads.EvidenceReads.drill_tallies`).
 
-The store keeps each drill run's time and outcome, not why it failed: the reason and detail of
-a drill's last failure live in the running agent (``drill_failures`` in ``/api/v1/status``).
+Each failed drill shows why its last failed run failed: the probe's reason (``timeout``,
+``connect``, ``status``, ``assertion``, ...), stored with every run since layout 8; runs stored
+before have none (``-``, null). The detail of a drill's last failure (the target's words) is not
+stored: it lives in the running agent (``drill_failures`` in ``/api/v1/status``).
 """
 
 from __future__ import annotations
@@ -18,16 +20,17 @@ from rich.table import Table
 from typing_extensions import TypedDict
 
 from agent.api.timestamps import rfc3339_or_none
-from agent.cli.bounded import print_bounded
+from agent.cli.bounded import MAX_ROWS, print_bounded
 from agent.model import SpecSet
 from agent.numbers import whole
 from agent.slo.windows import longest_period
 from agent.store.evidence import DrillTally
 
 TITLE = "Failed fallback drills (over each node's SLO period)"
+NO_REASON = "-"
 NO_REASONS = (
-    "the store keeps no drill failure reasons: /api/v1/status (drill_failures) shows the last "
-    "one while the agent runs"
+    "reason -: the last failed run was stored before the store kept drill failure reasons "
+    "(layout 8)"
 )
 
 
@@ -50,6 +53,7 @@ class FailedDrillJson(TypedDict):
     failed_runs: int
     failing: bool  # the latest run failed
     last_failed_run_started_at: str | None
+    last_failure_reason: str | None  # a probe failure reason; None if stored before layout 8
     last_run_started_at: str | None
 
 
@@ -84,10 +88,16 @@ def failed_drills_json(drills: Sequence[FailedDrill]) -> dict[str, list[FailedDr
                 "failed_runs": d.tally.failures,
                 "failing": d.tally.failing,
                 "last_failed_run_started_at": rfc3339_or_none(d.tally.last_failure_at),
+                "last_failure_reason": _reason(d.tally),
                 "last_run_started_at": rfc3339_or_none(d.tally.last_run_at),
             }
         )
     return by_node
+
+
+def _reason(tally: DrillTally) -> str | None:
+    reason = tally.last_failure_reason
+    return None if reason is None else reason.value
 
 
 def _when(at: float | None) -> str:
@@ -99,7 +109,8 @@ def _when(at: float | None) -> str:
 def render_failed_drills(drills: Sequence[FailedDrill], console: Console) -> None:
     """A table of :func:`failed_drills` and what it cannot say; nothing if none failed."""
     table = Table(title=TITLE, title_justify="left")
-    for header in ("node", "fallback", "period", "failed", "last failed run", "latest run"):
+    headers = ("node", "fallback", "period", "failed", "last failed run", "reason", "latest run")
+    for header in headers:
         table.add_column(header)
     rows = [
         [
@@ -108,10 +119,11 @@ def render_failed_drills(drills: Sequence[FailedDrill], console: Console) -> Non
             d.period,
             f"{whole(d.tally.failures)} of {whole(d.tally.runs)}",
             _when(d.tally.last_failure_at),
+            _reason(d.tally) or NO_REASON,
             "failed" if d.tally.failing else "passed",
         ]
         for d in drills
     ]
     print_bounded(console, table, rows, "failed drills")
-    if rows:
+    if any(row[5] == NO_REASON for row in rows[:MAX_ROWS]):
         console.print(NO_REASONS, markup=False)

@@ -105,6 +105,7 @@ class DrillPipeline:
             probe = drill_probe(job.fallback)
             self.certificates.record_expiry(job.node.name, probe, observation.cert_not_after)
         self.failures.record_drill(job.node.name, job.fallback, started, observation)
-        run = DrillRun(job.identity, started, observation.ok, observation.duration)
+        reason = None if observation.ok else observation.reason  # the agent's own vocabulary
+        run = DrillRun(job.identity, started, observation.ok, observation.duration, reason)
         self._store.record_drill(run)
         return run

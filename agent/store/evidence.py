@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from agent.probes.result import ProbeResult
+from agent.probes.result import ProbeResult, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,9 @@ class DrillRun:
     started_at: float  # unix seconds
     ok: bool
     duration: float  # seconds
+    # why it failed (the probe's reason: timeout, connect, status, ...); None when it passed,
+    # and for runs stored before layout 8
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +141,14 @@ class MinuteVolume:
 @dataclass(frozen=True, slots=True)
 class DrillTally:
     """The drill runs of one fallback route over a window, counted from every run: how many,
-    how many succeeded, when the last one and the last failed one started (unix seconds)."""
+    how many succeeded, when the last one and the last failed one started (unix seconds), and
+    why the last failed one failed (None if it was stored before layout 8 kept reasons)."""
 
     runs: int = 0
     successes: int = 0
     last_run_at: float | None = None
     last_failure_at: float | None = None
+    last_failure_reason: Reason | None = None
 
     @property
     def failures(self) -> int:
@@ -156,11 +161,15 @@ class DrillTally:
 
     def with_run(self, run: DrillRun) -> DrillTally:
         at = run.started_at
+        last_failure, reason = self.last_failure_at, self.last_failure_reason
+        if not run.ok and (last_failure is None or at >= last_failure):
+            last_failure, reason = at, run.reason
         return DrillTally(
             self.runs + 1,
             self.successes + int(run.ok),
             _latest(self.last_run_at, at),
-            self.last_failure_at if run.ok else _latest(self.last_failure_at, at),
+            last_failure,
+            reason,
         )
 
 

@@ -48,13 +48,18 @@ DDL: tuple[str, ...] = (
 ) WITHOUT ROWID""",
     "CREATE INDEX failure_run_by_end ON failure_run (ended_at)",
 )
+# Layout 8: why a drill run failed, a :class:`~agent.probes.result.Reason`'s value (the
+# agent's own vocabulary, never the target's text); NULL for a run that passed and for the
+# runs stored before it. Added to layout 3's table, never in its CREATE: a store migrated from
+# an older layout runs every step in turn.
+DRILL_REASON_DDL: tuple[str, ...] = ("ALTER TABLE drill_run ADD COLUMN reason TEXT",)
 
 _UPSERT_LATENCY = Insert(
     "latency_bucket",
     ("node", "probe", "minute", "bucket", "runs"),
     "ON CONFLICT (node, probe, minute, bucket) DO UPDATE SET runs = runs + excluded.runs",
 )
-_INSERT_DRILL = Insert("drill_run", ("node", "fallback", "started_at", "ok", "duration"))
+_INSERT_DRILL = Insert("drill_run", ("node", "fallback", "started_at", "ok", "duration", "reason"))
 _UPSERT_FAILURE_RUN = Insert(
     "failure_run",
     ("node", "probe", "started_at", "ended_at", "failures"),
@@ -71,7 +76,8 @@ def write(
     """Write ``batch`` and the ``latency`` rows ``(node, probe, minute, bucket, runs)``; return
     the rows written."""
     drills = [
-        (d.drill.node, d.drill.fallback, d.started_at, int(d.ok), d.duration) for d in batch.drills
+        (d.drill.node, d.drill.fallback, d.started_at, int(d.ok), d.duration, _reason_text(d))
+        for d in batch.drills
     ]
     runs = [(r.node, r.probe, r.start, r.end, r.failures) for r in batch.failure_runs.values()]
     write_rows(conn, _UPSERT_LATENCY, latency)
@@ -98,12 +104,12 @@ def drill_runs(conn: sqlite3.Connection, node: str, start: float, end: float) ->
     """The stored drill runs of ``node``'s fallbacks started in ``[start, end)``, oldest
     first."""
     sql = (
-        "SELECT fallback, started_at, ok, duration FROM drill_run"
+        "SELECT fallback, started_at, ok, duration, reason FROM drill_run"
         " WHERE node = ? AND started_at >= ? AND started_at < ? ORDER BY started_at, id"
     )
     return [
-        DrillRun(DrillKey(node, fallback), started_at, bool(ok), duration)
-        for fallback, started_at, ok, duration in conn.execute(sql, (node, start, end))
+        DrillRun(DrillKey(node, fallback), started_at, bool(ok), duration, _drill_reason(reason))
+        for fallback, started_at, ok, duration, reason in conn.execute(sql, (node, start, end))
     ]
 
 
@@ -238,14 +244,22 @@ def drill_tallies(
     conn: sqlite3.Connection, node: str, start: float, end: float
 ) -> dict[str, DrillTally]:
     """Fallback -> the tally of ``node``'s stored drills started in ``[start, end)``."""
-    sql = (
-        "SELECT fallback, COUNT(*), SUM(ok), MAX(started_at),"
-        " MAX(CASE WHEN ok = 0 THEN started_at END) FROM drill_run"
+    tally = (
+        "SELECT fallback, COUNT(*) AS runs, SUM(ok) AS ok, MAX(started_at) AS last,"
+        " MAX(CASE WHEN ok = 0 THEN started_at END) AS last_failure FROM drill_run"
         " WHERE node = ? AND started_at >= ? AND started_at < ? GROUP BY fallback"
     )
+    # the last failed run's reason: one seek of drill_run_by_node per fallback that failed
+    reason = (
+        "(SELECT r.reason FROM drill_run AS r WHERE r.node = ? AND r.started_at = t.last_failure"
+        " AND r.fallback = t.fallback AND r.ok = 0 ORDER BY r.id DESC LIMIT 1)"
+    )
+    sql = f"SELECT t.fallback, t.runs, t.ok, t.last, t.last_failure, {reason} FROM ({tally}) AS t"
     return {
-        fallback: DrillTally(runs, ok or 0, last, last_failure)
-        for fallback, runs, ok, last, last_failure in conn.execute(sql, (node, start, end))
+        fallback: DrillTally(runs, ok or 0, last, last_failure, _drill_reason(why))
+        for fallback, runs, ok, last, last_failure, why in conn.execute(
+            sql, (node, node, start, end)
+        )
     }
 
 
@@ -309,6 +323,20 @@ def _minutes_where(
 
 
 _REASONS = frozenset(reason.value for reason in Reason)
+
+
+def _drill_reason(stored: object) -> Reason | None:
+    """A stored drill run's failure reason: None when none was stored (a passed run, or one
+    stored before layout 8), :attr:`Reason.ERROR` for a reason this version does not know (a
+    newer agent's)."""
+    if stored is None:
+        return None
+    return Reason(stored) if stored in _REASONS else Reason.ERROR
+
+
+def _reason_text(run: DrillRun) -> str | None:
+    """What ``run`` stores as its reason: its Reason's value when it failed, else NULL."""
+    return None if run.ok or run.reason is None else run.reason.value
 
 
 # --- the advisor's persisted hysteresis state (layout 6) -------------------------------------

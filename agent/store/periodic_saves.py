@@ -13,8 +13,9 @@ file loses only the rows spoilt, :mod:`agent.store.saved_sums`), so a pass made 
 roll-up forgot many series still leaves their other windows to resume. Rows of series no
 longer evaluated stay until the next start takes (and deletes) them all.
 The store runs one slice after a flush while a pass is due or under way, so no flush waits
-for more than one slice (5-7 ms for 3,500 rows, at most ~35 ms; the whole 70,000 rows of
-10,000 SLOs in one transaction take 90-150 ms: ``bench.sum_saves``, bench/RESULTS.md).
+for more than one slice (5-7 ms for 3,500 rows, ~8 ms with layout 8's index on ``lo``; at most
+~35 ms; the whole 70,000 rows of 10,000 SLOs in one transaction take 90-150 ms:
+``bench.sum_saves``, ``bench.kept_sum_index``, bench/RESULTS.md).
 
 A pass that fails (disk full, the file locked) is dropped; the next one begins
 :data:`SAVE_EVERY` later. Rows already written by it stay valid.

@@ -17,7 +17,10 @@ or probe kind needs no new layout; the counts are moved, not lost; 5, integer se
 ``advisor_state``, the advisor's persisted hysteresis state (empty after a migration: the
 first start replays); 7, plus ``kept_sum``, the evaluations' window sums saved at a clean close
 (:mod:`agent.store.saved_sums`; empty after a migration: the first start sums afresh), and
-``firing_tier``, the alert tiers firing at the last evaluation (:mod:`agent.store.firing_sql`). Each
+``firing_tier``, the alert tiers firing at the last evaluation (:mod:`agent.store.firing_sql`); 8,
+a ``reason`` column in ``drill_run`` (why a drill run failed: NULL for passed runs and for runs
+stored before it) and an index on ``kept_sum (lo)`` for the deletes a roll-up chunk or a
+pruning step makes (:mod:`agent.store.saved_sums`); every row is kept. Each
 step refuses the file to older versions, which would write to it without knowing the table.
 """
 
@@ -34,7 +37,7 @@ from agent.errors import StoreError
 from agent.store import evidence_sql, firing_sql, journeys, layout5, saved_sums
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -97,6 +100,8 @@ DDL: tuple[str, ...] = (
     *evidence_sql.ADVISOR_STATE_DDL,
     *saved_sums.KEPT_SUM_DDL,
     *firing_sql.FIRING_TIER_DDL,
+    *evidence_sql.DRILL_REASON_DDL,
+    *saved_sums.KEPT_SUM_INDEX_DDL,
 )
 
 # The reasons layout 3 kept as columns of probe_bucket: history, never to change.
@@ -127,6 +132,7 @@ MIGRATIONS: dict[int, tuple[str, ...] | Callable[[sqlite3.Connection, float], No
     4: layout5.migrate,
     5: evidence_sql.ADVISOR_STATE_DDL,
     6: (*saved_sums.KEPT_SUM_DDL, *firing_sql.FIRING_TIER_DDL),
+    7: (*evidence_sql.DRILL_REASON_DDL, *saved_sums.KEPT_SUM_INDEX_DDL),
 }
 
 

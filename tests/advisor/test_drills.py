@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent.probes import Probers
+from agent.probes.result import Reason
 from agent.runtime.drills import DrillPipeline, drill_jobs_of
 from agent.store.evidence import DrillKey, DrillRun
 from agent.store.sqlite import SqliteStore
@@ -69,8 +70,8 @@ async def test_a_drill_is_a_job_of_its_own_stored_apart_from_the_nodes_slos(
                 await probers.aclose()
             assert result is not None
             assert result == DrillRun(
-                DrillKey("acme-pay", "backup-pay"), 1000.0, False, result.duration
-            )
+                DrillKey("acme-pay", "backup-pay"), 1000.0, False, result.duration, Reason.STATUS
+            )  # the 500's reason, stored with the run
             (request,) = target.requests
             assert (request.path, request.header("x-route")) == ("/backup", "backup")
             store.flush()

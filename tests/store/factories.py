@@ -45,9 +45,20 @@ V3_PROBE_BUCKET = f"""CREATE TABLE probe_bucket (
 ) WITHOUT ROWID"""
 
 
+def to_layout_7(conn: sqlite3.Connection) -> None:
+    """Undo layout 8 (``drill_run`` without its ``reason`` column, ``kept_sum`` without its
+    index) and mark the file as layout 7."""
+    conn.execute("DROP INDEX IF EXISTS kept_sum_by_lo")
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(drill_run)")]
+    if "reason" in columns:
+        conn.execute("ALTER TABLE drill_run DROP COLUMN reason")
+    conn.execute("PRAGMA user_version = 7")
+
+
 def to_layout_4(conn: sqlite3.Connection) -> None:
     """Turn today's series-id tables back into layout 4's (text keys, no series or rollup
-    table, no table of a later layout) and mark the file as layout 4."""
+    table, no table or column of a later layout) and mark the file as layout 4."""
+    to_layout_7(conn)
     conn.execute("DROP TABLE IF EXISTS advisor_state")
     conn.execute("DROP TABLE IF EXISTS kept_sum")
     conn.execute("DROP TABLE IF EXISTS firing_tier")

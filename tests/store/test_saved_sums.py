@@ -18,7 +18,7 @@ from agent.store import SqliteStore
 from agent.store.buckets import first_minute_from, minute_of
 from agent.store.schema import SCHEMA_VERSION
 from agent.store.window_sums import FROZEN_AFTER
-from tests.store.factories import events, probe_result
+from tests.store.factories import events, probe_result, to_layout_7
 from tests.store.sum_history import (
     HOUR,
     MINUTE,
@@ -212,6 +212,7 @@ def test_a_layout_6_store_gains_the_table_and_its_first_start_sums_afresh(
 ) -> None:
     path = copy_of(history, tmp_path)
     conn = sqlite3.connect(path, isolation_level=None)
+    to_layout_7(conn)
     conn.execute("DROP TABLE kept_sum")
     conn.execute("DROP TABLE firing_tier")
     conn.execute("PRAGMA user_version = 6")
@@ -223,7 +224,7 @@ def test_a_layout_6_store_gains_the_table_and_its_first_start_sums_afresh(
     conn = sqlite3.connect(path)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     conn.close()
-    assert version == SCHEMA_VERSION == 7
+    assert version == SCHEMA_VERSION == 8
     assert len(saved_rows(path)) == len(SERIES) * len(windows(NOW))
     assert got == afresh(path, clock.now)[0]
 
