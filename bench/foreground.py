@@ -11,9 +11,9 @@ copy of a history store moved to end now, with the agent's own code (``Advisor.r
 wait at their pause points) and ``free`` (the flush does not: what the agent did before). The
 same threads run through every phase, so the phases see the same replay and machine.
 
-Prints per phase the flush's wall time (p50, p90, p99, max, mean, ms) and the p99 of the store's own parts of a flush (``wait``
-for the connection, ``write``), then a JSON line with the seconds the background waited at
-pause points.
+Prints per phase the flush's wall time (p50, p90, p99, max, mean, ms) and the p99 of the
+store's own parts of a flush (``wait`` for the connection, ``write``), then a JSON line with
+the seconds the background waited at pause points.
 
     .venv/bin/python -m bench.foreground --store /path/h5000-7.db --seconds 30 --phases 6
 """
