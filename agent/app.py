@@ -156,7 +156,7 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         listeners: list[DecisionListener] = [metrics]
         if pusher is not None and options.decision_alerts:
             listeners.append(pusher)
-        advisor = Advisor(store, clock=time.time, listeners=listeners, foreground=agent.foreground)
+        advisor = Advisor(store, clock=time.time, listeners=listeners)
         server = AppServer(
             create_app(
                 agent,
@@ -173,7 +173,6 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
                 metrics_background=agent.workers is not None,
                 history_source=HistorySource(lambda: agent.specs, store),
                 trace_url_template=options.trace_url_template,
-                foreground=agent.foreground,
             ),
             options.host,
             options.port,

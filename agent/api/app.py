@@ -18,8 +18,7 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, request_response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Route
 
 from agent.advisor.review import DecisionReport
 from agent.api.decisions_json import decisions_json
@@ -44,7 +43,6 @@ from agent.api.scrape_cache import DEFAULT_MAX_AGE, ScrapeCache, accepts_gzip
 from agent.api.status_json import status_json
 from agent.api.status_query import QueryError, parse_query
 from agent.journeys.views import JourneyView
-from agent.runtime.foreground import NO_FOREGROUND, Foreground
 from agent.runtime.heap import release_free_memory
 from agent.schedule.shard import Shard
 from agent.slo.status import Snapshot
@@ -91,20 +89,6 @@ def expire_body(cache: ScrapeCache) -> None:
         release_free_memory()
 
 
-class HeldWhileServed:
-    """An ASGI app served as foreground work (:mod:`agent.runtime.foreground`): from the
-    request's arrival until its response is sent, the evaluation's steps and the advisor's
-    reviews wait at their pause points."""
-
-    def __init__(self, app: ASGIApp, foreground: Foreground) -> None:
-        self._app = app
-        self._foreground = foreground
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with self._foreground.held():
-            await self._app(scope, receive, send)
-
-
 def create_app(
     view: StatusView,
     metrics: Callable[[], bytes],
@@ -122,7 +106,6 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     history_source: HistorySource | None = None,  # specs and store: pages and /api/v1/history
     trace_url_template: str | None = None,  # "...{trace_id}...": trace links on the pages
-    foreground: Foreground = NO_FOREGROUND,  # a scrape of /metrics goes before background work
 ) -> Starlette:
     caches = {
         fmt: ScrapeCache(
@@ -131,7 +114,6 @@ def create_app(
             max_age=metrics_max_age,
             version=metrics_version,
             background=metrics_background,
-            pause=foreground.yield_to,
         )
         for fmt, render in (("text", metrics), ("openmetrics", openmetrics))
         if render is not None
@@ -265,11 +247,7 @@ def create_app(
             Route("/", index),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route(
-                "/metrics",
-                HeldWhileServed(request_response(prometheus), foreground),
-                methods=["GET"],
-            ),
+            Route("/metrics", prometheus),
             Route("/api/v1/status", status),
             Route("/api/v1/journeys", journey_views),
             *([Route("/api/v1/decisions", decision_review)] if decisions is not None else []),

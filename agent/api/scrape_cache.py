@@ -43,13 +43,8 @@ class ScrapeCache:
         max_age: float = DEFAULT_MAX_AGE,
         version: Callable[[], object] = lambda: None,
         background: bool = False,
-        pause: Callable[[], object] = lambda: None,
     ) -> None:
-        """``pause``: called by a background render before it starts, a pause point
-        (:mod:`agent.runtime.foreground`): the render waits until the scrape that started it
-        is answered, and for any flush under way."""
         self._render = render
-        self._pause = pause
         self._background = background
         self._refreshing = False  # a background render is under way
         self._clock = clock
@@ -110,7 +105,6 @@ class ScrapeCache:
         """A render in the background thread (and its compression, when the scrapes ask for
         gzip); scrapes meanwhile get the body before it."""
         try:
-            self._pause()
             at, version = self._clock(), self._version()
             body = self._render()
             gzipped = _compress(body) if self._compressing else None

@@ -30,7 +30,6 @@ from agent.model import Node, SpecSet
 from agent.runtime.advice_state import restore_state, saved_state
 from agent.runtime.evaluator import evaluate
 from agent.runtime.evidence_sums import EvidenceSums, read_sums
-from agent.runtime.foreground import NO_FOREGROUND, Foreground
 from agent.runtime.pipeline import Store
 from agent.slo.events import Counts
 from agent.slo.status import SloStatus, Snapshot
@@ -149,20 +148,15 @@ def read_evidence(
     snapshot: Snapshot | None,
     policy: DecisionPolicy,
     sums: EvidenceSums | None = None,
-    pause: Callable[[], object] = lambda: None,
 ) -> dict[str, NodeEvidence]:
-    """Every node's evidence at ``now``, with its SLO statuses from ``snapshot``; ``pause`` is
-    called before each node's reads (a pause point: :mod:`agent.runtime.foreground`)."""
+    """Every node's evidence at ``now``, with its SLO statuses from ``snapshot``."""
     if sums is not None:
         sums.keep_only({node.name for node in specs.nodes})
     statuses = _statuses(snapshot)  # indexed once: a scan per node is quadratic
-    evidence = {}
-    for node in specs.nodes:
-        pause()
-        evidence[node.name] = node_evidence(
-            node, store, now, policy, statuses.get(node.name, ()), sums
-        )
-    return evidence
+    return {
+        node.name: node_evidence(node, store, now, policy, statuses.get(node.name, ()), sums)
+        for node in specs.nodes
+    }
 
 
 def review_at(
@@ -173,12 +167,10 @@ def review_at(
     policy: DecisionPolicy,
     state: Mapping[str, FlagState],
     sums: EvidenceSums | None = None,
-    pause: Callable[[], object] = lambda: None,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """One review at ``now`` of every node of ``specs``, with the statuses of ``snapshot``
-    (the window sums moved on from ``sums``, when given); ``pause``: see
-    :func:`read_evidence`."""
-    evidence = read_evidence(specs, store, now, snapshot, policy, sums, pause)
+    (the window sums moved on from ``sums``, when given)."""
+    evidence = read_evidence(specs, store, now, snapshot, policy, sums)
     return review_nodes(specs.nodes, specs.journeys, evidence, now, policy, state)
 
 
@@ -205,25 +197,17 @@ flushing and the evaluations at now keep their pace while the replay goes on."""
 
 class _ReplayReads:
     """The store's sums read on the replay's own track (:data:`REPLAY_TRACK`); asks
-    ``stopped`` before each read, so a stop need not wait for a whole evaluation, and calls
-    ``pause`` (a pause point: :mod:`agent.runtime.foreground`)."""
+    ``stopped`` before each read, so a stop need not wait for a whole evaluation."""
 
-    def __init__(
-        self,
-        store: AdviceStore,
-        stopped: Callable[[], bool],
-        pause: Callable[[], object] = lambda: None,
-    ) -> None:
+    def __init__(self, store: AdviceStore, stopped: Callable[[], bool]) -> None:
         self._store = store
         self._stopped = stopped
-        self._pause = pause
 
     def sums_many(
         self, requests: Mapping[str, Mapping[str, tuple[float, float]]]
     ) -> dict[str, dict[str, Counts]]:
         if self._stopped():
             raise ReplayStopped
-        self._pause()
         return self._store.sums_many(requests, track=REPLAY_TRACK)
 
 
@@ -261,7 +245,6 @@ def replay(
     sums: EvidenceSums | None = None,
     stopped: Callable[[], bool] = lambda: False,
     rest: Callable[[float], None] | None = None,
-    pause: Callable[[], object] = lambda: None,
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
@@ -271,16 +254,14 @@ def replay(
     nothing: as if the agent had started with its first data); ``stopped`` is asked between
     steps (and before each read of an evaluation's sums), and :class:`ReplayStopped` raised
     when it says so. With ``rest``, the replay is paced: after each step it rests
-    (:data:`REPLAY_SHARE`). ``pause`` is called between pieces of each step (before each read
-    of its evaluation's sums and of each node's evidence): a pause point
-    (:mod:`agent.runtime.foreground`)."""
+    (:data:`REPLAY_SHARE`)."""
     sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
     report: DecisionReport | None = None
     times = replay_times(now, policy)
     first = _first_data(specs, store, _earliest_start(specs, policy, times[0]), now)
     sums.settled_at = now
-    past = _ReplayReads(store, stopped, pause)
+    past = _ReplayReads(store, stopped)
     try:
         for at in times:
             if at != now and (first is None or at <= first):
@@ -289,7 +270,7 @@ def replay(
                 raise ReplayStopped
             began = time.monotonic()
             snapshot = evaluate(specs, store if at == now else past, at)
-            report, state = review_at(specs, store, snapshot, at, policy, state, sums, pause)
+            report, state = review_at(specs, store, snapshot, at, policy, state, sums)
             if rest is not None and at != now:
                 rest((time.monotonic() - began) * (1 / REPLAY_SHARE - 1))
     finally:
@@ -320,11 +301,8 @@ class Advisor:
         *,
         clock: Callable[[], float],
         listeners: Sequence[DecisionListener] = (),
-        foreground: Foreground = NO_FOREGROUND,
     ) -> None:
-        """``foreground``: work the reviews step aside for (:mod:`agent.runtime.foreground`)."""
         self._store = store
-        self._pause = foreground.yield_to
         self._clock = clock
         self._listeners = tuple(listeners)
         self._state: dict[str, FlagState] = {}
@@ -355,17 +333,17 @@ class Advisor:
                 )
                 began = time.monotonic()
                 report, self._state = replay(
-                    specs, self._store, now, policy, self._sums, stopped, rest, self._pause
+                    specs, self._store, now, policy, self._sums, stopped, rest
                 )
                 log.info("advisor: replayed %d reviews in %.1f s", steps, time.monotonic() - began)
             else:
                 report, self._state = review_at(
-                    specs, self._store, snapshot, now, policy, restored, self._sums, self._pause
+                    specs, self._store, snapshot, now, policy, restored, self._sums
                 )
             self._policy = policy
         else:
             report, self._state = review_at(
-                specs, self._store, snapshot, now, policy, self._state, self._sums, self._pause
+                specs, self._store, snapshot, now, policy, self._state, self._sums
             )
         text = saved_state(self._state, policy, now)
         self._store.save_advisor_state(text)

@@ -25,7 +25,6 @@ from agent.runtime.cadence import Cadence, SheddingTelemetry
 from agent.runtime.drills import DrillJob, DrillPipeline, DrillStore, drill_jobs_of
 from agent.runtime.evaluator import FIRST_PAUSE, evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
-from agent.runtime.foreground import Foreground
 from agent.runtime.heap import freeze_long_lived, release_free_memory
 from agent.runtime.held_tiers import FiringStore, HeldTiers
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
@@ -151,9 +150,6 @@ class Agent:
         self._flush_failing = False
         self._flushed_from: float | None = None  # monotonic start of the last good flush
         self._upkeep_due = False  # a pass of pruning and roll-up is under way
-        # flushes (and /metrics scrapes, wired by the app) go before the evaluation's steps
-        # and the advisor's reviews (agent/runtime/foreground.py)
-        self.foreground = Foreground()
 
     @property
     def ready(self) -> bool:
@@ -209,8 +205,7 @@ class Agent:
         that evaluation's reads for the store and the interpreter, and delay ready."""
         started = time.monotonic()
         try:
-            with self.foreground.held():
-                await asyncio.to_thread(self.store.flush)
+            await asyncio.to_thread(self.store.flush)
         except StoreError as exc:
             self.telemetry.count_flush_failure()
             if not self._flush_failing:  # log once per failure streak, not every second
@@ -244,7 +239,6 @@ class Agent:
             pause=FIRST_PAUSE if first else 1.0,
             firing_before=await self.held_tiers.restore() if first else None,
             memo=self.statuses,
-            foreground=self.foreground,
         )
         failures = self.pipeline.failures
         snapshot = dataclasses.replace(

@@ -10,7 +10,6 @@ from functools import partial
 from typing import Protocol
 
 from agent.model import Node, PrometheusSli, SpecSet
-from agent.runtime.foreground import NO_FOREGROUND, Foreground
 from agent.runtime.pipeline import Store
 from agent.slo.certificates import ProbeKey, certificate_statuses
 from agent.slo.evaluate import evaluate_node, evaluate_slo
@@ -178,7 +177,6 @@ async def evaluate_in_steps(
     pause: float = 1.0,
     firing_before: Mapping[SloKey, Collection[TierKey]] | None = None,
     memo: StatusMemo | None = None,
-    foreground: Foreground = NO_FOREGROUND,
 ) -> Snapshot:
     """:func:`evaluate` for a large spec set without starving the event loop.
 
@@ -192,8 +190,7 @@ async def evaluate_in_steps(
     ``pause``: the pause after a step as a fraction of the step's time (the agent's first
     evaluation, before it is ready, pauses :data:`FIRST_PAUSE`). ``firing_before``: the tiers
     firing before, when there is no ``previous`` (the agent's first evaluation after a start,
-    :mod:`agent.runtime.held_tiers`). ``memo``: see :func:`evaluate`. Each step first waits
-    for ``foreground`` work under way (a flush, a scrape: :mod:`agent.runtime.foreground`).
+    :mod:`agent.runtime.held_tiers`). ``memo``: see :func:`evaluate`.
     """
     external = external or {}
     before = previous.firing_tiers() if previous is not None else firing_before or {}
@@ -203,7 +200,6 @@ async def evaluate_in_steps(
         memo.start()
     for i in range(0, len(nodes), per_step):
         part = nodes[i : i + per_step]
-        await foreground.yield_to_async()
         started = time.monotonic()
         statuses += await asyncio.to_thread(
             node_statuses, specs, part, store.sums_many, now, external, before, memo

@@ -38,6 +38,7 @@ from agent.store.evidence import (
 )
 from agent.store.periodic_saves import PeriodicSaves
 from agent.store.pruning import Pruner, release_free_pages
+from agent.store.read_parts import ReadParts
 from agent.store.rollup import Roller
 from agent.store.series_ids import SeriesIds
 from agent.store.store_reads import StoreReads
@@ -124,6 +125,7 @@ class SqliteStore(StoreReads):
         # slices of the advisor's tables rolled up so far: kept sums over them are out of date
         self.probe_rolls = 0
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
+        self._read_parts: dict[str, ReadParts] = {}  # per track: series per hold (read_parts.py)
         super().__init__(self._read_with)
         self._resume_sums = resume_window_sums
         # the running agent's periodic saves of its kept window sums (under _db_lock)
@@ -345,8 +347,9 @@ class SqliteStore(StoreReads):
         keep: bool = True,
         track: str = "",
     ) -> dict[str, dict[str, Counts]]:
-        """:meth:`sums` for many series, one query per distinct minute range and 100 series (each
-        100 read under the connection lock on their own, so a flush waits for 100 at most).
+        """:meth:`sums` for many series, one query per distinct minute range and part of at most
+        100 series, each part read under the connection lock on its own and as large as fits a
+        hold of ~20 ms (:mod:`agent.store.read_parts`), so a flush waits for one part at most.
 
         A recent range shorter than an hour is counted in fine slots
         (:mod:`agent.store.recent`), so it covers ``[start, end)`` to within a 60th of its
@@ -367,10 +370,15 @@ class SqliteStore(StoreReads):
         out: dict[str, dict[str, Counts]] = {}
         names = list(requests)
         # a part of the series at a time, each under the locks throughout (so each series
-        # counts its unflushed and its stored buckets once), letting a flush in between
-        for i in range(0, len(names), READ_SERIES_PER_LOCK):
-            part = {name: requests[name] for name in names[i : i + READ_SERIES_PER_LOCK]}
+        # counts its unflushed and its stored buckets once), letting a flush in between; each
+        # part as large as fits a short hold (read_parts.py)
+        sizes = self._read_parts.setdefault(track, ReadParts())
+        i = 0
+        while i < len(names):
+            part = {name: requests[name] for name in names[i : i + sizes.size]}
+            i += len(part)
             with self._db_lock:
+                held = time.monotonic()
                 conn = self._connection()
                 with self._pending_lock:
                     begun = self._windows.begin(part, now, self._pending, fine=keep, track=track)
@@ -382,6 +390,7 @@ class SqliteStore(StoreReads):
                     return self._read(conn, query)
 
                 out.update(self._windows.finish(begun, horizon, range_sums, keep=keep, track=track))
+                sizes.held(len(part), time.monotonic() - held)
         return out
 
     def drop_track(self, track: str) -> None:
@@ -528,8 +537,6 @@ class SqliteStore(StoreReads):
             raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
 
 
-# series read per hold of the connection: a flush waits for at most this many series' reads
-READ_SERIES_PER_LOCK = 100
 _UNLIMITED = 2**62  # rows: a pass of upkeep goes on until it is done
 _PAGES_PER_STEP = 2_000  # free pages given back per upkeep step (8 MB of 4 KiB pages)
 

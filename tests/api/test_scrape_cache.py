@@ -13,7 +13,6 @@ import pytest
 from agent.api.app import create_app
 from agent.api.scrape_cache import ScrapeCache, accepts_gzip
 from agent.api.server import AppServer
-from agent.runtime.foreground import Foreground
 from tests.support.fakes import StaticView
 
 
@@ -211,45 +210,26 @@ def test_in_the_background_gzip_scrapes_get_a_body_compressed_beforehand() -> No
     assert gzip.decompress(packed) == plain
 
 
-class HoldWatch(Renders):
-    """A render that notes whether foreground work was under way while it ran."""
-
-    def __init__(self, foreground: Foreground) -> None:
-        super().__init__(b"")
-        self.foreground = foreground
-        self.busy: list[bool] = []
-
-    def __call__(self) -> bytes:
-        self.busy.append(self.foreground.busy)
-        return super().__call__()
-
-
-async def test_a_scrape_is_foreground_work_and_renders_the_next_body_once_sent() -> None:
-    foreground = Foreground()
-    clock = FakeClock(0.0)
-    render = HoldWatch(foreground)
+async def test_a_stale_scrape_starts_the_next_render_once_answered() -> None:
+    clock, render = FakeClock(0.0), Renders(b"")
     app = create_app(
         StaticView(),
         render,
         "text/plain; version=0.0.4",
         clock=clock,
         metrics_background=True,
-        foreground=foreground,
     )
     async with AppServer(app) as server, httpx.AsyncClient(base_url=server.url) as client:
         first = await client.get("/metrics")
-        assert render.busy == [True]  # the first scrape renders while it is held
-        assert not foreground.busy  # and lets go once answered
+        assert render.count == 1  # the first scrape waits for its render
         clock.advance(5.0)
         stale = await client.get("/metrics")
         assert stale.content == first.content  # served as it was
-        for _ in range(3000):  # the render it started after sending, at most 30 s
-            if render.count == 2 and not foreground.busy:
+        for _ in range(3000):  # the render it started once answered, at most 30 s
+            if render.count == 2:
                 break
             await asyncio.sleep(0.01)
         assert render.count == 2
-        assert render.busy == [True, False]  # after the answer: not foreground work
         third = await client.get("/metrics")
         assert third.content.startswith(b"# render 2")
-        refused = await client.post("/metrics")
-        assert refused.status_code == 405
+        assert render.count == 2  # fresh: served without a render
