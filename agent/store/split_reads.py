@@ -43,6 +43,8 @@ class SplitReads:
     def __init__(self, path: Path, busy_timeout: float) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
+        # an in-memory database is another one on every connection: never split
+        self._shared = str(path) not in ("", ":memory:")
         self._pool: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None  # used in the pool's one thread only
         self._lock = threading.Lock()  # the pool's start and end
@@ -58,7 +60,7 @@ class SplitReads:
     ) -> dict[str, T]:
         """``query(conn, names)``, split between ``conn`` and the second connection when
         :meth:`worth_splitting`; the caller holds the lock under which the file is written."""
-        if not self.worth_splitting(len(names), minutes):
+        if not (self._shared and self.worth_splitting(len(names), minutes)):
             return dict(query(conn, names))
         half = len(names) // 2
         future = self._started().submit(self._theirs, query, names[half:])

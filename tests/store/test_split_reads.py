@@ -91,6 +91,28 @@ def test_only_reads_of_many_series_over_a_day_or_more_are_split() -> None:
     assert not SplitReads.worth_splitting(10_000, SPLIT_MINUTES - 1)  # a patch of kept sums
 
 
+def test_an_in_memory_database_is_never_split() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute(layout5.SERIES_DDL)
+    conn.execute(layout5.SLI_BUCKET_DDL)
+    conn.executemany(
+        "INSERT INTO series (id, kind, name, part) VALUES (?, 'sli', ?, '')",
+        [(i + 1, name) for i, name in enumerate(SERIES)],
+    )
+    conn.executemany(
+        "INSERT INTO sli_bucket (sid, minute, total, bad) VALUES (?, 10, 3, 1)",
+        [(i + 1,) for i in range(len(SERIES))],
+    )
+    split = SplitReads(Path(":memory:"), busy_timeout=5.0)
+    try:
+        got = split.read(conn, list(SERIES), SPAN, partial(queries.range_sums, los=[0], hi=SPAN))
+    finally:
+        split.close()
+        conn.close()
+    assert got == {name: [Counts(3, 1)] for name in SERIES}  # all, from this connection
+    assert split.splits == 0
+
+
 def test_a_failing_half_is_raised_only_once_the_other_half_ended(
     tmp_path: Path,
 ) -> None:
