@@ -18,6 +18,7 @@ between reads.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -96,4 +97,5 @@ class SplitReads:
     def _close_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.close()
+            with contextlib.suppress(sqlite3.Error):  # it only read: nothing is lost
+                conn.close()
