@@ -80,9 +80,7 @@ def test_a_split_read_counts_what_one_connection_counts(
             split.close()
             conn.close()
     assert got == whole
-    worth = SplitReads.worth_splitting(len(names), minutes)
-    assert split.splits == (1 if worth else 0)
-    assert worth == (len(names) >= SPLIT_SERIES and minutes >= SPLIT_MINUTES)
+    assert split.splits == (1 if SplitReads.worth_splitting(len(names), minutes) else 0)
 
 
 def test_only_reads_of_many_series_over_a_day_or_more_are_split() -> None:
