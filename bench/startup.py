@@ -26,6 +26,11 @@ and one with the saved sums deleted (it sums every window afresh), in alternatin
 medians of both and their ratio are printed. A checkout without periodic saves (``--agent-root``
 of an older one) leaves no sums to resume: both of its starts sum afresh.
 
+``--afresh`` times plain starts on copies whose saved window sums were deleted, so the first
+evaluation sums every window afresh, as the first start after the upgrade to layout 7 or after
+a stop of over a day does (a store of an older layout, as the pre-built history stores are,
+has none to delete: a plain start on it sums afresh too).
+
 ``--bytecode`` first compiles every module the agent may import (the checkouts' own and the
 environment's site-packages) to bytecode, as the container image does at install
 (``--compile-bytecode``): without it, in an environment that writes no bytecode
@@ -36,6 +41,8 @@ environment's site-packages) to bytecode, as the container image does at install
         --runs 2 --restart
     .venv/bin/python -m bench.startup --nodes 500 --store /path/h500-28-now.db --keep-times \
         --runs 3 --after-crash
+    .venv/bin/python -m bench.startup --nodes 5000 --store /path/h5000-28-now.db --keep-times \
+        --runs 3 --afresh --bytecode
 """
 
 from __future__ import annotations
@@ -69,9 +76,14 @@ READY_LIMIT = 180.0  # seconds a start may take before the run counts as failed
 STOP_LIMIT = 120.0  # seconds a SIGTERM may take before the agent is killed
 
 
-def start_once(root: Path, specs: Path, store: Path | None, work: Path) -> tuple[float, float]:
-    """Wall and CPU seconds from starting the agent of ``root`` to its first ready /readyz."""
+def start_once(
+    root: Path, specs: Path, store: Path | None, work: Path, *, afresh: bool = False
+) -> tuple[float, float]:
+    """Wall and CPU seconds from starting the agent of ``root`` to its first ready /readyz
+    (``afresh``: on a copy without saved window sums)."""
     db = _fresh_copy(store, work)
+    if afresh:
+        _delete_saved_sums(db)
     with _started(root, specs, db, work) as (wall, cpu, _):
         return wall, cpu
 
@@ -135,13 +147,8 @@ def crash_once(
     for suffix in ("", "-wal"):  # the file and its write-ahead log, as the kill left them
         if (work / f"agent.db{suffix}").exists():
             shutil.copyfile(work / f"agent.db{suffix}", work / f"fresh.db{suffix}")
-    conn = sqlite3.connect(fresh)
-    try:
-        if saved:
-            conn.execute("DELETE FROM kept_sum")
-            conn.commit()
-    finally:
-        conn.close()
+    if saved:
+        _delete_saved_sums(fresh)
     starts: dict[str, tuple[float, float]] = {}
     resumed = 0
     for name in ("resumed", "fresh") if resumed_first else ("fresh", "resumed"):
@@ -214,6 +221,17 @@ def _started(
             _stop(proc, STOP_LIMIT)
 
 
+def _delete_saved_sums(db: Path) -> None:
+    """Delete the saved window sums of ``db`` (a file of an older layout has none)."""
+    conn = sqlite3.connect(db)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'kept_sum'").fetchone():
+            conn.execute("DELETE FROM kept_sum")
+            conn.commit()
+    finally:
+        conn.close()
+
+
 def _saved_sums(db: Path) -> int:
     conn = sqlite3.connect(db)
     try:
@@ -272,6 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time the start after a kill -9 (periodic saves) against one that sums afresh",
     )
     parser.add_argument(
+        "--afresh",
+        action="store_true",
+        help="start on copies without saved window sums: the first evaluation sums every window"
+        " afresh (the first start after the upgrade to layout 7, or after a long stop)",
+    )
+    parser.add_argument(
         "--save-every",
         type=float,
         default=30.0,
@@ -296,8 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--settle: 0 to 600 seconds")
     if not 1 <= args.save_every <= 600:
         parser.error("--save-every: 1 to 600 seconds")
-    if args.restart and args.after_crash:
-        parser.error("--restart or --after-crash, not both")
+    if args.restart + args.after_crash + args.afresh > 1:
+        parser.error("one of --restart, --after-crash and --afresh")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     roots = [REPO] + ([args.agent_root.resolve()] if args.agent_root else [])
     runs: dict[str, list[tuple[float, float]]] = {str(root): [] for root in roots}
@@ -336,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     restarts[str(root)].append(restart)
                     print(f"{root}: {json.dumps(restart)}", flush=True)
                     continue
-                wall, cpu = start_once(root, specs, store, work)
+                wall, cpu = start_once(root, specs, store, work, afresh=args.afresh)
                 runs[str(root)].append((wall, cpu))
                 print(f"{root}: ready in {wall:.2f} s, {cpu:.2f} CPU s", flush=True)
     results = []
@@ -354,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "nodes": args.nodes,
             "slos": 2 * args.nodes,
             "store": str(args.store) if args.store else "empty",
+            "mode": "start summing every window afresh" if args.afresh else "start",
             "ready_s_median": round(statistics.median(w for w, _ in pairs), 2),
             "ready_cpu_s_median": round(statistics.median(c for _, c in pairs), 2),
             "runs": [{"ready_s": round(w, 2), "cpu_s": round(c, 2)} for w, c in pairs],

@@ -50,6 +50,7 @@ def feasibility_problems(
     the valid AlertWindows by name; an owner whose windows are not there is skipped (the
     reference, or the AlertWindows document, is reported by other checks)."""
     problems: list[SpecProblem] = []
+    labels: dict[str, Labelled] = {}  # each AlertWindows' tiers labelled once, not per SLO
     for entry in entries:
         owner = entry.value
         if not isinstance(owner, Node | Journey):
@@ -57,20 +58,25 @@ def feasibility_problems(
         chosen = windows.get(owner.alerting.windows)
         if chosen is None:
             continue
+        labelled = labels.get(owner.alerting.windows)
+        if labelled is None:
+            labelled = labels[owner.alerting.windows] = tier_labels(chosen)
         for index, slo in enumerate(owner.slos):
-            who = f'SLO "{slo.name}" of {type(owner).__name__} "{owner.name}"'
-            too_long = _longer_than_window(who, slo, chosen)
+            too_long = _longer_than_window(owner, slo, chosen, labelled)
             if too_long is not None:
                 path = f"spec.slos[{index}].window"
                 problems.append(SpecProblem(entry.file, entry.document, path, too_long))
-            too_short = _too_few_runs(who, owner, slo, chosen)
+            too_short = _too_few_runs(owner, slo, chosen, labelled)
             if too_short is not None:
                 path = f"spec.slos[{index}].min_events"
                 problems.append(SpecProblem(entry.file, entry.document, path, too_short))
     return problems
 
 
-def tier_labels(windows: AlertWindows) -> list[tuple[str, AlertTier]]:
+Labelled = list[tuple[str, AlertTier]]
+
+
+def tier_labels(windows: AlertWindows) -> Labelled:
     """Each tier with its place in the AlertWindows document: ``page[0]``, ``ticket[1]``..."""
     counts: dict[str, int] = {}
     labelled = []
@@ -81,11 +87,18 @@ def tier_labels(windows: AlertWindows) -> list[tuple[str, AlertTier]]:
     return labelled
 
 
-def _longer_than_window(who: str, slo: Slo, windows: AlertWindows) -> str | None:
+def _who(owner: SloOwner, slo: Slo) -> str:
+    return f'SLO "{slo.name}" of {type(owner).__name__} "{owner.name}"'
+
+
+def _longer_than_window(
+    owner: SloOwner, slo: Slo, windows: AlertWindows, labelled: Labelled
+) -> str | None:
     period = shortest_period(slo.window)
-    over = [(label, tier) for label, tier in tier_labels(windows) if tier.long > period]
+    over = [(label, tier) for label, tier in labelled if tier.long > period]
     if not over:
         return None
+    who = _who(owner, slo)
     limit = format_duration(period)
     shown = (
         limit if isinstance(slo.window, RollingWindow) else f"a calendar month, {limit} in February"
@@ -109,18 +122,21 @@ def _longer_than_window(who: str, slo: Slo, windows: AlertWindows) -> str | None
     )
 
 
-def _too_few_runs(who: str, owner: SloOwner, slo: Slo, windows: AlertWindows) -> str | None:
+def _too_few_runs(
+    owner: SloOwner, slo: Slo, windows: AlertWindows, labelled: Labelled
+) -> str | None:
     cadence = _cadence(owner, slo)
     if cadence is None:
         return None
     runner, interval, faster = cadence
     short = [
         (label, tier, tier.short // interval)
-        for label, tier in tier_labels(windows)
+        for label, tier in labelled
         if tier.short // interval < slo.min_events
     ]
     if not short:
         return None
+    who = _who(owner, slo)
     needed = format_duration(interval * slo.min_events)
     every = format_duration(interval)
     if len(short) == 1:

@@ -55,7 +55,9 @@ the other queries run in worker threads (the agent runs ``upkeep`` right after e
 in slices: :mod:`agent.store.upkeep`). ``record`` takes only a short in-memory lock; the SQLite
 connection has a lock of its own, granted in turn (:mod:`agent.store.turns`) and always taken
 before the in-memory one. Checkpoints of the write-ahead log run in a thread and a
-connection of their own, and hold neither lock.
+connection of their own, and hold neither lock. A large window read (summed afresh) reads half
+its series on a second connection in a thread of its own, while its caller holds the
+connection's lock (:mod:`agent.store.split_reads`).
 """
 
 from __future__ import annotations

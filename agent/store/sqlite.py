@@ -41,6 +41,7 @@ from agent.store.pruning import Pruner, release_free_pages
 from agent.store.read_parts import ReadParts
 from agent.store.rollup import Roller
 from agent.store.series_ids import SeriesIds
+from agent.store.split_reads import SplitReads
 from agent.store.store_reads import StoreReads
 from agent.store.turns import TurnLock
 from agent.store.upkeep import Budget, StoreWork, Upkeep
@@ -126,6 +127,8 @@ class SqliteStore(StoreReads):
         self.probe_rolls = 0
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
         self._read_parts: dict[str, ReadParts] = {}  # per track: series per hold (read_parts.py)
+        # large window reads (summed afresh) split with a second connection (under _db_lock)
+        self._split = SplitReads(self.path, busy_timeout)
         super().__init__(self._read_with)
         self._resume_sums = resume_window_sums
         # the running agent's periodic saves of its kept window sums (under _db_lock)
@@ -311,6 +314,7 @@ class SqliteStore(StoreReads):
             if self._checkpointer is not None:  # SQLite's close checkpoints what is left
                 self._checkpointer.close()
             with self._db_lock, self._pending_lock:
+                self._split.close()  # first: the last connection to close cleans up the log
                 conn, self._conn = self._conn, None
                 if conn is not None and flushed and self._resume_sums:
                     # in the same hold as the close: no upkeep step or read comes after it
@@ -326,6 +330,12 @@ class SqliteStore(StoreReads):
         per series (what kept sums save: a 28-day window summed afresh asks for 40,320)."""
         with self._db_lock:
             return self._windows.minutes_read
+
+    @property
+    def split_reads(self) -> int:
+        """Window reads split over two connections so far (:mod:`agent.store.split_reads`)."""
+        with self._db_lock:
+            return self._split.splits
 
     @property
     def dropped_results(self) -> int:
@@ -386,8 +396,9 @@ class SqliteStore(StoreReads):
                 def range_sums(
                     names: list[str], los: list[int], hi: int, conn: sqlite3.Connection = conn
                 ) -> Mapping[str, list[Counts]]:
-                    query = partial(queries.range_sums, names=names, los=los, hi=hi)
-                    return self._read(conn, query)
+                    query = partial(queries.range_sums, los=los, hi=hi)
+                    span = hi - min(los)  # a read summed afresh is split over two connections
+                    return self._read(conn, lambda c: self._split.read(c, names, span, query))
 
                 out.update(self._windows.finish(begun, horizon, range_sums, keep=keep, track=track))
                 sizes.held(len(part), time.monotonic() - held)

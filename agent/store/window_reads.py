@@ -182,7 +182,9 @@ class WindowReads:
             frozen, window_counts = combine(plan, stored.get(series, {}))
             if keep:
                 self.kept.keep(series, tracked(track, label), plan.frozen, frozen)
-            out[series][label] = out[series][label] + window_counts
+            counted = out[series]
+            held = counted[label]  # what the unflushed buckets and fine slots counted: mostly none
+            counted[label] = window_counts if not (held.total or held.bad) else held + window_counts
         if begun.remember:
             for series, parts in begun.wanted.items():
                 self.last.put(series, parts.keys, out[series])

@@ -191,7 +191,9 @@ def combine(plan: Plan, stored: Mapping[Range, Counts]) -> tuple[Counts, Counts]
     for term in plan.patches:
         patch = stored.get(term.range)
         if patch is not None:
-            frozen = frozen + _times(patch, term.sign)
+            signed = _times(patch, term.sign)
+            # a window summed afresh: its one patch is its sum (no Counts built to add zero)
+            frozen = signed if frozen is _NO_COUNTS else frozen + signed
     live = None if plan.live is None else stored.get(plan.live)
     return frozen, frozen if live is None else frozen + live
 
