@@ -23,7 +23,7 @@ from agent.journeys.views import JourneyReadings, JourneyView, read_journey_view
 from agent.model import CalendarWindow, SpecSet
 from agent.runtime.cadence import Cadence, SheddingTelemetry
 from agent.runtime.drills import DrillJob, DrillPipeline, DrillStore, drill_jobs_of
-from agent.runtime.evaluator import FIRST_PAUSE, evaluate_in_steps
+from agent.runtime.evaluator import FIRST_PAUSE, FIRST_PAUSE_WITH_WORKERS, evaluate_in_steps
 from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.heap import freeze_long_lived, release_free_memory
 from agent.runtime.held_tiers import FiringStore, HeldTiers
@@ -236,7 +236,7 @@ class Agent:
             external,
             self.snapshot,
             certificates=self.pipeline.certificates.expiries(),
-            pause=FIRST_PAUSE if first else 1.0,
+            pause=self._first_pause() if first else 1.0,
             firing_before=await self.held_tiers.restore() if first else None,
             memo=self.statuses,
         )
@@ -259,6 +259,9 @@ class Agent:
         self.telemetry.observe_evaluation(time.monotonic() - started)
         await asyncio.to_thread(release_free_memory)  # what the evaluation freed (heap.py)
         return snapshot
+
+    def _first_pause(self) -> float:
+        return FIRST_PAUSE if self.workers is None else FIRST_PAUSE_WITH_WORKERS
 
     async def _read_journey_views(self, specs: SpecSet, snapshot: Snapshot, now: float) -> None:
         try:
