@@ -16,6 +16,7 @@ JSON line. To compare with another checkout (e.g. a ``git worktree`` of the code
 this file with that checkout first on the path:
 
     .venv/bin/python -m bench.flush_beside_replay --store /path/h5000-7.db --seconds 120
+    .venv/bin/python -m bench.flush_beside_replay --store ... --write-switch-interval 0.005,0.0005
     PYTHONPATH=/path/other-checkout .venv/bin/python bench/flush_beside_replay.py --store ...
 """
 
@@ -40,6 +41,7 @@ from agent.runtime.advice import Advisor, ReplayStopped, rest_unless
 from agent.runtime.evaluator import evaluate_in_steps
 from agent.spec.defaults import default_alert_windows
 from agent.store import sqlite as sqlite_store
+from agent.store import switching
 from agent.store.turns import TurnLock
 from bench import history_store
 from bench.flush_cost import _ms, results_at, schedule
@@ -92,7 +94,11 @@ def _evaluations(specs: SpecSet, store: object, stop: threading.Event) -> None:
     asyncio.run(run())
 
 
-def measure(store_file: Path, count: int, seconds: int, holds: bool) -> dict[str, object]:
+def measure(
+    store_file: Path, count: int, seconds: int, holds: bool, switch: float | None = None
+) -> dict[str, object]:
+    if switch is not None:  # the flush's switch interval (agent/store/switching.py)
+        switching.WRITE_SWITCH_INTERVAL = switch
     specs = SpecSet(
         nodes=history_store.nodes(count), alert_windows={"default": default_alert_windows()}
     )
@@ -133,6 +139,7 @@ def measure(store_file: Path, count: int, seconds: int, holds: bool) -> dict[str
     out: dict[str, object] = {
         "store": str(store_file),
         "nodes": count,
+        "write_switch_interval_ms": 1000 * switching.WRITE_SWITCH_INTERVAL,
         "flushes": len(flushes),
         "flush_ms": {
             "p50": _ms(flushes, 0.5),
@@ -161,11 +168,20 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=5000, help="nodes the store was built for")
     ap.add_argument("--seconds", type=int, default=120, help="seconds (one flush each)")
     ap.add_argument("--holds", action="store_true", help="count the connection's long holds")
+    ap.add_argument(
+        "--write-switch-interval",
+        default="",
+        help="comma-separated seconds to run in turn, each on a fresh copy: the switch interval "
+        "during a flush (the agent's 0.0005; 0.005, the interpreter's default, is the agent "
+        "before agent/store/switching.py)",
+    )
     args = ap.parse_args()
-    row = measure(args.store, args.nodes, args.seconds, args.holds)
-    for key, value in row.items():
-        print(f"{key}: {value}")
-    print(json.dumps(row), flush=True)
+    switches = [float(x) for x in args.write_switch_interval.split(",") if x] or [None]
+    for switch in switches:
+        row = measure(args.store, args.nodes, args.seconds, args.holds, switch)
+        for key, value in row.items():
+            print(f"{key}: {value}")
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from agent.store.rollup import Roller
 from agent.store.series_ids import SeriesIds
 from agent.store.split_reads import SplitReads
 from agent.store.store_reads import StoreReads
+from agent.store.switching import short_switches
 from agent.store.turns import TurnLock
 from agent.store.upkeep import Budget, StoreWork, Upkeep
 from agent.store.window_reads import WindowReads
@@ -202,8 +203,9 @@ class SqliteStore(StoreReads):
         StoreError is raised. Then, while a periodic save of the kept window sums is due or
         under way, save a slice of them (:mod:`agent.store.periodic_saves`).
         """
-        written = self._flush()
-        self._save_some_sums()
+        with short_switches():  # other threads' Python hands over within 0.5 ms (switching.py)
+            written = self._flush()
+            self._save_some_sums()
         return written
 
     def _flush(self) -> int:
