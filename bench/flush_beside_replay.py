@@ -176,7 +176,8 @@ def main() -> None:
         "before agent/store/switching.py)",
     )
     args = ap.parse_args()
-    switches = [float(x) for x in args.write_switch_interval.split(",") if x] or [None]
+    switches: list[float | None] = [float(x) for x in args.write_switch_interval.split(",") if x]
+    switches = switches or [None]
     for switch in switches:
         row = measure(args.store, args.nodes, args.seconds, args.holds, switch)
         for key, value in row.items():
