@@ -115,7 +115,8 @@ def make_transport(
     if KIND["transport"] == "curl":
         if trust is None:
             return CurlTransport(verify=verify)
-        assert trust.ca is not None and directory is not None
+        assert trust.ca is not None
+        assert directory is not None
         path = f"{directory}/ca.pem"
         trust.ca.cert_pem.write_to_path(path)
         return CurlTransport(TlsSettings(ca_file=path))
@@ -327,9 +328,11 @@ async def test_verify_false_accepts_a_self_signed_certificate() -> None:
 async def test_a_given_context_is_used_and_checks_the_hostname() -> None:
     routes = {"/": Reply(200, b"ok")}
     with tempfile.TemporaryDirectory() as directory:
-        async with Target(routes, tls=True) as target:
-            async with client(trust=target, directory=directory) as http:
-                await _given_trust_checks_the_hostname(http, target)
+        async with (
+            Target(routes, tls=True) as target,
+            client(trust=target, directory=directory) as http,
+        ):
+            await _given_trust_checks_the_hostname(http, target)
 
 
 async def _given_trust_checks_the_hostname(http: httpx.AsyncClient, target: Target) -> None:
@@ -463,6 +466,7 @@ def test_curl_https_under_uvloop(tmp_path: Path) -> None:
             tls_info = info["connection.start_tls.complete"]
             assert tls_info["elapsed"] > 0
             expiry = certificate.of_transport(tls_info["return_value"])
-            assert expiry is not None and expiry > time.time()
+            assert expiry is not None
+            assert expiry > time.time()
 
     uvloop.run(run())
