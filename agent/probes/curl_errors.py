@@ -51,7 +51,10 @@ _TLS = {35, 53, 54, 58, 59, 64, 66, 77, 80, 82, 83, 90, 91, 98}  # SSL_*
 _MESSAGE = re.compile(r"curl: \(\d+\) (.*?)\. See https://curl\.se/", re.DOTALL)
 _VERIFY_RESULT = re.compile(r"verify result: (.*) \((\d+)\)\s*$")
 _HOSTNAME = re.compile(r"target host ?name '([^']*)'")
-_SSL_REASON = re.compile(r"(?:SSL routines|OPENSSL_internal):([A-Z0-9_]+)")
+_SSL_REASON = re.compile(r":([A-Z][A-Z0-9_]{3,})\b")  # ...:OPENSSL_internal:TLSV1_ALERT_...
+# BoringSSL's names for reasons OpenSSL (hence CPython's ssl) names otherwise: the same alert
+# reads the same in a probe's detail whichever transport saw it
+_OPENSSL_REASON = {"TLSV1_ALERT_CERTIFICATE_REQUIRED": "TLSV13_ALERT_CERTIFICATE_REQUIRED"}
 _HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH, as OpenSSL reports it to CPython
 
 
@@ -145,9 +148,10 @@ def _verification_error(text: str, verify_result: int) -> ssl.SSLCertVerificatio
 
 
 def _ssl_error(text: str) -> ssl.SSLError:
-    found = _SSL_REASON.search(text)
+    found = _SSL_REASON.findall(text)
+    reason = found[-1] if found else ""
     error = ssl.SSLError(1, text)
-    error.reason = found.group(1) if found else ""  # as CPython's _ssl module sets it
+    error.reason = _OPENSSL_REASON.get(reason, reason)  # as CPython's _ssl module sets it
     error.library = "SSL"
     return error
 

@@ -17,6 +17,8 @@ from agent.probes.result import Outcome, Reason
 from tests.support.certificates import Authority
 from tests.support.targets import Reply, Target
 
+pytestmark = pytest.mark.usefixtures("https_transport")
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
