@@ -51,6 +51,7 @@ class Exchange:
         "port",
         "reason",
         "replayed",
+        "resolving",
         "server_hostname",
         "started",
         "status",
@@ -83,6 +84,7 @@ class Exchange:
         self.paused = False
         self.error: httpx.TransportError | None = None  # a callback refused what arrived
         self.replayed = False
+        self.resolving = 0.0  # seconds the host name took to resolve, before curl started
         self._waiter: asyncio.Future[None] | None = None
         self._connect_to: Any = None  # the CONNECT_TO slist, freed by :meth:`free`
 
@@ -94,9 +96,19 @@ class Exchange:
         lib._curl_easy_setopt(self.curl._curl, CurlOpt.CONNECT_TO, self._connect_to)
 
     def free(self) -> None:
-        """Free what the handle used (call after the transfer left the multi handle)."""
+        """Unset the request's lists (and method) on the handle, so that none is read once
+        freed or used by the next request, and free the ``CONNECT_TO`` list (call after the
+        transfer left the multi handle; curl_cffi's ``clean_handles_and_buffers`` frees the
+        others)."""
+        handle = self.curl._curl
+        for option in (
+            CurlOpt.HTTPHEADER,
+            CurlOpt.RESOLVE,
+            CurlOpt.CONNECT_TO,
+            CurlOpt.CUSTOMREQUEST,
+        ):
+            lib._curl_easy_setopt(handle, option, ffi.NULL)
         if self._connect_to is not None:
-            lib._curl_easy_setopt(self.curl._curl, CurlOpt.CONNECT_TO, ffi.NULL)
             lib.curl_slist_free_all(self._connect_to)
             self._connect_to = None
 
@@ -217,7 +229,7 @@ class Exchange:
         """Seconds of name lookup + TCP connect, and of the TLS handshake."""
         connect = info_int(self.curl, CurlInfo.CONNECT_TIME_T)
         app = info_int(self.curl, CurlInfo.APPCONNECT_TIME_T) if self.tls else connect
-        return connect / 1e6, max(0, app - connect) / 1e6
+        return self.resolving + connect / 1e6, max(0, app - connect) / 1e6
 
     def connected_after(self) -> float | None:
         """Seconds from the start until the connection was ready (TLS included); None: not yet."""

@@ -9,7 +9,9 @@ running event loop, no threads) and keeps the contracts of
 
 * a fresh connection per request: no connection reuse, no TLS session resumption, no DNS cache
   (``FRESH_CONNECT``, ``FORBID_REUSE``, ``SSL_SESSIONID_CACHE=0``, ``DNS_CACHE_TIMEOUT=0``);
-  HTTP/1.1 only (ALPN ``http/1.1``), ``Connection: close``, the path sent as given;
+  HTTP/1.1 only (ALPN ``http/1.1``), ``Connection: close``, the path sent as given, never a
+  proxy (curl would take one from ``https_proxy``: the prober decides, and picks this transport
+  only for direct probes);
 * the request's headers exactly (curl adds no ``Accept``, ``Expect`` or ``Content-Type`` of its
   own), refused with ``LocalProtocolError`` when one could smuggle in another;
 * the response returned as soon as its head is in, the body streamed (curl is paused while
@@ -29,6 +31,8 @@ running event loop, no threads) and keeps the contracts of
   cancelled) with the measured duration as ``info["elapsed"]``
   (:class:`~agent.probes.http_trace.PhaseTrace` uses it); ``connection.connect_tcp.started``
   is sent when the transfer starts, so a timeout before the head names the phase curl reached;
+* names resolved as the asyncio transport resolves them (``getaddrinfo`` on the event loop's
+  executor, handed to curl as ``RESOLVE``), never by curl's own resolver (c-ares here);
 * ``sni_hostname``: the URL's host is replaced by the SNI name and curl connects to the real
   host (``CONNECT_TO``), so SNI and the certificate check use that name as with ``ssl``;
 * the peer certificate: curl's ``CERTINFO`` (the leaf's PEM), read into
@@ -46,7 +50,9 @@ Request bodies are sent whole: a streamed body is read before the request starts
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -73,7 +79,7 @@ __all__ = ["CurlTransport", "default_trust"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MIN_VERSION = {"TLS1.2": CurlSslVersion.TLSv1_2, "TLS1.3": CurlSslVersion.TLSv1_3}
-_IDLE_HANDLES = 64  # easy handles kept for reuse (curl_easy_reset), the rest closed
+_IDLE_HANDLES = 64  # easy handles kept for reuse, their shared options set, the rest closed
 
 
 def default_trust() -> tuple[str, str | None]:
@@ -167,18 +173,23 @@ class CurlTransport(httpx.AsyncBaseTransport):
         headers = _header_lines(request)  # before anything is sent: LocalProtocolError
         body = await _body(request)
         multi = self._multi_handle()
-        curl = self._idle.pop() if self._idle else Curl(cacert=self._cafile)
+        curl = self._idle.pop() if self._idle else self._new_handle()
         exchange = Exchange(curl, multi.loop, request.method == "HEAD", trace)
         exchange.host, exchange.port, exchange.tls = host, port, scheme == "https"
         exchange.server_hostname = sni or host
-        self._configure(curl, exchange, request, headers, body, timeouts.get("connect"))
         self._open.add(exchange)
+        connect = timeouts.get("connect")
         try:
             if trace is not None:
                 info = {"host": host, "port": port, "local_address": None, "socket_options": None}
-                await trace(
-                    f"{CONNECT_PHASE}.started", {**info, "timeout": timeouts.get("connect")}
-                )
+                await trace(f"{CONNECT_PHASE}.started", {**info, "timeout": connect})
+            addresses = await self._resolve(exchange, connect)
+            if connect is not None:
+                connect = max(0.001, connect - exchange.resolving)
+            self._configure(curl, exchange, request, headers, body, connect)
+            curl.setopt(
+                CurlOpt.RESOLVE, [] if addresses is None else [f"{host}:{port}:{addresses}"]
+            )
             exchange.start(multi.add_handle(curl))
             await self._receive_head(exchange, timeouts.get("read"))
         except BaseException as exc:
@@ -192,6 +203,37 @@ class CurlTransport(httpx.AsyncBaseTransport):
             stream=_ResponseStream(self, exchange, timeouts.get("read")),
             extensions={"http_version": exchange.version, "reason_phrase": exchange.reason},
         )
+
+    async def _resolve(self, exchange: Exchange, limit: float | None) -> str | None:
+        """The addresses of a host name, as ``RESOLVE`` takes them (None for an address).
+
+        Names are resolved as the asyncio transport resolves them (``getaddrinfo`` through the
+        event loop: the system's resolver, ``/etc/hosts`` and NSS included), not by curl's own
+        resolver, so a name resolves, or fails with the same ``socket.gaierror``, whichever
+        transport probes it; the time is part of the connect phase.
+        """
+        host, port = exchange.host, exchange.port
+        if _is_address(host):
+            return None
+        loop = exchange.loop
+        started = loop.time()
+        try:
+            async with asyncio.timeout(limit):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError) as exc:
+            error: httpx.TransportError
+            if isinstance(exc, TimeoutError) and exc.errno is None:
+                error = httpx.ConnectTimeout(f"timed out after {limit}s")
+            else:
+                error = httpx.ConnectError(str(exc) or type(exc).__name__)
+            error.__cause__ = exc
+            if exchange.trace is not None:
+                exchange.replayed = True
+                await exchange.trace(f"{CONNECT_PHASE}.failed", {"exception": error})
+            raise error from exc
+        exchange.resolving = loop.time() - started
+        found = dict.fromkeys(str(info[4][0]) for info in infos)  # in order, once each
+        return ",".join(f"[{a}]" if ":" in a else a for a in found)
 
     def _configure(
         self,
@@ -210,28 +252,34 @@ class CurlTransport(httpx.AsyncBaseTransport):
         if name != host:
             real = f"[{host}]" if ":" in host else host
             exchange.connect_to(f"{url_host}:{port}:{real}:{port}".encode())
+        # per request; the transport's own options stay set on a reused handle (_new_handle)
+        curl.setopt(CurlOpt.CONNECTTIMEOUT_MS, 0 if connect is None else max(1, int(connect * 1e3)))
+        curl.setopt(CurlOpt.HTTPGET, 1)  # GET, no body: what the last request set is undone
+        method = request.method
+        if method == "HEAD":
+            curl.setopt(CurlOpt.NOBODY, 1)
+        if body is not None:
+            curl.setopt(CurlOpt.POSTFIELDSIZE_LARGE, len(body))
+            curl.setopt(CurlOpt.COPYPOSTFIELDS, body)
+        if method not in ("GET", "HEAD") or body is not None:
+            curl.setopt(CurlOpt.CUSTOMREQUEST, method)  # unset again by Exchange.free
+        curl.setopt(CurlOpt.HTTPHEADER, headers)
+        curl.setopt(CurlOpt.HEADERFUNCTION, exchange.on_header)
+        curl.setopt(CurlOpt.WRITEFUNCTION, exchange.on_body)
+
+    def _new_handle(self) -> Curl:
+        """An easy handle with the options every request of this transport shares."""
+        curl = Curl(cacert=self._cafile)
         for option in (CurlOpt.FRESH_CONNECT, CurlOpt.FORBID_REUSE, CurlOpt.NOSIGNAL):
             curl.setopt(option, 1)
+        curl.setopt(CurlOpt.PROXY, "")  # the prober decided: direct (curl would read *_proxy)
         curl.setopt(CurlOpt.PATH_AS_IS, 1)
         curl.setopt(CurlOpt.HTTP09_ALLOWED, 1)  # a reply that is not HTTP reaches the body
         curl.setopt(CurlOpt.DNS_CACHE_TIMEOUT, 0)
         curl.setopt(CurlOpt.SSL_SESSIONID_CACHE, 0)
         curl.setopt(CurlOpt.HTTP_VERSION, CurlHttpVersion.V1_1)
-        if connect is not None:
-            curl.setopt(CurlOpt.CONNECTTIMEOUT_MS, max(1, int(connect * 1000)))
-        method = request.method
-        if method == "HEAD":
-            curl.setopt(CurlOpt.NOBODY, 1)
-        elif method != "GET" or body is not None:
-            curl.setopt(CurlOpt.CUSTOMREQUEST, method)
-        if body is not None:
-            curl.setopt(CurlOpt.POSTFIELDSIZE_LARGE, len(body))
-            curl.setopt(CurlOpt.COPYPOSTFIELDS, body)
-        curl.setopt(CurlOpt.HTTPHEADER, headers)
-        curl.setopt(CurlOpt.HEADERFUNCTION, exchange.on_header)
-        curl.setopt(CurlOpt.WRITEFUNCTION, exchange.on_body)
-        if exchange.tls:
-            self._configure_tls(curl)
+        self._configure_tls(curl)  # only used by https:// requests
+        return curl
 
     def _configure_tls(self, curl: Curl) -> None:
         curl.setopt(CurlOpt.CAINFO, self._cafile)
@@ -357,10 +405,9 @@ class CurlTransport(httpx.AsyncBaseTransport):
         finished = exchange.finish()
         if multi is not None and not finished:
             multi.remove_handle(curl)  # ends the transfer; its connection is closed
-        curl.clean_handles_and_buffers()
         exchange.free()
+        curl.clean_handles_and_buffers()
         if len(self._idle) < _IDLE_HANDLES:
-            curl.reset()
             self._idle.append(curl)
         else:
             curl.close()
@@ -375,6 +422,14 @@ class CurlTransport(httpx.AsyncBaseTransport):
         multi, self._multi = self._multi, None
         if multi is not None:
             await multi.close()  # type: ignore[no-untyped-call]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _header_lines(request: httpx.Request) -> list[bytes]:
