@@ -5,6 +5,7 @@ BoringSSL), which keep the same contract."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import tempfile
 import time
@@ -284,6 +285,34 @@ async def test_refused_connection_is_a_connect_error_caused_by_the_oserror() -> 
             await http.get(f"http://127.0.0.1:{port}/")
     assert isinstance(caught.value.__cause__, ConnectionRefusedError)
     assert await all_closed(port)
+
+
+async def test_a_host_name_is_resolved_and_a_missing_one_is_a_gaierror() -> None:
+    async with Target({"/": Reply(200, b"ok")}) as target, client() as http:
+        response = await http.get(f"http://localhost:{target.port}/")
+        assert response.content == b"ok"
+        with pytest.raises(httpx.ConnectError) as caught:
+            await http.get("http://nonexistent.invalid/")
+    assert isinstance(caught.value.__cause__, socket.gaierror)
+
+
+async def test_requests_in_turn_keep_their_own_method_body_and_headers() -> None:
+    # the transports may reuse what they made for one request (curl's easy handles)
+    routes = {"/": Reply(200, b"ok")}
+    async with Target(routes) as target, client() as http:
+        await http.post(target.url("/"), content=b"first", headers={"X-Only": "post"})
+        await http.head(target.url("/"))
+        await http.get(target.url("/"))
+        await http.request("DELETE", target.url("/"))
+    sent = [
+        (r.method, r.body, r.header("x-only"), r.header("content-length")) for r in target.requests
+    ]
+    assert sent == [
+        ("POST", b"first", "post", "5"),
+        ("HEAD", b"", None, None),
+        ("GET", b"", None, None),
+        ("DELETE", b"", None, None),
+    ]
 
 
 async def test_unanswered_connect_is_a_connect_timeout(full_backlog_port: int) -> None:
