@@ -10,6 +10,8 @@ arrived and wake the task waiting for it.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -36,6 +38,7 @@ class Exchange:
     __slots__ = (
         "_connect_to",
         "_waiter",
+        "addresses",
         "buffered",
         "chunks",
         "curl",
@@ -85,6 +88,7 @@ class Exchange:
         self.error: httpx.TransportError | None = None  # a callback refused what arrived
         self.replayed = False
         self.resolving = 0.0  # seconds the host name took to resolve, before curl started
+        self.addresses: tuple[str, ...] = ()  # what it resolved to (empty: the host is one)
         self._waiter: asyncio.Future[None] | None = None
         self._connect_to: Any = None  # the CONNECT_TO slist, freed by :meth:`free`
 
@@ -224,6 +228,20 @@ class Exchange:
         curl = self.curl
         connected = info_int(curl, CurlInfo.CONNECT_TIME_T) > 0
         return connected, connected and info_int(curl, CurlInfo.APPCONNECT_TIME_T) > 0
+
+    def socket_connected(self, sockets: set[int]) -> bool:
+        """Whether one of ``sockets`` (the multi handle's) is a TCP connection to this
+        request's peer: after a cancellation, when curl has not told the connect time yet."""
+        peers = self.addresses or (self.host,)
+        for fd in sockets:
+            try:
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    address, port = sock.getpeername()[:2]
+            except (OSError, ValueError):  # not connected (yet), or not an IP socket
+                continue
+            if port == self.port and address in peers:
+                return True
+        return False
 
     def phase_times(self) -> tuple[float, float]:
         """Seconds of name lookup + TCP connect, and of the TLS handshake."""

@@ -30,7 +30,9 @@ running event loop, no threads) and keeps the contracts of
   ``connection.*`` events are sent when the head has arrived (or the transfer failed or was
   cancelled) with the measured duration as ``info["elapsed"]``
   (:class:`~agent.probes.http_trace.PhaseTrace` uses it); ``connection.connect_tcp.started``
-  is sent when the transfer starts, so a timeout before the head names the phase curl reached;
+  is sent when the transfer starts, so a timeout before the head names the phase curl reached
+  (a timeout during the TLS handshake has no connect time: curl tells it only once the
+  connection is up);
 * names resolved as the asyncio transport resolves them (``getaddrinfo`` on the event loop's
   executor, handed to curl as ``RESOLVE``), never by curl's own resolver (c-ares here);
 * ``sni_hostname``: the URL's host is replaced by the SNI name and curl connects to the real
@@ -233,6 +235,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
             raise error from exc
         exchange.resolving = loop.time() - started
         found = dict.fromkeys(str(info[4][0]) for info in infos)  # in order, once each
+        exchange.addresses = tuple(found)
         return ",".join(f"[{a}]" if ":" in a else a for a in found)
 
     def _configure(
@@ -361,11 +364,19 @@ class CurlTransport(httpx.AsyncBaseTransport):
         exchange.replayed = True
         connected, tls_done = exchange.reached()
         connect_time, tls_time = exchange.phase_times()
+        timed = connected
+        if not connected and failed is None and not exchange.ended():  # cancelled in flight
+            # curl tells the connect time only once the connection (TLS included) is up:
+            # whether TCP was, the socket says; how long it took stays unknown
+            sockets: set[int] = getattr(self._multi, "_sockfds", set())
+            connected = exchange.tls and exchange.socket_connected(sockets)
         if failed == CONNECT_PHASE or not connected:
             if failed == CONNECT_PHASE:
                 await trace(f"{CONNECT_PHASE}.failed", {"exception": error})
             return
-        await trace(f"{CONNECT_PHASE}.complete", {"return_value": None, "elapsed": connect_time})
+        if timed:
+            done = {"return_value": None, "elapsed": connect_time}
+            await trace(f"{CONNECT_PHASE}.complete", done)
         if exchange.tls:
             info = {"ssl_context": None, "server_hostname": exchange.server_hostname}
             await trace(f"{TLS_PHASE}.started", {**info, "timeout": None})

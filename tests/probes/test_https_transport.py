@@ -3,12 +3,17 @@ probes, asyncio for plain HTTP, httpx's own for kept-alive or proxied probes."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+
 import httpx
 import pytest
 
 from agent.model import HttpCheck
 from agent.probes.curl_transport import CurlTransport
 from agent.probes.http import HttpProber
+from agent.probes.result import Reason
 from agent.probes.transport import FreshConnectionTransport
 from tests.support.targets import Reply, Target
 
@@ -62,3 +67,36 @@ async def test_the_fallback_fixture_really_falls_back(https_transport: str) -> N
             assert await transport_of(prober, check) is expected
     finally:
         await prober.aclose()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A listener that never accepts: TCP connects (the kernel's backlog), TLS never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+async def test_a_timeout_in_the_handshake_names_the_tls_phase(
+    https_transport: str, silent_port: int
+) -> None:
+    prober = HttpProber(env={})
+    try:
+        check = HttpCheck(url=f"https://127.0.0.1:{silent_port}/", timeout=timedelta(seconds=0.3))
+        observation = await prober.observe(check)
+    finally:
+        await prober.aclose()
+    assert observation.reason is Reason.TIMEOUT
+    assert observation.detail == "timed out after 300ms during the TLS handshake"
+    assert observation.phases.tls is None
+
+
+async def test_an_https_name_that_does_not_resolve_is_dns(https_transport: str) -> None:
+    prober = HttpProber(env={})
+    try:
+        observation = await prober.observe(HttpCheck(url="https://nonexistent.invalid/"))
+    finally:
+        await prober.aclose()
+    assert observation.reason is Reason.DNS, observation.detail
+    assert observation.detail.startswith("cannot resolve nonexistent.invalid: ")
