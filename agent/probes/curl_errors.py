@@ -7,7 +7,8 @@ and ``ssl.SSLError`` are ``tls``. libcurl reports a numbered result and a messag
 each result is turned into the httpx exception and the cause the asyncio transport would have
 raised for the same event (``tests/probes/test_transport.py`` runs both transports):
 
-* could not resolve: ``ConnectError`` from the resolver's own ``socket.gaierror`` (the name is
+* could not resolve (the transport resolves names itself before curl starts, so only when curl
+  resolved one): ``ConnectError`` from the resolver's own ``socket.gaierror`` (the name is
   looked up once more through the event loop, only after a failure, to get its words);
 * could not connect: ``ConnectError`` from ``OSError(errno)`` (``CURLINFO_OS_ERRNO``);
 * certificate rejected: ``ConnectError`` from ``SSLCertVerificationError`` with the X.509
