@@ -115,7 +115,8 @@ class _ResponseStream(httpx.AsyncByteStream):
                     yield exchange.pop()
                     if exchange.paused and exchange.buffered < BUFFER_LIMIT // 2:
                         exchange.paused = False
-                        exchange.curl.pause(CURLPAUSE_CONT)
+                        if not exchange.ended():
+                            exchange.curl.pause(CURLPAUSE_CONT)
                 elif exchange.error is not None:
                     raise exchange.error
                 elif exchange.ended():

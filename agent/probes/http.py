@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import importlib.metadata
+import importlib.util
 import os
 import socket
 import ssl
@@ -60,10 +61,9 @@ from agent.probes.throttle import is_throttled, retry_after_seconds
 from agent.probes.tls_context import TlsContexts, TlsSetupError
 from agent.probes.transport import FreshConnectionTransport
 
-try:
-    from agent.probes.curl_transport import CurlTransport
-except ImportError:  # pragma: no cover - curl_cffi is a dependency; without it: asyncio + ssl
-    CurlTransport = None  # type: ignore[assignment,misc]
+# curl_cffi is a dependency; without it HTTPS probes use FreshConnectionTransport. It is imported
+# with the first HTTPS client (~0.3 s, ~8 MB), so an agent without HTTPS probes never loads it.
+CURL_AVAILABLE = importlib.util.find_spec("curl_cffi") is not None
 
 Clock = Callable[[], float]
 TransportFactory = Callable[[ssl.SSLContext | bool], httpx.AsyncBaseTransport]
@@ -95,7 +95,7 @@ class HttpProber:
         self._wall_clock = wall_clock
         self.credentials = Credentials(self._token_client, clock=clock, on_secret=on_secret)
         self._transport_factory = transport_factory
-        self._curl = CurlTransport is not None if curl is None else curl
+        self._curl = CURL_AVAILABLE if curl is None else curl
         self._user_agent = f"slo-agent/{_version()}"
         self._proxies = ProxyEnvironment(os.environ if env is None else env)
         self._clients: dict[ClientKey, tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]] = {}
@@ -280,6 +280,8 @@ class HttpProber:
         elif curl and plan is not None:
             # libcurl + BoringSSL: a verified handshake at about a third of the CPU of
             # CPython's ssl on OpenSSL 3.0 (bench/RESULTS.md, "HTTPS on libcurl")
+            from agent.probes.curl_transport import CurlTransport  # see CURL_AVAILABLE
+
             transport = CurlTransport(plan.tls, verify=plan.verify)
         elif not keep_alive and proxy is None:
             # a fresh connection per probe: our lean transport costs about a third of httpcore's

@@ -15,7 +15,7 @@ def https_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     """Run a test once with HTTPS probes on libcurl (the default) and once on asyncio + ssl,
     the transport probes fall back to when curl_cffi cannot be imported."""
     if request.param == "asyncio":
-        monkeypatch.setattr(http_module, "CurlTransport", None)
+        monkeypatch.setattr(http_module, "CURL_AVAILABLE", False)
     return str(request.param)
 
 
