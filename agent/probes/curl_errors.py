@@ -32,6 +32,8 @@ import ssl
 import httpx
 from curl_cffi.curl import CurlError
 
+from agent.probes.connection import HEAD_LIMIT, HEADER_COUNT_LIMIT
+
 __all__ = ["CONNECT_PHASE", "TLS_PHASE", "curl_message", "failed_phase", "transport_error"]
 
 CONNECT_PHASE = "connection.connect_tcp"
@@ -47,6 +49,7 @@ _NOTHING = 52
 _SEND = 55
 _RECV = 56
 _VERIFY = 60  # PEER_FAILED_VERIFICATION
+_TOO_LARGE = 100
 _TLS = {35, 53, 54, 58, 59, 64, 66, 77, 80, 82, 83, 90, 91, 98}  # SSL_*
 
 _MESSAGE = re.compile(r"curl: \(\d+\) (.*?)\. See https://curl\.se/", re.DOTALL)
@@ -108,6 +111,15 @@ async def transport_error(
         return httpx.RemoteProtocolError(
             "peer closed connection without sending complete message body"
         )
+    refused = _refused_head(text)
+    if refused:
+        return httpx.RemoteProtocolError(f"invalid HTTP response: {refused}")
+    if code == _TOO_LARGE:  # curl's own bounds on a head, worded as the asyncio transport's
+        if "headers" in text and "many" in text:
+            problem = f"more than {HEADER_COUNT_LIMIT} header fields"
+        else:
+            problem = f"a head larger than {HEAD_LIMIT} bytes"
+        return httpx.RemoteProtocolError(f"invalid HTTP response: {problem}")
     if code in (_RECV, _SEND):
         number = os_errno or errno.ECONNRESET
         cause = OSError(number, os.strerror(number))
@@ -115,6 +127,18 @@ async def transport_error(
             return _caused(httpx.WriteError(str(cause)), cause)
         return _caused(httpx.ReadError(str(cause)), cause)
     return httpx.RemoteProtocolError(text)
+
+
+# heads curl refuses before the transport's own checks see them, worded as the asyncio
+# transport words them (agent.probes.connection)
+_CURL_REFUSALS = {
+    "Unsolicited Transfer-Encoding": "a Transfer-Encoding other than chunked",
+    "Invalid Content-Length": "a bad or conflicting Content-Length",
+}
+
+
+def _refused_head(text: str) -> str:
+    return next((ours for theirs, ours in _CURL_REFUSALS.items() if theirs in text), "")
 
 
 def _caused(error: httpx.TransportError, cause: BaseException) -> httpx.TransportError:

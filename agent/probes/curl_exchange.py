@@ -22,8 +22,9 @@ from curl_cffi import Curl, CurlInfo, CurlOpt
 from curl_cffi._wrapper import ffi, lib
 from curl_cffi.curl import CURL_WRITEFUNC_ERROR, CURL_WRITEFUNC_PAUSE
 
-from agent.probes.connection import HEAD_LIMIT, HEADER_COUNT_LIMIT
+from agent.probes.connection import HEAD_LIMIT, HEADER_COUNT_LIMIT, framing
 from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse
+from agent.probes.transport import FIELD_NAME
 
 __all__ = ["BUFFER_LIMIT", "Exchange", "PeerCertificate", "Trace", "info_int", "peer_certificate"]
 
@@ -170,37 +171,83 @@ class Exchange:
     # --- curl's callbacks -------------------------------------------------------------------
 
     def on_header(self, line: bytes) -> int:
-        """One line of a response head (status line, field, or the blank line ending it)."""
+        """One line of a response head (status line, field, or the blank line ending it).
+
+        Fields are read as httpx (h11) reads them, where curl is more lenient: a field name
+        must be a token, a continuation line must follow a field, one ``Transfer-Encoding``
+        (``chunked``) and one ``Content-Length`` (equal duplicates merged) at most; trailers
+        are not headers."""
         size = len(line)
+        if self.headers_complete:  # a trailer of a chunked body
+            return size
         self.head_size += size
+        problem = ""
         if line.startswith(b"HTTP/"):
-            self._status_line(line)
+            problem = self._status_line(line)
         elif line in (b"\r\n", b"\n"):
             if self.status >= 200 or self.status == 101:
-                self.headers_complete = True
-                self._wake()
+                problem = self._complete()
             else:  # an interim response (100 Continue): the real one follows
                 self.headers, self.head_size, self.status = [], 0, 0
-        elif line[:1] in (b" ", b"\t") and self.headers:  # obs-fold: continues the last field
-            name, value = self.headers[-1]
-            self.headers[-1] = (name, value + b" " + line.strip())
+        elif line[:1] in (b" ", b"\t"):  # obs-fold: continues the last field
+            if not self.headers:
+                problem = "a continuation line before the first header field"
+            else:
+                name, value = self.headers[-1]
+                self.headers[-1] = (name, value + b" " + line.strip())
         else:
             name, _, value = line.partition(b":")
-            self.headers.append((name.rstrip(), value.strip()))
+            if not FIELD_NAME.fullmatch(name):
+                problem = "an illegal header field name"
+            self.headers.append((name, value.strip()))
+        if problem:
+            return self._refuse(problem)
         if self.head_size > HEAD_LIMIT or len(self.headers) > HEADER_COUNT_LIMIT:
-            problem = f"more than {HEAD_LIMIT} bytes or {HEADER_COUNT_LIMIT} header fields"
-            self.error = httpx.RemoteProtocolError(f"response head too large: {problem}")
-            self._wake()
-            return CURL_WRITEFUNC_ERROR
+            if len(self.headers) > HEADER_COUNT_LIMIT:  # worded as the asyncio transport's
+                problem = f"more than {HEADER_COUNT_LIMIT} header fields"
+            else:
+                problem = f"a head larger than {HEAD_LIMIT} bytes"
+            return self._refuse(problem)
         return size
 
-    def _status_line(self, line: bytes) -> None:
+    def _refuse(self, problem: str) -> int:
+        self.error = httpx.RemoteProtocolError(f"invalid HTTP response: {problem}")
+        self._wake()
+        return CURL_WRITEFUNC_ERROR
+
+    def _status_line(self, line: bytes) -> str:
         version, _, rest = line.rstrip(b"\r\n").partition(b" ")
         code, _, reason = rest.partition(b" ")
+        if len(code) != 3 or not code.isdigit():
+            return "an illegal status line"
         self.version = version
-        self.status = int(code) if code.isdigit() else 0
+        self.status = int(code)
         self.reason = reason
         self.headers = []
+        return ""
+
+    def _complete(self) -> str:
+        """The head is in: its framing checked, as the asyncio transport checks it."""
+        _, refused = framing(self.headers)
+        if refused:
+            return refused
+        lengths = [
+            i for i, (name, _) in enumerate(self.headers) if name.lower() == b"content-length"
+        ]
+        if lengths:
+            values = {v.strip() for i in lengths for v in self.headers[i][1].split(b",")}
+            if len(values) > 1:
+                return "conflicting Content-Length headers"
+            value = values.pop()
+            if not value.isdigit() or len(value) > 18:
+                return "a bad Content-Length"
+            first = lengths[0]
+            self.headers[first] = (self.headers[first][0], value)
+            for i in reversed(lengths[1:]):
+                del self.headers[i]
+        self.headers_complete = True
+        self._wake()
+        return ""
 
     def on_body(self, data: bytes) -> int:
         """Body bytes; before a head, the reply was not HTTP (curl took it for HTTP/0.9)."""

@@ -42,7 +42,7 @@ Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field name
+_TOKEN = FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field name
 _UNSAFE_VALUE = re.compile(rb"[\r\n\x00]")
 
 
