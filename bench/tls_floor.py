@@ -102,6 +102,10 @@ def _curl_exchange(port: int, ca_file: str) -> Callable[[], None]:
     curl, opt = curl_cffi.Curl(), curl_cffi.CurlOpt
     received: list[bytes] = []
 
+    def keep(data: bytes) -> int:
+        received.append(data)
+        return len(data)
+
     def one() -> None:
         received.clear()
         curl.setopt(opt.URL, f"https://127.0.0.1:{port}/health")
@@ -109,7 +113,7 @@ def _curl_exchange(port: int, ca_file: str) -> Callable[[], None]:
         for option in (opt.FRESH_CONNECT, opt.FORBID_REUSE):
             curl.setopt(option, 1)
         curl.setopt(opt.SSL_SESSIONID_CACHE, 0)
-        curl.setopt(opt.WRITEFUNCTION, lambda data: received.append(data) or len(data))
+        curl.setopt(opt.WRITEFUNCTION, keep)
         curl.perform()
         if not received:
             raise SystemExit("curl: empty response")

@@ -1,11 +1,11 @@
 """An httpx transport on libcurl with BoringSSL (curl_cffi), for HTTPS probes.
 
-A verified TLS 1.3 handshake costs the agent about 1 ms of CPU through CPython's ``ssl`` on the
-system OpenSSL 3.0, and about a third of that through libcurl linked with BoringSSL
-(bench/RESULTS.md, "HTTPS on libcurl"). :class:`CurlTransport` sends each request through
-curl_cffi's asyncio integration (``curl_cffi.aio.AsyncCurl``: libcurl's multi-socket API on the
-running event loop, no threads) and keeps the contracts of
-:class:`~agent.probes.transport.FreshConnectionTransport`:
+A verified TLS 1.3 request on a new connection costs ~0.8 ms of client CPU through CPython's
+``ssl`` on the system OpenSSL 3.0, ~0.5 ms through libcurl linked with BoringSSL, and an agent
+HTTPS probe ~0.3 ms less in all (bench/RESULTS.md, "HTTPS on libcurl").
+:class:`CurlTransport` sends each request through curl_cffi's asyncio integration
+(``curl_cffi.aio.AsyncCurl``: libcurl's multi-socket API on the running event loop, no threads)
+and keeps the contracts of :class:`~agent.probes.transport.FreshConnectionTransport`:
 
 * a fresh connection per request: no connection reuse, no TLS session resumption, no DNS cache
   (``FRESH_CONNECT``, ``FORBID_REUSE``, ``SSL_SESSIONID_CACHE=0``, ``DNS_CACHE_TIMEOUT=0``);
@@ -52,12 +52,7 @@ Request bodies are sent whole: a streamed body is read before the request starts
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import os
-import socket
-import ssl
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 from curl_cffi import Curl, CurlInfo, CurlOpt
@@ -75,26 +70,13 @@ from agent.probes.curl_exchange import (
     info_int,
     peer_certificate,
 )
-from agent.probes.transport import check_field
+from agent.probes.curl_request import default_trust, header_lines, request_body, resolve
 
-__all__ = ["CurlTransport", "default_trust"]
+__all__ = ["CurlTransport"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MIN_VERSION = {"TLS1.2": CurlSslVersion.TLSv1_2, "TLS1.3": CurlSslVersion.TLSv1_3}
 _IDLE_HANDLES = 64  # easy handles kept for reuse, their shared options set, the rest closed
-
-
-def default_trust() -> tuple[str, str | None]:
-    """The CA file and directory ``ssl.create_default_context`` loads (``SSL_CERT_FILE`` and
-    ``SSL_CERT_DIR`` included); certifi's bundle when the system has no CA file."""
-    paths = ssl.get_default_verify_paths()
-    cafile = paths.cafile if paths.cafile and os.path.isfile(paths.cafile) else None
-    capath = paths.capath if paths.capath and os.path.isdir(paths.capath) else None
-    if cafile is None:
-        import certifi
-
-        cafile = certifi.where()
-    return cafile, capath
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -173,8 +155,8 @@ class CurlTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         trace: Trace | None = request.extensions.get("trace")
         sni: str | None = request.extensions.get("sni_hostname") if scheme == "https" else None
-        headers = _header_lines(request)  # before anything is sent: LocalProtocolError
-        body = await _body(request)
+        headers = header_lines(request)  # before anything is sent: LocalProtocolError
+        body = await request_body(request)
         multi = self._multi_handle()
         curl = self._idle.pop() if self._idle else self._new_handle()
         exchange = Exchange(curl, multi.loop, request.method == "HEAD", trace)
@@ -186,7 +168,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
             if trace is not None:
                 info = {"host": host, "port": port, "local_address": None, "socket_options": None}
                 await trace(f"{CONNECT_PHASE}.started", {**info, "timeout": connect})
-            addresses = await self._resolve(exchange, connect)
+            addresses = await resolve(exchange, connect)
             if connect is not None:
                 connect = max(0.001, connect - exchange.resolving)
             self._configure(curl, exchange, request, headers, body, connect)
@@ -206,38 +188,6 @@ class CurlTransport(httpx.AsyncBaseTransport):
             stream=_ResponseStream(self, exchange, timeouts.get("read")),
             extensions={"http_version": exchange.version, "reason_phrase": exchange.reason},
         )
-
-    async def _resolve(self, exchange: Exchange, limit: float | None) -> str | None:
-        """The addresses of a host name, as ``RESOLVE`` takes them (None for an address).
-
-        Names are resolved as the asyncio transport resolves them (``getaddrinfo`` through the
-        event loop: the system's resolver, ``/etc/hosts`` and NSS included), not by curl's own
-        resolver, so a name resolves, or fails with the same ``socket.gaierror``, whichever
-        transport probes it; the time is part of the connect phase.
-        """
-        host, port = exchange.host, exchange.port
-        if _is_address(host):
-            return None
-        loop = exchange.loop
-        started = loop.time()
-        try:
-            async with asyncio.timeout(limit):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, TimeoutError) as exc:
-            error: httpx.TransportError
-            if isinstance(exc, TimeoutError) and exc.errno is None:
-                error = httpx.ConnectTimeout(f"timed out after {limit}s")
-            else:
-                error = httpx.ConnectError(str(exc) or type(exc).__name__)
-            error.__cause__ = exc
-            if exchange.trace is not None:
-                exchange.replayed = True
-                await exchange.trace(f"{CONNECT_PHASE}.failed", {"exception": error})
-            raise error from exc
-        exchange.resolving = loop.time() - started
-        found = dict.fromkeys(str(info[4][0]) for info in infos)  # in order, once each
-        exchange.addresses = tuple(found)
-        return ",".join(f"[{a}]" if ":" in a else a for a in found)
 
     def _configure(
         self,
@@ -434,39 +384,3 @@ class CurlTransport(httpx.AsyncBaseTransport):
         multi, self._multi = self._multi, None
         if multi is not None:
             await multi.close()  # type: ignore[no-untyped-call]
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _header_lines(request: httpx.Request) -> list[bytes]:
-    """The request's header fields for curl: as given, checked, ``Connection: close`` last;
-    curl's own ``Accept``, ``Expect`` and ``Content-Type`` switched off when absent."""
-    lines: list[bytes] = []
-    present: set[bytes] = set()
-    for name, value in request.headers.raw:
-        check_field(name, value)
-        lowered = name.lower()
-        if lowered == b"connection":
-            continue
-        present.add(lowered)
-        lines.append(name + b": " + value if value else name + b";")  # "X;": sent empty
-    for name in (b"Accept", b"Expect", b"Content-Type", b"Transfer-Encoding"):
-        if name.lower() not in present:
-            lines.append(name + b":")  # "X:": curl does not send its own
-    lines.append(b"Connection: close")
-    return lines
-
-
-async def _body(request: httpx.Request) -> bytes | None:
-    stream: Any = request.stream
-    if isinstance(stream, httpx.ByteStream):
-        data = b"".join(stream)
-    else:
-        data = b"".join([chunk async for chunk in stream])
-    return data or None

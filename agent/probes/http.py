@@ -15,7 +15,7 @@ system has none) unless a ``tls`` block says otherwise.
 A check's ``proxy``, else the environment's ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``
 (:mod:`agent.probes.proxy`), decides whether a probe goes through a forward proxy. A direct
 probe without keep-alive uses :class:`~agent.probes.curl_transport.CurlTransport` (libcurl with
-BoringSSL, a third of the TLS handshake's CPU) for ``https://`` URLs and
+BoringSSL, ~60 % of the TLS handshake's CPU) for ``https://`` URLs and
 :class:`~agent.probes.transport.FreshConnectionTransport` for ``http://`` ones (and for
 ``https://`` when curl_cffi cannot be imported, or ``curl=False``); a proxied one uses httpx's
 own transport (``CONNECT`` tunnels for ``https://``), with no
@@ -278,7 +278,7 @@ class HttpProber:
         if self._transport_factory is not None:
             transport = self._transport_factory(context)
         elif curl and plan is not None:
-            # libcurl + BoringSSL: a verified handshake at about a third of the CPU of
+            # libcurl + BoringSSL: a verified handshake at ~60 % of the CPU of
             # CPython's ssl on OpenSSL 3.0 (bench/RESULTS.md, "HTTPS on libcurl")
             from agent.probes.curl_transport import CurlTransport  # see CURL_AVAILABLE
 
