@@ -81,7 +81,7 @@ from bench.harness import (
 from bench.targets import HEALTH_BODY, REPO, BlackboxExporter, Nginx, TestCa, ensure_installed
 from exporters.prometheus.metrics import AgentMetrics
 
-TRANSPORTS = ("fresh", "default", "aiohttp")
+TRANSPORTS = ("shipped", "fresh", "default", "aiohttp")
 LOOPS = ("uvloop", "asyncio")
 BODIES = ("pipeline", "prober", "get", "noop")
 SCHEMES = ("http", "https")
@@ -90,7 +90,13 @@ STARTUP_ALLOWANCE = 4.0  # default seconds for worker processes to import and sc
 
 
 def transport_factory(name: str) -> TransportFactory | None:
-    """The transport the prober's clients use; None keeps httpx's own (no keep-alive pool)."""
+    """The transport the prober's clients use; None keeps the prober's own choice.
+
+    ``shipped``: the prober's own rule (libcurl for https, FreshConnectionTransport for http);
+    ``fresh``: FreshConnectionTransport (asyncio + ``ssl``) for both schemes, as shipped before
+    the libcurl transport."""
+    if name == "shipped":
+        return None
     if name == "fresh":
         return FreshConnectionTransport
     if name == "default":
@@ -443,7 +449,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--duration", type=float, default=30.0, help="measurement window, seconds")
     ap.add_argument("--procs", type=int, default=1, help="worker processes sharing the jobs")
-    ap.add_argument("--transport", default="fresh", help="comma-separated: " + ",".join(TRANSPORTS))
+    ap.add_argument(
+        "--transport", default="shipped", help="comma-separated: " + ",".join(TRANSPORTS)
+    )
     ap.add_argument("--loop", default="uvloop", help="comma-separated: " + ",".join(LOOPS))
     ap.add_argument(
         "--body", choices=BODIES, default="pipeline", help="job body (default pipeline)"

@@ -11,9 +11,14 @@ connection, ``GET /health`` and ``Connection: close``:
 * ``tls-noverify``: the same without verifying the certificate (``CERT_NONE``);
 * ``tls-resumed``: TLS 1.3 resumption from the last connection's session ticket (no
   certificate sent or verified; the key exchange still runs);
-* ``agent``: ``HttpProber.observe`` on ``FreshConnectionTransport`` under uvloop, one probe at
-  a time (the agent's probe path without the scheduler, store and metrics);
+* ``agent``: ``HttpProber.observe`` on ``FreshConnectionTransport`` (asyncio + ``ssl``) under
+  uvloop, one probe at a time (the agent's probe path without the scheduler, store and metrics);
 * ``agent-asyncio``: the same on the standard library's event loop (its TLS in Python);
+* ``curl``: the ``tls`` request through libcurl + BoringSSL (curl_cffi), a blocking
+  ``Curl.perform`` per request, chain and hostname verified, fresh connection, no session
+  resumption (``SSL_SESSIONID_CACHE=0``): the floor of the curl transport;
+* ``agent-curl``: ``HttpProber.observe`` on ``CurlTransport`` under uvloop (what the agent
+  ships for HTTPS probes). ``curl`` rows only where curl_cffi is importable;
 * ``tls-pyopenssl``: the ``tls`` handshake through pyOpenSSL, which runs on the OpenSSL that
   ``cryptography``'s wheel bundles (4.x at cryptography 50) instead of the system's 3.0, chain
   verified by OpenSSL and the address by ``service_identity``: whether a newer OpenSSL moves the
@@ -91,6 +96,40 @@ def _pyopenssl_exchange(port: int, ca_file: str) -> Callable[[], None]:
     return one
 
 
+def _curl_exchange(port: int, ca_file: str) -> Callable[[], None]:
+    """A verified request through libcurl + BoringSSL, blocking, on a fresh connection."""
+    curl_cffi = importlib.import_module("curl_cffi")  # optional here like pyOpenSSL
+    curl, opt = curl_cffi.Curl(), curl_cffi.CurlOpt
+    received: list[bytes] = []
+
+    def keep(data: bytes) -> int:
+        received.append(data)
+        return len(data)
+
+    def one() -> None:
+        received.clear()
+        curl.setopt(opt.URL, f"https://127.0.0.1:{port}/health")
+        curl.setopt(opt.CAINFO, ca_file)
+        for option in (opt.FRESH_CONNECT, opt.FORBID_REUSE):
+            curl.setopt(option, 1)
+        curl.setopt(opt.SSL_SESSIONID_CACHE, 0)
+        curl.setopt(opt.WRITEFUNCTION, keep)
+        curl.perform()
+        if not received:
+            raise SystemExit("curl: empty response")
+
+    return one
+
+
+def curl_version() -> str | None:
+    """libcurl and its TLS library as curl_cffi reports them, or None without curl_cffi."""
+    try:
+        curl_cffi = importlib.import_module("curl_cffi")
+    except ImportError:
+        return None
+    return str(curl_cffi.Curl().version().decode())
+
+
 def pyopenssl_version() -> str | None:
     """The OpenSSL pyOpenSSL runs on, or None when pyOpenSSL or service_identity is missing."""
     try:
@@ -108,6 +147,8 @@ def _blocking(nginx: Nginx, ca: TestCa, kind: str) -> tuple[Callable[[], None], 
         return lambda: _exchange(nginx.port, None, None), lambda: 0
     if kind == "tls-pyopenssl":
         return _pyopenssl_exchange(nginx.tls_port, ca.ca_file), lambda: 0
+    if kind == "curl":
+        return _curl_exchange(nginx.tls_port, ca.ca_file), lambda: 0
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if kind == "tls-noverify":
         context.check_hostname = False
@@ -124,8 +165,8 @@ def _blocking(nginx: Nginx, ca: TestCa, kind: str) -> tuple[Callable[[], None], 
     return one, lambda: resumed[0]
 
 
-async def _agent_probes(url: str, ca_file: str, requests: int) -> float:
-    prober = HttpProber()
+async def _agent_probes(url: str, ca_file: str, requests: int, curl: bool) -> float:
+    prober = HttpProber(curl=curl)
     check = HttpCheck(url=url, tls=TlsSettings(ca_file=ca_file), body_contains=HEALTH_BODY)
     for _ in range(20):  # warm: the client and its TLS context exist
         await prober.observe(check)
@@ -186,6 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     other_openssl = pyopenssl_version()
     if other_openssl is not None:
         kinds = (*kinds, "tls-pyopenssl")
+    libcurl = curl_version()
+    if libcurl is not None:
+        kinds = (*kinds, "curl", "agent-curl")
     spent: dict[str, list[float]] = {kind: [] for kind in kinds}
     resumed_total = 0
     ca = TestCa()
@@ -194,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(args.rounds):
                 for kind in kinds:
                     if kind.startswith("agent"):
-                        probes = _agent_probes(nginx.tls_url, ca.ca_file, args.requests)
+                        curl = kind == "agent-curl"
+                        probes = _agent_probes(nginx.tls_url, ca.ca_file, args.requests, curl)
                         run = asyncio.run if kind == "agent-asyncio" else uvloop.run
                         seconds = run(probes)
                     else:
@@ -211,6 +256,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{ssl.OPENSSL_VERSION}; client CPU per request, µs, median of {args.rounds}")
     if other_openssl is not None:
         print(f"tls-pyopenssl runs on {other_openssl}")
+    if libcurl is not None:
+        print(f"curl and agent-curl run on {libcurl}")
     print("| client | µs per request | each round |")
     print("|---|---:|---|")
     for kind in kinds:

@@ -181,7 +181,7 @@ class Connection(asyncio.Protocol):
         if len(self.headers) > HEADER_COUNT_LIMIT:
             self._refuse_head()
             return
-        close_delimited, refused = _framing(self.headers)
+        close_delimited, refused = framing(self.headers)
         if refused:
             error = httpx.RemoteProtocolError(f"invalid HTTP response: {refused}")
             self._fail(error, error)
@@ -253,7 +253,7 @@ def _parser(conn: Connection) -> httptools.HttpResponseParser:
     return parser
 
 
-def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[bool, str]:
+def framing(headers: list[tuple[bytes, bytes]]) -> tuple[bool, str]:
     """Whether a body is delimited by the connection closing (no length, not chunked), and why
     the head is refused ("" when it is not): as h11, one Transfer-Encoding, ``chunked`` (whose
     value is reported in lower case, as h11 does)."""

@@ -14,8 +14,11 @@ system has none) unless a ``tls`` block says otherwise.
 
 A check's ``proxy``, else the environment's ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``
 (:mod:`agent.probes.proxy`), decides whether a probe goes through a forward proxy. A direct
-probe without keep-alive uses :class:`~agent.probes.transport.FreshConnectionTransport`; a
-proxied one uses httpx's own transport (``CONNECT`` tunnels for ``https://``), with no
+probe without keep-alive uses :class:`~agent.probes.curl_transport.CurlTransport` (libcurl with
+BoringSSL, ~60 % of the TLS handshake's CPU) for ``https://`` URLs and
+:class:`~agent.probes.transport.FreshConnectionTransport` for ``http://`` ones (and for
+``https://`` when curl_cffi cannot be imported, or ``curl=False``); a proxied one uses httpx's
+own transport (``CONNECT`` tunnels for ``https://``), with no
 connection kept between probes unless ``keep_alive``.
 
 ``max_body_bytes`` counts the body as decoded (after gzip or deflate, see
@@ -32,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import importlib.metadata
+import importlib.util
 import os
 import socket
 import ssl
@@ -57,6 +61,10 @@ from agent.probes.throttle import is_throttled, retry_after_seconds
 from agent.probes.tls_context import TlsContexts, TlsSetupError
 from agent.probes.transport import FreshConnectionTransport
 
+# curl_cffi is a dependency; without it HTTPS probes use FreshConnectionTransport. It is imported
+# with the first HTTPS client (~0.3 s, ~8 MB), so an agent without HTTPS probes never loads it.
+CURL_AVAILABLE = importlib.util.find_spec("curl_cffi") is not None
+
 Clock = Callable[[], float]
 TransportFactory = Callable[[ssl.SSLContext | bool], httpx.AsyncBaseTransport]
 
@@ -64,7 +72,7 @@ _PLAN_CACHE_SIZE = 4096
 _KEEPALIVE_EXPIRY = 60.0  # seconds an idle kept-alive connection may wait for the next probe
 
 
-ClientKey = tuple[ssl.SSLContext, bool, str | None]  # context, keep-alive, proxy
+ClientKey = tuple[ssl.SSLContext, bool, str | None, bool]  # context, keep-alive, proxy, curl
 
 
 class HttpProber:
@@ -78,12 +86,16 @@ class HttpProber:
         env: Mapping[str, str] | None = None,
         wall_clock: Clock = time.time,
         on_secret: SecretSink | None = None,
+        curl: bool | None = None,
     ) -> None:
-        """``env`` supplies the proxy variables (default: the process environment)."""
+        """``env`` supplies the proxy variables (default: the process environment); ``curl``
+        whether direct fresh-connection ``https://`` probes go through libcurl (None: when
+        curl_cffi can be imported)."""
         self._clock = clock
         self._wall_clock = wall_clock
         self.credentials = Credentials(self._token_client, clock=clock, on_secret=on_secret)
         self._transport_factory = transport_factory
+        self._curl = CURL_AVAILABLE if curl is None else curl
         self._user_agent = f"slo-agent/{_version()}"
         self._proxies = ProxyEnvironment(os.environ if env is None else env)
         self._clients: dict[ClientKey, tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]] = {}
@@ -220,8 +232,8 @@ class HttpProber:
 
     def _token_client(self) -> httpx.AsyncClient:
         """The client for token endpoints: fresh connections, verified TLS, direct."""
-        key = (self._tls.context(None, True), False, None)
-        return (self._clients.get(key) or self._open_client(key))[0]
+        key = (self._tls.context(None, True), False, None, False)
+        return (self._clients.get(key) or self._open_client(key, None))[0]
 
     async def aclose(self) -> None:
         """Close every shared client; the prober opens new ones if it is used again."""
@@ -247,14 +259,30 @@ class HttpProber:
     def _client(self, plan: Plan) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
         """The shared client for ``plan``'s TLS context, keep-alive and proxy (TlsSetupError
         when its ``tls`` files cannot be used)."""
-        key = (self._tls.context(plan.tls, plan.verify), plan.keep_alive, plan.proxy)
-        return self._clients.get(key) or self._open_client(key)
+        context = self._tls.context(plan.tls, plan.verify)
+        curl = (
+            self._curl
+            and plan.url.scheme == "https"
+            and not plan.keep_alive
+            and plan.proxy is None
+            and self._transport_factory is None
+        )
+        key = (context, plan.keep_alive, plan.proxy, curl)
+        return self._clients.get(key) or self._open_client(key, plan)
 
-    def _open_client(self, key: ClientKey) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
-        context, keep_alive, proxy = key
+    def _open_client(
+        self, key: ClientKey, plan: Plan | None
+    ) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
+        context, keep_alive, proxy, curl = key
         transport: httpx.AsyncBaseTransport
         if self._transport_factory is not None:
             transport = self._transport_factory(context)
+        elif curl and plan is not None:
+            # libcurl + BoringSSL: a verified handshake at ~60 % of the CPU of
+            # CPython's ssl on OpenSSL 3.0 (bench/RESULTS.md, "HTTPS on libcurl")
+            from agent.probes.curl_transport import CurlTransport  # see CURL_AVAILABLE
+
+            transport = CurlTransport(plan.tls, verify=plan.verify)
         elif not keep_alive and proxy is None:
             # a fresh connection per probe: our lean transport costs about a third of httpcore's
             # CPU per request and keeps up with thousands of probes/s (bench/RESULTS.md)

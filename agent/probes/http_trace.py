@@ -1,5 +1,10 @@
 """Phase timings of one HTTP request from the ``trace`` extension events (the names httpcore
-uses), so that any transport emitting those events reports phases too."""
+uses), so that any transport emitting those events reports phases too.
+
+A transport that measures the connect or TLS phase itself, and can only tell afterwards
+(libcurl, :mod:`agent.probes.curl_transport`), gives the phase's duration in seconds as
+``info["elapsed"]`` of its ``complete`` event; the trace uses it instead of the time between the
+``started`` and ``complete`` events."""
 
 from __future__ import annotations
 
@@ -80,13 +85,18 @@ class PhaseTrace:
         elif edge == "failed":
             self.failed = phase
         elif phase == "connect":
-            self.connect = (self.connect or 0.0) + (now - self._mark)
+            self.connect = (self.connect or 0.0) + self._elapsed(info, now)
         elif phase == "tls":
-            self.tls = (self.tls or 0.0) + (now - self._mark)
+            self.tls = (self.tls or 0.0) + self._elapsed(info, now)
             # once per handshake, so plain HTTP pays nothing for certificates
             self.cert_not_after = certificate.of_transport(info.get("return_value"))
         else:
             self.first_byte = now - self.start
+
+    def _elapsed(self, info: Mapping[str, Any], now: float) -> float:
+        """The phase's duration: measured by the transport, else since its ``started``."""
+        elapsed = info.get("elapsed")
+        return now - self._mark if elapsed is None else float(elapsed)
 
     def phases(self) -> Phases:
         return Phases(connect=self.connect, tls=self.tls, first_byte=self.first_byte)

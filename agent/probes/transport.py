@@ -42,7 +42,7 @@ Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field name
+_TOKEN = FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field name
 _UNSAFE_VALUE = re.compile(rb"[\r\n\x00]")
 
 
@@ -193,10 +193,7 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         head = [request.method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
         chunked = False
         for name, value in request.headers.raw:
-            # never let a header smuggle in another header or request (CR/LF/NUL); the
-            # message names neither the value nor the header: values may be secrets
-            if not _TOKEN.fullmatch(name) or _UNSAFE_VALUE.search(value):
-                raise httpx.LocalProtocolError("a request header has an illegal name or value")
+            check_field(name, value)
             lowered = name.lower()
             if lowered == b"connection":
                 continue
@@ -262,6 +259,14 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         """Close every connection whose response has not been closed yet."""
         for conn in list(self._open):
             self._release(conn)
+
+
+def check_field(name: bytes, value: bytes) -> None:
+    """Refuse a request header that could smuggle in another header or request (CR/LF/NUL)
+    with ``httpx.LocalProtocolError``; the message names neither the value nor the header:
+    values may be secrets."""
+    if not _TOKEN.fullmatch(name) or _UNSAFE_VALUE.search(value):
+        raise httpx.LocalProtocolError("a request header has an illegal name or value")
 
 
 async def _trace_failed(trace: Trace | None, phase: str, error: BaseException) -> None:

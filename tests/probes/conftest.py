@@ -5,8 +5,18 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from agent.probes import http as http_module
 from agent.probes.http import HttpProber
 from tests.support.targets import Target
+
+
+@pytest.fixture(params=["curl", "asyncio"])
+def https_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once with HTTPS probes on libcurl (the default) and once on asyncio + ssl,
+    the transport probes fall back to when curl_cffi cannot be imported."""
+    if request.param == "asyncio":
+        monkeypatch.setattr(http_module, "CURL_AVAILABLE", False)
+    return str(request.param)
 
 
 @pytest.fixture

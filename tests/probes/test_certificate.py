@@ -17,6 +17,8 @@ from agent.probes.result import Outcome, Reason
 from tests.support.certificates import Authority
 from tests.support.targets import Reply, Target
 
+pytestmark = pytest.mark.usefixtures("https_transport")
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -118,6 +120,28 @@ def test_cryptography_is_not_loaded_when_the_agent_starts() -> None:
     )
 
     assert ran.stdout.strip() == "False"
+
+
+def test_curl_is_not_loaded_until_an_https_probe_needs_it() -> None:
+    # importing curl_cffi costs ~0.3 s and ~8 MB: an agent without HTTPS probes never does
+    code = (
+        "import sys, asyncio, agent.app\n"
+        "from agent.model import HttpCheck\n"
+        "from agent.probes.http import HttpProber\n"
+        "before = 'curl_cffi' in sys.modules\n"
+        "async def main():\n"
+        "    prober = HttpProber(env={})\n"
+        "    await prober.observe(HttpCheck('https://127.0.0.1:9/', timeout=__import__("
+        "'datetime').timedelta(seconds=1)))\n"
+        "    await prober.aclose()\n"
+        "asyncio.run(main())\n"
+        "print(before, 'curl_cffi' in sys.modules)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert ran.stdout.split() == ["False", "True"]
 
 
 def test_reading_a_certificate_loads_cryptography(tmp_path: Path) -> None:

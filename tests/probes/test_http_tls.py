@@ -18,6 +18,8 @@ from agent.probes.tls_context import TlsContexts, TlsSetupError
 from tests.support.mtls import MtlsServer
 from tests.support.targets import Reply, Target
 
+pytestmark = pytest.mark.usefixtures("https_transport")
+
 
 @pytest.fixture
 def mtls_target() -> Iterator[MtlsServer]:

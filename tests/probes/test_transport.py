@@ -1,11 +1,17 @@
-"""FreshConnectionTransport against real loopback servers, under asyncio and under uvloop."""
+"""The probes' transports against real loopback servers, under asyncio and under uvloop: every
+test runs with FreshConnectionTransport (asyncio + ssl) and with CurlTransport (libcurl +
+BoringSSL), which keep the same contract."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +19,12 @@ import psutil
 import pytest
 import uvloop
 
+from agent.model import TlsSettings
+from agent.probes import certificate
+from agent.probes.curl_transport import CurlTransport
 from agent.probes.transport import FreshConnectionTransport
+from tests.probes.test_http_tls import ca_file, client_files
+from tests.support.mtls import MtlsServer
 from tests.support.net import free_port
 from tests.support.targets import (
     Exchange,
@@ -88,8 +99,37 @@ async def all_closed(port: int) -> bool:
     return False
 
 
-def client(verify: ssl.SSLContext | bool = True, **kwargs: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=FreshConnectionTransport(verify), **kwargs)
+KIND = {"transport": "asyncio"}  # set for each test by the ``transport_kind`` fixture
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "curl"])
+def transport_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    KIND["transport"] = request.param
+    yield request.param
+    KIND["transport"] = "asyncio"
+
+
+def make_transport(
+    verify: bool = True, trust: Target | None = None, directory: str | None = None
+) -> httpx.AsyncBaseTransport:
+    """The transport under test; ``trust``: trust that target's CA only."""
+    if KIND["transport"] == "curl":
+        if trust is None:
+            return CurlTransport(verify=verify)
+        assert trust.ca is not None
+        assert directory is not None
+        path = f"{directory}/ca.pem"
+        trust.ca.cert_pem.write_to_path(path)
+        return CurlTransport(TlsSettings(ca_file=path))
+    if trust is None:
+        return FreshConnectionTransport(verify)
+    return FreshConnectionTransport(trust.client_ssl_context())
+
+
+def client(
+    verify: bool = True, trust: Target | None = None, directory: str | None = None, **kwargs: Any
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=make_transport(verify, trust, directory), **kwargs)
 
 
 class Recorder:
@@ -247,6 +287,34 @@ async def test_refused_connection_is_a_connect_error_caused_by_the_oserror() -> 
     assert await all_closed(port)
 
 
+async def test_a_host_name_is_resolved_and_a_missing_one_is_a_gaierror() -> None:
+    async with Target({"/": Reply(200, b"ok")}) as target, client() as http:
+        response = await http.get(f"http://localhost:{target.port}/")
+        assert response.content == b"ok"
+        with pytest.raises(httpx.ConnectError) as caught:
+            await http.get("http://nonexistent.invalid/")
+    assert isinstance(caught.value.__cause__, socket.gaierror)
+
+
+async def test_requests_in_turn_keep_their_own_method_body_and_headers() -> None:
+    # the transports may reuse what they made for one request (curl's easy handles)
+    routes = {"/": Reply(200, b"ok")}
+    async with Target(routes) as target, client() as http:
+        await http.post(target.url("/"), content=b"first", headers={"X-Only": "post"})
+        await http.head(target.url("/"))
+        await http.get(target.url("/"))
+        await http.request("DELETE", target.url("/"))
+    sent = [
+        (r.method, r.body, r.header("x-only"), r.header("content-length")) for r in target.requests
+    ]
+    assert sent == [
+        ("POST", b"first", "post", "5"),
+        ("HEAD", b"", None, None),
+        ("GET", b"", None, None),
+        ("DELETE", b"", None, None),
+    ]
+
+
 async def test_unanswered_connect_is_a_connect_timeout(full_backlog_port: int) -> None:
     timeout = httpx.Timeout(5.0, connect=0.2)
     async with client(timeout=timeout) as http:
@@ -288,12 +356,20 @@ async def test_verify_false_accepts_a_self_signed_certificate() -> None:
 
 async def test_a_given_context_is_used_and_checks_the_hostname() -> None:
     routes = {"/": Reply(200, b"ok")}
-    async with Target(routes, tls=True) as target, client(target.client_ssl_context()) as http:
-        assert (await http.get(target.url("/"))).content == b"ok"
-        # the certificate names 127.0.0.1 and localhost, not this SNI name
-        with pytest.raises(httpx.ConnectError) as caught:
-            await http.get(target.url("/"), extensions={"sni_hostname": "other.example"})
-        assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
+    with tempfile.TemporaryDirectory() as directory:
+        async with (
+            Target(routes, tls=True) as target,
+            client(trust=target, directory=directory) as http,
+        ):
+            await _given_trust_checks_the_hostname(http, target)
+
+
+async def _given_trust_checks_the_hostname(http: httpx.AsyncClient, target: Target) -> None:
+    assert (await http.get(target.url("/"))).content == b"ok"
+    # the certificate names 127.0.0.1 and localhost, not this SNI name
+    with pytest.raises(httpx.ConnectError) as caught:
+        await http.get(target.url("/"), extensions={"sni_hostname": "other.example"})
+    assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
 
 
 # --- trace events, as httpcore names them -------------------------------------------------------
@@ -340,7 +416,7 @@ async def test_trace_reports_the_failed_phase() -> None:
 
 
 async def test_closing_the_transport_closes_unread_responses() -> None:
-    transport = FreshConnectionTransport()
+    transport = make_transport()
     async with Target({"/big": Oversized(size=1024 * 1024)}) as target:
         http = httpx.AsyncClient(transport=transport)
         response = await http.send(http.build_request("GET", target.url("/big")), stream=True)
@@ -379,10 +455,47 @@ UNDER_UVLOOP: list[Callable[[], Awaitable[None]]] = [
 ]
 
 
+# The test target upgrades its connections with ``StreamWriter.start_tls``; under uvloop the
+# server side reads a ClientHello that arrives at once (libcurl sends it as soon as TCP is up)
+# into the stream before the upgrade, and the handshake stalls. Those scenarios run for curl
+# against a blocking-socket TLS server instead (test_curl_https_under_uvloop).
+_TARGET_TLS = {
+    test_self_signed_certificate_is_rejected_when_verifying,
+    test_verify_false_accepts_a_self_signed_certificate,
+    test_trace_events_of_an_https_request,
+}
+
+
 @pytest.mark.parametrize("scenario", UNDER_UVLOOP, ids=lambda f: f.__name__[5:])
-def test_under_uvloop(scenario: Callable[[], Awaitable[None]]) -> None:
+def test_under_uvloop(scenario: Callable[[], Awaitable[None]], transport_kind: str) -> None:
+    if transport_kind == "curl" and scenario in _TARGET_TLS:
+        pytest.skip("the asyncio test target cannot serve curl's TLS under uvloop")
+
     async def run() -> None:
         assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
         await scenario()
+
+    uvloop.run(run())
+
+
+def test_curl_https_under_uvloop(tmp_path: Path) -> None:
+    """Verified, mutually authenticated HTTPS through curl on uvloop, with the trace's TLS
+    phase and the peer certificate's expiry."""
+
+    async def run() -> None:
+        assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+        with MtlsServer() as server:
+            cert, key = client_files(server.ca, tmp_path)
+            tls = TlsSettings(ca_file=ca_file(server, tmp_path), cert_file=cert, key_file=key)
+            trace = Recorder()
+            async with httpx.AsyncClient(transport=CurlTransport(tls)) as http:
+                response = await http.get(server.url, extensions={"trace": trace})
+                assert response.content == b"ok"
+            info = dict(trace.events)
+            tls_info = info["connection.start_tls.complete"]
+            assert tls_info["elapsed"] > 0
+            expiry = certificate.of_transport(tls_info["return_value"])
+            assert expiry is not None
+            assert expiry > time.time()
 
     uvloop.run(run())

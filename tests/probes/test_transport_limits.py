@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from agent.model import HttpCheck
 from agent.probes.connection import HEAD_LIMIT, HEADER_COUNT_LIMIT
+from agent.probes.curl_transport import CurlTransport
 from agent.probes.http import HttpProber
 from agent.probes.result import Reason
 from tests.support.targets import EndlessHead, Garbage, Target
@@ -40,6 +42,25 @@ ENDLESS = {
 }
 
 
+@pytest.fixture(params=["asyncio", "curl"])
+def transport_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def prober(transport_name: str) -> AsyncIterator[HttpProber]:
+    """The prober on each fresh-connection transport (curl over plain HTTP here: the targets
+    speak no TLS, and the head and body are read the same way over TLS)."""
+    if transport_name == "curl":
+        http = HttpProber(transport_factory=lambda _context: CurlTransport())
+    else:
+        http = HttpProber()
+    try:
+        yield http
+    finally:
+        await http.aclose()
+
+
 def rss() -> int:
     """This process's resident set size, in bytes."""
     with open("/proc/self/status", encoding="ascii") as status:
@@ -50,7 +71,9 @@ def rss() -> int:
 
 
 @pytest.mark.parametrize("name", list(ENDLESS))
-async def test_endless_head_fails_with_bounded_memory(name: str, prober: HttpProber) -> None:
+async def test_endless_head_fails_with_bounded_memory(
+    name: str, prober: HttpProber, transport_name: str
+) -> None:
     behaviour, problem = ENDLESS[name]
     async with Target({"/endless": behaviour}) as target:
         check = HttpCheck(url=target.url("/endless"), timeout=timedelta(seconds=5))
@@ -61,6 +84,8 @@ async def test_endless_head_fails_with_bounded_memory(name: str, prober: HttpPro
         gc.collect()
         grown = rss() - before
     assert grown < RSS_GROWTH_BOUND, f"RSS grew {grown / 2**20:.1f} MiB"
+    if name == "bare-LF header lines" and transport_name == "curl":
+        problem = TOO_LARGE  # curl reads bare LFs as llhttp does not: under the same limit
     for observation in observations:
         assert observation.reason is Reason.ERROR
         assert observation.status is None

@@ -1,10 +1,12 @@
 """The transport against stock httpx on the HTTP/1.1 response quirks real servers send.
 
 A loopback server replays each canned response below (after reading the request, then it closes,
-or resets); a stock ``httpx.AsyncClient`` (its own connection pool, h11) and a client on
-:class:`FreshConnectionTransport` (llhttp) each fetch it on a fresh connection. Both must reach
-the same outcome: success with the same status, reason, version, headers and body, or failure.
-The differences we accept are listed in ``ACCEPTED`` with why; each is checked to still be one.
+or resets); a stock ``httpx.AsyncClient`` (its own connection pool, h11), a client on
+:class:`FreshConnectionTransport` (llhttp) and one on :class:`CurlTransport` (libcurl, which
+HTTPS probes use; over plain HTTP here, its head and body are read the same way over TLS) each
+fetch it on a fresh connection. Each must reach httpx's outcome: success with the same status,
+reason, version, headers and body, or failure. The differences we accept are listed in
+``ACCEPTED`` (and ``ACCEPTED_CURL``) with why; each is checked to still be one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from agent.probes.curl_transport import CurlTransport
 from agent.probes.transport import FreshConnectionTransport
 from tests.support.targets import Behaviour, Garbage, Reset, Target
 
@@ -195,6 +198,22 @@ QUIRKS += (
     Quirk("headers-over-count-limit", _ok(b"a: b\r\n" * 6000 + b"Content-Length: 5\r\n")),
 )
 
+# the same for CurlTransport, where libcurl reads a response otherwise than httpx and the
+# transport's own checks (agent/probes/curl_exchange.py) do not undo it
+ACCEPTED_CURL: dict[str, tuple[str, str, str]] = {
+    "headers-over-count-limit": ACCEPTED["headers-over-count-limit"],
+    "version-9.9": (
+        "success",
+        "failure",
+        "curl refuses an HTTP version it does not know (HTTP/1.x and 2 are what servers send)",
+    ),
+    "chunked-bare-lf": (
+        "failure",
+        "success",
+        "curl reads chunk sizes ended by a bare LF, as it reads header lines; h11 refuses them",
+    ),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -227,21 +246,26 @@ async def fetch(client: httpx.AsyncClient, url: str) -> Outcome:
     )
 
 
-async def fetch_all() -> dict[str, tuple[Outcome, Outcome]]:
-    """Every quirk fetched by stock httpx and by the transport: (httpx's, ours)."""
-    results: dict[str, tuple[Outcome, Outcome]] = {}
+async def fetch_all() -> dict[str, tuple[Outcome, Outcome, Outcome]]:
+    """Every quirk fetched by stock httpx and by the transports: (httpx's, asyncio's, curl's)."""
+    results: dict[str, tuple[Outcome, Outcome, Outcome]] = {}
     async with Target({f"/{quirk.name}": quirk.behaviour for quirk in QUIRKS}) as target:
         stock = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
         ours = httpx.AsyncClient(transport=FreshConnectionTransport())
-        async with stock, ours:
+        curl = httpx.AsyncClient(transport=CurlTransport())
+        async with stock, ours, curl:
             for quirk in QUIRKS:
                 url = target.url(f"/{quirk.name}")
-                results[quirk.name] = (await fetch(stock, url), await fetch(ours, url))
+                results[quirk.name] = (
+                    await fetch(stock, url),
+                    await fetch(ours, url),
+                    await fetch(curl, url),
+                )
     return results
 
 
 @pytest.fixture(scope="module")
-def outcomes() -> dict[str, tuple[Outcome, Outcome]]:
+def outcomes() -> dict[str, tuple[Outcome, Outcome, Outcome]]:
     return asyncio.run(fetch_all())
 
 
@@ -250,11 +274,16 @@ def test_enough_distinct_quirks() -> None:
     assert len(set(names)) == len(names) >= 60
 
 
+@pytest.mark.parametrize("transport", ["asyncio", "curl"])
 @pytest.mark.parametrize("quirk", QUIRKS, ids=[quirk.name for quirk in QUIRKS])
-def test_same_outcome_as_httpx(quirk: Quirk, outcomes: dict[str, tuple[Outcome, Outcome]]) -> None:
-    theirs, ours = outcomes[quirk.name]
-    if quirk.name in ACCEPTED:
-        expected_theirs, expected_ours, _ = ACCEPTED[quirk.name]
+def test_same_outcome_as_httpx(
+    quirk: Quirk, transport: str, outcomes: dict[str, tuple[Outcome, Outcome, Outcome]]
+) -> None:
+    theirs, fresh, curl = outcomes[quirk.name]
+    ours = curl if transport == "curl" else fresh
+    accepted = ACCEPTED_CURL if transport == "curl" else ACCEPTED
+    if quirk.name in accepted:
+        expected_theirs, expected_ours, _ = accepted[quirk.name]
         assert (theirs.kind, ours.kind) == (expected_theirs, expected_ours), (theirs, ours)
     elif theirs.ok:
         assert ours == theirs
