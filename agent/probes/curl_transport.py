@@ -71,6 +71,7 @@ from agent.probes.curl_exchange import (
     peer_certificate,
 )
 from agent.probes.curl_request import default_trust, header_lines, request_body, resolve
+from agent.probes.trace_events import response_closed, traced_body
 
 __all__ = ["CurlTransport"]
 
@@ -87,40 +88,31 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._exchange = exchange
         self._read = read
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        exchange, trace = self._exchange, self._exchange.trace
-        if trace is not None:
-            await trace("http11.receive_response_body.started", {})
-        try:
-            while True:
-                if exchange.chunks:
-                    yield exchange.pop()
-                    if exchange.paused and exchange.buffered < BUFFER_LIMIT // 2:
-                        exchange.paused = False
-                        if not exchange.ended():
-                            exchange.curl.pause(CURLPAUSE_CONT)
-                elif exchange.error is not None:
-                    raise exchange.error
-                elif exchange.ended():
-                    failure = exchange.outcome()
-                    if failure is None:
-                        break
-                    raise await self._transport._failure(exchange, failure)
-                elif not await exchange.wait(self._read):
-                    raise httpx.ReadTimeout(f"no data for {self._read}s")
-        except BaseException as exc:
-            if trace is not None:
-                await trace("http11.receive_response_body.failed", {"exception": exc})
-            raise
-        if trace is not None:
-            await trace("http11.receive_response_body.complete", {"return_value": None})
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return traced_body(self._chunks(), self._exchange.trace)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        exchange = self._exchange
+        while True:
+            if exchange.chunks:
+                yield exchange.pop()
+                if exchange.paused and exchange.buffered < BUFFER_LIMIT // 2:
+                    exchange.paused = False
+                    if not exchange.ended():
+                        exchange.curl.pause(CURLPAUSE_CONT)
+            elif exchange.error is not None:
+                raise exchange.error
+            elif exchange.ended():
+                failure = exchange.outcome()
+                if failure is None:
+                    break
+                raise await self._transport._failure(exchange, failure)
+            elif not await exchange.wait(self._read):
+                raise httpx.ReadTimeout(f"no data for {self._read}s")
 
     async def aclose(self) -> None:
         self._transport._release(self._exchange)
-        trace = self._exchange.trace
-        if trace is not None:
-            await trace("http11.response_closed.started", {})
-            await trace("http11.response_closed.complete", {"return_value": None})
+        await response_closed(self._exchange.trace)
 
 
 class CurlTransport(httpx.AsyncBaseTransport):

@@ -37,6 +37,7 @@ import httpx
 
 from agent.probes.connection import Connection, drain, next_event
 from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse, is_http_start
+from agent.probes.trace_events import response_closed, traced_body
 
 Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -61,39 +62,31 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._read_timeout = read_timeout
         self._trace = trace
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        conn, trace = self._conn, self._trace
-        if trace is not None:
-            await trace("http11.receive_response_body.started", {})
-        try:
-            while True:
-                if conn.chunks:
-                    yield conn.pop()
-                elif conn.message_complete:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return traced_body(self._chunks(), self._trace)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        conn = self._conn
+        while True:
+            if conn.chunks:
+                yield conn.pop()
+            elif conn.message_complete:
+                break
+            elif conn.error is not None:
+                raise conn.error
+            elif conn.eof:
+                if conn.close_delimited:
+                    conn.message_complete = True
                     break
-                elif conn.error is not None:
-                    raise conn.error
-                elif conn.eof:
-                    if conn.close_delimited:
-                        conn.message_complete = True
-                        break
-                    raise httpx.RemoteProtocolError(
-                        "peer closed connection without sending complete message body"
-                    )
-                else:
-                    await next_event(conn, self._read_timeout, httpx.ReadTimeout)
-        except BaseException as exc:
-            if trace is not None:
-                await trace("http11.receive_response_body.failed", {"exception": exc})
-            raise
-        if trace is not None:
-            await trace("http11.receive_response_body.complete", {"return_value": None})
+                raise httpx.RemoteProtocolError(
+                    "peer closed connection without sending complete message body"
+                )
+            else:
+                await next_event(conn, self._read_timeout, httpx.ReadTimeout)
 
     async def aclose(self) -> None:
         self._transport._release(self._conn)
-        if self._trace is not None:
-            await self._trace("http11.response_closed.started", {})
-            await self._trace("http11.response_closed.complete", {"return_value": None})
+        await response_closed(self._trace)
 
 
 class FreshConnectionTransport(httpx.AsyncBaseTransport):
