@@ -14,7 +14,6 @@ import os
 import socket
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -24,11 +23,11 @@ from curl_cffi.curl import CURL_WRITEFUNC_ERROR, CURL_WRITEFUNC_PAUSE
 
 from agent.probes.connection import HEAD_LIMIT, HEADER_COUNT_LIMIT, framing
 from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse
+from agent.probes.trace_events import Trace
 from agent.probes.transport import FIELD_NAME
 
 __all__ = ["BUFFER_LIMIT", "Exchange", "PeerCertificate", "Trace", "info_int", "peer_certificate"]
 
-Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 BUFFER_LIMIT = 256 * 1024  # body bytes buffered before curl is paused, as the asyncio transport
 

@@ -66,16 +66,15 @@ from agent.probes.curl_exchange import (
     BUFFER_LIMIT,
     Exchange,
     PeerCertificate,
-    Trace,
     info_int,
     peer_certificate,
 )
 from agent.probes.curl_request import default_trust, header_lines, request_body, resolve
+from agent.probes.request_target import target_of
 from agent.probes.trace_events import response_closed, traced_body
 
 __all__ = ["CurlTransport"]
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _MIN_VERSION = {"TLS1.2": CurlSslVersion.TLSv1_2, "TLS1.3": CurlSslVersion.TLSv1_3}
 _IDLE_HANDLES = 64  # easy handles kept for reuse, their shared options set, the rest closed
 
@@ -138,14 +137,9 @@ class CurlTransport(httpx.AsyncBaseTransport):
     # --- one request ------------------------------------------------------------------------
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        scheme = url.scheme
-        if scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        host = url.raw_host.decode("ascii")
-        port = url.port or _DEFAULT_PORTS[scheme]
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        trace: Trace | None = request.extensions.get("trace")
+        target = target_of(request)
+        scheme, host, port = target.scheme, target.host, target.port
+        timeouts, trace = target.timeouts, target.trace
         sni: str | None = request.extensions.get("sni_hostname") if scheme == "https" else None
         headers = header_lines(request)  # before anything is sent: LocalProtocolError
         body = await request_body(request)

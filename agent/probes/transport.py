@@ -30,18 +30,14 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 
 from agent.probes.connection import Connection, drain, next_event
 from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse, is_http_start
-from agent.probes.trace_events import response_closed, traced_body
-
-Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+from agent.probes.request_target import target_of
+from agent.probes.trace_events import Trace, response_closed, traced_body
 
 _TOKEN = FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field name
 _UNSAFE_VALUE = re.compile(rb"[\r\n\x00]")
@@ -111,14 +107,8 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         return self._ssl_context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        scheme = url.scheme
-        if scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        host = url.raw_host.decode("ascii")
-        port = url.port or _DEFAULT_PORTS[scheme]
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        trace: Trace | None = request.extensions.get("trace")
+        target = target_of(request)
+        host, port, timeouts, trace = target.host, target.port, target.timeouts, target.trace
         loop = asyncio.get_running_loop()
         conn = Connection(loop, head=request.method == "HEAD")
         self._open.add(conn)

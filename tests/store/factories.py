@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
 from agent.slo.events import SliEvent
@@ -102,3 +103,21 @@ def to_layout_3(conn: sqlite3.Connection) -> None:
     for row in rows:
         counts = [reasons.get((*row[:3], reason), 0) for reason in V3_REASONS]
         conn.execute(f"INSERT INTO probe_bucket VALUES ({marks})", (*row, *counts))
+
+
+def sli_table(
+    conn: sqlite3.Connection, series: Sequence[str], rows: Sequence[tuple[str, int, int, int]]
+) -> None:
+    """Layout 5's ``series`` and ``sli_bucket`` in ``conn``, holding ``series`` (ids 1, 2, ...)
+    and ``rows`` of (series, minute, total, bad) (bad capped at total)."""
+    conn.execute(layout5.SERIES_DDL)
+    conn.execute(layout5.SLI_BUCKET_DDL)
+    conn.executemany(
+        "INSERT INTO series (id, kind, name, part) VALUES (?, 'sli', ?, '')",
+        [(i + 1, name) for i, name in enumerate(series)],
+    )
+    ids = {name: i + 1 for i, name in enumerate(series)}
+    conn.executemany(
+        "INSERT INTO sli_bucket (sid, minute, total, bad) VALUES (?, ?, ?, ?)",
+        [(ids[name], minute, total, min(bad, total)) for name, minute, total, bad in rows],
+    )

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.slo.events import Counts
-from agent.store import layout5, queries
+from agent.store import queries
+from tests.store.factories import sli_table
 
 SERIES = ("shop/availability", "shop/latency", "pay/availability")
 
@@ -27,17 +28,7 @@ buckets = st.lists(
 
 def _table(rows: list[tuple[str, int, int, int]]) -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
-    conn.execute(layout5.SERIES_DDL)
-    conn.execute(layout5.SLI_BUCKET_DDL)
-    conn.executemany(
-        "INSERT INTO series (id, kind, name, part) VALUES (?, 'sli', ?, '')",
-        [(i + 1, name) for i, name in enumerate(SERIES)],
-    )
-    ids = {name: i + 1 for i, name in enumerate(SERIES)}
-    conn.executemany(
-        "INSERT INTO sli_bucket (sid, minute, total, bad) VALUES (?, ?, ?, ?)",
-        [(ids[name], minute, total, min(bad, total)) for name, minute, total, bad in rows],
-    )
+    sli_table(conn, SERIES, rows)
     return conn
 
 

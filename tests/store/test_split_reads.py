@@ -19,7 +19,7 @@ from agent.slo.events import Counts
 from agent.store import layout5, queries
 from agent.store.split_reads import SPLIT_MINUTES, SPLIT_SERIES, SplitReads
 from agent.store.sqlite import SqliteStore
-from tests.store.factories import BASE, events, probe_result
+from tests.store.factories import BASE, events, probe_result, sli_table
 
 SERIES = tuple(f"node-{i:02d}/availability" for i in range(SPLIT_SERIES + 4))
 SPAN = 2 * SPLIT_MINUTES  # minutes of history in the generated tables
@@ -40,17 +40,7 @@ def _file_table(path: Path, rows: list[tuple[str, int, int, int]]) -> None:
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(layout5.SERIES_DDL)
-        conn.execute(layout5.SLI_BUCKET_DDL)
-        conn.executemany(
-            "INSERT INTO series (id, kind, name, part) VALUES (?, 'sli', ?, '')",
-            [(i + 1, name) for i, name in enumerate(SERIES)],
-        )
-        ids = {name: i + 1 for i, name in enumerate(SERIES)}
-        conn.executemany(
-            "INSERT INTO sli_bucket (sid, minute, total, bad) VALUES (?, ?, ?, ?)",
-            [(ids[name], minute, total, min(bad, total)) for name, minute, total, bad in rows],
-        )
+        sli_table(conn, SERIES, rows)
         conn.commit()
     finally:
         conn.close()
