@@ -1,13 +1,13 @@
 """How many series a window-sum read takes under the connection's lock at once.
 
 A flush waits for the read part under way (:mod:`agent.store.turns`), so a part should hold the
-connection briefly. What a series costs differs by orders of magnitude: a read whose kept sums
-are patched with a few new buckets costs ~0.1 ms a series, one that sums a month afresh (the
-first evaluation after a start, the advisor's first replayed step) tens of ms, and several times
+connection briefly. What a series costs differs widely: a read whose kept sums are patched
+with a few new buckets costs well under 0.1 ms a series, one that sums weeks afresh (the first
+evaluation after a start, the advisor's first replayed step) ~0.3 ms alone, and tens of times
 that while other threads run Python beside it. Parts of a fixed 100 series held the connection
-for up to a second in those reads (10,000 SLOs, 7 days of history). :class:`ReadParts` sizes
-each part from the cost per series of the part before it, to hold for about :data:`HOLD_TARGET`
-seconds, between 1 and :data:`MOST_SERIES` series.
+for up to 1.1 s in those reads (10,000 SLOs, 7 days of history, the advisor replaying).
+:class:`ReadParts` sizes each part from the cost per series of the part before it, to hold for
+about :data:`HOLD_TARGET` seconds, between 1 and :data:`MOST_SERIES` series.
 """
 
 from __future__ import annotations
