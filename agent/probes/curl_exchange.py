@@ -1,8 +1,8 @@
 """One request through libcurl, as :mod:`agent.probes.curl_transport` sees it: the response
-head and body that curl's callbacks deliver, the phase times curl measured, the peer
-certificate from ``CURLINFO_CERTINFO``.
+head and body that curl's callbacks deliver, and the phase times curl measured.
 
-curl calls :meth:`Exchange.on_header` and :meth:`Exchange.on_body` from inside
+curl calls :meth:`Exchange.on_header` and :meth:`Exchange.on_body` (the request's
+:class:`~agent.probes.curl_handle.Sink`) from inside
 ``curl_multi_socket_action``, which curl_cffi runs in event-loop callbacks: they only store what
 arrived and wake the task waiting for it.
 """
@@ -12,38 +12,40 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import ssl
 from collections import deque
-from typing import Any
 
 import httpx
-from curl_cffi import Curl, CurlInfo, CurlOpt
-from curl_cffi._wrapper import ffi, lib
+from curl_cffi import CurlInfo
 from curl_cffi.curl import CURL_WRITEFUNC_ERROR, CURL_WRITEFUNC_PAUSE
 
 from agent.probes.connection import HEAD_LIMIT, HEADER_COUNT_LIMIT, framing
+from agent.probes.curl_handle import Handle
 from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse
 from agent.probes.trace_events import Trace
 from agent.probes.transport import FIELD_NAME
 
-__all__ = ["BUFFER_LIMIT", "Exchange", "PeerCertificate", "Trace", "info_int", "peer_certificate"]
+__all__ = ["BUFFER_LIMIT", "Exchange", "Trace"]
 
 
 BUFFER_LIMIT = 256 * 1024  # body bytes buffered before curl is paused, as the asyncio transport
+
+# field names seen to be tokens: a partner sends the same few names response after response,
+# so most are checked by a look-up instead of a regex (bounded: emptied when full)
+_TOKENS: set[bytes] = set()
+_TOKENS_KEPT = 512
 
 
 class Exchange:
     """The state of one transfer, filled in by curl's callbacks."""
 
     __slots__ = (
-        "_connect_to",
         "_waiter",
         "addresses",
         "buffered",
         "chunks",
-        "curl",
         "done",
         "error",
+        "handle",
         "head_size",
         "headers",
         "headers_complete",
@@ -64,9 +66,9 @@ class Exchange:
     )
 
     def __init__(
-        self, curl: Curl, loop: asyncio.AbstractEventLoop, no_body: bool, trace: Trace | None
+        self, handle: Handle, loop: asyncio.AbstractEventLoop, no_body: bool, trace: Trace | None
     ) -> None:
-        self.curl = curl
+        self.handle = handle
         self.loop = loop
         self.no_body = no_body
         self.trace = trace
@@ -90,31 +92,6 @@ class Exchange:
         self.resolving = 0.0  # seconds the host name took to resolve, before curl started
         self.addresses: tuple[str, ...] = ()  # what it resolved to (empty: the host is one)
         self._waiter: asyncio.Future[None] | None = None
-        self._connect_to: Any = None  # the CONNECT_TO slist, freed by :meth:`free`
-
-    def connect_to(self, entry: bytes) -> None:
-        """Connect to another host than the URL's (``host:port:connect-host:connect-port``).
-        curl_cffi's ``setopt`` takes no list for ``CURLOPT_CONNECT_TO``: the slist is made
-        here and freed once the handle is done with it."""
-        self._connect_to = lib.curl_slist_append(ffi.NULL, entry)
-        lib._curl_easy_setopt(self.curl._curl, CurlOpt.CONNECT_TO, self._connect_to)
-
-    def free(self) -> None:
-        """Unset the request's lists (and method) on the handle, so that none is read once
-        freed or used by the next request, and free the ``CONNECT_TO`` list (call after the
-        transfer left the multi handle; curl_cffi's ``clean_handles_and_buffers`` frees the
-        others)."""
-        handle = self.curl._curl
-        for option in (
-            CurlOpt.HTTPHEADER,
-            CurlOpt.RESOLVE,
-            CurlOpt.CONNECT_TO,
-            CurlOpt.CUSTOMREQUEST,
-        ):
-            lib._curl_easy_setopt(handle, option, ffi.NULL)
-        if self._connect_to is not None:
-            lib.curl_slist_free_all(self._connect_to)
-            self._connect_to = None
 
     # --- the transfer -----------------------------------------------------------------------
 
@@ -196,8 +173,13 @@ class Exchange:
                 self.headers[-1] = (name, value + b" " + line.strip())
         else:
             name, _, value = line.partition(b":")
-            if not FIELD_NAME.fullmatch(name):
-                problem = "an illegal header field name"
+            if name not in _TOKENS:
+                if not FIELD_NAME.fullmatch(name):
+                    problem = "an illegal header field name"
+                elif len(_TOKENS) < _TOKENS_KEPT:
+                    _TOKENS.add(name)
+                else:
+                    _TOKENS.clear()
             self.headers.append((name, value.strip()))
         if problem:
             return self._refuse(problem)
@@ -271,9 +253,9 @@ class Exchange:
 
     def reached(self) -> tuple[bool, bool]:
         """Whether the TCP connection, and the TLS handshake, completed."""
-        curl = self.curl
-        connected = info_int(curl, CurlInfo.CONNECT_TIME_T) > 0
-        return connected, connected and info_int(curl, CurlInfo.APPCONNECT_TIME_T) > 0
+        handle = self.handle
+        connected = handle.info_offset(CurlInfo.CONNECT_TIME_T) > 0
+        return connected, connected and handle.info_offset(CurlInfo.APPCONNECT_TIME_T) > 0
 
     def socket_connected(self, sockets: set[int]) -> bool:
         """Whether one of ``sockets`` (the multi handle's) is a TCP connection to this
@@ -291,62 +273,12 @@ class Exchange:
 
     def phase_times(self) -> tuple[float, float]:
         """Seconds of name lookup + TCP connect, and of the TLS handshake."""
-        connect = info_int(self.curl, CurlInfo.CONNECT_TIME_T)
-        app = info_int(self.curl, CurlInfo.APPCONNECT_TIME_T) if self.tls else connect
+        connect = self.handle.info_offset(CurlInfo.CONNECT_TIME_T)
+        app = self.handle.info_offset(CurlInfo.APPCONNECT_TIME_T) if self.tls else connect
         return self.resolving + connect / 1e6, max(0, app - connect) / 1e6
 
     def connected_after(self) -> float | None:
         """Seconds from the start until the connection was ready (TLS included); None: not yet."""
         info = CurlInfo.APPCONNECT_TIME_T if self.tls else CurlInfo.CONNECT_TIME_T
-        value = info_int(self.curl, info)
+        value = self.handle.info_offset(info)
         return value / 1e6 if value > 0 else None
-
-
-def info_int(curl: Curl, info: CurlInfo) -> int:
-    """An integer ``CURLINFO_*`` of ``curl`` (0 when curl has none)."""
-    value = curl.getinfo(info)
-    return value if isinstance(value, int) else 0
-
-
-class PeerCertificate:
-    """The peer's leaf certificate, shaped as ``certificate.of_transport`` reads a transport
-    (``get_extra_info("ssl_object").getpeercert(binary_form=True)``)."""
-
-    __slots__ = ("_der",)
-
-    def __init__(self, der: bytes) -> None:
-        self._der = der
-
-    def get_extra_info(self, name: str) -> PeerCertificate | None:
-        return self if name == "ssl_object" else None
-
-    def getpeercert(self, binary_form: bool = False) -> bytes:
-        return self._der
-
-
-def peer_certificate(curl: Curl) -> PeerCertificate | None:
-    """The leaf certificate of ``curl``'s last handshake from ``CURLINFO_CERTINFO``.
-
-    curl_cffi's ``getinfo`` reads every slist-typed value as one ``curl_slist`` (and frees
-    it), but ``CERTINFO`` is a ``struct curl_certinfo { int num_of_certs; struct curl_slist
-    **certinfo; }`` owned by the handle: it is read here field by field, freeing nothing.
-    """
-    handle = getattr(curl, "_curl", None)
-    if handle is None:
-        return None
-    pointer = ffi.new("struct curl_slist **")
-    if lib.curl_easy_getinfo(handle, CurlInfo.CERTINFO, pointer) != 0 or pointer[0] == ffi.NULL:
-        return None
-    raw = ffi.cast("char *", pointer[0])
-    if ffi.cast("int *", raw)[0] < 1:
-        return None
-    entry = ffi.cast("struct curl_slist ***", raw + ffi.sizeof("void *"))[0][0]
-    while entry != ffi.NULL:
-        text = ffi.string(entry.data)
-        if text.startswith(b"Cert:"):
-            try:
-                return PeerCertificate(ssl.PEM_cert_to_DER_cert(text[5:].decode("ascii")))
-            except ValueError:
-                return None
-        entry = entry.next
-    return None

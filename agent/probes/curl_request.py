@@ -4,6 +4,7 @@ addresses, the header lines and the body as curl takes them."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import os
 import socket
@@ -65,6 +66,7 @@ async def resolve(exchange: Exchange, limit: float | None) -> str | None:
     return ",".join(f"[{a}]" if ":" in a else a for a in found)
 
 
+@functools.lru_cache(maxsize=1024)  # a probe's host, asked at every probe
 def is_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

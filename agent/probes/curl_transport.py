@@ -32,7 +32,7 @@ and keeps the contracts of :class:`~agent.probes.transport.FreshConnectionTransp
   (:class:`~agent.probes.http_trace.PhaseTrace` uses it); ``connection.connect_tcp.started``
   is sent when the transfer starts, so a timeout before the head names the phase curl reached
   (a timeout during the TLS handshake has no connect time: curl tells it only once the
-  connection is up);
+  connection is up); curl sends the request itself, so no ``http11.send_request_*`` events;
 * names resolved as the asyncio transport resolves them (``getaddrinfo`` on the event loop's
   executor, handed to curl as ``RESOLVE``), never by curl's own resolver (c-ares here);
 * ``sni_hostname``: the URL's host is replaced by the SNI name and curl connects to the real
@@ -61,14 +61,10 @@ from curl_cffi.const import CurlHttpVersion, CurlSslVersion
 from curl_cffi.curl import CURLPAUSE_CONT, CurlError
 
 from agent.model import TlsSettings
+from agent.probes.curl_certificate import PeerCertificate, peer_certificate
 from agent.probes.curl_errors import CONNECT_PHASE, TLS_PHASE, failed_phase, transport_error
-from agent.probes.curl_exchange import (
-    BUFFER_LIMIT,
-    Exchange,
-    PeerCertificate,
-    info_int,
-    peer_certificate,
-)
+from agent.probes.curl_exchange import BUFFER_LIMIT, Exchange
+from agent.probes.curl_handle import Handle
 from agent.probes.curl_request import default_trust, header_lines, request_body, resolve
 from agent.probes.request_target import target_of
 from agent.probes.trace_events import response_closed, traced_body
@@ -98,7 +94,7 @@ class _ResponseStream(httpx.AsyncByteStream):
                 if exchange.paused and exchange.buffered < BUFFER_LIMIT // 2:
                     exchange.paused = False
                     if not exchange.ended():
-                        exchange.curl.pause(CURLPAUSE_CONT)
+                        exchange.handle.curl.pause(CURLPAUSE_CONT)
             elif exchange.error is not None:
                 raise exchange.error
             elif exchange.ended():
@@ -126,7 +122,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._verify = verify and (tls is None or tls.verify)
         self._multi: AsyncCurl | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: list[Curl] = []
+        self._idle: list[Handle] = []
         self._open: set[Exchange] = set()
         cafile, capath = default_trust()
         if tls is not None and tls.ca_file is not None and self._verify:
@@ -144,8 +140,9 @@ class CurlTransport(httpx.AsyncBaseTransport):
         headers = header_lines(request)  # before anything is sent: LocalProtocolError
         body = await request_body(request)
         multi = self._multi_handle()
-        curl = self._idle.pop() if self._idle else self._new_handle()
-        exchange = Exchange(curl, multi.loop, request.method == "HEAD", trace)
+        handle = self._idle.pop() if self._idle else self._new_handle()
+        exchange = Exchange(handle, multi.loop, request.method == "HEAD", trace)
+        handle.sink = exchange
         exchange.host, exchange.port, exchange.tls = host, port, scheme == "https"
         exchange.server_hostname = sni or host
         self._open.add(exchange)
@@ -157,11 +154,10 @@ class CurlTransport(httpx.AsyncBaseTransport):
             addresses = await resolve(exchange, connect)
             if connect is not None:
                 connect = max(0.001, connect - exchange.resolving)
-            self._configure(curl, exchange, request, headers, body, connect)
-            curl.setopt(
-                CurlOpt.RESOLVE, [] if addresses is None else [f"{host}:{port}:{addresses}"]
-            )
-            exchange.start(multi.add_handle(curl))
+            self._configure(handle, exchange, request, headers, body, connect)
+            if addresses is not None:
+                handle.set_list(CurlOpt.RESOLVE, [f"{host}:{port}:{addresses}".encode()])
+            exchange.start(multi.add_handle(handle.curl))
             await self._receive_head(exchange, timeouts.get("read"))
         except BaseException as exc:
             if not isinstance(exc, httpx.TransportError):  # cancelled: say how far it got
@@ -177,7 +173,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
 
     def _configure(
         self,
-        curl: Curl,
+        handle: Handle,
         exchange: Exchange,
         request: httpx.Request,
         headers: list[bytes],
@@ -187,27 +183,26 @@ class CurlTransport(httpx.AsyncBaseTransport):
         host, port = exchange.host, exchange.port
         name = exchange.server_hostname
         url_host = f"[{name}]" if ":" in name else name
-        target = request.url.raw_path.decode("ascii") or "/"
-        curl.setopt(CurlOpt.URL, f"{request.url.scheme}://{url_host}:{port}{target}")
+        target = request.url.raw_path or b"/"
+        handle.set_text(CurlOpt.URL, f"{request.url.scheme}://{url_host}:{port}".encode() + target)
         if name != host:
             real = f"[{host}]" if ":" in host else host
-            exchange.connect_to(f"{url_host}:{port}:{real}:{port}".encode())
+            handle.set_list(CurlOpt.CONNECT_TO, [f"{url_host}:{port}:{real}:{port}".encode()])
         # per request; the transport's own options stay set on a reused handle (_new_handle)
-        curl.setopt(CurlOpt.CONNECTTIMEOUT_MS, 0 if connect is None else max(1, int(connect * 1e3)))
-        curl.setopt(CurlOpt.HTTPGET, 1)  # GET, no body: what the last request set is undone
+        timeout = 0 if connect is None else max(1, int(connect * 1e3))
+        handle.set_long(CurlOpt.CONNECTTIMEOUT_MS, timeout)
+        handle.set_long(CurlOpt.HTTPGET, 1)  # GET, no body: what the last request set is undone
         method = request.method
         if method == "HEAD":
-            curl.setopt(CurlOpt.NOBODY, 1)
+            handle.set_long(CurlOpt.NOBODY, 1)
         if body is not None:
-            curl.setopt(CurlOpt.POSTFIELDSIZE_LARGE, len(body))
-            curl.setopt(CurlOpt.COPYPOSTFIELDS, body)
+            handle.set_offset(CurlOpt.POSTFIELDSIZE_LARGE, len(body))
+            handle.set_text(CurlOpt.COPYPOSTFIELDS, body)
         if method not in ("GET", "HEAD") or body is not None:
-            curl.setopt(CurlOpt.CUSTOMREQUEST, method)  # unset again by Exchange.free
-        curl.setopt(CurlOpt.HTTPHEADER, headers)
-        curl.setopt(CurlOpt.HEADERFUNCTION, exchange.on_header)
-        curl.setopt(CurlOpt.WRITEFUNCTION, exchange.on_body)
+            handle.set_text(CurlOpt.CUSTOMREQUEST, method.encode())  # unset by Handle.clear
+        handle.set_list(CurlOpt.HTTPHEADER, headers)
 
-    def _new_handle(self) -> Curl:
+    def _new_handle(self) -> Handle:
         """An easy handle with the options every request of this transport shares."""
         curl = Curl(cacert=self._cafile)
         for option in (CurlOpt.FRESH_CONNECT, CurlOpt.FORBID_REUSE, CurlOpt.NOSIGNAL):
@@ -219,7 +214,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         curl.setopt(CurlOpt.SSL_SESSIONID_CACHE, 0)
         curl.setopt(CurlOpt.HTTP_VERSION, CurlHttpVersion.V1_1)
         self._configure_tls(curl)  # only used by https:// requests
-        return curl
+        return Handle(curl)
 
     def _configure_tls(self, curl: Curl) -> None:
         curl.setopt(CurlOpt.CAINFO, self._cafile)
@@ -272,13 +267,13 @@ class CurlTransport(httpx.AsyncBaseTransport):
         if exchange.error is not None:
             failure = exchange.error
         if isinstance(failure, CurlError):
-            curl = exchange.curl
+            handle = exchange.handle
             connected, tls_done = exchange.reached()
             phase = failed_phase(int(failure.code), connected, tls_done, exchange.tls)
             if exchange.headers_complete:
                 phase = "http11.receive_response_body"
-            os_errno = info_int(curl, CurlInfo.OS_ERRNO)
-            verify_result = info_int(curl, CurlInfo.SSL_VERIFYRESULT)
+            os_errno = handle.info_long(CurlInfo.OS_ERRNO)
+            verify_result = handle.info_long(CurlInfo.SSL_VERIFYRESULT)
             error = await transport_error(
                 failure, os_errno, verify_result, phase, exchange.host, exchange.port
             )
@@ -321,11 +316,10 @@ class CurlTransport(httpx.AsyncBaseTransport):
                 if failed == TLS_PHASE:
                     await trace(f"{TLS_PHASE}.failed", {"exception": error})
                 return
-            certificate: PeerCertificate | None = peer_certificate(exchange.curl)
+            certificate: PeerCertificate | None = peer_certificate(exchange.handle)
             await trace(f"{TLS_PHASE}.complete", {"return_value": certificate, "elapsed": tls_time})
-        for step in ("send_request_headers", "send_request_body"):
-            await trace(f"http11.{step}.started", {"request": None})
-            await trace(f"http11.{step}.complete", {"return_value": None})
+        # curl sent the request: no send_request_* events (a request it cannot send ends as
+        # a read timeout, waiting for the head)
         phase = "http11.receive_response_headers"
         await trace(f"{phase}.started", {"request": None})
         if failed is not None:
@@ -348,24 +342,23 @@ class CurlTransport(httpx.AsyncBaseTransport):
         if exchange not in self._open:
             return
         self._open.discard(exchange)
-        curl = exchange.curl
+        handle = exchange.handle
         multi = self._multi
         finished = exchange.finish()
         if multi is not None and not finished:
-            multi.remove_handle(curl)  # ends the transfer; its connection is closed
-        exchange.free()
-        curl.clean_handles_and_buffers()
+            multi.remove_handle(handle.curl)  # ends the transfer; its connection is closed
+        handle.clear()
         if len(self._idle) < _IDLE_HANDLES:
-            self._idle.append(curl)
+            self._idle.append(handle)
         else:
-            curl.close()
+            handle.close()
 
     async def aclose(self) -> None:
         """End every transfer whose response has not been closed, and the multi handle."""
         for exchange in list(self._open):
             self._release(exchange)
-        for curl in self._idle:
-            curl.close()
+        for handle in self._idle:
+            handle.close()
         self._idle = []
         multi, self._multi = self._multi, None
         if multi is not None:

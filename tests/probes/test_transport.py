@@ -379,15 +379,20 @@ async def test_trace_events_of_an_https_request() -> None:
     trace = Recorder()
     async with Target({"/": Reply(200, b"ok")}, tls=True) as target, client(False) as http:
         await http.get(target.url("/"), extensions={"trace": trace})
+    sending = [
+        "http11.send_request_headers.started",
+        "http11.send_request_headers.complete",
+        "http11.send_request_body.started",
+        "http11.send_request_body.complete",
+    ]
+    if KIND["transport"] == "curl":
+        sending = []  # curl sends the request itself: nothing to tell of it
     assert trace.names == [
         "connection.connect_tcp.started",
         "connection.connect_tcp.complete",
         "connection.start_tls.started",
         "connection.start_tls.complete",
-        "http11.send_request_headers.started",
-        "http11.send_request_headers.complete",
-        "http11.send_request_body.started",
-        "http11.send_request_body.complete",
+        *sending,
         "http11.receive_response_headers.started",
         "http11.receive_response_headers.complete",
         "http11.receive_response_body.started",
