@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, NamedTuple
 
 from curl_cffi import CurlInfo
 from curl_cffi._wrapper import ffi, lib
 
 from agent.probes.curl_handle import Handle
 
-__all__ = ["PeerCertificate", "peer_certificate"]
+__all__ = ["CERTIFICATE_EVERY", "CertificateReads", "Peer", "PeerCertificate", "peer_certificate"]
 
 _CERT = b"Cert:"  # the entry of a certificate's info that holds it in PEM
 _DER_KEPT = 256  # PEM texts whose DER bytes are kept: a target sends the same one every time
@@ -72,3 +72,43 @@ def _der(pem: bytes) -> bytes | None:
         del _der_of[next(iter(_der_of))]
     _der_of[pem] = der
     return der
+
+
+CERTIFICATE_EVERY = 60.0
+"""Seconds between two reads of a target's certificate. For the expiry curl formats the whole
+peer chain as text (``CERTINFO``): ~50 µs of libcurl and ~25 µs of Python a handshake, an
+eighth of an HTTPS probe's CPU. A target presents the same certificate handshake after
+handshake, so the one read within the last minute stands for the handshakes in between: a
+rotated certificate is seen within a minute."""
+
+_TARGETS_KEPT = 4096  # targets whose last read is kept (the oldest forgotten first)
+
+
+class Peer(NamedTuple):
+    """Whose certificate: the server name asked for (SNI), the host connected to, its port."""
+
+    server_name: str
+    host: str
+    port: int
+
+
+class CertificateReads:
+    """The certificate read last from each target, and when."""
+
+    def __init__(self, every: float = CERTIFICATE_EVERY) -> None:
+        self._every = every
+        self._last: dict[Peer, tuple[float, PeerCertificate]] = {}
+
+    def recent(self, peer: Peer, now: float) -> PeerCertificate | None:
+        """The certificate read from ``peer`` less than ``every`` seconds before ``now``;
+        None: read it at this handshake."""
+        entry = self._last.get(peer)
+        if entry is None or now - entry[0] >= self._every:
+            return None
+        return entry[1]
+
+    def read(self, peer: Peer, now: float, certificate: PeerCertificate) -> None:
+        last = self._last
+        if peer not in last and len(last) >= _TARGETS_KEPT:
+            del last[next(iter(last))]
+        last[peer] = (now, certificate)

@@ -19,6 +19,7 @@ from curl_cffi import CurlInfo
 from curl_cffi.curl import CURL_WRITEFUNC_ERROR, CURL_WRITEFUNC_PAUSE
 
 from agent.probes.connection import HEAD_LIMIT, HEADER_COUNT_LIMIT, framing
+from agent.probes.curl_certificate import PeerCertificate
 from agent.probes.curl_handle import Handle
 from agent.probes.not_http import QUOTED_BYTES, NotHttpResponse
 from agent.probes.trace_events import Trace
@@ -42,6 +43,7 @@ class Exchange:
         "_waiter",
         "addresses",
         "buffered",
+        "certificate",
         "chunks",
         "done",
         "error",
@@ -76,6 +78,7 @@ class Exchange:
         self.port = 0
         self.tls = False
         self.server_hostname = ""
+        self.certificate: PeerCertificate | None = None  # read recently: not read again
         self.done: asyncio.Future[None] | None = None  # curl_cffi's: the transfer's end
         self.started = 0.0  # loop time when the transfer started
         self.version = b"HTTP/1.1"

@@ -75,12 +75,28 @@ def is_address(host: str) -> bool:
     return True
 
 
-def header_lines(request: httpx.Request) -> list[bytes]:
+_LINES_KEPT = 256  # header sets whose lines are kept: a check sends the same ones every run
+_lines_of: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, ...]] = {}
+
+
+def header_lines(request: httpx.Request) -> tuple[bytes, ...]:
     """The request's header fields for curl: as given, checked, ``Connection: close`` last;
-    curl's own ``Accept``, ``Expect`` and ``Content-Type`` switched off when absent."""
+    curl's own ``Accept``, ``Expect`` and ``Content-Type`` switched off when absent. The
+    lines of the last :data:`_LINES_KEPT` header sets are kept (the oldest forgotten first)."""
+    fields = tuple(request.headers.raw)
+    lines = _lines_of.get(fields)
+    if lines is None:
+        lines = _lines(fields)
+        if len(_lines_of) >= _LINES_KEPT:
+            del _lines_of[next(iter(_lines_of))]
+        _lines_of[fields] = lines
+    return lines
+
+
+def _lines(fields: tuple[tuple[bytes, bytes], ...]) -> tuple[bytes, ...]:
     lines: list[bytes] = []
     present: set[bytes] = set()
-    for name, value in request.headers.raw:
+    for name, value in fields:
         check_field(name, value)
         lowered = name.lower()
         if lowered == b"connection":
@@ -91,7 +107,7 @@ def header_lines(request: httpx.Request) -> list[bytes]:
         if name.lower() not in present:
             lines.append(name + b":")  # "X:": curl does not send its own
     lines.append(b"Connection: close")
-    return lines
+    return tuple(lines)
 
 
 async def request_body(request: httpx.Request) -> bytes | None:

@@ -39,7 +39,9 @@ and keeps the contracts of :class:`~agent.probes.transport.FreshConnectionTransp
   host (``CONNECT_TO``), so SNI and the certificate check use that name as with ``ssl``;
 * the peer certificate: curl's ``CERTINFO`` (the leaf's PEM), read into
   ``connection.start_tls.complete``'s ``return_value`` so the certificate's expiry is read as
-  for the asyncio transport (:mod:`agent.probes.certificate`).
+  for the asyncio transport (:mod:`agent.probes.certificate`); read at most once a minute per
+  target (server name, host, port): the handshakes in between tell the one read last
+  (:data:`~agent.probes.curl_certificate.CERTIFICATE_EVERY`).
 
 ``tls`` settings map to curl's options: ``ca_file`` → ``CAINFO`` (else the system trust store
 that ``ssl.create_default_context`` loads, its file and directory, or certifi's bundle when
@@ -61,7 +63,13 @@ from curl_cffi.const import CurlHttpVersion, CurlSslVersion
 from curl_cffi.curl import CURLPAUSE_CONT, CurlError
 
 from agent.model import TlsSettings
-from agent.probes.curl_certificate import PeerCertificate, peer_certificate
+from agent.probes.curl_certificate import (
+    CERTIFICATE_EVERY,
+    CertificateReads,
+    Peer,
+    PeerCertificate,
+    peer_certificate,
+)
 from agent.probes.curl_errors import CONNECT_PHASE, TLS_PHASE, failed_phase, transport_error
 from agent.probes.curl_exchange import BUFFER_LIMIT, Exchange
 from agent.probes.curl_handle import Handle
@@ -114,16 +122,25 @@ class CurlTransport(httpx.AsyncBaseTransport):
     """Send each request through libcurl on a new connection, closed once the response is read.
 
     ``tls`` is the probe's ``tls`` block (None: the default trust store), ``verify=False``
-    checks no certificate. The multi handle is made on the first request, on its event loop.
+    checks no certificate; a target's certificate is read at most once per
+    ``certificate_every`` seconds. The multi handle is made on the first request, on its event
+    loop.
     """
 
-    def __init__(self, tls: TlsSettings | None = None, *, verify: bool = True) -> None:
+    def __init__(
+        self,
+        tls: TlsSettings | None = None,
+        *,
+        verify: bool = True,
+        certificate_every: float = CERTIFICATE_EVERY,
+    ) -> None:
         self._tls = tls
         self._verify = verify and (tls is None or tls.verify)
         self._multi: AsyncCurl | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[Handle] = []
         self._open: set[Exchange] = set()
+        self._certificates = CertificateReads(certificate_every)
         cafile, capath = default_trust()
         if tls is not None and tls.ca_file is not None and self._verify:
             cafile, capath = tls.ca_file, None
@@ -145,6 +162,9 @@ class CurlTransport(httpx.AsyncBaseTransport):
         handle.sink = exchange
         exchange.host, exchange.port, exchange.tls = host, port, scheme == "https"
         exchange.server_hostname = sni or host
+        if exchange.tls:
+            peer = Peer(exchange.server_hostname, host, port)
+            exchange.certificate = self._certificates.recent(peer, multi.loop.time())
         self._open.add(exchange)
         connect = timeouts.get("connect")
         try:
@@ -176,7 +196,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         handle: Handle,
         exchange: Exchange,
         request: httpx.Request,
-        headers: list[bytes],
+        headers: tuple[bytes, ...],
         body: bytes | None,
         connect: float | None,
     ) -> None:
@@ -201,6 +221,8 @@ class CurlTransport(httpx.AsyncBaseTransport):
         if method not in ("GET", "HEAD") or body is not None:
             handle.set_text(CurlOpt.CUSTOMREQUEST, method.encode())  # unset by Handle.clear
         handle.set_list(CurlOpt.HTTPHEADER, headers)
+        if exchange.tls:  # read the certificate unless it was read from this target recently
+            handle.set_long(CurlOpt.CERTINFO, 0 if exchange.certificate is not None else 1)
 
     def _new_handle(self) -> Handle:
         """An easy handle with the options every request of this transport shares."""
@@ -233,7 +255,6 @@ class CurlTransport(httpx.AsyncBaseTransport):
             if tls.min_version is not None:
                 version = _MIN_VERSION[tls.min_version]
         curl.setopt(CurlOpt.SSLVERSION, version)
-        curl.setopt(CurlOpt.CERTINFO, 1)
 
     async def _receive_head(self, exchange: Exchange, read: float | None) -> None:
         while not exchange.headers_complete:
@@ -316,7 +337,12 @@ class CurlTransport(httpx.AsyncBaseTransport):
                 if failed == TLS_PHASE:
                     await trace(f"{TLS_PHASE}.failed", {"exception": error})
                 return
-            certificate: PeerCertificate | None = peer_certificate(exchange.handle)
+            certificate: PeerCertificate | None = exchange.certificate
+            if certificate is None:
+                certificate = peer_certificate(exchange.handle)
+                if certificate is not None:
+                    peer = Peer(exchange.server_hostname, exchange.host, exchange.port)
+                    self._certificates.read(peer, exchange.started, certificate)
             await trace(f"{TLS_PHASE}.complete", {"return_value": certificate, "elapsed": tls_time})
         # curl sent the request: no send_request_* events (a request it cannot send ends as
         # a read timeout, waiting for the head)

@@ -36,6 +36,7 @@ from tests.support.targets import (
     Target,
     response_head,
 )
+from tests.support.trace_recorder import Recorder
 
 # --- behaviours the shared targets do not script --------------------------------------------
 
@@ -130,20 +131,6 @@ def client(
     verify: bool = True, trust: Target | None = None, directory: str | None = None, **kwargs: Any
 ) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=make_transport(verify, trust, directory), **kwargs)
-
-
-class Recorder:
-    """An httpx ``trace`` extension that keeps the event names and info dicts."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    async def __call__(self, name: str, info: dict[str, Any]) -> None:
-        self.events.append((name, info))
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _ in self.events]
 
 
 # --- responses --------------------------------------------------------------------------------
