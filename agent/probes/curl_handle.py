@@ -51,12 +51,13 @@ class Handle:
     """One easy handle: ``curl`` with its callbacks set once, and the lists of the request
     under way (freed by :meth:`clear`)."""
 
-    __slots__ = ("_lists", "_long", "_offset", "curl", "raw", "sink")
+    __slots__ = ("_lists", "_long", "_offset", "curl", "failure", "raw", "sink")
 
     def __init__(self, curl: Curl) -> None:
         self.curl = curl
         self.raw: Any = curl._curl
         self.sink: Sink = _IDLE
+        self.failure: BaseException | None = None  # what a sink raised: the transfer's end
         self._lists: list[Any] = []
         self._long: Any = ffi.new("long *")
         self._offset: Any = ffi.new("int64_t *")
@@ -64,10 +65,18 @@ class Handle:
         curl.setopt(CurlOpt.WRITEFUNCTION, self._body)
 
     def _header(self, line: bytes) -> int:
-        return self.sink.on_header(line)
+        try:
+            return self.sink.on_header(line)
+        except Exception as exc:  # a bug: the transfer ends with it (never curl_cffi's store)
+            self.failure = exc
+            return CURL_WRITEFUNC_ERROR
 
     def _body(self, data: bytes) -> int:
-        return self.sink.on_body(data)
+        try:
+            return self.sink.on_body(data)
+        except Exception as exc:
+            self.failure = exc
+            return CURL_WRITEFUNC_ERROR
 
     # --- options of one request ------------------------------------------------------------
 
@@ -104,6 +113,7 @@ class Handle:
             lib.curl_slist_free_all(items)
         self._lists.clear()
         self.sink = _IDLE
+        self.failure = None
 
     def close(self) -> None:
         self.clear()

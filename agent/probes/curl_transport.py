@@ -3,9 +3,9 @@
 A verified TLS 1.3 request on a new connection costs ~0.8 ms of client CPU through CPython's
 ``ssl`` on the system OpenSSL 3.0, ~0.5 ms through libcurl linked with BoringSSL, and an agent
 HTTPS probe ~0.3 ms less in all (bench/RESULTS.md, "HTTPS on libcurl").
-:class:`CurlTransport` sends each request through curl_cffi's asyncio integration
-(``curl_cffi.aio.AsyncCurl``: libcurl's multi-socket API on the running event loop, no threads)
-and keeps the contracts of :class:`~agent.probes.transport.FreshConnectionTransport`:
+:class:`CurlTransport` sends each request through libcurl's multi-socket API on the running
+event loop (:class:`~agent.probes.curl_multi.Multi`, no threads) and keeps the contracts of
+:class:`~agent.probes.transport.FreshConnectionTransport`:
 
 * a fresh connection per request: no connection reuse, no TLS session resumption, no DNS cache
   (``FRESH_CONNECT``, ``FORBID_REUSE``, ``SSL_SESSIONID_CACHE=0``, ``DNS_CACHE_TIMEOUT=0``);
@@ -58,7 +58,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 from curl_cffi import Curl, CurlInfo, CurlOpt
-from curl_cffi.aio import AsyncCurl
 from curl_cffi.const import CurlHttpVersion, CurlSslVersion
 from curl_cffi.curl import CURLPAUSE_CONT, CurlError
 
@@ -73,6 +72,7 @@ from agent.probes.curl_certificate import (
 from agent.probes.curl_errors import CONNECT_PHASE, TLS_PHASE, failed_phase, transport_error
 from agent.probes.curl_exchange import BUFFER_LIMIT, Exchange
 from agent.probes.curl_handle import Handle
+from agent.probes.curl_multi import Multi
 from agent.probes.curl_request import default_trust, header_lines, request_body, resolve
 from agent.probes.request_target import target_of
 from agent.probes.trace_events import response_closed, traced_body
@@ -136,7 +136,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._tls = tls
         self._verify = verify and (tls is None or tls.verify)
-        self._multi: AsyncCurl | None = None
+        self._multi: Multi | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[Handle] = []
         self._open: set[Exchange] = set()
@@ -177,7 +177,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
             self._configure(handle, exchange, request, headers, body, connect)
             if addresses is not None:
                 handle.set_list(CurlOpt.RESOLVE, [f"{host}:{port}:{addresses}".encode()])
-            exchange.start(multi.add_handle(handle.curl))
+            exchange.start(multi.add(handle))
             await self._receive_head(exchange, timeouts.get("read"))
         except BaseException as exc:
             if not isinstance(exc, httpx.TransportError):  # cancelled: say how far it got
@@ -321,7 +321,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         if not connected and failed is None and not exchange.ended():  # cancelled in flight
             # curl tells the connect time only once the connection (TLS included) is up:
             # whether TCP was, the socket says; how long it took stays unknown
-            sockets: set[int] = getattr(self._multi, "_sockfds", set())
+            sockets = set() if self._multi is None else self._multi.sockets
             connected = exchange.tls and exchange.socket_connected(sockets)
         if failed == CONNECT_PHASE or not connected:
             if failed == CONNECT_PHASE:
@@ -356,10 +356,10 @@ class CurlTransport(httpx.AsyncBaseTransport):
 
     # --- handles ----------------------------------------------------------------------------
 
-    def _multi_handle(self) -> AsyncCurl:
+    def _multi_handle(self) -> Multi:
         loop = asyncio.get_running_loop()
         if self._multi is None or self._loop is not loop:
-            self._multi = AsyncCurl(cacert=self._cafile, loop=loop)
+            self._multi = Multi(loop)
             self._loop = loop
             self._idle = []
         return self._multi
@@ -372,7 +372,7 @@ class CurlTransport(httpx.AsyncBaseTransport):
         multi = self._multi
         finished = exchange.finish()
         if multi is not None and not finished:
-            multi.remove_handle(handle.curl)  # ends the transfer; its connection is closed
+            multi.remove(handle)  # ends the transfer; its connection is closed
         handle.clear()
         if len(self._idle) < _IDLE_HANDLES:
             self._idle.append(handle)
@@ -388,4 +388,4 @@ class CurlTransport(httpx.AsyncBaseTransport):
         self._idle = []
         multi, self._multi = self._multi, None
         if multi is not None:
-            await multi.close()  # type: ignore[no-untyped-call]
+            await multi.close()
