@@ -45,15 +45,21 @@ class StepFailure:
 
 @dataclass(frozen=True, slots=True)
 class DrillFailure:
-    """A fallback drill's latest failed run; ``failing`` when its latest run failed."""
+    """A fallback drill's latest failed run; ``failing`` when its latest run failed. One read
+    back from the store at a start has no detail (its detail says so) and, when it was stored
+    before layout 8, no reason (None, shown ``-`` as ``report`` shows it)."""
 
     node: str
     fallback: str  # the fallback node the drill forces the route onto
     started_at: float
-    reason: str
+    reason: str | None
     detail: str
     failing: bool
 
     @property
+    def shown_reason(self) -> str:
+        return self.reason or "-"
+
+    @property
     def text(self) -> str:
-        return f"{self.reason}: {self.detail}" if self.detail else self.reason
+        return f"{self.shown_reason}: {self.detail}" if self.detail else self.shown_reason
