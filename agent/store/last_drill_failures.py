@@ -3,11 +3,10 @@ route's latest run failed: what the agent's failure book (:mod:`agent.runtime.fa
 of a drill, read back at a start so the status API and page show after a restart what they
 showed before it.
 
-Bounded: at most two rows per route, found from the newest end of the ``drill_run_by_node``
-index (``(node, started_at)``, then the row id): the route's latest run, and when that passed,
-its latest failed run. Neither query reads older rows than the one it returns nor sorts; the
-second one steps over the node's runs since that failure (at most the runs kept for the bucket
-retention). The unflushed runs count too (a run is newer in memory than in the file).
+Bounded: two index seeks per route, whatever the number of stored runs: the route's latest
+failed run and its latest passed run, each found at the newest end of its part of
+``drill_run_by_route`` (``(node, fallback, ok, started_at)``, then the row id; layout 9). The
+unflushed runs count too (a run is newer in memory than in the file).
 """
 
 from __future__ import annotations
@@ -23,13 +22,15 @@ from agent.store.evidence import DrillKey, DrillRun
 from agent.store.evidence_sql import stored_reason
 from agent.store.snapshot import ReadWith
 
-# ``started_at DESC, id DESC``: the index's order backwards, so no sort (ties by insertion)
-LATEST_RUN = (
-    "SELECT started_at, ok, reason FROM drill_run WHERE node = ? AND fallback = ?"
-    " ORDER BY started_at DESC, id DESC LIMIT 1"
+# Layout 9: each route's runs by outcome and time, so that its latest failed and latest passed
+# run are one seek each, however many runs the store keeps (an index only: every row is kept)
+ROUTE_INDEX_DDL: tuple[str, ...] = (
+    "CREATE INDEX drill_run_by_route ON drill_run (node, fallback, ok, started_at)",
 )
-LATEST_FAILURE = (
-    "SELECT started_at, reason FROM drill_run WHERE node = ? AND fallback = ? AND ok = 0"
+
+# the index's order backwards (ties by insertion), so no sort: the newest end of one part
+LATEST = (
+    "SELECT started_at, id, reason FROM drill_run WHERE node = ? AND fallback = ? AND ok = ?"
     " ORDER BY started_at DESC, id DESC LIMIT 1"
 )
 
@@ -67,17 +68,15 @@ class _Latest:
 
 
 def read_latest(conn: sqlite3.Connection, route: DrillKey) -> _Latest:
-    """``route``'s stored latest run, and its latest failure (one query when that run failed,
-    two otherwise)."""
-    row = conn.execute(LATEST_RUN, (route.node, route.fallback)).fetchone()
-    if row is None:
-        return _Latest()
-    started_at, ok, reason = row
-    if not ok:
-        return _Latest((started_at, False), (started_at, stored_reason(reason)))
-    failed = conn.execute(LATEST_FAILURE, (route.node, route.fallback)).fetchone()
-    failure = None if failed is None else (failed[0], stored_reason(failed[1]))
-    return _Latest((started_at, True), failure)
+    """``route``'s stored latest run and latest failed run: two seeks."""
+    failed = conn.execute(LATEST, (route.node, route.fallback, 0)).fetchone()
+    passed = conn.execute(LATEST, (route.node, route.fallback, 1)).fetchone()
+    if failed is None:
+        return _Latest(None if passed is None else (passed[0], True))
+    failure = (failed[0], stored_reason(failed[2]))
+    if passed is not None and (passed[0], passed[1]) > (failed[0], failed[1]):
+        return _Latest((passed[0], True), failure)
+    return _Latest((failed[0], False), failure)
 
 
 def last_drill_failures(

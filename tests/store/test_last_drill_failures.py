@@ -1,7 +1,8 @@
 """Each drill route's last failure read back from a real store file (what the failure book
 keeps of a drill, restored at a start): the newest failed run with its reason, whether the
-latest run failed, unflushed runs counted, a layout-7 file's runs without reasons, and a read
-bounded to what is kept whatever the number of runs."""
+latest run failed, unflushed runs counted, a layout-7 file's runs without reasons, a read
+bounded to what is kept whatever the number of runs (two seeks per route in layout 9's index),
+and a layout-8 file migrated in place."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.probes.result import Reason
-from agent.store import SqliteStore
+from agent.store import SqliteStore, schema
 from agent.store.evidence import DrillKey, DrillRun
-from agent.store.last_drill_failures import LATEST_FAILURE, LATEST_RUN, LastDrillFailure
-from tests.store.factories import to_layout_7
+from agent.store.last_drill_failures import LATEST, LastDrillFailure
+from tests.store.factories import to_layout_7, to_layout_8
 
 SHOP = DrillKey("shop", "spare")
 SHOP_OTHER = DrillKey("shop", "other")
@@ -115,14 +116,16 @@ def test_a_layout_7_store_restores_its_failures_without_reasons(tmp_path: Path) 
         assert last == LastDrillFailure(want[route].started_at, None, want[route].failing)
 
 
-def _plan(conn: sqlite3.Connection, sql: str) -> str:
-    rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}", (SHOP.node, SHOP.fallback)).fetchall()
+def _plan(conn: sqlite3.Connection, ok: int) -> str:
+    args = (SHOP.node, SHOP.fallback, ok)
+    rows = conn.execute(f"EXPLAIN QUERY PLAN {LATEST}", args).fetchall()
     return " | ".join(str(row[3]) for row in rows)
 
 
 def test_the_read_is_bounded_to_what_is_kept(tmp_path: Path) -> None:
-    """Thousands of runs: one failure per route comes back, and each query walks the node's
-    index from its newest end (a seek, no scan of the table, no sort of the runs)."""
+    """Thousands of runs: one failure per route comes back, and each of its two queries per
+    route is a seek to the newest end of the route's runs of one outcome (no scan of the
+    table or of a node's runs, no sort)."""
     path = tmp_path / "store.db"
     runs = _runs(20_000, seed=6)
     _store_with(path, runs)
@@ -134,16 +137,33 @@ def test_the_read_is_bounded_to_what_is_kept(tmp_path: Path) -> None:
     assert found == {route: _expected(runs)[route] for route in (SHOP, PAY)}
     conn = sqlite3.connect(path)
     try:
-        for sql in (LATEST_RUN, LATEST_FAILURE):
-            plan = _plan(conn, sql)
-            assert "USING INDEX drill_run_by_node (node=?)" in plan, plan
+        for ok in (0, 1):
+            plan = _plan(conn, ok)
+            assert "USING INDEX drill_run_by_route (node=? AND fallback=? AND ok=?)" in plan, plan
             assert "SCAN" not in plan, plan
             assert "TEMP B-TREE" not in plan, plan
-            # LIMIT 1 from the newest end: SQLite stops at the first row that matches
-            rows = conn.execute(
-                sql.replace("LIMIT 1", "LIMIT 2"), (SHOP.node, SHOP.fallback)
-            ).fetchall()
-            assert len(rows) == 2
-            assert rows[0][0] > rows[1][0]
     finally:
         conn.close()
+
+
+def test_a_layout_8_store_migrates_in_place_and_reads_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    runs = _runs(300, seed=7)
+    _store_with(path, runs)
+    conn = sqlite3.connect(path, isolation_level=None)
+    to_layout_8(conn)  # the file as layout 8 wrote it: no index by route
+    rows = conn.execute("SELECT * FROM drill_run ORDER BY id").fetchall()
+    conn.close()
+
+    with SqliteStore(path) as store:  # migrated on open
+        found = store.last_drill_failures(ROUTES)
+
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 9
+        assert conn.execute("SELECT * FROM drill_run ORDER BY id").fetchall() == rows
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert "drill_run_by_route" in names
+    finally:
+        conn.close()
+    assert found == _expected(runs)
