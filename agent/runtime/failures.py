@@ -28,12 +28,11 @@ from agent.model import SpecSet
 from agent.probes.details import one_line
 from agent.probes.result import Observation, Outcome, ProbeResult
 from agent.slo.certificates import ProbeKey
-from agent.slo.failures import DrillFailure, ProbeFailure, StepFailure
+from agent.slo.failures import NO_REASON, DrillFailure, ProbeFailure, StepFailure
 
 log = logging.getLogger(__name__)
 
 NO_DETAIL = "the probe gave no detail"
-NO_REASON = "-"  # a restored drill failure stored before the store kept reasons (layout 8)
 STORED_DETAIL = "not stored (the run failed before the agent's start)"
 
 K = TypeVar("K", bound=Hashable)

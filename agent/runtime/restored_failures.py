@@ -1,7 +1,7 @@
 """At a start, the failure book (:mod:`agent.runtime.failures`) takes each fallback drill's
-last failure from the store, so the status API, the status page and ``report`` show the same
-drill failures after a restart as before it (the book would otherwise stay empty until a drill
-fails again).
+last failure from the store, so the status API and the status page show the same drill
+failures after a restart as before it (the book would otherwise stay empty until a drill fails
+again, an hour or a day later for most drills; ``report`` reads the store itself).
 
 What the book keeps of a drill is its last failed run and whether its latest run failed; the
 store holds every drill run with its time, outcome and (since layout 8) reason, so the book gets
@@ -42,12 +42,15 @@ class DrillFailureStore(Protocol):
 def restore_drill_failures(book: FailureBook, found: dict[DrillKey, LastDrillFailure]) -> int:
     """Give ``book`` the drill failures ``found`` in the store; return how many it took (a
     drill that failed since the start keeps its newer failure)."""
-    taken = 0
+    return len(_taken(book, found))
+
+
+def _taken(book: FailureBook, found: dict[DrillKey, LastDrillFailure]) -> list[LastDrillFailure]:
+    taken = []
     for route, last in found.items():
         reason = None if last.reason is None else last.reason.value
-        taken += book.restore_drill(
-            route.node, route.fallback, last.started_at, reason, last.failing
-        )
+        if book.restore_drill(route.node, route.fallback, last.started_at, reason, last.failing):
+            taken.append(last)
     return taken
 
 
@@ -62,12 +65,12 @@ async def restore_from_store(book: FailureBook, specs: SpecSet, store: DrillFail
     except StoreError as exc:
         log.error("reading the fallback drills' last failures failed: %s", exc)
         return 0
-    taken = restore_drill_failures(book, found)
+    taken = _taken(book, found)
     if taken:
-        failing = sum(1 for last in found.values() if last.failing)
+        failing = sum(1 for last in taken if last.failing)
         log.info(
             "%d fallback drills' last failures read from the store (%d failing at the last run)",
-            taken,
+            len(taken),
             failing,
         )
-    return taken
+    return len(taken)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NO_REASON = (
+    "-"  # a drill failure stored before the store kept reasons (layout 8), as report shows it
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ProbeFailure:
@@ -58,7 +62,7 @@ class DrillFailure:
 
     @property
     def shown_reason(self) -> str:
-        return self.reason or "-"
+        return self.reason or NO_REASON
 
     @property
     def text(self) -> str:
