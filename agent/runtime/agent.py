@@ -333,6 +333,8 @@ class Agent:
                 log.error("spec reload rejected, still running the last good specs:\n%s", exc)
                 return False
             self._activate(specs)
+            # drills the reload added: their stored last failures (the others keep theirs)
+            await restore_from_store(self.pipeline.failures, self.specs, self.store)
             self.last_reload_error = None
             self.telemetry.reload_result(True, self._clock())
             nodes = len(specs.nodes)

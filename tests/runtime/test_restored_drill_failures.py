@@ -2,7 +2,8 @@
 partner whose fallback route fails, stopped and started again on the same store file, shows
 the same drill failure (node, fallback, reason, time, failing) in its book, ``/api/v1/status``
 and status page before the drill runs again; a failure the book saw since the start wins over
-the stored one, and one stored before layout 8 shows no reason, as ``report`` shows it."""
+the stored one, one stored before layout 8 shows no reason, as ``report`` shows it, and a drill
+a reload adds gets its stored last failure too."""
 
 from __future__ import annotations
 
@@ -169,3 +170,28 @@ async def test_a_layout_7_store_restores_failures_without_reasons(tmp_path: Path
     [restored] = book.drills_of(specs)
     assert (restored.started_at, restored.reason, restored.failing) == (1_060.0, None, True)
     assert restored.text == f"-: {STORED_DETAIL}"  # "-" as report's table shows it
+
+
+async def test_a_drill_a_reload_adds_gets_its_stored_last_failure(tmp_path: Path) -> None:
+    store = tmp_path / "store.db"
+    with SqliteStore(store) as kept:  # the route's runs from an earlier life of the spec
+        kept.record_drill(DrillRun(ROUTE, 1_000.0, False, 0.1, Reason.DNS))
+        kept.record_drill(DrillRun(ROUTE, 1_060.0, True, 0.1))
+        kept.flush()
+    async with Target({"/health": Reply(200, b"ok"), "/backup": Hang()}) as target:
+        url = target.url("").rstrip("/")
+        specs = write_specs(
+            tmp_path / "specs", acme=_node("acme-pay", url), backup=_node("backup-pay", url)
+        )
+        async with running_agent(options(specs, store), {}) as running:
+            await eventually(lambda: running.agent.ready, within=30)
+            book = running.agent.pipeline.failures
+            assert book.drills_of(running.agent.specs) == ()  # not drilled yet
+
+            write_specs(specs, acme=_node("acme-pay", url, drill="backup-pay", every="1h"))
+            assert await running.agent.reload()
+            restored = book.drills_of(running.agent.specs)
+
+    assert restored == (
+        DrillFailure("acme-pay", "backup-pay", 1_000.0, "dns", STORED_DETAIL, False),
+    )
