@@ -28,6 +28,7 @@ from agent.errors import UserError
 from agent.model import SpecSet
 from agent.probes import Probers
 from agent.probes.http import HttpProber
+from agent.probes.https_engine import HttpsEngine, default_engine
 from agent.redaction import KnownSecrets
 from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
@@ -73,6 +74,13 @@ class RunOptions:
     # None lets the spec set's size decide (:func:`agent.runtime.worker_count.workers_for`)
     probe_workers: int | None = 1
     use_uvloop: bool = True  # for the probe workers' event loops (``--no-uvloop``)
+    # what sends direct fresh-connection https:// probes here and in the probe workers
+    # (``--https-engine``); None: curl when curl_cffi can be imported
+    https_engine: HttpsEngine | None = None
+
+    @property
+    def engine(self) -> HttpsEngine:
+        return self.https_engine or default_engine()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +138,10 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         # shared by probes and journey steps; closed with the probers; tokens it reads at run
         # time (bearer files, OAuth2) join the log filter's known secrets
         on_secret = options.secrets.rotate if options.secrets is not None else None
-        http = HttpProber(on_secret=on_secret)
+        http = HttpProber(on_secret=on_secret, curl=options.engine is HttpsEngine.CURL)
+        log.info(
+            "HTTPS probes use %s (--https-engine %s)", options.engine.described, options.engine
+        )
         agent = Agent(
             source=source,
             specs=specs,
@@ -257,6 +268,7 @@ def worker_settings(
         command.append("--no-tracing")
     if not options.use_uvloop:
         command.append("--no-uvloop")
+    command.append(f"--https-engine={options.engine}")  # the agent's choice, not a default
     return WorkerSettings(workers, command, env=env)
 
 

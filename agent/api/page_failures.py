@@ -60,7 +60,8 @@ def run_failures_section(steps: Sequence[StepFailure], drills: Sequence[DrillFai
             at = datetime.fromtimestamp(drill.started_at, UTC).strftime("%H:%M:%S UTC")
             what = f"drill {drill.node} → {drill.fallback}"
             name = f"{drill.node}/{drill.fallback}"
-            items.append(_line("drill", name, what, drill.reason, drill.detail, f"last run {at}"))
+            reason, detail = drill.shown_reason, drill.detail
+            items.append(_line("drill", name, what, reason, detail, f"last run {at}"))
     if not items:
         return ""
     return (

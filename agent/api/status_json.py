@@ -85,7 +85,7 @@ class DrillFailureJson(TypedDict):
     fallback: str
     failing: bool
     run_started_at: Timestamp
-    reason: str
+    reason: str | None  # None: restored from a run stored before layout 8
     detail: str
 
 

@@ -203,6 +203,18 @@ def run(
             show_default=False,
         ),
     ] = None,
+    https_engine: Annotated[
+        str | None,
+        typer.Option(
+            metavar="curl|python",
+            envvar="SLO_AGENT_HTTPS_ENGINE",
+            help="What sends https:// probes that go direct on a fresh connection (no "
+            "keep_alive, no proxy), here and in the probe workers: curl (libcurl with "
+            "BoringSSL, the lighter TLS handshake) or python (asyncio with Python's ssl, for "
+            "the differences the README lists). Unset: curl when curl_cffi can be imported.",
+            show_default=False,
+        ),
+    ] = None,
     trace_url: Annotated[
         str | None,
         typer.Option(
@@ -240,6 +252,7 @@ def run(
         shard=dataclasses.replace(run_options.shard(shard), split=frozenset(shard_split or ())),
         decision_alerts=decision_alerts,
         probe_workers=run_options.probe_workers(probe_workers),
+        https_engine=run_options.https_engine(https_engine),
         use_uvloop=uvloop,
         window_gauges=window_gauges,
         server_limits=ServerLimits(

@@ -1,5 +1,6 @@
 """The entry point of a probe worker process (``slo-agent run --probe-workers N`` starts N of
-them as ``python -m agent.cli.probe_worker [--log-level L] [--no-tracing] [--no-uvloop] FD``).
+them as ``python -m agent.cli.probe_worker [--log-level L] [--no-tracing] [--no-uvloop]
+[--https-engine curl|python] FD``).
 
 The composition root of the worker: it wires the probers, tracing (from the same ``OTEL_*``
 environment as the agent) and the redacting log filter around
@@ -24,6 +25,7 @@ from agent.cli import loop
 from agent.cli.options import setup_logging
 from agent.probes import Probers
 from agent.probes.http import HttpProber
+from agent.probes.https_engine import ENGINES, HttpsEngine, default_engine
 from agent.redaction import KnownSecrets
 from agent.runtime.heap import tune_collector
 from agent.runtime.probe_worker import BatchTelemetry, ProbeWorker
@@ -38,7 +40,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-async def _serve(fd: int, secrets: KnownSecrets, tracing: bool) -> None:
+async def _serve(fd: int, secrets: KnownSecrets, tracing: bool, engine: HttpsEngine) -> None:
     from exporters.otlp.setup import start_tracing, tracing_config
 
     sock = socket.socket(fileno=fd)
@@ -58,7 +60,7 @@ async def _serve(fd: int, secrets: KnownSecrets, tracing: bool) -> None:
         telemetry.rotate_secret(slot, kept)
 
     worker = ProbeWorker(
-        Probers(http=HttpProber(on_secret=on_secret)),
+        Probers(http=HttpProber(on_secret=on_secret, curl=engine is HttpsEngine.CURL)),
         telemetry,
         clock=time.time,
         tracer=otlp.tracer if otlp is not None else NO_TRACING,
@@ -80,12 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--no-tracing", action="store_true")
     parser.add_argument("--no-uvloop", action="store_true")
+    # the agent passes its own choice, so both processes send HTTPS probes the same way
+    parser.add_argument("--https-engine", choices=ENGINES, default=default_engine().value)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the agent stops its workers
     _die_with_parent()
     tune_collector()
     secrets = setup_logging(args.log_level)
-    loop.run(_serve(args.fd, secrets, not args.no_tracing), use_uvloop=not args.no_uvloop)
+    serving = _serve(args.fd, secrets, not args.no_tracing, HttpsEngine(args.https_engine))
+    loop.run(serving, use_uvloop=not args.no_uvloop)
     return 0
 
 

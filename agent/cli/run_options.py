@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import typer
 
 from agent.cli.options import duration
+from agent.probes.https_engine import HttpsEngine, parse_engine
 from agent.redaction import redact_url
 from agent.runtime.worker_count import MAX_PROBE_WORKERS, usable_cores
 from agent.schedule.shard import UNSHARDED, Shard, parse_shard
@@ -55,3 +56,13 @@ def positive_seconds(value: str, option: str) -> float:
     if seconds <= 0:
         raise typer.BadParameter(f"must be longer than 0s, got {value!r}", param_hint=f"'{option}'")
     return seconds
+
+
+def https_engine(value: str | None) -> HttpsEngine | None:
+    """The engine ``--https-engine`` names; None when not given (curl when importable)."""
+    if value is None:
+        return None
+    try:
+        return parse_engine(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--https-engine'") from None

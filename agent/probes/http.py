@@ -17,7 +17,8 @@ A check's ``proxy``, else the environment's ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_
 probe without keep-alive uses :class:`~agent.probes.curl_transport.CurlTransport` (libcurl with
 BoringSSL, ~60 % of the TLS handshake's CPU) for ``https://`` URLs and
 :class:`~agent.probes.transport.FreshConnectionTransport` for ``http://`` ones (and for
-``https://`` when curl_cffi cannot be imported, or ``curl=False``); a proxied one uses httpx's
+``https://`` when curl_cffi cannot be imported, or ``curl=False``: ``--https-engine python``,
+:mod:`agent.probes.https_engine`); a proxied one uses httpx's
 own transport (``CONNECT`` tunnels for ``https://``), with no
 connection kept between probes unless ``keep_alive``.
 
@@ -35,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import importlib.metadata
-import importlib.util
 import os
 import socket
 import ssl
@@ -53,6 +53,7 @@ from agent.probes.body import read_body
 from agent.probes.details import causes, message, one_line, root_cause
 from agent.probes.http_plan import Plan, make_plan
 from agent.probes.http_trace import WAITING_FOR, PhaseTrace
+from agent.probes.https_engine import CURL_AVAILABLE
 from agent.probes.not_http import not_http_detail
 from agent.probes.proxy import ProxyEnvironment
 from agent.probes.result import Observation, Outcome, Reason
@@ -60,10 +61,6 @@ from agent.probes.run_values import with_run_values
 from agent.probes.throttle import is_throttled, retry_after_seconds
 from agent.probes.tls_context import TlsContexts, TlsSetupError
 from agent.probes.transport import FreshConnectionTransport
-
-# curl_cffi is a dependency; without it HTTPS probes use FreshConnectionTransport. It is imported
-# with the first HTTPS client (~0.3 s, ~8 MB), so an agent without HTTPS probes never loads it.
-CURL_AVAILABLE = importlib.util.find_spec("curl_cffi") is not None
 
 Clock = Callable[[], float]
 TransportFactory = Callable[[ssl.SSLContext | bool], httpx.AsyncBaseTransport]

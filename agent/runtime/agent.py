@@ -28,6 +28,7 @@ from agent.runtime.fanout import ExportFanout, SnapshotExporter
 from agent.runtime.heap import freeze_long_lived, release_free_memory
 from agent.runtime.held_tiers import FiringStore, HeldTiers
 from agent.runtime.pipeline import Observer, ProbePipeline, Store
+from agent.runtime.restored_failures import DrillFailureStore, restore_from_store
 from agent.runtime.sli_source import SliSource
 from agent.runtime.source import Fingerprint, SpecSource, emptied
 from agent.runtime.telemetry import Telemetry
@@ -62,9 +63,11 @@ def targets_of(specs: SpecSet) -> dict[str, Target]:
     return {t.key: t for t in targets}
 
 
-class AgentStore(Store, DrillStore, JourneyStore, JourneyReadings, FiringStore, Protocol):
+class AgentStore(
+    Store, DrillStore, JourneyStore, JourneyReadings, FiringStore, DrillFailureStore, Protocol
+):
     """What the agent needs of a store: probe results, drill and journey runs, reading them
-    back, and the alert tiers firing across a restart."""
+    back, the alert tiers firing and the drills' last failures across a restart."""
 
 
 def bucket_retention(specs: SpecSet, margin: timedelta) -> timedelta:
@@ -158,6 +161,8 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; then stop probing, flush and return."""
+        # before any drill runs: the book shows after a restart what it showed before it
+        await restore_from_store(self.pipeline.failures, self.specs, self.store)
         self._activate(self.all_specs)
         self.telemetry.reload_result(True, self._clock())
         self.scheduler.start()
@@ -328,6 +333,8 @@ class Agent:
                 log.error("spec reload rejected, still running the last good specs:\n%s", exc)
                 return False
             self._activate(specs)
+            # drills the reload added: their stored last failures (the others keep theirs)
+            await restore_from_store(self.pipeline.failures, self.specs, self.store)
             self.last_reload_error = None
             self.telemetry.reload_result(True, self._clock())
             nodes = len(specs.nodes)

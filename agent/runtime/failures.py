@@ -6,8 +6,10 @@ dictionary reads, and a write on a failure or a change); the agent puts :meth:`F
 :meth:`FailureBook.steps_of` and :meth:`FailureBook.drills_of` into each snapshot, from where
 the status API, the status page and the exporters read them. A detail is redacted (the known
 secrets, URL credentials, ``Authorization`` values) and bounded when it is recorded, so nothing
-downstream sees it in clear. Nothing is persisted: ``report`` reads the store's raw results
-instead.
+downstream sees it in clear. Nothing is persisted here: ``report`` reads the store's raw results
+instead, and at a start the agent gives the book each drill's last failure from the stored drill
+runs (:meth:`FailureBook.restore_drill`, :mod:`agent.runtime.restored_failures`): time, reason
+and whether it is still failing, not the detail, which the store does not keep.
 
 The log says INFO once per change, not once per run: when a probe (a journey step, a drill)
 starts failing (with reason and detail), recovers, or fails for another reason.
@@ -15,6 +17,7 @@ starts failing (with reason and detail), recovers, or fails for another reason.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -25,11 +28,12 @@ from agent.model import SpecSet
 from agent.probes.details import one_line
 from agent.probes.result import Observation, Outcome, ProbeResult
 from agent.slo.certificates import ProbeKey
-from agent.slo.failures import DrillFailure, ProbeFailure, StepFailure
+from agent.slo.failures import NO_REASON, DrillFailure, ProbeFailure, StepFailure
 
 log = logging.getLogger(__name__)
 
 NO_DETAIL = "the probe gave no detail"
+STORED_DETAIL = "not stored (the run failed before the agent's start)"
 
 K = TypeVar("K", bound=Hashable)
 StepKey = tuple[str, str]  # journey, step
@@ -89,6 +93,17 @@ class _Ledger(Generic[K]):
                 failure.text,
                 before,
             )
+
+    def restore(self, key: K, failure: _Failure) -> bool:
+        """Take ``failure``, read back from the store at a start, unless a failure of ``key``
+        was recorded since (a newer one); after passed runs only, it is no longer failing."""
+        if key in self.last:
+            return False
+        passed_since = key in self._state
+        self.last[key] = dataclasses.replace(failure, failing=False) if passed_since else failure
+        if not passed_since:
+            self._state[key] = (failure.reason or NO_REASON) if failure.failing else "ok"
+        return True
 
     def redact(self, secrets: tuple[str, ...]) -> None:
         for key, f in self.last.items():
@@ -179,6 +194,16 @@ class FailureBook:
         failure = _Failure(started_at, reason, self._detail(observation), None, True)
         self._drills.failed(key, failure)
 
+    def restore_drill(
+        self, node: str, fallback: str, started_at: float, reason: str | None, failing: bool
+    ) -> bool:
+        """Take a drill's last failure as the store holds it (at a start): its time, reason
+        (None when stored before layout 8) and whether the drill's latest run failed; the
+        store keeps no detail. Ignored when the drill failed since the start; return whether
+        it was taken."""
+        failure = _Failure(started_at, reason or "", STORED_DETAIL, None, failing)
+        return self._drills.restore((node, fallback), failure)
+
     # --- reading --------------------------------------------------------------------------------
 
     def last(self) -> tuple[ProbeFailure, ...]:
@@ -208,7 +233,7 @@ class FailureBook:
         self._refresh()
         keys = [(node.name, f.node) for node in specs.nodes for f in node.fallbacks if f.drill]
         return tuple(
-            DrillFailure(node, fallback, f.started_at, f.reason, f.detail, f.failing)
+            DrillFailure(node, fallback, f.started_at, f.reason or None, f.detail, f.failing)
             for (node, fallback), f in self._drills.keep(keys)
         )
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NO_REASON = (
+    "-"  # a drill failure stored before the store kept reasons (layout 8), as report shows it
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ProbeFailure:
@@ -45,15 +49,21 @@ class StepFailure:
 
 @dataclass(frozen=True, slots=True)
 class DrillFailure:
-    """A fallback drill's latest failed run; ``failing`` when its latest run failed."""
+    """A fallback drill's latest failed run; ``failing`` when its latest run failed. One read
+    back from the store at a start has no detail (its detail says so) and, when it was stored
+    before layout 8, no reason (None, shown ``-`` as ``report`` shows it)."""
 
     node: str
     fallback: str  # the fallback node the drill forces the route onto
     started_at: float
-    reason: str
+    reason: str | None
     detail: str
     failing: bool
 
     @property
+    def shown_reason(self) -> str:
+        return self.reason or NO_REASON
+
+    @property
     def text(self) -> str:
-        return f"{self.reason}: {self.detail}" if self.detail else self.reason
+        return f"{self.shown_reason}: {self.detail}" if self.detail else self.shown_reason

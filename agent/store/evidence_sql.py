@@ -108,7 +108,7 @@ def drill_runs(conn: sqlite3.Connection, node: str, start: float, end: float) ->
         " WHERE node = ? AND started_at >= ? AND started_at < ? ORDER BY started_at, id"
     )
     return [
-        DrillRun(DrillKey(node, fallback), started_at, bool(ok), duration, _drill_reason(reason))
+        DrillRun(DrillKey(node, fallback), started_at, bool(ok), duration, stored_reason(reason))
         for fallback, started_at, ok, duration, reason in conn.execute(sql, (node, start, end))
     ]
 
@@ -256,7 +256,7 @@ def drill_tallies(
     )
     sql = f"SELECT t.fallback, t.runs, t.ok, t.last, t.last_failure, {reason} FROM ({tally}) AS t"
     return {
-        fallback: DrillTally(runs, ok or 0, last, last_failure, _drill_reason(why))
+        fallback: DrillTally(runs, ok or 0, last, last_failure, stored_reason(why))
         for fallback, runs, ok, last, last_failure, why in conn.execute(
             sql, (node, node, start, end)
         )
@@ -325,7 +325,7 @@ def _minutes_where(
 _REASONS = frozenset(reason.value for reason in Reason)
 
 
-def _drill_reason(stored: object) -> Reason | None:
+def stored_reason(stored: object) -> Reason | None:
     """A stored drill run's failure reason: None when none was stored (a passed run, or one
     stored before layout 8), :attr:`Reason.ERROR` for a reason this version does not know (a
     newer agent's)."""

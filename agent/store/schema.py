@@ -20,7 +20,9 @@ first start replays); 7, plus ``kept_sum``, the evaluations' window sums saved a
 ``firing_tier``, the alert tiers firing at the last evaluation (:mod:`agent.store.firing_sql`); 8,
 a ``reason`` column in ``drill_run`` (why a drill run failed: NULL for passed runs and for runs
 stored before it) and an index on ``kept_sum (lo)`` for the deletes a roll-up chunk or a
-pruning step makes (:mod:`agent.store.saved_sums`); every row is kept. Each
+pruning step makes (:mod:`agent.store.saved_sums`); every row is kept; 9, an index on
+``drill_run (node, fallback, ok, started_at)``, so a start reads each drill's last failure in two
+seeks (:mod:`agent.store.last_drill_failures`); every row is kept. Each
 step refuses the file to older versions, which would write to it without knowing the table.
 """
 
@@ -34,10 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import StoreError
-from agent.store import evidence_sql, firing_sql, journeys, layout5, saved_sums
+from agent.store import (
+    evidence_sql,
+    firing_sql,
+    journeys,
+    last_drill_failures,
+    layout5,
+    saved_sums,
+)
 
 APPLICATION_ID = 0x534C4F41  # "SLOA"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # After a checkpoint the write-ahead log is truncated to at most this many bytes.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -102,6 +111,7 @@ DDL: tuple[str, ...] = (
     *firing_sql.FIRING_TIER_DDL,
     *evidence_sql.DRILL_REASON_DDL,
     *saved_sums.KEPT_SUM_INDEX_DDL,
+    *last_drill_failures.ROUTE_INDEX_DDL,
 )
 
 # The reasons layout 3 kept as columns of probe_bucket: history, never to change.
@@ -133,6 +143,7 @@ MIGRATIONS: dict[int, tuple[str, ...] | Callable[[sqlite3.Connection, float], No
     5: evidence_sql.ADVISOR_STATE_DDL,
     6: (*saved_sums.KEPT_SUM_DDL, *firing_sql.FIRING_TIER_DDL),
     7: (*evidence_sql.DRILL_REASON_DDL, *saved_sums.KEPT_SUM_INDEX_DDL),
+    8: last_drill_failures.ROUTE_INDEX_DDL,
 }
 
 

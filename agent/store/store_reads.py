@@ -16,10 +16,11 @@ from agent.probes.result import ProbeResult
 from agent.slo.events import Counts
 from agent.store import queries
 from agent.store.buckets import ProbeCounts
-from agent.store.evidence import DrillRun, DrillSummary, DrillTally, FailureRun
+from agent.store.evidence import DrillKey, DrillRun, DrillSummary, DrillTally, FailureRun
 from agent.store.evidence_reads import EvidenceReads
 from agent.store.journey_reads import JourneyReads
 from agent.store.journeys import BlameCounts, BlamedRun, StepCounts
+from agent.store.last_drill_failures import LastDrillFailure, last_drill_failures
 from agent.store.latency import LatencyHistogram
 from agent.store.probe_reads import ProbeReads
 from agent.store.snapshot import ReadWith
@@ -33,7 +34,7 @@ class StoreReads:
         self._evidence = EvidenceReads(read_with)
         self._journeys = JourneyReads(read_with)
         self._probes = ProbeReads(read_with)
-        self._read_totals = read_with
+        self._read_with = read_with
 
     def series_totals(self) -> dict[str, Counts]:
         """Series -> counts over every retained bucket."""
@@ -43,7 +44,7 @@ class StoreReads:
                 out[series] = out.get(series, Counts()) + counts
             return out
 
-        return self._read_totals(lambda p: p.series_totals(), read)
+        return self._read_with(lambda p: p.series_totals(), read)
 
     # --- probe results (agent.store.probe_reads) -------------------------------------------
 
@@ -119,3 +120,7 @@ class StoreReads:
     def drill_runs_during(self, node: str, spans: Sequence[tuple[float, float]]) -> list[DrillRun]:
         """See :meth:`EvidenceReads.drill_runs_during`."""
         return self._evidence.drill_runs_during(node, spans)
+
+    def last_drill_failures(self, routes: Sequence[DrillKey]) -> dict[DrillKey, LastDrillFailure]:
+        """See :func:`agent.store.last_drill_failures.last_drill_failures`."""
+        return last_drill_failures(self._read_with, routes)

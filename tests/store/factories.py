@@ -46,9 +46,16 @@ V3_PROBE_BUCKET = f"""CREATE TABLE probe_bucket (
 ) WITHOUT ROWID"""
 
 
+def to_layout_8(conn: sqlite3.Connection) -> None:
+    """Undo layout 9 (``drill_run`` without its index by route) and mark the file as layout 8."""
+    conn.execute("DROP INDEX IF EXISTS drill_run_by_route")
+    conn.execute("PRAGMA user_version = 8")
+
+
 def to_layout_7(conn: sqlite3.Connection) -> None:
-    """Undo layout 8 (``drill_run`` without its ``reason`` column, ``kept_sum`` without its
-    index) and mark the file as layout 7."""
+    """Undo layouts 9 and 8 (``drill_run`` without its ``reason`` column, ``kept_sum`` without
+    its index) and mark the file as layout 7."""
+    to_layout_8(conn)
     conn.execute("DROP INDEX IF EXISTS kept_sum_by_lo")
     columns = [row[1] for row in conn.execute("PRAGMA table_info(drill_run)")]
     if "reason" in columns:

@@ -142,4 +142,4 @@ def test_a_store_of_layout_2_is_migrated_in_place_and_keeps_its_data(tmp_path: P
         ]
     finally:
         conn.close()
-    assert header == [SCHEMA_VERSION, APPLICATION_ID] == [8, APPLICATION_ID]
+    assert header == [SCHEMA_VERSION, APPLICATION_ID] == [9, APPLICATION_ID]

@@ -169,5 +169,5 @@ def test_a_store_of_the_previous_layout_is_migrated_and_keeps_its_data(tmp_path:
         rows = conn.execute("SELECT trace_id FROM journey_blamed_run").fetchall()
     finally:
         conn.close()
-    assert (version, app) == (SCHEMA_VERSION, APPLICATION_ID) == (8, APPLICATION_ID)
+    assert (version, app) == (SCHEMA_VERSION, APPLICATION_ID) == (9, APPLICATION_ID)
     assert rows == [("t",)]

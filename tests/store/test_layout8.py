@@ -98,7 +98,7 @@ def test_a_layout_7_store_migrates_in_place_keeping_drill_runs_and_saved_sums(
     with SqliteStore(path, clock=Clock(later)):  # `slo-agent report`: migrates, takes nothing
         pass
 
-    assert _rows(path, "PRAGMA user_version") == [(8,)]
+    assert _rows(path, "PRAGMA user_version") == [(schema.SCHEMA_VERSION,)]  # 8, then on
     assert saved_rows(path) == sums
     assert _rows(path, _DRILL_RUNS) == drills
     assert _rows(path, "SELECT reason FROM drill_run") == [(None,)] * 3  # stored before 8
@@ -126,7 +126,7 @@ def test_a_migrated_store_gives_the_same_budgets_as_before(history: Path, tmp_pa
 
     after = _budgets(path, later)
 
-    assert _rows(path, "PRAGMA user_version") == [(8,)]
+    assert _rows(path, "PRAGMA user_version") == [(schema.SCHEMA_VERSION,)]  # 8, then on
     assert after == before
     assert {label for by_window in after.values() for label in by_window} == set(windows(later))
 
@@ -136,9 +136,10 @@ def test_an_older_agent_refuses_a_layout_8_file(
 ) -> None:
     path = tmp_path / "s.db"
     SqliteStore(path).close()
+    newer = rf"store schema {schema.SCHEMA_VERSION}; this version reads schema 7 and older"
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 7)  # what a layout-7 agent knows
 
-    with pytest.raises(StoreError, match=r"store schema 8; this version reads schema 7 and older"):
+    with pytest.raises(StoreError, match=newer):
         SqliteStore(path)
 
 

@@ -81,7 +81,7 @@ def test_a_layout_3_store_is_migrated_in_place_with_the_same_counts(tmp_path: Pa
     assert _columns(db, "probe_reason_bucket") == ["sid", "minute", "reason", "failures"]
     conn = sqlite3.connect(db)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 9
     finally:
         conn.close()
 

@@ -224,7 +224,7 @@ def test_a_layout_6_store_gains_the_table_and_its_first_start_sums_afresh(
     conn = sqlite3.connect(path)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     conn.close()
-    assert version == SCHEMA_VERSION == 8
+    assert version == SCHEMA_VERSION == 9
     assert len(saved_rows(path)) == len(SERIES) * len(windows(NOW))
     assert got == afresh(path, clock.now)[0]
 

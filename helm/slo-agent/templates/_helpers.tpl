@@ -102,6 +102,10 @@ shard comes from the StatefulSet pod-index label).
     - --probe-workers
     - {{ $v.probeWorkers | toString | quote }}
     {{- end }}
+    {{- if $v.httpsEngine }}
+    - --https-engine
+    - {{ $v.httpsEngine | quote }}
+    {{- end }}
     {{- if gt $shards 1 }}
     - --shard
     - {{ printf "$(SLO_AGENT_SHARD_INDEX)/%d" $shards | quote }}
