@@ -5,10 +5,6 @@ read."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
-import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,65 +14,21 @@ from agent.model import TlsSettings
 from agent.probes import certificate
 from agent.probes.curl_certificate import CertificateReads, Peer, PeerCertificate
 from agent.probes.curl_transport import CurlTransport
-from tests.support.certificates import Authority, Issued
-from tests.support.service import Service
+from tests.support.certificates import Authority
+from tests.support.mtls import BlockingTlsServer
 from tests.support.trace_recorder import Recorder
 
-_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
-
-class TakingTurns(Service):
-    """An HTTPS server on 127.0.0.1 that presents its certificates in turn, one handshake each
-    (blocking sockets: libcurl's ClientHello arrives as soon as TCP is up)."""
-
-    def __init__(self, issued: Sequence[Issued]) -> None:
-        self._contexts = [cert.server_context() for cert in issued]
-        self.handshakes = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.port: int = self._listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="turns-server", daemon=True)
-
-    def start(self) -> TakingTurns:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            context = self._contexts[self.handshakes % len(self._contexts)]
-            self.handshakes += 1
-            conn.settimeout(5)
-            try:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    head = b""
-                    while b"\r\n\r\n" not in head and len(head) < 65536:
-                        chunk = tls.recv(4096)
-                        if not chunk:
-                            break
-                        head += chunk
-                    tls.sendall(_RESPONSE)
-            except (ssl.SSLError, OSError):
-                conn.close()
-
-
-def _server(tmp_path: Path) -> tuple[TakingTurns, str, list[float]]:
+def _server(tmp_path: Path) -> tuple[BlockingTlsServer, str, list[float]]:
+    """A server presenting two certificates in turn, one handshake each."""
     ca = Authority(tmp_path)
     now = datetime.now(UTC)
     issued = [
         ca.issue("first", not_after=now + timedelta(days=40)),
         ca.issue("second", not_after=now + timedelta(days=90)),
     ]
-    return TakingTurns(issued), str(ca.ca_file), [i.not_after.timestamp() for i in issued]
+    contexts = [cert.server_context() for cert in issued]
+    return BlockingTlsServer(contexts), str(ca.ca_file), [i.not_after.timestamp() for i in issued]
 
 
 async def _expiries(transport: CurlTransport, url: str, count: int, sni: str | None) -> list[float]:
@@ -100,7 +52,7 @@ def test_handshakes_within_a_minute_tell_the_certificate_read_last(tmp_path: Pat
         transport = CurlTransport(TlsSettings(ca_file=ca_file))
         url = f"https://127.0.0.1:{server.port}/"
         seen = asyncio.run(_expiries(transport, url, 3, None))
-        assert server.handshakes == 3  # three handshakes: first, second, first again
+        assert server.connections == 3  # three handshakes: first, second, first again
         assert seen == [first, first, first]
         assert second != first
 

@@ -4,6 +4,8 @@ rejected client certificate is answered with its TLS alert (``certificate requir
 
     with MtlsServer() as server:   # server.ca issued the server's and the clients' certificates
         url = server.url
+
+:class:`BlockingTlsServer` is the same server with contexts of the test's own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+from collections.abc import Sequence
 
 import trustme
 
@@ -20,16 +23,14 @@ _BODY = b"ok"
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n" + _BODY
 
 
-class MtlsServer(Service):
-    """Answers 200 to every request whose TLS client presents a certificate from ``ca``."""
+class BlockingTlsServer(Service):
+    """Answers 200 to every request over TLS, taking ``contexts`` in turn, one per connection
+    (several: a server that changes certificates between handshakes)."""
 
-    def __init__(self) -> None:
-        self.ca = trustme.CA()
+    def __init__(self, contexts: Sequence[ssl.SSLContext]) -> None:
         self.handshakes_refused = 0
-        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(self._context)
-        self.ca.configure_trust(self._context)
-        self._context.verify_mode = ssl.CERT_REQUIRED
+        self.connections = 0
+        self._contexts = list(contexts)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port: int = self._listener.getsockname()[1]
@@ -40,7 +41,7 @@ class MtlsServer(Service):
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}/"
 
-    def start(self) -> MtlsServer:
+    def start(self) -> BlockingTlsServer:
         self._thread.start()
         return self
 
@@ -63,8 +64,10 @@ class MtlsServer(Service):
         """Serve one request; on a refused handshake, let the alert reach the client before
         closing (closing with the client's request unread would reset the connection)."""
         raw = conn.dup()  # wrap_socket takes ``conn`` over; ``raw`` outlives a failed handshake
+        context = self._contexts[self.connections % len(self._contexts)]
+        self.connections += 1
         try:
-            with self._context.wrap_socket(conn, server_side=True) as tls:
+            with context.wrap_socket(conn, server_side=True) as tls:
                 head = b""
                 while b"\r\n\r\n" not in head and len(head) < 65536:
                     chunk = tls.recv(4096)
@@ -83,3 +86,15 @@ class MtlsServer(Service):
                 pass
         finally:
             raw.close()
+
+
+class MtlsServer(BlockingTlsServer):
+    """Answers 200 to every request whose TLS client presents a certificate from ``ca``."""
+
+    def __init__(self) -> None:
+        self.ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self.ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
+        super().__init__([context])
