@@ -12,7 +12,8 @@ connection, ``GET /health`` and ``Connection: close``:
 * ``tls-resumed``: TLS 1.3 resumption from the last connection's session ticket (no
   certificate sent or verified; the key exchange still runs);
 * ``agent``: ``HttpProber.observe`` on ``FreshConnectionTransport`` (asyncio + ``ssl``) under
-  uvloop, one probe at a time (the agent's probe path without the scheduler, store and metrics);
+  uvloop, one probe at a time, or ``--in-flight`` at once (the agent's probe path without the
+  scheduler, store and metrics);
 * ``agent-asyncio``: the same on the standard library's event loop (its TLS in Python);
 * ``curl``: the ``tls`` request through libcurl + BoringSSL (curl_cffi), a blocking
   ``Curl.perform`` per request, chain and hostname verified, fresh connection, no session
@@ -165,16 +166,27 @@ def _blocking(nginx: Nginx, ca: TestCa, kind: str) -> tuple[Callable[[], None], 
     return one, lambda: resumed[0]
 
 
-async def _agent_probes(url: str, ca_file: str, requests: int, curl: bool) -> float:
+async def _agent_probes(
+    url: str, ca_file: str, requests: int, curl: bool, in_flight: int = 1
+) -> float:
     prober = HttpProber(curl=curl)
     check = HttpCheck(url=url, tls=TlsSettings(ca_file=ca_file), body_contains=HEALTH_BODY)
     for _ in range(20):  # warm: the client and its TLS context exist
         await prober.observe(check)
-    start = time.process_time()
-    for _ in range(requests):
-        observation = await prober.observe(check)
+    slots = asyncio.Semaphore(in_flight)
+
+    async def probe() -> None:
+        async with slots:
+            observation = await prober.observe(check)
         if not observation.ok:
             raise SystemExit(f"probe failed: {observation.detail}")
+
+    start = time.process_time()
+    if in_flight == 1:
+        for _ in range(requests):
+            await probe()
+    else:
+        await asyncio.gather(*(probe() for _ in range(requests)))
     spent = time.process_time() - start
     await prober.aclose()
     return spent
@@ -219,6 +231,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--requests", type=int, default=1000, help="requests per configuration")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--kinds", help="comma-separated: only these clients (e.g. agent-curl)")
+    ap.add_argument("--no-openssl", action="store_true", help="skip openssl s_time and speed")
+    ap.add_argument(
+        "--in-flight", type=int, default=1, help="agent rows: probes at once (default 1)"
+    )
     args = ap.parse_args(argv)
     ensure_installed()
     import uvloop
@@ -230,6 +247,12 @@ def main(argv: list[str] | None = None) -> None:
     libcurl = curl_version()
     if libcurl is not None:
         kinds = (*kinds, "curl", "agent-curl")
+    if args.kinds:
+        wanted = args.kinds.split(",")
+        unknown = sorted(set(wanted) - set(kinds))
+        if unknown:
+            ap.error(f"--kinds: {', '.join(unknown)} not among {', '.join(kinds)}")
+        kinds = tuple(kind for kind in kinds if kind in wanted)
     spent: dict[str, list[float]] = {kind: [] for kind in kinds}
     resumed_total = 0
     ca = TestCa()
@@ -239,7 +262,9 @@ def main(argv: list[str] | None = None) -> None:
                 for kind in kinds:
                     if kind.startswith("agent"):
                         curl = kind == "agent-curl"
-                        probes = _agent_probes(nginx.tls_url, ca.ca_file, args.requests, curl)
+                        probes = _agent_probes(
+                            nginx.tls_url, ca.ca_file, args.requests, curl, args.in_flight
+                        )
                         run = asyncio.run if kind == "agent-asyncio" else uvloop.run
                         seconds = run(probes)
                     else:
@@ -250,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
                         seconds = time.process_time() - start
                         resumed_total += resumed()
                     spent[kind].append(seconds / args.requests * 1e6)
-            s_time = _openssl_s_time(nginx, ca, 5)
+            s_time = None if args.no_openssl else _openssl_s_time(nginx, ca, 5)
     finally:
         ca.cleanup()
     print(f"{ssl.OPENSSL_VERSION}; client CPU per request, µs, median of {args.rounds}")
@@ -263,12 +288,14 @@ def main(argv: list[str] | None = None) -> None:
     for kind in kinds:
         each = ", ".join(f"{x:.0f}" for x in spent[kind])
         print(f"| {kind} | {statistics.median(spent[kind]):.0f} | {each} |")
-    print(f"tls-resumed: {resumed_total} of {args.rounds * args.requests} handshakes resumed")
+    if "tls-resumed" in kinds:
+        print(f"tls-resumed: {resumed_total} of {args.rounds * args.requests} handshakes resumed")
     if s_time is not None:
         print(
             f"openssl s_time -new: {s_time:.0f} µs of user CPU per connection (system not counted)"
         )
-    print(_openssl_speed())
+    if not args.no_openssl:
+        print(_openssl_speed())
 
 
 if __name__ == "__main__":
