@@ -124,7 +124,9 @@ def test_the_cases_hold_flags_that_sustain_and_clear(stored: tuple[Path, SpecSet
     policy = policy_of(specs)
     with SqliteStore(path) as store:
         states = [replay_past(specs, store, START + m * MINUTE, policy) for m in NOWS]
-    in_force = {m: {n for n, s in state.items() if s.flagged} for m, state in zip(NOWS, states)}
+    in_force = {
+        m: {n for n, s in state.items() if s.flagged} for m, state in zip(NOWS, states, strict=True)
+    }
     assert "inventory" in in_force[180]
     assert states[0]["gateway"].candidate is not None  # pending: the signal must hold first
     assert "gateway" in in_force[75]  # sustained
