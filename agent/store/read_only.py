@@ -8,19 +8,31 @@ sums kept in memory, the same tracks), on connections SQLite opens read-only
 its saved sums. It creates nothing, migrates nothing (a file of an older layout is refused:
 the agent migrates it when it opens it, before any replay), checkpoints nothing, and a
 close neither saves window sums nor optimises. In write-ahead-log mode it reads while the
-agent writes; each read sees the last committed state.
+agent writes; each read sees the last committed state. (Opened while no other connection
+is, SQLite makes the log's index files next to the file, as for any reader; the file itself
+is not touched.)
+
+Its window sums are kept, as the writing store's, over buckets older than
+:data:`~agent.store.window_sums.FROZEN_AFTER` minutes; unlike the writing store's, they are
+not told of a result flushed later than that (a flush that kept failing for longer): a read
+of such a window from the same instance misses it.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 from urllib.parse import quote
 
 from agent.errors import StoreError
+from agent.journeys.blame import Blame
+from agent.journeys.result import JourneyResult
+from agent.probes.result import ProbeResult
+from agent.slo.events import SliEvent
 from agent.store import schema
+from agent.store.evidence import DrillRun
 from agent.store.split_reads import SplitReads
 from agent.store.sqlite import SqliteStore
 
@@ -72,9 +84,23 @@ class ReadOnlyStore(SqliteStore):
     def _split_reads(self, busy_timeout: float) -> SplitReads:
         return SplitReads(self.path, busy_timeout, connect=connect_read_only)
 
+    def record(self, result: ProbeResult, events: Sequence[SliEvent]) -> None:
+        self._refuse("record in")
+
+    def record_drill(self, run: DrillRun) -> None:
+        self._refuse("record in")
+
+    def record_journey(
+        self, result: JourneyResult, events: Sequence[SliEvent], blames: Sequence[Blame]
+    ) -> None:
+        self._refuse("record in")
+
     def _write(
         self, conn: sqlite3.Connection, what: str, action: Callable[[sqlite3.Connection], T]
     ) -> T:
+        self._refuse(what)
+
+    def _refuse(self, what: str) -> NoReturn:
         raise StoreError(f"cannot {what} the store {self.path}: it is open to read only")
 
 
