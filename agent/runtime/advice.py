@@ -353,7 +353,7 @@ class Advisor:
         """``past``: where a start-up replay runs its past steps (the agent: a child process);
         without it, or when it fails, in the caller's thread (paced when given ``rest``)."""
         self._store = store
-        self._past = past
+        self.past = past
         self._clock = clock
         self._listeners = tuple(listeners)
         self._state: dict[str, FlagState] = {}
@@ -381,7 +381,7 @@ class Advisor:
                     "advisor: no saved state for this decision policy; replaying %d reviews of "
                     "the stored history to rebuild it%s (decisions show when it is done)",
                     steps,
-                    "" if self._past is None else " in a child process",
+                    "" if self.past is None else " in a child process",
                 )
                 began = time.monotonic()
                 report, self._state = self._replay(specs, now, policy, stopped, rest)
@@ -411,9 +411,9 @@ class Advisor:
         rest: Callable[[float], None] | None,
     ) -> tuple[DecisionReport, dict[str, FlagState]]:
         """The start-up replay: its past steps elsewhere (``past``) if it can, else here."""
-        if self._past is not None:
+        if self.past is not None:
             try:
-                state = self._past(specs, now, policy, stopped)
+                state = self.past(specs, now, policy, stopped)
             except ReplayFailed as exc:
                 log.error(
                     "advisor: the replay process failed (%s); replaying in the agent's process "
