@@ -138,13 +138,13 @@ def measure(
         shutil.copyfile(store_file, path)
         shift_to(path, time.time())
         stop = threading.Event()
-        took: list[float] = []
+        replayed: list[float] = []
         cpu = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
         with sqlite_store.SqliteStore(path) as store:
             past = ReplayProcess(CHILD, path) if replay_in == "process" else None
             advisor = Advisor(store, clock=time.time, past=past)
             threads = [
-                threading.Thread(target=_replay, args=(advisor, specs, store, stop, took)),
+                threading.Thread(target=_replay, args=(advisor, specs, store, stop, replayed)),
                 threading.Thread(target=_evaluations, args=(specs, store, stop)),
             ]
             for thread in threads:
@@ -174,7 +174,7 @@ def measure(
         "store": str(store_file),
         "nodes": count,
         "replay_in": replay_in,
-        "replay_s": round(took[0], 1) if took else None,
+        "replay_s": round(replayed[0], 1) if replayed else None,
         "cpu_s": {"bench": round(cpu_self, 1), "replay_process": round(cpu_child, 1)},
         "write_switch_interval_ms": 1000 * switching.WRITE_SWITCH_INTERVAL,
         "flushes": len(flushes),
