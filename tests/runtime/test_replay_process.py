@@ -31,7 +31,8 @@ from agent.runtime.advice import (
     replay_past,
 )
 from agent.runtime.evaluator import evaluate
-from agent.runtime.replay_process import ReplayProcess
+from agent.runtime.replay_process import ReplayJob, ReplayProcess
+from agent.runtime.worker_protocol import frame
 from agent.store.sqlite import SqliteStore
 from bench.history_shift import shift_to
 from tests.advisor.ecosystem import MINUTE, START, FakeClock, load, probe_timeline
@@ -217,6 +218,23 @@ def test_the_child_stops_when_its_socket_closes(tmp_path: Path) -> None:
     theirs.close()
     ours.close()
     assert proc.wait(60) == 0
+
+
+def test_the_child_stops_when_the_agent_goes_away_during_the_replay(
+    stored: tuple[Path, SpecSet], tmp_path: Path
+) -> None:
+    path, specs = _copy(stored, tmp_path)
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen(
+        [*CHILD, str(theirs.fileno())], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL
+    )
+    theirs.close()
+    now = START + MINUTES * MINUTE
+    ours.sendall(frame(ReplayJob(str(path), specs, policy_of(specs), now)))
+    ours.close()  # the agent is gone: nobody reads the reply
+    # it exits (TimeoutExpired otherwise): 0 when it stopped mid-replay, 1 when it had finished
+    # and found nobody to send the state to
+    assert proc.wait(60) in (0, 1)
 
 
 def _killing(child: ReplayProcess) -> None:
