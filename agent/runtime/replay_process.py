@@ -129,7 +129,8 @@ class ReplayProcess:
             self.on_start(proc.pid)
         try:
             try:
-                ours.sendall(frame(ReplayJob(str(self.path), specs, policy, now)))
+                job = frame(ReplayJob(str(self.path), specs, policy, now))
+                _send_all(ours, job, stopped)
                 reply = self._reply(ours, proc, stopped)
             except (OSError, ProtocolError) as exc:
                 raise ReplayFailed(self._gone(proc, str(exc))) from exc
@@ -177,6 +178,22 @@ class ReplayProcess:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             proc.wait()
+
+
+def _send_all(sock: socket.socket, data: bytes, stopped: Callable[[], bool]) -> None:
+    """``data`` on ``sock`` (several MB for thousands of nodes: the child reads it once it has
+    started), asking ``stopped`` every :data:`POLL_SECONDS` while the child does not read."""
+    view = memoryview(data)
+    sent = 0
+    sock.settimeout(POLL_SECONDS)
+    try:
+        while sent < len(view):
+            if stopped():
+                raise ReplayStopped
+            with contextlib.suppress(TimeoutError):
+                sent += sock.send(view[sent:])
+    finally:
+        sock.settimeout(None)
 
 
 def _checked(reply: ReplayDone, pid: int) -> dict[str, FlagState]:

@@ -208,6 +208,24 @@ def test_a_stop_during_the_replay_ends_the_child(
         os.kill(started[0], 0)
 
 
+def test_a_stop_ends_a_child_that_neither_reads_nor_replies(
+    stored: tuple[Path, SpecSet], tmp_path: Path
+) -> None:
+    """A hung child (here one that only sleeps): the stop ends it by its PID all the same."""
+    path, specs = _copy(stored, tmp_path)
+    child = ReplayProcess([sys.executable, "-c", "import time; time.sleep(120)"], path)
+    asked: list[bool] = []
+
+    def stopped() -> bool:  # a few looks at it first: the child is waited for meanwhile
+        asked.append(True)
+        return len(asked) > 5
+
+    with pytest.raises(ReplayStopped):
+        child(specs, START + MINUTES * MINUTE, policy_of(specs), stopped)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child.started[0], 0)
+
+
 def test_the_child_stops_when_its_socket_closes(tmp_path: Path) -> None:
     """The agent gone (its end of the socket closed) before or during a replay: the child
     exits by itself."""
