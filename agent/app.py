@@ -33,6 +33,7 @@ from agent.redaction import KnownSecrets
 from agent.runtime.advice import Advisor, DecisionListener
 from agent.runtime.agent import Agent, AgentSettings
 from agent.runtime.heap import limit_malloc_arenas, tune_collector
+from agent.runtime.replay_process import ReplayProcess
 from agent.runtime.source import SpecSource
 from agent.runtime.worker_count import WORKERS_FROM_SLOS, usable_cores, workers_for
 from agent.runtime.workers import WorkerSettings
@@ -167,7 +168,8 @@ async def running_agent(options: RunOptions, env: Mapping[str, str]) -> AsyncIte
         listeners: list[DecisionListener] = [metrics]
         if pusher is not None and options.decision_alerts:
             listeners.append(pusher)
-        advisor = Advisor(store, clock=time.time, listeners=listeners)
+        past = ReplayProcess(replay_command(), options.store_path)  # a first start's replay
+        advisor = Advisor(store, clock=time.time, listeners=listeners, past=past)
         server = AppServer(
             create_app(
                 agent,
@@ -270,6 +272,13 @@ def worker_settings(
         command.append("--no-uvloop")
     command.append(f"--https-engine={options.engine}")  # the agent's choice, not a default
     return WorkerSettings(workers, command, env=env)
+
+
+def replay_command() -> list[str]:
+    """How to start the advisor's replay process (:mod:`agent.runtime.replay_process`): it
+    logs at the agent's level, through the same redacting filter."""
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+    return [sys.executable, "-m", "agent.cli.replay_worker", f"--log-level={level}"]
 
 
 def alert_pusher(options: RunOptions) -> AlertmanagerPusher | None:

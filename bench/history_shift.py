@@ -35,15 +35,17 @@ _COLUMNS = (
 _FAR = 10**8  # minutes: farther than any history, so a first move collides with no row
 
 
-def shift_to(path: Path, now: float) -> int:
+def shift_to(path: Path, now: float, grain: int = 60) -> int:
     """Move every time in the store at ``path`` by whole hours so that its newest bucket lies
-    in the hour of ``now``; return the minutes moved (0 if it is already there)."""
+    in the hour of ``now``; return the minutes moved (0 if it is already there). ``grain``:
+    move by whole multiples of that many minutes instead (1 for a history of a few hours,
+    which holds no rolled-up tier, to end in the minute of ``now``)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         newest = conn.execute("SELECT MAX(minute) FROM sli_bucket").fetchone()[0]
         if newest is None:
             return 0
-        delta = (int(now // 60) - int(newest)) // 60 * 60
+        delta = (int(now // 60) - int(newest)) // grain * grain
         if delta == 0:
             return 0
         conn.execute("BEGIN IMMEDIATE")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -22,6 +21,7 @@ import time
 from collections.abc import Hashable, Iterable
 
 from agent.cli import loop
+from agent.cli.child import die_with_parent
 from agent.cli.options import setup_logging
 from agent.probes import Probers
 from agent.probes.http import HttpProber
@@ -30,14 +30,6 @@ from agent.redaction import KnownSecrets
 from agent.runtime.heap import tune_collector
 from agent.runtime.probe_worker import BatchTelemetry, ProbeWorker
 from agent.tracing.api import NO_TRACING
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _die_with_parent() -> None:
-    """Ask Linux for SIGTERM when the agent dies (the closed socket stops the worker too)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def _serve(fd: int, secrets: KnownSecrets, tracing: bool, engine: HttpsEngine) -> None:
@@ -86,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--https-engine", choices=ENGINES, default=default_engine().value)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the agent stops its workers
-    _die_with_parent()
+    die_with_parent()
     tune_collector()
     secrets = setup_logging(args.log_level)
     serving = _serve(args.fd, secrets, not args.no_tracing, HttpsEngine(args.https_engine))

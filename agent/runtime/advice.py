@@ -229,6 +229,20 @@ class ReplayStopped(Exception):
     """The agent stopped during a start-up replay (checked between its steps)."""
 
 
+class ReplayFailed(Exception):
+    """A replay elsewhere (:class:`PastReplay`) did not deliver the state; says why."""
+
+
+class PastReplay(Protocol):
+    """The past steps of a start-up replay run elsewhere (in a child process:
+    :class:`agent.runtime.replay_process.ReplayProcess`): the state :func:`replay_past` would
+    return; :class:`ReplayStopped` once ``stopped``, :class:`ReplayFailed` if it cannot."""
+
+    def __call__(
+        self, specs: SpecSet, now: float, policy: DecisionPolicy, stopped: Callable[[], bool]
+    ) -> dict[str, FlagState]: ...
+
+
 def _first_data(specs: SpecSet, store: AdviceStore, start: float, now: float) -> float | None:
     """The start of the first minute in ``[start, now)`` with a probe bucket of any node (one
     seek per probe), None if none."""
@@ -248,36 +262,69 @@ def replay(
 ) -> tuple[DecisionReport, dict[str, FlagState]]:
     """The review at ``now`` with the hysteresis state rebuilt from the stored history, as if
     the agent had reviewed the nodes every ``interval`` (SLOs measured outside the agent have
-    no data in the replayed past). The first step reads each node's span whole; the others
-    read the minutes the windows gained and lost (``sums``, kept for the reviews after).
-    Steps before the first stored probe bucket of any node are skipped (their windows hold
-    nothing: as if the agent had started with its first data); ``stopped`` is asked between
-    steps (and before each read of an evaluation's sums), and :class:`ReplayStopped` raised
-    when it says so. With ``rest``, the replay is paced: after each step it rests
-    (:data:`REPLAY_SHARE`)."""
+    no data in the replayed past): the past reviews (:func:`replay_past`), then the one at
+    ``now`` (:func:`review_now`). ``stopped`` is asked between steps (and before each read of
+    an evaluation's sums), and :class:`ReplayStopped` raised when it says so. With ``rest``,
+    the replay is paced: after each past step it rests (:data:`REPLAY_SHARE`)."""
+    sums = EvidenceSums() if sums is None else sums
+    state = replay_past(specs, store, now, policy, sums, stopped, rest)
+    if stopped():
+        raise ReplayStopped
+    return review_now(specs, store, now, policy, state, sums)
+
+
+def replay_past(
+    specs: SpecSet,
+    store: AdviceStore,
+    now: float,
+    policy: DecisionPolicy,
+    sums: EvidenceSums | None = None,
+    stopped: Callable[[], bool] = lambda: False,
+    rest: Callable[[float], None] | None = None,
+) -> dict[str, FlagState]:
+    """The hysteresis state after the replayed reviews before ``now`` (:func:`replay_times`
+    but the last), each reading only data long flushed. The first step reads each node's span
+    whole; the others read the minutes the windows gained and lost (``sums``, kept for the
+    reviews after). Steps before the first stored probe bucket of any node are skipped (their
+    windows hold nothing: as if the agent had started with its first data). ``stopped`` and
+    ``rest`` as for :func:`replay`."""
     sums = EvidenceSums() if sums is None else sums
     state: dict[str, FlagState] = {}
-    report: DecisionReport | None = None
-    times = replay_times(now, policy)
+    times = replay_times(now, policy)[:-1]
+    if not times:
+        return state
     first = _first_data(specs, store, _earliest_start(specs, policy, times[0]), now)
     sums.settled_at = now
     past = _ReplayReads(store, stopped)
     try:
         for at in times:
-            if at != now and (first is None or at <= first):
+            if first is None or at <= first:
                 continue
             if stopped():
                 raise ReplayStopped
             began = time.monotonic()
-            snapshot = evaluate(specs, store if at == now else past, at)
-            report, state = review_at(specs, store, snapshot, at, policy, state, sums)
-            if rest is not None and at != now:
+            snapshot = evaluate(specs, past, at)
+            _, state = review_at(specs, store, snapshot, at, policy, state, sums)
+            if rest is not None:
                 rest((time.monotonic() - began) * (1 / REPLAY_SHARE - 1))
     finally:
         sums.settled_at = None
         store.drop_track(REPLAY_TRACK)
-    assert report is not None  # the last time is never skipped
-    return report, state
+    return state
+
+
+def review_now(
+    specs: SpecSet,
+    store: AdviceStore,
+    now: float,
+    policy: DecisionPolicy,
+    state: Mapping[str, FlagState],
+    sums: EvidenceSums | None = None,
+) -> tuple[DecisionReport, dict[str, FlagState]]:
+    """The last step of a replay: an evaluation at ``now`` (its statuses for the review) and
+    the review at ``now`` going on from ``state``."""
+    snapshot = evaluate(specs, store, now)
+    return review_at(specs, store, snapshot, now, policy, state, sums)
 
 
 def _earliest_start(specs: SpecSet, policy: DecisionPolicy, at: float) -> float:
@@ -301,8 +348,12 @@ class Advisor:
         *,
         clock: Callable[[], float],
         listeners: Sequence[DecisionListener] = (),
+        past: PastReplay | None = None,
     ) -> None:
+        """``past``: where a start-up replay runs its past steps (the agent: a child process);
+        without it, or when it fails, in the caller's thread (paced when given ``rest``)."""
         self._store = store
+        self.past = past
         self._clock = clock
         self._listeners = tuple(listeners)
         self._state: dict[str, FlagState] = {}
@@ -328,13 +379,12 @@ class Advisor:
                 steps = len(replay_times(now, policy))
                 log.info(
                     "advisor: no saved state for this decision policy; replaying %d reviews of "
-                    "the stored history to rebuild it (decisions show when it is done)",
+                    "the stored history to rebuild it%s (decisions show when it is done)",
                     steps,
+                    "" if self.past is None else " in a child process",
                 )
                 began = time.monotonic()
-                report, self._state = replay(
-                    specs, self._store, now, policy, self._sums, stopped, rest
-                )
+                report, self._state = self._replay(specs, now, policy, stopped, rest)
                 log.info("advisor: replayed %d reviews in %.1f s", steps, time.monotonic() - began)
             else:
                 report, self._state = review_at(
@@ -351,6 +401,30 @@ class Advisor:
         for listener in self._listeners:
             listener.set_decisions(report)
         return report
+
+    def _replay(
+        self,
+        specs: SpecSet,
+        now: float,
+        policy: DecisionPolicy,
+        stopped: Callable[[], bool],
+        rest: Callable[[float], None] | None,
+    ) -> tuple[DecisionReport, dict[str, FlagState]]:
+        """The start-up replay: its past steps elsewhere (``past``) if it can, else here."""
+        if self.past is not None:
+            try:
+                state = self.past(specs, now, policy, stopped)
+            except ReplayFailed as exc:
+                log.error(
+                    "advisor: the replay process failed (%s); replaying in the agent's process "
+                    "instead",
+                    exc,
+                )
+            else:
+                if stopped():
+                    raise ReplayStopped
+                return review_now(specs, self._store, now, policy, state, self._sums)
+        return replay(specs, self._store, now, policy, self._sums, stopped, rest)
 
     async def run(
         self,

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import socket
 import struct
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from agent.model import SpecSet
 from agent.probes.result import Observation, Outcome, Phases, ProbeResult, Reason
@@ -99,6 +100,7 @@ class Batch:
 
 
 Message = Assign | Stop | Batch
+M = TypeVar("M")
 
 
 def encode_result(result: ProbeResult, trace_id: str | None) -> EncodedResult:
@@ -140,7 +142,9 @@ def decode_result(row: EncodedResult) -> tuple[ProbeResult, str | None]:
     return ProbeResult(node, probe, started, observation), trace_id
 
 
-def frame(message: Message) -> bytes:
+def frame(message: object) -> bytes:
+    """``message`` as one frame (a message of this module, or of another exchange over the
+    same framing: :mod:`agent.runtime.replay_process`)."""
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     if len(body) > MAX_FRAME:
         raise ProtocolError(f"a {type(message).__name__} of {len(body)} bytes is over the limit")
@@ -160,10 +164,43 @@ async def read_message(reader: asyncio.StreamReader) -> Message | None:
         body = await reader.readexactly(length)
     except asyncio.IncompleteReadError:
         return None
-    message = pickle.loads(body)
-    if not isinstance(message, Assign | Stop | Batch):
+    return cast(Message, load(body, (Assign, Stop, Batch)))  # checked against the kinds
+
+
+def load(body: bytes, kinds: tuple[type[M], ...]) -> M:
+    """The message in a frame's ``body``; ProtocolError unless it is one of ``kinds``."""
+    try:
+        message = pickle.loads(body)
+    except Exception as exc:  # a truncated or foreign pickle
+        raise ProtocolError(f"a frame that is not a message ({exc})") from exc
+    if not isinstance(message, kinds):
         raise ProtocolError(f"unexpected message {type(message).__name__}")
     return message
+
+
+def receive(sock: socket.socket, kinds: tuple[type[M], ...]) -> M | None:
+    """The next message on a blocking ``sock`` (one of ``kinds``); None at the end of the
+    stream (the peer closed or died)."""
+    head = _exactly(sock, _LENGTH.size)
+    if head is None:
+        return None
+    (length,) = _LENGTH.unpack(head)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"a frame of {length} bytes is over the limit of {MAX_FRAME}")
+    body = _exactly(sock, length)
+    return None if body is None else load(body, kinds)
+
+
+def _exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    left = size
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 __all__ = [
@@ -183,5 +220,7 @@ __all__ = [
     "decode_result",
     "encode_result",
     "frame",
+    "load",
     "read_message",
+    "receive",
 ]

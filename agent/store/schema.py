@@ -223,6 +223,19 @@ def _prepare(conn: sqlite3.Connection, path: Path, clock: Callable[[], float]) -
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
 
 
+def verify(conn: sqlite3.Connection, path: Path) -> int:
+    """The layout version of the store open on ``conn`` (read only: nothing is created or
+    migrated); StoreError for a file of another application or of a newer version."""
+    try:
+        app_id, version, _ = _header(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path} is not a slo-agent store: not an SQLite database ({exc})"
+        ) from exc
+    _check(path, app_id, version)
+    return version
+
+
 def _header(conn: sqlite3.Connection) -> tuple[int, int, int]:
     app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])

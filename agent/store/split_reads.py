@@ -41,9 +41,16 @@ class SplitReads:
     """The second connection to the store file at ``path`` and its thread (both started on
     the first split read; :meth:`close` ends both)."""
 
-    def __init__(self, path: Path, busy_timeout: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout: float,
+        connect: Callable[[Path, float], sqlite3.Connection] | None = None,
+    ) -> None:
+        """``connect`` opens the second connection (by default: the file, ``query_only``)."""
         self._path = path
         self._busy_timeout = busy_timeout
+        self._connect = connect or _query_only
         # an in-memory database is another one on every connection: never split
         self._shared = str(path) not in ("", ":memory:")
         self._pool: ThreadPoolExecutor | None = None
@@ -89,9 +96,7 @@ class SplitReads:
 
     def _theirs(self, query: Query[T], names: Sequence[str]) -> Mapping[str, T]:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, timeout=self._busy_timeout, isolation_level=None)
-            conn.execute("PRAGMA query_only = ON")
-            self._conn = conn
+            self._conn = self._connect(self._path, self._busy_timeout)
         return query(self._conn, names)
 
     def _close_connection(self) -> None:
@@ -99,3 +104,9 @@ class SplitReads:
         if conn is not None:
             with contextlib.suppress(sqlite3.Error):  # it only read: nothing is lost
                 conn.close()
+
+
+def _query_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    conn.execute("PRAGMA query_only = ON")
+    return conn

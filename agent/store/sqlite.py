@@ -129,7 +129,7 @@ class SqliteStore(StoreReads):
         self._windows = WindowReads(queries.SERIES_PER_QUERY)
         self._read_parts: dict[str, ReadParts] = {}  # per track: series per hold (read_parts.py)
         # large window reads (summed afresh) split with a second connection (under _db_lock)
-        self._split = SplitReads(self.path, busy_timeout)
+        self._split = self._split_reads(busy_timeout)
         super().__init__(self._read_with)
         self._resume_sums = resume_window_sums
         # the running agent's periodic saves of its kept window sums (under _db_lock)
@@ -137,7 +137,7 @@ class SqliteStore(StoreReads):
         # a store without the opt-in deletes the saved sums with its first write (they would
         # no longer match); one with it took them at open
         self._discard_saved = not resume_window_sums
-        self._conn: sqlite3.Connection | None = schema.connect(self.path, busy_timeout, clock)
+        self._conn: sqlite3.Connection | None = self._open(busy_timeout, clock)
         self._checkpointer: Checkpointer | None = None
         try:
             if checkpoint_every > 0:
@@ -435,6 +435,14 @@ class SqliteStore(StoreReads):
             queries.in_transaction(self._connection(), self.path, "save the firing tiers", action)
 
     # --- internals -------------------------------------------------------------------------
+
+    def _open(self, busy_timeout: float, clock: Callable[[], float]) -> sqlite3.Connection:
+        """The store's connection: the file opened (created, migrated) for reading and writing
+        (a read-only store opens it otherwise: :mod:`agent.store.read_only`)."""
+        return schema.connect(self.path, busy_timeout, clock)
+
+    def _split_reads(self, busy_timeout: float) -> SplitReads:
+        return SplitReads(self.path, busy_timeout)
 
     def _wrote(self) -> None:
         """A write committed: a checkpoint may be due (:mod:`agent.store.checkpoints`)."""
