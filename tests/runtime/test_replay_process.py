@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from agent.advisor.hysteresis import KEEP
+from agent.advisor.review import DecisionReport
 from agent.app import running_agent
 from agent.model import SpecSet
 from agent.runtime.advice import (
@@ -325,16 +327,17 @@ async def test_the_agents_first_start_replays_in_a_child_and_shows_the_same_deci
     shutil.copyfile(path, before)
     spec_dir = tmp_path / "specs"
     spec_dir.mkdir()
-    shutil.copyfile(stored[0].parent / "specs.yaml", spec_dir / "specs.yaml")
-    with caplog.at_level("INFO", logger="agent.runtime.advice"):
-        async with running_agent(options(spec_dir, path), {}) as running:
-            advisor = running.advisor
-            assert advisor is not None
-            assert isinstance(advisor.past, ReplayProcess)
-            await eventually(lambda: advisor.report is not None, within=120)
-            report = advisor.report
-            assert report is not None
-            child = advisor.past
+    text = (stored[0].parent / "specs.yaml").read_text()
+    # the agent's own probes and drills answer as at the history's end (every /health up, the
+    # fallback's drill route down), so what it records while the replay runs changes no
+    # review: the targets the history was made with are gone
+    old_ports = set(re.findall(r"127\.0\.0\.1:(\d+)/", text))
+    assert len(old_ports) == 4  # the history's four targets
+    async with Target({"/health": OK, "/backup": DOWN}) as live:
+        for port in old_ports:
+            text = text.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{live.port}/")
+        (spec_dir / "specs.yaml").write_text(text)
+        report, child = await _first_start(spec_dir, path, caplog)
     with SqliteStore(before) as store:
         want = replay(specs, store, report.evaluated_at, policy_of(specs))[0]
     assert {r.node: (r.state, r.advice.recommendation) for r in report.reviews} == {
@@ -348,3 +351,18 @@ async def test_the_agents_first_start_replays_in_a_child_and_shows_the_same_deci
     assert len(child.started) == 1
     with pytest.raises(ProcessLookupError):
         os.kill(child.started[0], 0)
+
+
+async def _first_start(
+    spec_dir: Path, path: Path, caplog: pytest.LogCaptureFixture
+) -> tuple[DecisionReport, ReplayProcess]:
+    """The first review of ``slo-agent run`` on ``path``, and the replay process it used."""
+    with caplog.at_level("INFO", logger="agent.runtime.advice"):
+        async with running_agent(options(spec_dir, path), {}) as running:
+            advisor = running.advisor
+            assert advisor is not None
+            assert isinstance(advisor.past, ReplayProcess)
+            await eventually(lambda: advisor.report is not None, within=120)
+            report = advisor.report
+            assert report is not None
+            return report, advisor.past
