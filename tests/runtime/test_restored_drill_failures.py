@@ -26,36 +26,12 @@ from agent.store import SqliteStore
 from agent.store.evidence import DrillKey, DrillRun
 from agent.store.last_drill_failures import LastDrillFailure
 from tests.store.factories import to_layout_7
-from tests.support.agents import options, write_specs
+from tests.support.agents import options, partner_node, write_specs
 from tests.support.builders import node, spec_set
 from tests.support.fakes import eventually
 from tests.support.targets import Hang, Reply, Target
 
 ROUTE = DrillKey("acme-pay", "backup-pay")
-
-
-def _node(name: str, url: str, drill: str = "", every: str = "200ms") -> str:
-    fallbacks = ""
-    if drill:
-        timeout = ", timeout: 30s" if every == "1h" else ""
-        http = f'{{url: "{url}/backup"{timeout}}}'
-        fallbacks = (
-            f"  fallbacks:\n    - {{node: {drill}, drill: {{every: {every}, http: {http}}}}}\n"
-        )
-    return f"""\
-apiVersion: slo-agent/v1
-kind: Node
-metadata: {{name: {name}}}
-spec:
-  mode: orchestrated
-  owner: sre
-  capability: payments
-  partner: {{name: {name}}}
-  probes:
-    - {{name: health, interval: 1s, http: {{url: "{url}/health"}}}}
-{fallbacks}  slos:
-    - {{name: ok, objective: 99, window: 3d, sli: {{probe: health}}}}
-"""
 
 
 async def _status(url: str) -> tuple[dict[str, Any], str]:
@@ -75,8 +51,8 @@ async def test_a_drills_last_failure_is_shown_the_same_after_a_restart(tmp_path:
         url = target.url("").rstrip("/")
         specs = write_specs(
             tmp_path / "specs",
-            acme=_node("acme-pay", url, drill="backup-pay"),
-            backup=_node("backup-pay", url),
+            acme=partner_node("acme-pay", url, drill="backup-pay"),
+            backup=partner_node("backup-pay", url),
         )
         async with running_agent(options(specs, store), {}) as running:
             book = running.agent.pipeline.failures
@@ -88,7 +64,7 @@ async def test_a_drills_last_failure_is_shown_the_same_after_a_restart(tmp_path:
         # the drill's next run would hang (30 s timeout) and its interval is now an hour: the
         # agent started again shows what the store gave it, not a new run
         target.route("/backup", Hang())
-        write_specs(specs, acme=_node("acme-pay", url, drill="backup-pay", every="1h"))
+        write_specs(specs, acme=partner_node("acme-pay", url, drill="backup-pay", every="1h"))
         async with running_agent(options(specs, store), {}) as running:
             await eventually(lambda: running.agent.ready, within=30)
             after_book = running.agent.pipeline.failures.drills_of(running.agent.specs)
@@ -181,14 +157,16 @@ async def test_a_drill_a_reload_adds_gets_its_stored_last_failure(tmp_path: Path
     async with Target({"/health": Reply(200, b"ok"), "/backup": Hang()}) as target:
         url = target.url("").rstrip("/")
         specs = write_specs(
-            tmp_path / "specs", acme=_node("acme-pay", url), backup=_node("backup-pay", url)
+            tmp_path / "specs",
+            acme=partner_node("acme-pay", url),
+            backup=partner_node("backup-pay", url),
         )
         async with running_agent(options(specs, store), {}) as running:
             await eventually(lambda: running.agent.ready, within=30)
             book = running.agent.pipeline.failures
             assert book.drills_of(running.agent.specs) == ()  # not drilled yet
 
-            write_specs(specs, acme=_node("acme-pay", url, drill="backup-pay", every="1h"))
+            write_specs(specs, acme=partner_node("acme-pay", url, drill="backup-pay", every="1h"))
             assert await running.agent.reload()
             restored = book.drills_of(running.agent.specs)
 

@@ -12,32 +12,9 @@ import httpx
 import pytest
 
 from agent.app import running_agent
-from tests.support.agents import options, write_specs
+from tests.support.agents import options, partner_node, write_specs
 from tests.support.fakes import eventually
 from tests.support.targets import Reply, Target, json_reply
-
-
-def _node(name: str, url: str, drill: str = "") -> str:
-    http = f'{{url: "{url}/backup"}}'
-    fallbacks = (
-        f"  fallbacks:\n    - {{node: {drill}, drill: {{every: 200ms, http: {http}}}}}\n"
-        if drill
-        else ""
-    )
-    return f"""\
-apiVersion: slo-agent/v1
-kind: Node
-metadata: {{name: {name}}}
-spec:
-  mode: orchestrated
-  owner: sre
-  capability: payments
-  partner: {{name: {name}}}
-  probes:
-    - {{name: health, interval: 1s, http: {{url: "{url}/health"}}}}
-{fallbacks}  slos:
-    - {{name: ok, objective: 99, window: 3d, sli: {{probe: health}}}}
-"""
 
 
 def _journey(url: str) -> str:
@@ -84,8 +61,8 @@ async def test_journey_steps_and_drills_say_why_they_fail(
         url = target.url("").rstrip("/")
         specs = write_specs(
             tmp_path / "specs",
-            acme=_node("acme-pay", url, drill="backup-pay"),
-            backup=_node("backup-pay", url),
+            acme=partner_node("acme-pay", url, drill="backup-pay"),
+            backup=partner_node("backup-pay", url),
             checkout=_journey(url),
         )
         async with running_agent(options(specs, tmp_path / "store.db"), {}) as running:

@@ -57,6 +57,33 @@ def write_specs(directory: Path, **files: str) -> Path:
     return directory
 
 
+def partner_node(name: str, url: str, drill: str = "", every: str = "200ms") -> str:
+    """A spec file's text: orchestrated node ``name`` probing ``url``/health every second, with
+    a fallback to node ``drill`` drilled at ``url``/backup every ``every`` (an hourly drill
+    gets a 30 s timeout) when given."""
+    fallbacks = ""
+    if drill:
+        timeout = ", timeout: 30s" if every == "1h" else ""
+        http = f'{{url: "{url}/backup"{timeout}}}'
+        fallbacks = (
+            f"  fallbacks:\n    - {{node: {drill}, drill: {{every: {every}, http: {http}}}}}\n"
+        )
+    return f"""\
+apiVersion: slo-agent/v1
+kind: Node
+metadata: {{name: {name}}}
+spec:
+  mode: orchestrated
+  owner: sre
+  capability: payments
+  partner: {{name: {name}}}
+  probes:
+    - {{name: health, interval: 1s, http: {{url: "{url}/health"}}}}
+{fallbacks}  slos:
+    - {{name: ok, objective: 99, window: 3d, sli: {{probe: health}}}}
+"""
+
+
 def options(spec_dir: Path, store: Path, settings: AgentSettings = FAST) -> RunOptions:
     return RunOptions(spec_args=(str(spec_dir),), store_path=store, port=0, settings=settings)
 
