@@ -17,7 +17,7 @@ from agent.store.sqlite import SqliteStore
 from tests.support.targets import Target
 
 from .ecosystem import MINUTE, START, FakeClock, load, probe_timeline
-from .test_scenarios import DOWN, OK, POLICY, node
+from .test_scenarios import DOWN, OK, POLICY, low_value_operated, node
 
 READS = ("probe_sums", "failure_runs", "drill_summaries")
 
@@ -48,14 +48,7 @@ async def history(tmp_path: Path, store: SqliteStore) -> SpecSet:
         specs = load(
             tmp_path,
             POLICY
-            + node(
-                "inventory",
-                flaky.url("/health"),
-                mode="operated",
-                capability="inventory",
-                objective=99,
-                decision="{brand_control: 1, differentiation: 1, integration_complexity: 4}",
-            )
+            + low_value_operated("inventory", flaky.url("/health"))
             + node("steady", steady.url("/health"), capability="payments"),
         )
 

@@ -72,6 +72,19 @@ spec:
 {extra}"""
 
 
+def low_value_operated(name: str, url: str) -> str:
+    """An operated node the framework would orchestrate: little brand control or
+    differentiation, a complex integration, a 99 % objective."""
+    return node(
+        name,
+        url,
+        mode="operated",
+        capability="inventory",
+        objective=99,
+        decision="{brand_control: 1, differentiation: 1, integration_complexity: 4}",
+    )
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     with SqliteStore(tmp_path / "store.db") as opened:
@@ -144,15 +157,7 @@ async def test_low_value_operated_node_with_long_recoveries_is_review_orchestrat
     async with Target({"/health": OK}) as target:
         specs = load(
             tmp_path,
-            POLICY
-            + node(
-                "inventory",
-                target.url("/health"),
-                mode="operated",
-                capability="inventory",
-                objective=99,
-                decision="{brand_control: 1, differentiation: 1, integration_complexity: 4}",
-            ),
+            POLICY + low_value_operated("inventory", target.url("/health")),
         )
 
         def script(minute: int) -> None:  # down 13 minutes in every 25

@@ -38,7 +38,7 @@ from agent.runtime.worker_protocol import frame
 from agent.store.sqlite import SqliteStore
 from bench.history_shift import shift_to
 from tests.advisor.ecosystem import MINUTE, START, FakeClock, load, probe_timeline
-from tests.advisor.test_scenarios import DOWN, OK, POLICY, node
+from tests.advisor.test_scenarios import DOWN, OK, POLICY, low_value_operated, node
 from tests.support.agents import options
 from tests.support.fakes import eventually
 from tests.support.targets import Target
@@ -68,14 +68,7 @@ async def _history(directory: Path, store: SqliteStore) -> SpecSet:
         specs = load(
             directory,
             POLICY
-            + node(
-                "inventory",
-                flaky.url("/health"),
-                mode="operated",
-                capability="inventory",
-                objective=99,
-                decision="{brand_control: 1, differentiation: 1, integration_complexity: 4}",
-            )
+            + low_value_operated("inventory", flaky.url("/health"))
             + node("gateway", partner.url("/health"), objective=99.95, extra=drill)
             + node("backup-pay", backup.url("/health"))
             + node("search", quiet.url("/health"), capability="search", interval="2m"),
